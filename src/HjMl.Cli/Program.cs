@@ -1,0 +1,3 @@
+using HjMl.Cli;
+
+return CommandLine.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,93 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using HjMl.LinearAlgebra;
+using HjMl.Numerics;
+
+namespace HjMl.Layers;
+
+/// <summary>Gibbs weights, gradient, entropy and the exact decomposition of a layer's output (THEORY.md sections 3 and 4).</summary>
+public sealed partial class LseLayer<T>
+{
+    /// <summary>
+    /// Gibbs weights pi_j(x) = exp(z_j/eps) / sum_k exp(z_k/eps) = d f / d b_j of head <paramref name="head"/>
+    /// (THEORY.md section 3), written to <paramref name="gibbsWeights"/> (length N); returns f(x).
+    /// </summary>
+    public T GibbsWeights(ReadOnlySpan<T> input, int head, Span<T> gibbsWeights)
+    {
+        ValidateInput(input);
+        Guard.Index(head, NumberOfHeads, nameof(head), "heads");
+        Guard.AtLeast(gibbsWeights, NumberOfPieces, nameof(gibbsWeights), "one weight per piece");
+        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
+        HeadLogits(input, head, logits);
+        return LogSumExp.GibbsWeights<T>(logits, Viscosity, gibbsWeights);
+    }
+
+    /// <summary>grad f(x) = sum_j pi_j w_j = E_pi[w] (THEORY.md section 3), written to <paramref name="gradient"/> (length d); returns f(x).</summary>
+    public T Gradient(ReadOnlySpan<T> input, int head, Span<T> gradient)
+    {
+        Guard.AtLeast(gradient, InputDimension, nameof(gradient), "one entry per feature");
+        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        T score = GibbsWeights(input, head, pi);
+        ExpectedWeight(head, pi, gradient);
+        return score;
+    }
+
+    /// <summary>Attribution entropy H(pi(x)) = -sum_j pi_j log pi_j in [0, log N] (THEORY.md section 4); exp(H) is the effective number of pieces.</summary>
+    public T Entropy(ReadOnlySpan<T> input, int head = 0)
+    {
+        ValidateInput(input);
+        Guard.Index(head, NumberOfHeads, nameof(head), "heads");
+        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
+        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        HeadLogits(input, head, logits);
+        LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
+        return LogSumExp.Entropy<T>(logits, pi, Viscosity);
+    }
+
+    /// <summary>
+    /// The exact decomposition f(x) = x . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4, derived from the variational
+    /// form of section 2). Feature contributions c_k = x_k (E_pi[w])_k go to <paramref name="contributions"/> (length d);
+    /// the returned parts sum to the score up to rounding.
+    /// </summary>
+    public LseDecomposition<T> Decompose(ReadOnlySpan<T> input, int head, Span<T> contributions)
+    {
+        ValidateInput(input);
+        Guard.Index(head, NumberOfHeads, nameof(head), "heads");
+        Guard.AtLeast(contributions, InputDimension, nameof(contributions), "one contribution per feature");
+        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
+        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        HeadLogits(input, head, logits);
+        T score = LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
+        T entropy = LogSumExp.Entropy<T>(logits, pi, Viscosity);
+
+        Span<T> contribution = contributions[..InputDimension];
+        ExpectedWeight(head, pi, contribution);
+        TensorPrimitives.Multiply(contribution, input, contribution);
+        T biasTerm = TensorPrimitives.Dot(pi, HeadBiases(head));
+        return new LseDecomposition<T>(score, TensorPrimitives.Sum<T>(contribution), biasTerm, entropy, Viscosity * entropy);
+    }
+
+    // E_pi[w] = pi^T W_head as a 1 x N by N x d product.
+    internal void ExpectedWeight(int head, ReadOnlySpan<T> pi, Span<T> destination)
+    {
+        int d = InputDimension;
+        ReadOnlySpan<T> headWeights = weights.AsSpan(head * NumberOfPieces * d, NumberOfPieces * d);
+        MatrixProducts.Current.Multiply(Transpose.No, Transpose.No, 1, d, NumberOfPieces, T.One, pi, NumberOfPieces, headWeights, d, T.Zero, destination, d);
+    }
+}
+
+/// <summary>
+/// The exact decomposition of an LSE output: <c>Score = FeatureTerm + BiasTerm + EntropyTerm</c> with
+/// FeatureTerm = x . E_pi[w] (the sum of the feature contributions), BiasTerm = E_pi[b], EntropyTerm = eps H(pi).
+/// </summary>
+/// <param name="Score">f(x).</param>
+/// <param name="FeatureTerm">x . E_pi[w], the sum of the feature contributions.</param>
+/// <param name="BiasTerm">E_pi[b].</param>
+/// <param name="Entropy">H(pi) in nats.</param>
+/// <param name="EntropyTerm">eps H(pi).</param>
+public readonly record struct LseDecomposition<T>(T Score, T FeatureTerm, T BiasTerm, T Entropy, T EntropyTerm)
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>FeatureTerm + BiasTerm + EntropyTerm, which equals <see cref="Score"/> to rounding.</summary>
+    public T Sum => FeatureTerm + BiasTerm + EntropyTerm;
+}

@@ -1,0 +1,125 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace HjMl.Numerics;
+
+/// <summary>
+/// Max-shifted log-sum-exp and Gibbs-weight kernels (THEORY.md section 1 and 3).
+/// Every kernel subtracts the maximum logit before exponentiating, so results are finite for every finite
+/// logit vector and every viscosity eps in [0, +inf): the largest shifted term is exp(0) = 1, the sum lies in [1, N].
+/// </summary>
+/// <remarks>
+/// The kernels check lengths (cheap) but not that values are finite: the public types validate inputs once at their
+/// boundary. Finite logits always give finite results.
+/// </remarks>
+public static class LogSumExp
+{
+    /// <summary>
+    /// f_eps(z) = m + eps * log sum_j exp((z_j - m) / eps), m = max_j z_j (paper a, eq. of Theorem 4.1).
+    /// eps = 0 gives the tropical maximum exactly.
+    /// </summary>
+    /// <param name="logits">The logits z_j.</param>
+    /// <param name="viscosity">eps &gt;= 0.</param>
+    /// <param name="work">Scratch of at least <c>logits.Length</c> elements; may alias <paramref name="logits"/>' storage only if the caller no longer needs the logits.</param>
+    public static T Evaluate<T>(ReadOnlySpan<T> logits, T viscosity, Span<T> work)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLengths(logits, work, nameof(work));
+        T maximum = TensorPrimitives.Max(logits);
+        if (viscosity == T.Zero)
+        {
+            return maximum;
+        }
+
+        T sum = ShiftedExponentials(logits, maximum, viscosity, work[..logits.Length]);
+        return maximum + viscosity * T.Log(sum);
+    }
+
+    /// <summary>
+    /// Gibbs weights pi_j = exp((z_j - m)/eps) / sum_k exp((z_k - m)/eps) = d f / d b_j (THEORY.md section 3),
+    /// written to <paramref name="weights"/>; returns f_eps(z). At eps = 0 the weights are uniform over the maximal logits
+    /// (the limit of the Gibbs measure).
+    /// </summary>
+    public static T GibbsWeights<T>(ReadOnlySpan<T> logits, T viscosity, Span<T> weights)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLengths(logits, weights, nameof(weights));
+        weights = weights[..logits.Length];
+        T maximum = TensorPrimitives.Max(logits);
+        if (viscosity == T.Zero)
+        {
+            int ties = 0;
+            for (int j = 0; j < logits.Length; j++)
+            {
+                bool isMaximum = logits[j] == maximum;
+                weights[j] = isMaximum ? T.One : T.Zero;
+                ties += isMaximum ? 1 : 0;
+            }
+
+            TensorPrimitives.Divide(weights, T.CreateChecked(ties), weights);
+            return maximum;
+        }
+
+        T sum = ShiftedExponentials(logits, maximum, viscosity, weights);
+        TensorPrimitives.Divide(weights, sum, weights);
+        return maximum + viscosity * T.Log(sum);
+    }
+
+    /// <summary>
+    /// Entropy H(pi) = -sum_j pi_j log pi_j of Gibbs weights computed from the same logits (THEORY.md section 4), in [0, log N].
+    /// Uses log pi_j = (z_j - m)/eps - log S, so no logarithm of a vanishing weight is taken.
+    /// </summary>
+    /// <param name="logits">The logits z_j.</param>
+    /// <param name="weights">The Gibbs weights of <paramref name="logits"/> at <paramref name="viscosity"/>.</param>
+    /// <param name="viscosity">eps &gt;= 0.</param>
+    public static T Entropy<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> weights, T viscosity)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T entropy = T.Zero;
+        for (int j = 0; j < weights.Length; j++)
+        {
+            T p = weights[j];
+            if (p > T.Zero)
+            {
+                entropy -= p * T.Log(p);
+            }
+        }
+
+        // Rounding can leave a hair below zero or above log N; H is a property of a probability vector, so clamp.
+        T upper = T.Log(T.CreateChecked(weights.Length));
+        return T.Clamp(entropy, T.Zero, upper);
+    }
+
+    /// <summary>
+    /// Writes exp(max((z_j - m)/eps, floor)) to <paramref name="destination"/> and returns their sum (at least 1).
+    /// The floor sits below the smallest subnormal's logarithm, so it changes no weight; it keeps (z - m)/eps finite
+    /// when eps is tiny and the gap huge (a float gap of 1e30 over eps = 1e-12 would overflow to -infinity).
+    /// </summary>
+    internal static T ShiftedExponentials<T>(ReadOnlySpan<T> logits, T maximum, T viscosity, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Subtract(logits, maximum, destination);
+        TensorPrimitives.Divide(destination, viscosity, destination);
+        TensorPrimitives.Max(destination, ExponentFloor<T>(), destination);
+        TensorPrimitives.Exp(destination, destination);
+        return TensorPrimitives.Sum<T>(destination);
+    }
+
+    private static void CheckLengths<T>(ReadOnlySpan<T> logits, Span<T> destination, string argument)
+    {
+        if (logits.IsEmpty)
+        {
+            throw new ArgumentException("logits is empty; log-sum-exp needs N >= 1 terms.", nameof(logits));
+        }
+
+        if (destination.Length < logits.Length)
+        {
+            throw new ArgumentException($"{argument} has length {destination.Length} but needs at least {logits.Length}, one per logit.", argument);
+        }
+    }
+
+    /// <summary>An exponent whose exponential underflows to zero in T (exp(-746) = 0 in double, exp(-104) = 0 in float).</summary>
+    internal static T ExponentFloor<T>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => typeof(T) == typeof(float) ? T.CreateChecked(-110) : T.CreateChecked(-750);
+}

@@ -1,0 +1,31 @@
+namespace HjMl.Numerics;
+
+/// <summary>
+/// A per-thread reusable buffer, so that single-row scoring allocates nothing after the first call on a thread
+/// while models stay immutable and safe to share across threads.
+/// </summary>
+internal static class ScratchBuffer<T>
+    where T : unmanaged
+{
+    [ThreadStatic]
+    private static T[]? first;
+
+    [ThreadStatic]
+    private static T[]? second;
+
+    /// <summary>A buffer of at least <paramref name="length"/> elements, owned by the calling thread until its next call.</summary>
+    public static Span<T> First(int length) => Rent(ref first, length);
+
+    /// <summary>A second buffer, distinct from <see cref="First"/>.</summary>
+    public static Span<T> Second(int length) => Rent(ref second, length);
+
+    private static Span<T> Rent(ref T[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new T[Math.Max(length, 64)];
+        }
+
+        return buffer.AsSpan(0, length);
+    }
+}
