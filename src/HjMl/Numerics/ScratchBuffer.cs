@@ -13,11 +13,17 @@ internal static class ScratchBuffer<T>
     [ThreadStatic]
     private static T[]? second;
 
+    [ThreadStatic]
+    private static T[]? input;
+
     /// <summary>A buffer of at least <paramref name="length"/> elements, owned by the calling thread until its next call.</summary>
     public static Span<T> First(int length) => Rent(ref first, length);
 
     /// <summary>A second buffer, distinct from <see cref="First"/>.</summary>
     public static Span<T> Second(int length) => Rent(ref second, length);
+
+    /// <summary>A buffer for a transformed input row (e.g. standardised features), distinct from the other two.</summary>
+    public static Span<T> Input(int length) => Rent(ref input, length);
 
     private static Span<T> Rent(ref T[]? buffer, int length)
     {

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.IO.Compression;
+
+namespace HjMl.Data;
+
+/// <summary>
+/// Reads numeric CSV files (header row, comma-separated, invariant culture, optionally gzip-compressed) into a
+/// <see cref="Dataset"/>. Every problem is an <see cref="InvalidDataException"/> that names the file, the row and the column.
+/// </summary>
+public static class CsvDataset
+{
+    /// <summary>Loads <paramref name="path"/> (.csv, or .csv.gz) with <paramref name="labelColumn"/> as the label and every other column as a feature.</summary>
+    public static Dataset Load(string path, string labelColumn)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The data file '{path}' does not exist.", path);
+        }
+
+        using Stream file = File.OpenRead(path);
+        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using var reader = new StreamReader(stream);
+        return Read(reader, labelColumn, Path.GetFileName(path));
+    }
+
+    /// <summary>Reads CSV text from <paramref name="reader"/>; <paramref name="source"/> names it in messages.</summary>
+    public static Dataset Read(TextReader reader, string labelColumn, string source = "data")
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentException.ThrowIfNullOrEmpty(labelColumn);
+        string header = reader.ReadLine() ?? throw new InvalidDataException($"{source}: the file is empty; it needs a header row and at least one data row.");
+        string[] names = header.Split(',').Select(name => name.Trim()).ToArray();
+        int labelIndex = Array.IndexOf(names, labelColumn);
+        if (labelIndex < 0)
+        {
+            throw new InvalidDataException($"{source}: there is no label column '{labelColumn}'; the columns are {string.Join(", ", names)}.");
+        }
+
+        string[] featureNames = names.Where((_, i) => i != labelIndex).ToArray();
+        if (featureNames.Length == 0)
+        {
+            throw new InvalidDataException($"{source}: the only column is the label '{labelColumn}'; there are no features.");
+        }
+
+        var features = new List<double>();
+        var labels = new List<double>();
+        int row = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            row++;
+            string[] cells = line.Split(',');
+            if (cells.Length != names.Length)
+            {
+                throw new InvalidDataException($"{source}: row {row} has {cells.Length} fields but the header has {names.Length}.");
+            }
+
+            for (int column = 0; column < cells.Length; column++)
+            {
+                double value = Parse(cells[column], source, row, names[column]);
+                if (column == labelIndex)
+                {
+                    labels.Add(value);
+                }
+                else
+                {
+                    features.Add(value);
+                }
+            }
+        }
+
+        if (row == 0)
+        {
+            throw new InvalidDataException($"{source}: the file has a header but no data rows.");
+        }
+
+        return new Dataset([.. features], [.. labels], featureNames, labelColumn);
+    }
+
+    private static double Parse(string cell, string source, int row, string column)
+    {
+        string text = cell.Trim();
+        if (text.Length == 0)
+        {
+            throw new InvalidDataException($"{source}: row {row}, column '{column}' is empty; every cell must hold a number.");
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+        {
+            throw new InvalidDataException($"{source}: row {row}, column '{column}' is '{text}', which is not a number.");
+        }
+
+        if (!double.IsFinite(value))
+        {
+            throw new InvalidDataException($"{source}: row {row}, column '{column}' is {text}; values must be finite (no NaN or infinity).");
+        }
+
+        return value;
+    }
+}

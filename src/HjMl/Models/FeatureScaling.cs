@@ -1,0 +1,95 @@
+using System.Numerics.Tensors;
+using HjMl.Data;
+
+namespace HjMl.Models;
+
+/// <summary>
+/// Per-feature standardisation z_k = (x_k - mean_k) / scale_k, fitted on training rows and stored in the model,
+/// because distances to support points, the diffusion radius sqrt(2 eps t) and certified radii all depend on scale.
+/// Immutable.
+/// </summary>
+public sealed class FeatureScaling
+{
+    private readonly double[] means;
+    private readonly double[] scales;
+
+    /// <summary>Creates a scaling from means and positive scales.</summary>
+    public FeatureScaling(double[] means, double[] scales)
+    {
+        ArgumentNullException.ThrowIfNull(means);
+        ArgumentNullException.ThrowIfNull(scales);
+        if (means.Length != scales.Length || means.Length == 0)
+        {
+            throw new ArgumentException($"means has {means.Length} entries and scales {scales.Length}; they need one per feature (at least one).", nameof(scales));
+        }
+
+        for (int k = 0; k < scales.Length; k++)
+        {
+            if (!(scales[k] > 0) || !double.IsFinite(scales[k]) || !double.IsFinite(means[k]))
+            {
+                throw new ArgumentException($"Feature {k}: mean {means[k]}, scale {scales[k]}; means must be finite and scales finite and > 0.", nameof(scales));
+            }
+        }
+
+        this.means = means;
+        this.scales = scales;
+    }
+
+    /// <summary>Per-feature means.</summary>
+    public ReadOnlySpan<double> Means => means;
+
+    /// <summary>Per-feature scales (standard deviations, floored).</summary>
+    public ReadOnlySpan<double> Scales => scales;
+
+    /// <summary>d.</summary>
+    public int Dimension => means.Length;
+
+    /// <summary>
+    /// Fits means and standard deviations on <paramref name="data"/>. A scale is floored at a tenth of the root mean
+    /// square of all standard deviations, so that a nearly constant column (a border pixel that is almost always 0)
+    /// cannot turn one unusual value into a huge standardised one.
+    /// </summary>
+    public static FeatureScaling Fit(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int d = data.Columns;
+        var means = new double[d];
+        var variances = new double[d];
+        for (int row = 0; row < data.Rows; row++)
+        {
+            TensorPrimitives.Add(means, data.Row(row), means);
+        }
+
+        TensorPrimitives.Divide(means, data.Rows, means);
+        var centred = new double[d];
+        for (int row = 0; row < data.Rows; row++)
+        {
+            TensorPrimitives.Subtract(data.Row(row), means, centred);
+            TensorPrimitives.MultiplyAdd(centred, centred, variances, variances);
+        }
+
+        TensorPrimitives.Divide(variances, Math.Max(1, data.Rows - 1), variances);
+        double rootMeanSquare = Math.Sqrt(TensorPrimitives.Sum<double>(variances) / d);
+        double floor = rootMeanSquare > 0 ? 0.1 * rootMeanSquare : 1.0;
+        var scales = new double[d];
+        for (int k = 0; k < d; k++)
+        {
+            scales[k] = Math.Max(Math.Sqrt(variances[k]), floor);
+        }
+
+        return new FeatureScaling(means, scales);
+    }
+
+    /// <summary>Writes (x - mean) / scale to <paramref name="destination"/>.</summary>
+    public void Apply(ReadOnlySpan<double> features, Span<double> destination)
+    {
+        TensorPrimitives.Subtract(features, means, destination);
+        TensorPrimitives.Divide(destination[..means.Length], scales, destination);
+    }
+
+    /// <summary>Writes x = z * scale + mean to <paramref name="destination"/> (the inverse of <see cref="Apply"/>).</summary>
+    public void Invert(ReadOnlySpan<double> standardised, Span<double> destination)
+    {
+        TensorPrimitives.MultiplyAdd(standardised, scales, means, destination);
+    }
+}
