@@ -1,4 +1,5 @@
 using HjMl.Data;
+using HjMl.Evaluation;
 using HjMl.Models;
 
 namespace HjMl.Training;
@@ -40,48 +41,12 @@ public static class CrossValidation
             int[] train = [.. order[..start], .. order[end..]];
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             HopfColeModel model = new HopfColeTrainer(options).Fit(data.Subset(train), cancellation: cancellation);
-            double metric = Evaluate(model, data.Subset(test));
+            double metric = ModelMetrics.Evaluate(model, data.Subset(test)).Primary;
             var result = new FoldResult(fold + 1, train.Length, test.Length, metric, stopwatch.Elapsed);
             results.Add(result);
             progress?.Report(result);
         }
 
         return results;
-    }
-
-    /// <summary>Accuracy (classifiers) or R^2 (regression) of <paramref name="model"/> on <paramref name="data"/>.</summary>
-    public static double Evaluate(HopfColeModel model, Dataset data)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(data);
-        var scores = new double[data.Rows * model.OutputLength];
-        model.ScoreBatch(data.Features, scores);
-        if (model.Kind == ModelKind.Regression)
-        {
-            double mean = 0;
-            foreach (double label in data.Labels)
-            {
-                mean += label;
-            }
-
-            mean /= data.Rows;
-            double residual = 0, total = 0;
-            for (int i = 0; i < data.Rows; i++)
-            {
-                residual += (scores[i] - data.Labels[i]) * (scores[i] - data.Labels[i]);
-                total += (data.Labels[i] - mean) * (data.Labels[i] - mean);
-            }
-
-            return total > 0 ? 1 - (residual / total) : double.NaN;
-        }
-
-        int correct = 0;
-        for (int i = 0; i < data.Rows; i++)
-        {
-            Prediction prediction = model.Interpret(scores.AsSpan(i * model.OutputLength, model.OutputLength));
-            correct += prediction.PredictedLabel == data.Labels[i] ? 1 : 0;
-        }
-
-        return correct / (double)data.Rows;
     }
 }

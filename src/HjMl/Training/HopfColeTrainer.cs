@@ -12,7 +12,8 @@ namespace HjMl.Training;
 /// <param name="BestEpoch">The epoch whose parameters the model holds.</param>
 /// <param name="ValidationLoss">The best validation loss (NaN without a validation split).</param>
 /// <param name="ValidationMetric">Accuracy or R^2 on the validation rows at the best epoch (NaN without a split).</param>
-public sealed record TrainingResult(HopfColeModel Model, IReadOnlyList<TrainingProgress> History, int BestEpoch, double ValidationLoss, double ValidationMetric);
+/// <param name="ValidationRows">The 0-based rows of the caller's data held out for validation (empty without a split).</param>
+public sealed record TrainingResult(HopfColeModel Model, IReadOnlyList<TrainingProgress> History, int BestEpoch, double ValidationLoss, double ValidationMetric, IReadOnlyList<int> ValidationRows);
 
 /// <summary>
 /// Trains Hopf–Cole models: regression (a difference of two LSE heads, squared or Huber loss), binary classification
@@ -106,7 +107,7 @@ public sealed class HopfColeTrainer
         double viscosity = run.BestViscosity;
         var layer = new LseLayer<double>(best.AsSpan(0, objective.WeightCount), best.AsSpan(objective.WeightCount, objective.AllPieces), d, viscosity, heads);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, d));
-        return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric);
+        return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder);
     }
 
     /// <summary>
