@@ -1,0 +1,276 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using HjMl.Layers;
+using HjMl.Models;
+
+namespace HjMl.Persistence;
+
+/// <summary>
+/// The payload of a model file, format version 1 (little-endian): kind (byte), d, K, N (int32), eps, t, label mean,
+/// label scale (double), feature names (int32 count, then int32 byte length + UTF-8 each), class labels (int32 count,
+/// doubles), d means, d scales, K*N*d weights, K*N biases (doubles), K*N support rows (int32), metadata (int32 count,
+/// then key and value strings).
+/// </summary>
+internal static class ModelPayload
+{
+    // Raw kind bytes are fixed by the format, independent of the enum's numeric values.
+    private const byte RegressionKind = 0;
+    private const byte BinaryKind = 1;
+    private const byte MulticlassKind = 2;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static byte[] Write(HopfColeModel model, IReadOnlyDictionary<string, string> metadata)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        LseLayer<double> layer = model.Layer;
+        buffer.GetSpan(1)[0] = model.Kind switch
+        {
+            ModelKind.Regression => RegressionKind,
+            ModelKind.BinaryClassification => BinaryKind,
+            ModelKind.MulticlassClassification => MulticlassKind,
+            _ => throw new ArgumentException($"Model kind {model.Kind} has no model file encoding.", nameof(model)),
+        };
+        buffer.Advance(1);
+        Int32(buffer, layer.InputDimension);
+        Int32(buffer, layer.NumberOfHeads);
+        Int32(buffer, layer.NumberOfPieces);
+        Double(buffer, layer.Viscosity);
+        Double(buffer, model.Time);
+        Double(buffer, model.LabelMean);
+        Double(buffer, model.LabelScale);
+        Int32(buffer, model.FeatureNames.Count);
+        foreach (string name in model.FeatureNames)
+        {
+            Text(buffer, name);
+        }
+
+        Int32(buffer, model.ClassLabels.Count);
+        foreach (double label in model.ClassLabels)
+        {
+            Double(buffer, label);
+        }
+
+        Doubles(buffer, model.Scaling.Means);
+        Doubles(buffer, model.Scaling.Scales);
+        Doubles(buffer, layer.Weights);
+        Doubles(buffer, layer.Biases);
+        foreach (int row in model.SupportRows)
+        {
+            Int32(buffer, row);
+        }
+
+        Int32(buffer, metadata.Count);
+        foreach ((string key, string value) in metadata)
+        {
+            Text(buffer, key);
+            Text(buffer, value);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static (HopfColeModel Model, IReadOnlyDictionary<string, string> Metadata) Read(ReadOnlySpan<byte> payload, string source)
+    {
+        var reader = new PayloadReader(payload, source);
+        byte kindByte = reader.Byte("the model kind");
+        ModelKind kind = kindByte switch
+        {
+            RegressionKind => ModelKind.Regression,
+            BinaryKind => ModelKind.BinaryClassification,
+            MulticlassKind => ModelKind.MulticlassClassification,
+            _ => throw reader.Problem($"the model kind is {kindByte}, which is none of 0 (regression), 1 (binary), 2 (multiclass)."),
+        };
+
+        int dimension = reader.Positive("the input dimension d");
+        int heads = reader.Positive("the number of heads K");
+        int pieces = reader.Positive("the number of pieces per head N");
+
+        // Bound the arrays the header fields imply by the bytes left, before allocating any of them.
+        Int128 pieceCount = (Int128)heads * pieces;
+        Int128 arrayBytes = (((pieceCount * dimension) + pieceCount + (2 * (Int128)dimension)) * sizeof(double)) + (pieceCount * sizeof(int));
+        if (arrayBytes > reader.Remaining)
+        {
+            throw reader.Problem($"d = {dimension}, K = {heads}, N = {pieces} need {arrayBytes} bytes of weights, biases, scaling and support rows but only {reader.Remaining} bytes remain.");
+        }
+
+        double viscosity = reader.Double();
+        double time = reader.Double();
+        double labelMean = reader.Double();
+        double labelScale = reader.Double();
+
+        int nameCount = reader.Count(sizeof(int), "feature names");
+        if (nameCount != dimension)
+        {
+            throw reader.Problem($"there are {nameCount} feature names for d = {dimension} features.");
+        }
+
+        var featureNames = new string[nameCount];
+        for (int k = 0; k < nameCount; k++)
+        {
+            featureNames[k] = reader.Text($"feature name {k}");
+        }
+
+        var classLabels = reader.Doubles(reader.Count(sizeof(double), "class labels"));
+        var means = reader.Doubles(dimension);
+        var scales = reader.Doubles(dimension);
+        var weights = reader.Doubles((int)(pieceCount * dimension));
+        var biases = reader.Doubles((int)pieceCount);
+        var supportRows = new int[(int)pieceCount];
+        for (int j = 0; j < supportRows.Length; j++)
+        {
+            supportRows[j] = reader.Int32();
+            if (supportRows[j] < -1)
+            {
+                throw reader.Problem($"piece {j} has support row {supportRows[j]}; a support row is a 0-based training row or -1.");
+            }
+        }
+
+        int entryCount = reader.Count(2 * sizeof(int), "metadata entries");
+        var metadata = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < entryCount; i++)
+        {
+            string key = reader.Text($"metadata key {i}");
+            string value = reader.Text($"metadata value {i}");
+            if (key.Length == 0 || !metadata.TryAdd(key, value))
+            {
+                throw reader.Problem($"metadata key {i} ('{key}') is empty or repeated.");
+            }
+        }
+
+        if (reader.Remaining != 0)
+        {
+            throw reader.Problem($"{reader.Remaining} bytes are left over after the metadata.");
+        }
+
+        try
+        {
+            var layer = new LseLayer<double>(weights, biases, dimension, viscosity, heads);
+            var scaling = new FeatureScaling(means, scales);
+            var model = new HopfColeModel(kind, layer, scaling, featureNames, classLabels, labelMean, labelScale, supportRows, time);
+            return (model, metadata);
+        }
+        catch (ArgumentException invalid)
+        {
+            throw new InvalidDataException($"{source}: not a valid HjMl model file: its checksum matches but the model it holds is invalid: {invalid.Message}", invalid);
+        }
+    }
+
+    private static void Int32(ArrayBufferWriter<byte> buffer, int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.GetSpan(sizeof(int)), value);
+        buffer.Advance(sizeof(int));
+    }
+
+    private static void Double(ArrayBufferWriter<byte> buffer, double value)
+    {
+        // The bit pattern itself, so a save/load round trip returns identical doubles.
+        BinaryPrimitives.WriteDoubleLittleEndian(buffer.GetSpan(sizeof(double)), value);
+        buffer.Advance(sizeof(double));
+    }
+
+    private static void Doubles(ArrayBufferWriter<byte> buffer, ReadOnlySpan<double> values)
+    {
+        foreach (double value in values)
+        {
+            Double(buffer, value);
+        }
+    }
+
+    private static void Text(ArrayBufferWriter<byte> buffer, string value)
+    {
+        int length = StrictUtf8.GetByteCount(value);
+        Int32(buffer, length);
+        StrictUtf8.GetBytes(value, buffer.GetSpan(length));
+        buffer.Advance(length);
+    }
+
+    /// <summary>Reads the payload front to back; every failure names what it was reading and how many bytes remained.</summary>
+    private ref struct PayloadReader(ReadOnlySpan<byte> payload, string source)
+    {
+        private readonly ReadOnlySpan<byte> payload = payload;
+        private int position;
+
+        public readonly int Remaining => payload.Length - position;
+
+        public readonly InvalidDataException Problem(string problem)
+            => new($"{source}: not a valid HjMl model file: its checksum matches but its contents are inconsistent (at payload byte {position}): {problem}");
+
+        public byte Byte(string what)
+        {
+            Need(1, what);
+            return payload[position++];
+        }
+
+        public int Int32(string what = "an integer")
+        {
+            Need(sizeof(int), what);
+            int value = BinaryPrimitives.ReadInt32LittleEndian(payload[position..]);
+            position += sizeof(int);
+            return value;
+        }
+
+        public double Double(string what = "a number")
+        {
+            Need(sizeof(double), what);
+            double value = BinaryPrimitives.ReadDoubleLittleEndian(payload[position..]);
+            position += sizeof(double);
+            return value;
+        }
+
+        public int Positive(string what)
+        {
+            int value = Int32(what);
+            return value > 0 ? value : throw Problem($"{what} is {value}; it must be at least 1.");
+        }
+
+        /// <summary>A count of elements that take at least <paramref name="bytesEach"/> bytes each, checked against what remains.</summary>
+        public int Count(int bytesEach, string what)
+        {
+            int count = Int32($"the number of {what}");
+            if (count < 0 || (long)count * bytesEach > Remaining)
+            {
+                throw Problem($"the file gives {count} {what}, but {Remaining} bytes remain (at least {bytesEach} bytes each).");
+            }
+
+            return count;
+        }
+
+        public double[] Doubles(int count)
+        {
+            Need((long)count * sizeof(double), $"{count} numbers");
+            var values = new double[count];
+            for (int i = 0; i < count; i++)
+            {
+                values[i] = BinaryPrimitives.ReadDoubleLittleEndian(payload[position..]);
+                position += sizeof(double);
+            }
+
+            return values;
+        }
+
+        public string Text(string what)
+        {
+            int length = Count(1, $"bytes in {what}");
+            try
+            {
+                string value = StrictUtf8.GetString(payload.Slice(position, length));
+                position += length;
+                return value;
+            }
+            catch (DecoderFallbackException invalid)
+            {
+                throw Problem($"{what} is not valid UTF-8 ({invalid.Message}).");
+            }
+        }
+
+        private readonly void Need(long bytes, string what)
+        {
+            if (bytes > Remaining)
+            {
+                throw Problem($"{what} needs {bytes} bytes but only {Remaining} remain.");
+            }
+        }
+    }
+}
