@@ -82,8 +82,8 @@ public sealed class HopfColeTrainer
         int heads = options.Kind == ModelKind.MulticlassClassification ? labels.Classes.Length : 2;
         int pieces = options.NumberOfSupportPoints;
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
-        var objective = new Objective(options.Kind, d, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta);
         bool learnViscosity = options.ViscosityMode == ViscosityMode.Learned;
+        var objective = new Objective(options.Kind, d, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity);
         var parameters = new double[objective.ParameterCount(learnViscosity)];
         int[] supportRows = Initialise(options, train, heads, pieces, parameters, random);
         if (learnViscosity)
@@ -453,7 +453,7 @@ public sealed class HopfColeTrainer
 
                 double length = steps.Count == 0 ? Math.Min(1, 1 / Math.Max(1e-12, TensorPrimitives.Norm<double>(gradient))) : 1;
                 double trialLoss = double.PositiveInfinity;
-                for (int attempt = 0; attempt < 40; attempt++)
+                for (int attempt = 0; attempt < 30; attempt++)
                 {
                     TensorPrimitives.MultiplyAdd(direction, length, parameters, trial);
                     trialLoss = EvaluateAt(trial, viscosity, trialGradient);
@@ -470,6 +470,9 @@ public sealed class HopfColeTrainer
                     EndEpoch(epoch, loss);
                     break;
                 }
+
+                // Converged: the loss no longer moves at double precision (further line searches only burn time).
+                bool converged = loss - trialLoss <= 1e-13 * Math.Max(1, Math.Abs(loss));
 
                 var step = new double[n];
                 var change = new double[n];
@@ -491,7 +494,7 @@ public sealed class HopfColeTrainer
                 ClampViscosity();
                 trialGradient.CopyTo(gradient, 0);
                 loss = trialLoss;
-                if (EndEpoch(epoch, loss))
+                if (EndEpoch(epoch, loss) || converged)
                 {
                     break;
                 }

@@ -1,0 +1,78 @@
+using HjMl.Data;
+using HjMl.Evaluation;
+using HjMl.Models;
+using HjMl.Training;
+
+namespace HjMl.Diagnostics;
+
+/// <summary>One width of a <see cref="WidthScaling"/> run.</summary>
+/// <param name="Width">N, support points per head.</param>
+/// <param name="Viscosity">eps = N^(-1/d).</param>
+/// <param name="Error">Root mean squared error on the test points.</param>
+public sealed record WidthScalingPoint(int Width, double Viscosity, double Error);
+
+/// <summary>
+/// The paper's width-scaling experiment (paper a; THEORY.md section 7): fit f(x) = ||x||_2 on [-2, 2]^d with
+/// eps = N^(-1/d) at several widths N, measure the test error, and fit error ~ C N^(-alpha); the law says alpha = 1/d.
+/// </summary>
+public static class WidthScaling
+{
+    /// <summary>The widths the issue asks for, 10 to 500.</summary>
+    public static IReadOnlyList<int> DefaultWidths { get; } = [10, 20, 50, 100, 200, 500];
+
+    /// <summary>Runs the experiment in dimension <paramref name="dimension"/>; deterministic for a seed.</summary>
+    public static (IReadOnlyList<WidthScalingPoint> Points, ScalingFit Fit) Run(int dimension, IReadOnlyList<int> widths, int trainingRows = 2000, int testRows = 2000, int seed = 1, IProgress<WidthScalingPoint>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(widths);
+        if (dimension < 1)
+        {
+            throw new ArgumentException($"dimension is {dimension}; it must be at least 1.", nameof(dimension));
+        }
+
+        Dataset training = Sample(dimension, trainingRows, seed);
+        Dataset test = Sample(dimension, testRows, seed + 1);
+        var points = new List<WidthScalingPoint>();
+        foreach (int width in widths)
+        {
+            var options = new HopfColeTrainerOptions
+            {
+                Kind = ModelKind.Regression,
+                NumberOfSupportPoints = width,
+                ViscosityMode = ViscosityMode.WidthScaling,
+                Time = 1.0,
+                Optimizer = Optimizer.Lbfgs,
+                MaximumEpochs = 300,
+                ValidationFraction = 0,
+                L2Regularisation = 0,
+                Seed = seed,
+            };
+            HopfColeModel model = new HopfColeTrainer(options).Fit(training, cancellation: cancellation);
+            var point = new WidthScalingPoint(width, model.Viscosity, ModelMetrics.Evaluate(model, test).RootMeanSquaredError);
+            points.Add(point);
+            progress?.Report(point);
+        }
+
+        return (points, ScalingFit.Fit(points.Select(p => (double)p.Width).ToArray(), points.Select(p => p.Error).ToArray()));
+    }
+
+    private static Dataset Sample(int dimension, int rows, int seed)
+    {
+        var random = new Random(seed);
+        var features = new double[rows * dimension];
+        var labels = new double[rows];
+        for (int row = 0; row < rows; row++)
+        {
+            double squared = 0;
+            for (int k = 0; k < dimension; k++)
+            {
+                double value = (4 * random.NextDouble()) - 2;
+                features[(row * dimension) + k] = value;
+                squared += value * value;
+            }
+
+            labels[row] = Math.Sqrt(squared);
+        }
+
+        return new Dataset(features, labels, Enumerable.Range(1, dimension).Select(k => $"x{k}").ToArray(), "norm");
+    }
+}
