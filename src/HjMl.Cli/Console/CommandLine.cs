@@ -26,6 +26,7 @@ internal static class CommandLine
         new Commands.TrainCommand(),
         new Commands.PredictCommand(),
         new Commands.CrossValidateCommand(),
+        new Commands.ScalingCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>

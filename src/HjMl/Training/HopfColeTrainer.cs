@@ -94,7 +94,11 @@ public sealed class HopfColeTrainer
         var run = new Run(options, objective, train, validation, parameters, learnViscosity, random, stopwatch, progress, cancellation);
         bool lbfgs = options.Optimizer == Optimizer.Lbfgs
             || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * parameters.Length <= AutomaticLbfgsLimit);
-        if (lbfgs)
+        if (options.MaximumEpochs == 0)
+        {
+            run.KeepConstruction();
+        }
+        else if (lbfgs)
         {
             run.Lbfgs();
         }
@@ -327,6 +331,12 @@ public sealed class HopfColeTrainer
 
         public double BestValidationMetric { get; private set; } = double.NaN;
 
+        public void KeepConstruction()
+        {
+            BestViscosity = ViscosityAt(1);
+            BestEpoch = 0;
+        }
+
         public void Adam()
         {
             const double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
@@ -471,14 +481,21 @@ public sealed class HopfColeTrainer
                     break;
                 }
 
-                // Converged: the loss no longer moves at double precision (further line searches only burn time).
-                bool converged = loss - trialLoss <= 1e-13 * Math.Max(1, Math.Abs(loss));
+                // The loss no longer moves at double precision: restart from steepest descent once, and stop if that
+                // cannot move it either (further line searches would only burn time).
+                bool stalled = loss - trialLoss <= 1e-13 * Math.Max(1, Math.Abs(loss));
+                bool converged = stalled && steps.Count == 0;
 
                 var step = new double[n];
                 var change = new double[n];
                 TensorPrimitives.Subtract(trial, parameters, step);
                 TensorPrimitives.Subtract(trialGradient, gradient, change);
-                if (TensorPrimitives.Dot<double>(step, change) > 1e-12)
+                if (stalled)
+                {
+                    steps.Clear();
+                    changes.Clear();
+                }
+                else if (TensorPrimitives.Dot<double>(step, change) > 1e-12)
                 {
                     if (steps.Count == memory)
                     {
