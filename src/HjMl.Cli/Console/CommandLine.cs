@@ -27,6 +27,7 @@ internal static class CommandLine
         new Commands.PredictCommand(),
         new Commands.CrossValidateCommand(),
         new Commands.ScalingCommand(),
+        new Commands.QualityCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>
