@@ -23,6 +23,8 @@ internal static class CommandLine
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
         new Commands.VerifyCommand(),
+        new Commands.ExportCommand(),
+        new Commands.InspectCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>
@@ -53,7 +55,7 @@ internal static class CommandLine
             error.WriteLine($"usage: {command.Usage}");
             return 2;
         }
-        catch (Exception problem) when (problem is ArgumentException or InvalidDataException or FormatException or IOException or InvalidOperationException)
+        catch (Exception problem) when (problem is ArgumentException or InvalidDataException or FormatException or IOException or InvalidOperationException or NotSupportedException)
         {
             error.WriteLine($"hjml {command.Name}: {problem.Message}");
             return 2;

@@ -120,7 +120,7 @@ public sealed class OnnxRuntimeFixture
     }
 
     /// <summary>Runs a program to completion and returns its standard output; any failure names the command and shows its output.</summary>
-    private static string Execute(string program, string[] arguments, string workingDirectory, TimeSpan timeout)
+    internal static string Execute(string program, string[] arguments, string workingDirectory, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(program)
         {

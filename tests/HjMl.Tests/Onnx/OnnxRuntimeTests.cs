@@ -132,6 +132,14 @@ public sealed class OnnxRuntimeTests(OnnxRuntimeFixture runtime, ITestOutputHelp
         Assert.Equal(OnnxRuntimeFixture.PinnedVersion, result.RuntimeVersion);
     }
 
+    [Fact]
+    public void AMissingProgramFailsWithAMessageNamingNodeAndNpm()
+    {
+        var problem = Assert.Throws<InvalidOperationException>(() => OnnxRuntimeFixture.Execute("hjml-no-such-program", [], runtime.Folder, TimeSpan.FromSeconds(10)));
+        Assert.Contains("'hjml-no-such-program' could not be started", problem.Message);
+        Assert.Contains("need Node.js (18 or newer) and npm on PATH", problem.Message);
+    }
+
     private RuntimeResult RunAll(HopfColeModel model, Dataset data, out double[][] rows)
     {
         rows = Float32Rows(data, Enumerable.Range(0, data.Rows).ToArray(), out float[] features);

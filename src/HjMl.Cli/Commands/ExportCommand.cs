@@ -1,0 +1,38 @@
+using HjMl.Models;
+using HjMl.Onnx;
+using HjMl.Persistence;
+
+namespace HjMl.Cli.Commands;
+
+/// <summary>
+/// <c>hjml export --model m.hjml --onnx out.onnx</c>: writes a saved model as an ONNX graph (opset 17, float32,
+/// ML.NET output names; see <see cref="OnnxExport"/>), atomically, and prints its inputs and outputs.
+/// </summary>
+internal sealed class ExportCommand : ICommand
+{
+    public string Name => "export";
+
+    public string Summary => "write a saved model as an ONNX graph (opset 17) for ONNX Runtime or ML.NET";
+
+    public string Usage => "hjml export --model m.hjml --onnx out.onnx";
+
+    public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
+    {
+        string modelPath = arguments.Required("model");
+        string onnxPath = arguments.Required("onnx");
+        arguments.RejectUnknown();
+        if (arguments.Positional.Count != 0)
+        {
+            throw new UsageException($"unexpected argument '{arguments.Positional[0]}'.");
+        }
+
+        HopfColeModel model = ModelFile.Load(modelPath);
+        cancellation.ThrowIfCancellationRequested();
+        OnnxExport.Save(model, onnxPath);
+        OnnxModelSummary summary = OnnxModelSummary.Read(onnxPath);
+        output.WriteLine($"wrote {onnxPath} ({new FileInfo(onnxPath).Length} bytes): {InspectCommand.KindName(model.Kind)} model, ONNX IR {summary.IrVersion}, opset {OnnxExport.Opset}");
+        InspectCommand.WriteTensors(output, "input", summary.Inputs);
+        InspectCommand.WriteTensors(output, "output", summary.Outputs);
+        return 0;
+    }
+}
