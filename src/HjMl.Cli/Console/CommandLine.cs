@@ -23,6 +23,9 @@ internal static class CommandLine
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
         new Commands.VerifyCommand(),
+        new Commands.TrainCommand(),
+        new Commands.PredictCommand(),
+        new Commands.CrossValidateCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
     ];

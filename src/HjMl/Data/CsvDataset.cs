@@ -83,7 +83,7 @@ public static class CsvDataset
         return new Dataset([.. features], [.. labels], featureNames, labelColumn);
     }
 
-    private static double Parse(string cell, string source, int row, string column)
+    internal static double Parse(string cell, string source, int row, string column)
     {
         string text = cell.Trim();
         if (text.Length == 0)

@@ -45,9 +45,10 @@ public sealed class FeatureScaling
     public int Dimension => means.Length;
 
     /// <summary>
-    /// Fits means and standard deviations on <paramref name="data"/>. A scale is floored at a tenth of the root mean
-    /// square of all standard deviations, so that a nearly constant column (a border pixel that is almost always 0)
-    /// cannot turn one unusual value into a huge standardised one.
+    /// Fits means and standard deviations on <paramref name="data"/>. A scale is floored at 5% of the column's range,
+    /// so that a nearly constant column (a border pixel that is almost always 0) cannot turn one unusual value into a
+    /// huge standardised one; a typical column's standard deviation is a quarter of its range or more, so the floor
+    /// leaves it alone. A constant column gets scale 1.
     /// </summary>
     public static FeatureScaling Fit(Dataset data)
     {
@@ -62,19 +63,22 @@ public sealed class FeatureScaling
 
         TensorPrimitives.Divide(means, data.Rows, means);
         var centred = new double[d];
+        var minimums = data.Row(0).ToArray();
+        var maximums = data.Row(0).ToArray();
         for (int row = 0; row < data.Rows; row++)
         {
             TensorPrimitives.Subtract(data.Row(row), means, centred);
             TensorPrimitives.MultiplyAdd(centred, centred, variances, variances);
+            TensorPrimitives.Min(minimums, data.Row(row), minimums);
+            TensorPrimitives.Max(maximums, data.Row(row), maximums);
         }
 
         TensorPrimitives.Divide(variances, Math.Max(1, data.Rows - 1), variances);
-        double rootMeanSquare = Math.Sqrt(TensorPrimitives.Sum<double>(variances) / d);
-        double floor = rootMeanSquare > 0 ? 0.1 * rootMeanSquare : 1.0;
         var scales = new double[d];
         for (int k = 0; k < d; k++)
         {
-            scales[k] = Math.Max(Math.Sqrt(variances[k]), floor);
+            double range = maximums[k] - minimums[k];
+            scales[k] = range > 0 ? Math.Max(Math.Sqrt(variances[k]), 0.05 * range) : 1.0;
         }
 
         return new FeatureScaling(means, scales);

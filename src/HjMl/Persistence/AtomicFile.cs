@@ -5,7 +5,7 @@ namespace HjMl.Persistence;
 /// only then is the temporary file moved over the destination. Readers see the old file or the new one, never a
 /// half-written one, and a failure (an exception from the writer, a full disk) leaves the old file as it was.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically replacing any existing file.</summary>
     /// <exception cref="DirectoryNotFoundException">The destination's directory does not exist.</exception>

@@ -1,0 +1,162 @@
+using HjMl.Models;
+
+namespace HjMl.Training;
+
+/// <summary>How the viscosity eps behaves during training.</summary>
+public enum ViscosityMode
+{
+    /// <summary>eps stays at <see cref="HopfColeTrainerOptions.Viscosity"/>.</summary>
+    Fixed,
+
+    /// <summary>log eps is a trained parameter starting at <see cref="HopfColeTrainerOptions.Viscosity"/> (d f / d eps = H(pi)).</summary>
+    Learned,
+
+    /// <summary>eps falls geometrically from <see cref="HopfColeTrainerOptions.Viscosity"/> to <see cref="HopfColeTrainerOptions.FinalViscosity"/> over the epochs.</summary>
+    Annealed,
+
+    /// <summary>The paper's choice eps = N^(-1/d) for N support points per head in d dimensions (THEORY.md section 7), fixed.</summary>
+    WidthScaling,
+}
+
+/// <summary>Where the support points start.</summary>
+public enum SupportInitialisation
+{
+    /// <summary>
+    /// On training rows chosen by k-means++ seeding (D^2 sampling) within each class (or over all rows for regression),
+    /// with initial data from the labels: the Hopf–Cole reading w_j = y_j / (2t), b_j = -g_j - |y_j|^2 / (4t). A
+    /// classifier starts as a nearest-prototype rule; a regressor with g = -/+ y/2 on its two heads starts interpolating the labels.
+    /// </summary>
+    KMeansPlusPlus,
+
+    /// <summary>Like <see cref="KMeansPlusPlus"/> but on uniformly sampled rows.</summary>
+    Sampled,
+
+    /// <summary>Weights drawn from N(0, 1/d), biases 0; no provenance.</summary>
+    Random,
+}
+
+/// <summary>The optimiser.</summary>
+public enum Optimizer
+{
+    /// <summary>L-BFGS up to <see cref="HopfColeTrainer.AutomaticLbfgsLimit"/> rows x parameters, mini-batch Adam beyond.</summary>
+    Automatic,
+
+    /// <summary>Adam, mini-batch (<see cref="HopfColeTrainerOptions.BatchSize"/> &gt; 0) or full-batch (0).</summary>
+    Adam,
+
+    /// <summary>Limited-memory BFGS on the full batch with a backtracking (Armijo) line search.</summary>
+    Lbfgs,
+}
+
+/// <summary>How Adam's learning rate moves over the epochs.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Constant.</summary>
+    Constant,
+
+    /// <summary>Cosine decay from the learning rate to a tenth of it.</summary>
+    Cosine,
+}
+
+/// <summary>The regression loss on the residual r = prediction - label (in standardised label units).</summary>
+public enum RegressionLoss
+{
+    /// <summary>r^2 / 2.</summary>
+    Squared,
+
+    /// <summary>Huber: r^2 / 2 within <see cref="HopfColeTrainerOptions.HuberDelta"/>, linear beyond.</summary>
+    Huber,
+}
+
+/// <summary>Hyper-parameters of <see cref="HopfColeTrainer"/>. Learned state lives in <see cref="HopfColeModel"/>.</summary>
+public sealed record HopfColeTrainerOptions
+{
+    /// <summary>What to learn.</summary>
+    public ModelKind Kind { get; init; } = ModelKind.BinaryClassification;
+
+    /// <summary>N, support points (pieces) per LSE head: the width.</summary>
+    public int NumberOfSupportPoints { get; init; } = 32;
+
+    /// <summary>How eps behaves.</summary>
+    public ViscosityMode ViscosityMode { get; init; } = ViscosityMode.Fixed;
+
+    /// <summary>eps (the starting eps for Learned and Annealed). Must be &gt; 0.</summary>
+    public double Viscosity { get; init; } = 0.5;
+
+    /// <summary>The final eps of <see cref="ViscosityMode.Annealed"/>.</summary>
+    public double FinalViscosity { get; init; } = 0.05;
+
+    /// <summary>
+    /// t of the Hopf–Cole reading (support points y_j = 2t w_j), or null for d/4, which makes the initial logit gap
+    /// |x - y_j|^2 / (4t) the mean squared per-feature distance between standardised rows, whatever d is.
+    /// </summary>
+    public double? Time { get; init; }
+
+    /// <summary>Where support points start.</summary>
+    public SupportInitialisation Initialisation { get; init; } = SupportInitialisation.KMeansPlusPlus;
+
+    /// <summary>The optimiser.</summary>
+    public Optimizer Optimizer { get; init; } = Optimizer.Automatic;
+
+    /// <summary>Adam's mini-batch size; 0 for full batch.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Adam's learning rate.</summary>
+    public double LearningRate { get; init; } = 0.01;
+
+    /// <summary>Adam's learning-rate schedule.</summary>
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Cosine;
+
+    /// <summary>Epochs (passes over the training rows; one iteration each for full-batch Adam and L-BFGS).</summary>
+    public int MaximumEpochs { get; init; } = 100;
+
+    /// <summary>The fraction of rows held out for early stopping (0 for none).</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Stop after this many validations without improvement of the validation loss.</summary>
+    public int Patience { get; init; } = 10;
+
+    /// <summary>Validate every this many epochs.</summary>
+    public int ValidationFrequency { get; init; } = 1;
+
+    /// <summary>L2 penalty lambda/2 |W|^2 on the weights.</summary>
+    public double L2Regularisation { get; init; } = 1e-4;
+
+    /// <summary>The regression loss.</summary>
+    public RegressionLoss RegressionLoss { get; init; } = RegressionLoss.Squared;
+
+    /// <summary>The Huber threshold, in standardised label units.</summary>
+    public double HuberDelta { get; init; } = 1.0;
+
+    /// <summary>The seed of every random choice (initialisation, split, shuffling). Same seed and thread count give bit-identical models.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Threads for the gradient; 0 for all cores. Part of what makes a run reproducible.</summary>
+    public int MaximumDegreeOfParallelism { get; init; }
+
+    /// <summary>Validates every option; throws an <see cref="ArgumentException"/> naming the first bad one.</summary>
+    public void Validate()
+    {
+        Require(NumberOfSupportPoints >= 1, nameof(NumberOfSupportPoints), NumberOfSupportPoints, "must be at least 1");
+        Require(Viscosity > 0 && double.IsFinite(Viscosity), nameof(Viscosity), Viscosity, "eps must be finite and > 0 for training");
+        Require(ViscosityMode != ViscosityMode.Annealed || (FinalViscosity > 0 && double.IsFinite(FinalViscosity)), nameof(FinalViscosity), FinalViscosity, "must be finite and > 0");
+        Require(Time is null || (Time > 0 && double.IsFinite(Time.Value)), nameof(Time), Time ?? 0, "t must be finite and > 0 (or null for d/4)");
+        Require(BatchSize >= 0, nameof(BatchSize), BatchSize, "must be >= 0 (0 is full batch)");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be finite and > 0");
+        Require(MaximumEpochs >= 1, nameof(MaximumEpochs), MaximumEpochs, "must be at least 1");
+        Require(ValidationFraction >= 0 && ValidationFraction < 0.9, nameof(ValidationFraction), ValidationFraction, "must be in [0, 0.9)");
+        Require(Patience >= 1, nameof(Patience), Patience, "must be at least 1");
+        Require(ValidationFrequency >= 1, nameof(ValidationFrequency), ValidationFrequency, "must be at least 1");
+        Require(L2Regularisation >= 0 && double.IsFinite(L2Regularisation), nameof(L2Regularisation), L2Regularisation, "must be finite and >= 0");
+        Require(HuberDelta > 0 && double.IsFinite(HuberDelta), nameof(HuberDelta), HuberDelta, "must be finite and > 0");
+        Require(MaximumDegreeOfParallelism >= 0, nameof(MaximumDegreeOfParallelism), MaximumDegreeOfParallelism, "must be >= 0 (0 is all cores)");
+    }
+
+    private static void Require(bool condition, string option, object value, string rule)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Option {option} is {value}; it {rule}.", option);
+        }
+    }
+}
