@@ -2,7 +2,9 @@ using System.Globalization;
 using HjMl.Data;
 using HjMl.Models;
 using HjMl.Onnx;
+using HjMl.Persistence;
 using HjMl.Tests.Support;
+using HjMl.Training;
 using Xunit.Abstractions;
 
 namespace HjMl.Tests.Onnx;
@@ -71,6 +73,48 @@ public sealed class OnnxRuntimeTests(OnnxRuntimeFixture runtime, ITestOutputHelp
         AssertTensor(result, OnnxExport.ClassScoresName, "float32", [rows.Length, classes], scores);
         AssertLabels(result, OnnxExport.PredictedLabelName, "float32", predictions.Select(prediction => prediction.PredictedLabel));
         AssertLabels(result, OnnxExport.PredictedClassIndexName, "int64", predictions.Select(prediction => (double)prediction.ClassIndex));
+    }
+
+    [Theory]
+    [InlineData("diabetes.csv", ModelKind.Regression)]
+    [InlineData("breast_cancer.csv", ModelKind.BinaryClassification)]
+    [InlineData("iris.csv", ModelKind.MulticlassClassification)]
+    public void TrainedModelSavedAndLoadedMatchesInOnnxRuntime(string file, ModelKind kind)
+    {
+        Dataset data = TestData.Load(file);
+        var options = new HopfColeTrainerOptions { Kind = kind, NumberOfSupportPoints = 16, MaximumEpochs = 15, Seed = 3, MaximumDegreeOfParallelism = 1 };
+        HopfColeModel trained = new HopfColeTrainer(options).Fit(data);
+        using var stream = new MemoryStream();
+        ModelFile.Save(trained, stream);
+        stream.Position = 0;
+        HopfColeModel model = ModelFile.Load(stream);
+        RuntimeResult result = RunAll(model, data, out double[][] rows);
+        int outputs = model.OutputLength;
+        var scores = new double[rows.Length * outputs];
+        var probabilities = new double[rows.Length * outputs];
+        var predictions = new Prediction[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            model.Score(rows[i], scores.AsSpan(i * outputs, outputs));
+            predictions[i] = model.Interpret(scores.AsSpan(i * outputs, outputs), probabilities.AsSpan(i * outputs, outputs));
+        }
+
+        switch (kind)
+        {
+            case ModelKind.Regression:
+                AssertTensor(result, OnnxExport.ScoreName, "float32", [rows.Length], scores);
+                break;
+            case ModelKind.BinaryClassification:
+                AssertTensor(result, OnnxExport.ScoreName, "float32", [rows.Length], scores);
+                AssertTensor(result, OnnxExport.ProbabilityName, "float32", [rows.Length], predictions.Select(prediction => prediction.Probability));
+                AssertLabels(result, OnnxExport.PredictedLabelName, "bool", predictions.Select(prediction => (double)prediction.ClassIndex));
+                break;
+            default:
+                AssertTensor(result, OnnxExport.ScoreName, "float32", [rows.Length, outputs], probabilities);
+                AssertTensor(result, OnnxExport.ClassScoresName, "float32", [rows.Length, outputs], scores);
+                AssertLabels(result, OnnxExport.PredictedLabelName, "float32", predictions.Select(prediction => prediction.PredictedLabel));
+                break;
+        }
     }
 
     [Theory]
