@@ -29,6 +29,9 @@ namespace HjMl.Onnx;
 /// predicted class's label value (<see cref="HopfColeModel.ClassLabels"/>, e.g. 7 for the digit 7, not a 1-based key);
 /// <c>PredictedClassIndex</c> int64 [N]: its 0-based index. Ties go to the lowest index, as in HjMl.</description></item>
 /// </list>
+/// <para><b>Explanations.</b> With <see cref="OnnxExportOptions.IncludeExplanations"/> the graph also outputs Gibbs weights,
+/// top support points, attribution entropy, feature contributions, bias terms, the nearest support point, the
+/// out-of-support score and the certified radius (THEORY.md sections 3–6; the table is on that option).</para>
 /// <para><b>Graph.</b> Standardise (Sub, Div), all logits at once (MatMul, Add, Reshape to [N, K, pieces]), then each head's
 /// max-shifted log-sum-exp f = m + eps * log sum_j exp((z_j - m) / eps) with m = max_j z_j (ReduceMax, Sub, Div, Exp,
 /// ReduceSum, Log, Mul, Add; THEORY.md section 1). The exponentials lie in (0, 1] and their sum in [1, pieces], so no
@@ -43,7 +46,7 @@ namespace HjMl.Onnx;
 /// eps &gt; 0 that rounds to 0 in float32, class labels that collide or overflow in float32, and models whose weights
 /// exceed the 2 GiB protobuf limit (HjMl writes no external data).</para>
 /// </remarks>
-public static class OnnxExport
+public static partial class OnnxExport
 {
     /// <summary>The default-domain operator set the graph targets.</summary>
     public const int Opset = 17;
@@ -76,34 +79,44 @@ public static class OnnxExport
     private const long MaximumWeightBytes = int.MaxValue - (64L << 20);
 
     /// <summary>Writes the ONNX model for <paramref name="model"/> to <paramref name="path"/> atomically (temporary file, flush, move).</summary>
+    /// <param name="model">The model to export.</param>
+    /// <param name="path">The destination; its directory must exist.</param>
+    /// <param name="options">What to export besides the predictions (explanation outputs); null for the predictions only.</param>
     /// <exception cref="NotSupportedException">The model cannot be expressed in the exported graph; the message names why.</exception>
-    public static void Save(HopfColeModel model, string path)
+    public static void Save(HopfColeModel model, string path, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = ToBytes(model);
+        byte[] bytes = ToBytes(model, options);
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>Writes the ONNX model for <paramref name="model"/> to <paramref name="stream"/>.</summary>
+    /// <param name="model">The model to export.</param>
+    /// <param name="stream">The destination stream.</param>
+    /// <param name="options">What to export besides the predictions (explanation outputs); null for the predictions only.</param>
     /// <exception cref="NotSupportedException">The model cannot be expressed in the exported graph; the message names why.</exception>
-    public static void Save(HopfColeModel model, Stream stream)
+    public static void Save(HopfColeModel model, Stream stream, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
-        stream.Write(ToBytes(model));
+        stream.Write(ToBytes(model, options));
     }
 
     /// <summary>The serialised ONNX model (ModelProto) for <paramref name="model"/>.</summary>
+    /// <param name="model">The model to export.</param>
+    /// <param name="options">What to export besides the predictions (explanation outputs); null for the predictions only.</param>
     /// <exception cref="NotSupportedException">The model cannot be expressed in the exported graph; the message names why.</exception>
-    public static byte[] ToBytes(HopfColeModel model)
+    public static byte[] ToBytes(HopfColeModel model, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Build(model).ToByteArray();
+        return Build(model, options).ToByteArray();
     }
 
-    internal static ModelProto Build(HopfColeModel model)
+    internal static ModelProto Build(HopfColeModel model, OnnxExportOptions? options = null)
     {
+        options ??= new OnnxExportOptions();
+        int topSupportPoints = options.TopSupportPointsFor(model.Layer.NumberOfPieces);
         int d = model.InputDimension;
         int heads = model.Layer.NumberOfHeads;
         int pieces = model.Layer.NumberOfPieces;
@@ -116,7 +129,8 @@ public static class OnnxExport
         var graph = new OnnxGraphBuilder("hjml_" + KindName(model.Kind), $"HjMl Hopf–Cole {KindName(model.Kind)} model: {heads} LSE heads of {pieces} pieces on {d} standardised features, eps = {Text(model.Viscosity)}.");
         graph.Input(FeaturesName, DataType.Float, $"Raw features, float32 [N, {d}], in the order of hjml.feature_names.", BatchDimension, d);
 
-        string headScores = HeadScores(graph, model);
+        LseGraph lse = HeadScores(graph, model, options.IncludeExplanations);
+        string headScores = lse.HeadScores;
         switch (model.Kind)
         {
             case ModelKind.Regression:
@@ -130,6 +144,11 @@ public static class OnnxExport
                 break;
         }
 
+        if (options.IncludeExplanations)
+        {
+            Explanations(graph, model, lse, topSupportPoints);
+        }
+
         var proto = new ModelProto
         {
             IrVersion = IrVersion,
@@ -141,7 +160,7 @@ public static class OnnxExport
             Graph = graph.Graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
-        foreach ((string key, string value) in Metadata(model))
+        foreach ((string key, string value) in Metadata(model, options.IncludeExplanations))
         {
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         }
@@ -150,7 +169,7 @@ public static class OnnxExport
     }
 
     /// <summary>The metadata_props the exporter writes, in order.</summary>
-    internal static IEnumerable<(string Key, string Value)> Metadata(HopfColeModel model)
+    internal static IEnumerable<(string Key, string Value)> Metadata(HopfColeModel model, bool explanations = false)
     {
         yield return ("hjml.version", ModelFile.LibraryVersion);
         yield return ("hjml.kind", KindName(model.Kind));
@@ -161,10 +180,11 @@ public static class OnnxExport
         yield return ("hjml.class_labels", "[" + string.Join(",", model.ClassLabels.Select(Text)) + "]");
         yield return ("hjml.label_mean", Text(model.LabelMean));
         yield return ("hjml.label_scale", Text(model.LabelScale));
+        yield return ("hjml.explanations", explanations ? "true" : "false");
     }
 
-    // Standardisation, logits and every head's LSE: float32 [N, K].
-    private static string HeadScores(OnnxGraphBuilder graph, HopfColeModel model)
+    // Standardisation, logits and every head's LSE: float32 [N, K]; the explanation outputs reuse the intermediates.
+    private static LseGraph HeadScores(OnnxGraphBuilder graph, HopfColeModel model, bool keepIntermediates)
     {
         int d = model.InputDimension;
         int heads = model.Layer.NumberOfHeads;
@@ -210,7 +230,11 @@ public static class OnnxExport
         if (model.Viscosity == 0)
         {
             // The tropical limit f_k = max_j z_kj (THEORY.md section 2).
-            return graph.Node("ReduceMax", "head_scores", [logits], Integers("axes", 2), Integer("keepdims", 0));
+            string maximumOnly = keepIntermediates
+                ? graph.Node("ReduceMax", "logit_maximum", [logits], Integers("axes", 2), Integer("keepdims", 1))
+                : string.Empty;
+            string tropical = graph.Node("ReduceMax", "head_scores", [logits], Integers("axes", 2), Integer("keepdims", 0));
+            return new LseGraph(standardised, products, logits, maximumOnly, string.Empty, string.Empty, string.Empty, string.Empty, tropical);
         }
 
         float viscosity = Single(model.Viscosity, "the viscosity eps");
@@ -228,7 +252,8 @@ public static class OnnxExport
         string logSum = graph.Node("Log", "log_sum", [sum]);
         string smoothing = graph.Node("Mul", "smoothing", [logSum, eps]);
         string scores = graph.Node("Add", "head_scores_column", [maximum, smoothing]);
-        return graph.Node("Reshape", "head_scores", [scores, graph.Int64s("head_scores_shape", [0, heads], 2)]);
+        string headScores = graph.Node("Reshape", "head_scores", [scores, graph.Int64s("head_scores_shape", [0, heads], 2)]);
+        return new LseGraph(standardised, products, logits, maximum, scaled, exponentials, sum, logSum, headScores);
     }
 
     private static string Margin(OnnxGraphBuilder graph, string headScores)
@@ -312,4 +337,11 @@ public static class OnnxExport
         ModelKind.BinaryClassification => "binary",
         _ => "multiclass",
     };
+
+    /// <summary>
+    /// The names of the LSE stage's values: standardised features [N, d], x . w products [N, K*pieces], logits
+    /// [N, K, pieces], their maximum [N, K, 1], and for eps &gt; 0 the scaled shifted logits, exponentials, their sum and
+    /// its log; head scores [N, K]. Empty names were not computed.
+    /// </summary>
+    private readonly record struct LseGraph(string Standardised, string Products, string Logits, string Maximum, string Scaled, string Exponentials, string Sum, string LogSum, string HeadScores);
 }

@@ -34,6 +34,28 @@ public sealed class ExportAndInspectCommandTests : IDisposable
     }
 
     [Fact]
+    public void ExportWithExplainAddsTheExplanationOutputs()
+    {
+        string model = SavedModel("binary");
+        string onnx = Path.Combine(folder, "explained.onnx");
+        (int exit, string output, string error) = Run("export", "--model", model, "--onnx", onnx, "--explain", "--top", "4");
+        Assert.True(exit == 0, error);
+        Assert.Contains("with explanation outputs", output);
+        Assert.Contains("output GibbsWeights: float32 [N, 2, 12]", output);
+        Assert.Contains("output TopSupportIndices: int64 [N, 2, 4]", output);
+        Assert.Contains("output CertifiedRadius: float32 [N]", output);
+        Assert.Contains("output OutOfSupportScore: float32 [N]", output);
+    }
+
+    [Fact]
+    public void TopWithoutExplainIsAUsageError()
+    {
+        (int exit, _, string error) = Run("export", "--model", SavedModel("binary"), "--onnx", Path.Combine(folder, "out.onnx"), "--top", "3");
+        Assert.Equal(2, exit);
+        Assert.Contains("it needs --explain", error);
+    }
+
+    [Fact]
     public void InspectDescribesAModelFile()
     {
         string model = SavedModel("binary");

@@ -17,7 +17,14 @@ public sealed class OnnxExportTests
     [MemberData(nameof(Kinds))]
     public void GraphNeverExponentiatesUnshiftedLogits(string kind)
     {
-        GraphProto graph = OnnxExport.Build(ModelFileTests.Model(kind)).Graph;
+        foreach (bool explanations in new[] { false, true })
+        {
+            AssertEveryExpIsShifted(OnnxExport.Build(ModelFileTests.Model(kind), new OnnxExportOptions { IncludeExplanations = explanations }).Graph);
+        }
+    }
+
+    private static void AssertEveryExpIsShifted(GraphProto graph)
+    {
         Dictionary<string, NodeProto> producers = Producers(graph);
         NodeProto[] exponentials = graph.Node.Where(node => node.OpType == "Exp").ToArray();
         Assert.NotEmpty(exponentials);
