@@ -26,6 +26,7 @@ internal static class CommandLine
         new Commands.TrainCommand(),
         new Commands.PredictCommand(),
         new Commands.CrossValidateCommand(),
+        new Commands.ScalingCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
     ];

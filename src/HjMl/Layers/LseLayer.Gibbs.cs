@@ -41,7 +41,7 @@ public sealed partial class LseLayer<T>
         Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
         HeadLogits(input, head, logits);
         LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
-        return LogSumExp.Entropy<T>(logits, pi, Viscosity);
+        return LogSumExp.Entropy<T>(pi, logits);
     }
 
     /// <summary>
@@ -58,7 +58,7 @@ public sealed partial class LseLayer<T>
         Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
         HeadLogits(input, head, logits);
         T score = LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
-        T entropy = LogSumExp.Entropy<T>(logits, pi, Viscosity);
+        T entropy = LogSumExp.Entropy<T>(pi, logits);
 
         Span<T> contribution = contributions[..InputDimension];
         ExpectedWeight(head, pi, contribution);

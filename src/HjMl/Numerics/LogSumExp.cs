@@ -66,24 +66,21 @@ public static class LogSumExp
     }
 
     /// <summary>
-    /// Entropy H(pi) = -sum_j pi_j log pi_j of Gibbs weights computed from the same logits (THEORY.md section 4), in [0, log N].
-    /// Uses log pi_j = (z_j - m)/eps - log S, so no logarithm of a vanishing weight is taken.
+    /// Entropy H(pi) = -sum_j pi_j log pi_j of Gibbs weights (THEORY.md section 4), in [0, log N]; exp(H) is the
+    /// effective number of pieces. Vectorised: log is taken of max(pi_j, smallest normal), so a vanishing weight adds
+    /// 0 * log(tiny) = 0 instead of 0 * -infinity.
     /// </summary>
-    /// <param name="logits">The logits z_j.</param>
-    /// <param name="weights">The Gibbs weights of <paramref name="logits"/> at <paramref name="viscosity"/>.</param>
-    /// <param name="viscosity">eps &gt;= 0.</param>
-    public static T Entropy<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> weights, T viscosity)
+    /// <param name="weights">Gibbs weights (non-negative, summing to 1).</param>
+    /// <param name="work">Scratch of at least <c>weights.Length</c> elements; may not alias <paramref name="weights"/>.</param>
+    public static T Entropy<T>(ReadOnlySpan<T> weights, Span<T> work)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T entropy = T.Zero;
-        for (int j = 0; j < weights.Length; j++)
-        {
-            T p = weights[j];
-            if (p > T.Zero)
-            {
-                entropy -= p * T.Log(p);
-            }
-        }
+        CheckLengths(weights, work, nameof(work));
+        work = work[..weights.Length];
+        T smallest = typeof(T) == typeof(float) ? T.CreateChecked(1.17549435E-38f) : T.CreateChecked(2.2250738585072014E-308);
+        TensorPrimitives.Max(weights, smallest, work);
+        TensorPrimitives.Log(work, work);
+        T entropy = -TensorPrimitives.Dot(weights, work);
 
         // Rounding can leave a hair below zero or above log N; H is a property of a probability vector, so clamp.
         T upper = T.Log(T.CreateChecked(weights.Length));

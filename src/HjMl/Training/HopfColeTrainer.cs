@@ -82,8 +82,8 @@ public sealed class HopfColeTrainer
         int heads = options.Kind == ModelKind.MulticlassClassification ? labels.Classes.Length : 2;
         int pieces = options.NumberOfSupportPoints;
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
-        var objective = new Objective(options.Kind, d, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta);
         bool learnViscosity = options.ViscosityMode == ViscosityMode.Learned;
+        var objective = new Objective(options.Kind, d, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity);
         var parameters = new double[objective.ParameterCount(learnViscosity)];
         int[] supportRows = Initialise(options, train, heads, pieces, parameters, random);
         if (learnViscosity)
@@ -94,7 +94,11 @@ public sealed class HopfColeTrainer
         var run = new Run(options, objective, train, validation, parameters, learnViscosity, random, stopwatch, progress, cancellation);
         bool lbfgs = options.Optimizer == Optimizer.Lbfgs
             || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * parameters.Length <= AutomaticLbfgsLimit);
-        if (lbfgs)
+        if (options.MaximumEpochs == 0)
+        {
+            run.KeepConstruction();
+        }
+        else if (lbfgs)
         {
             run.Lbfgs();
         }
@@ -327,6 +331,12 @@ public sealed class HopfColeTrainer
 
         public double BestValidationMetric { get; private set; } = double.NaN;
 
+        public void KeepConstruction()
+        {
+            BestViscosity = ViscosityAt(1);
+            BestEpoch = 0;
+        }
+
         public void Adam()
         {
             const double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
@@ -453,7 +463,7 @@ public sealed class HopfColeTrainer
 
                 double length = steps.Count == 0 ? Math.Min(1, 1 / Math.Max(1e-12, TensorPrimitives.Norm<double>(gradient))) : 1;
                 double trialLoss = double.PositiveInfinity;
-                for (int attempt = 0; attempt < 40; attempt++)
+                for (int attempt = 0; attempt < 30; attempt++)
                 {
                     TensorPrimitives.MultiplyAdd(direction, length, parameters, trial);
                     trialLoss = EvaluateAt(trial, viscosity, trialGradient);
@@ -471,11 +481,21 @@ public sealed class HopfColeTrainer
                     break;
                 }
 
+                // The loss no longer moves at double precision: restart from steepest descent once, and stop if that
+                // cannot move it either (further line searches would only burn time).
+                bool stalled = loss - trialLoss <= 1e-13 * Math.Max(1, Math.Abs(loss));
+                bool converged = stalled && steps.Count == 0;
+
                 var step = new double[n];
                 var change = new double[n];
                 TensorPrimitives.Subtract(trial, parameters, step);
                 TensorPrimitives.Subtract(trialGradient, gradient, change);
-                if (TensorPrimitives.Dot<double>(step, change) > 1e-12)
+                if (stalled)
+                {
+                    steps.Clear();
+                    changes.Clear();
+                }
+                else if (TensorPrimitives.Dot<double>(step, change) > 1e-12)
                 {
                     if (steps.Count == memory)
                     {
@@ -491,7 +511,7 @@ public sealed class HopfColeTrainer
                 ClampViscosity();
                 trialGradient.CopyTo(gradient, 0);
                 loss = trialLoss;
-                if (EndEpoch(epoch, loss))
+                if (EndEpoch(epoch, loss) || converged)
                 {
                     break;
                 }

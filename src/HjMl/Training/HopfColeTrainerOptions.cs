@@ -107,7 +107,10 @@ public sealed record HopfColeTrainerOptions
     /// <summary>Adam's learning-rate schedule.</summary>
     public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Cosine;
 
-    /// <summary>Epochs (passes over the training rows; one iteration each for full-batch Adam and L-BFGS).</summary>
+    /// <summary>
+    /// Epochs (passes over the training rows; one iteration each for full-batch Adam and L-BFGS). 0 skips optimisation:
+    /// the model is the Hopf–Cole construction itself (support points on training rows, initial data from the labels).
+    /// </summary>
     public int MaximumEpochs { get; init; } = 100;
 
     /// <summary>The fraction of rows held out for early stopping (0 for none).</summary>
@@ -143,7 +146,8 @@ public sealed record HopfColeTrainerOptions
         Require(Time is null || (Time > 0 && double.IsFinite(Time.Value)), nameof(Time), Time ?? 0, "t must be finite and > 0 (or null for d/4)");
         Require(BatchSize >= 0, nameof(BatchSize), BatchSize, "must be >= 0 (0 is full batch)");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be finite and > 0");
-        Require(MaximumEpochs >= 1, nameof(MaximumEpochs), MaximumEpochs, "must be at least 1");
+        Require(MaximumEpochs >= 0, nameof(MaximumEpochs), MaximumEpochs, "must be >= 0 (0 keeps the Hopf–Cole construction)");
+        Require(MaximumEpochs > 0 || Initialisation != SupportInitialisation.Random, nameof(MaximumEpochs), MaximumEpochs, "must be > 0 with random initialisation, which has nothing to keep untrained");
         Require(ValidationFraction >= 0 && ValidationFraction < 0.9, nameof(ValidationFraction), ValidationFraction, "must be in [0, 0.9)");
         Require(Patience >= 1, nameof(Patience), Patience, "must be at least 1");
         Require(ValidationFrequency >= 1, nameof(ValidationFrequency), ValidationFrequency, "must be at least 1");

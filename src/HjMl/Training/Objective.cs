@@ -26,9 +26,11 @@ internal sealed class Objective
     private readonly double regularisation;
     private readonly RegressionLoss regressionLoss;
     private readonly double huberDelta;
+    private readonly bool learnViscosity;
 
-    public Objective(ModelKind kind, int inputDimension, int heads, int pieces, int threads, double regularisation, RegressionLoss regressionLoss, double huberDelta)
+    public Objective(ModelKind kind, int inputDimension, int heads, int pieces, int threads, double regularisation, RegressionLoss regressionLoss, double huberDelta, bool learnViscosity)
     {
+        this.learnViscosity = learnViscosity;
         this.kind = kind;
         d = inputDimension;
         this.heads = heads;
@@ -155,6 +157,7 @@ internal sealed class Objective
         int rows = targets.Length;
         int all = AllPieces;
         double[] buffer = ArrayPool<double>.Shared.Rent(rows * all);
+        double[] entropyWork = ArrayPool<double>.Shared.Rent(pieces);
         try
         {
             Span<double> logits = buffer.AsSpan(0, rows * all);
@@ -175,7 +178,8 @@ internal sealed class Objective
                     // In place: the logits of this head become its Gibbs weights pi.
                     Span<double> pi = z.Slice(head * pieces, pieces);
                     scores[head] = LogSumExp.GibbsWeights<double>(pi, viscosity, pi);
-                    entropies[head] = LogSumExp.Entropy<double>(pi, pi, viscosity);
+                    // d f / d eps = H(pi), needed only when eps is learned.
+                    entropies[head] = learnViscosity ? LogSumExp.Entropy<double>(pi, entropyWork) : 0;
                 }
 
                 double weight = weights.IsEmpty ? 1.0 : weights[row];
@@ -205,6 +209,7 @@ internal sealed class Objective
         finally
         {
             ArrayPool<double>.Shared.Return(buffer);
+            ArrayPool<double>.Shared.Return(entropyWork);
         }
     }
 
