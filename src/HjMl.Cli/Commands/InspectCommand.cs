@@ -37,7 +37,17 @@ internal sealed class InspectCommand : ICommand
         }
         else
         {
-            WriteOnnx(output, path, OnnxModelSummary.Read(path));
+            OnnxModelSummary summary;
+            try
+            {
+                summary = OnnxModelSummary.Read(path);
+            }
+            catch (InvalidDataException notOnnx)
+            {
+                throw new InvalidDataException($"{path} is neither an HjMl model file (it does not start with the model file signature) nor an ONNX model ({notOnnx.Message}).", notOnnx);
+            }
+
+            WriteOnnx(output, path, summary);
         }
 
         return 0;

@@ -75,7 +75,7 @@ public sealed class ExportAndInspectCommandTests : IDisposable
         File.WriteAllText(text, "not a model\n");
         (int exit, _, string error) = Run("inspect", text);
         Assert.Equal(2, exit);
-        Assert.Contains("notes.txt: not", error);
+        Assert.Contains("notes.txt is neither an HjMl model file", error);
     }
 
     [Fact]
