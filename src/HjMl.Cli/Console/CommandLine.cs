@@ -27,6 +27,7 @@ internal static class CommandLine
         new Commands.PredictCommand(),
         new Commands.CrossValidateCommand(),
         new Commands.ScalingCommand(),
+        new Commands.QualityCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
     ];
