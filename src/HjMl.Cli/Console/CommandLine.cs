@@ -28,6 +28,8 @@ internal static class CommandLine
         new Commands.CrossValidateCommand(),
         new Commands.ScalingCommand(),
         new Commands.QualityCommand(),
+        new Commands.ExportCommand(),
+        new Commands.InspectCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>
@@ -58,7 +60,7 @@ internal static class CommandLine
             error.WriteLine($"usage: {command.Usage}");
             return 2;
         }
-        catch (Exception problem) when (problem is ArgumentException or InvalidDataException or FormatException or IOException or InvalidOperationException)
+        catch (Exception problem) when (problem is ArgumentException or InvalidDataException or FormatException or IOException or InvalidOperationException or NotSupportedException)
         {
             error.WriteLine($"hjml {command.Name}: {problem.Message}");
             return 2;

@@ -76,6 +76,15 @@ public static class ModelFile
         stream.Write(ToBytes(model, metadata));
     }
 
+    /// <summary>Whether the file at <paramref name="path"/> starts with the model file signature (it may still be damaged further on).</summary>
+    public static bool HasSignature(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Span<byte> start = stackalloc byte[8];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.SequenceEqual(Signature);
+    }
+
     /// <summary>Loads the model saved at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="InvalidDataException">The file is not a valid HjMl model file; the message says why.</exception>
