@@ -182,21 +182,21 @@ public sealed class HopfColeTrainer
             if (options.Kind == ModelKind.Regression)
             {
                 // Both heads share support points; their initial data g = -y/2 and +y/2 make f_0 - f_1 = u_1 - u_0 ~ y near each point.
-                chosen = head == 0 ? SupportInitialiser.Choose(train.Inputs, d, Enumerable.Range(0, train.Rows).ToArray(), pieces, kMeans, random) : supportRows[..pieces].Select(train.LocalIndexOf).ToArray();
+                chosen = head == 0 ? SupportInitialiser.Choose(train.Inputs, d, d + 1, Enumerable.Range(0, train.Rows).ToArray(), pieces, kMeans, random) : supportRows[..pieces].Select(train.LocalIndexOf).ToArray();
             }
             else
             {
                 // Binary: head 0 holds the positive class (target 1), head 1 the negative; multiclass: head c holds class c.
                 double target = options.Kind == ModelKind.BinaryClassification ? 1 - head : head;
                 int[] candidates = Enumerable.Range(0, train.Rows).Where(i => train.Targets[i] == target).ToArray();
-                chosen = SupportInitialiser.Choose(train.Inputs, d, candidates, pieces, kMeans, random);
+                chosen = SupportInitialiser.Choose(train.Inputs, d, d + 1, candidates, pieces, kMeans, random);
             }
 
             for (int j = 0; j < pieces; j++)
             {
                 int row = chosen[j];
                 int piece = (head * pieces) + j;
-                ReadOnlySpan<double> y = train.Inputs.AsSpan(row * d, d);
+                ReadOnlySpan<double> y = train.Inputs.AsSpan(row * (d + 1), d);
                 double initialData = options.Kind == ModelKind.Regression ? (head == 0 ? -0.5 : 0.5) * train.Targets[row] : 0;
                 TensorPrimitives.Divide(y, 2 * time, parameters.AsSpan(piece * d, d));
                 parameters[(all * d) + piece] = -initialData - (TensorPrimitives.Dot(y, y) / (4 * time));
@@ -210,7 +210,10 @@ public sealed class HopfColeTrainer
     private static double Gaussian(Random random)
         => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
-    /// <summary>Standardised rows with their targets and weights, and where each came from in the caller's data.</summary>
+    /// <summary>
+    /// Standardised rows, each followed by a constant 1 (the objective's bias column), with their targets and weights,
+    /// and where each came from in the caller's data.
+    /// </summary>
     private sealed class Block
     {
         private Dictionary<int, int>? localIndex;
@@ -230,11 +233,13 @@ public sealed class HopfColeTrainer
         public static Block Create(Dataset data, LabelEncoding labels, FeatureScaling scaling, double[]? weights, int[] sourceRows)
         {
             int d = data.Columns;
-            var inputs = new double[data.Rows * d];
+            var inputs = new double[data.Rows * (d + 1)];
             var targets = new double[data.Rows];
             for (int row = 0; row < data.Rows; row++)
             {
-                scaling.Apply(data.Row(row), inputs.AsSpan(row * d, d));
+                Span<double> augmented = inputs.AsSpan(row * (d + 1), d + 1);
+                scaling.Apply(data.Row(row), augmented);
+                augmented[d] = 1.0;
                 targets[row] = labels.Encode(data.Labels[row]);
             }
 
@@ -347,7 +352,7 @@ public sealed class HopfColeTrainer
             var scratch = new double[n];
             int batch = options.BatchSize == 0 || options.BatchSize >= train.Rows ? train.Rows : options.BatchSize;
             int[] rows = Enumerable.Range(0, train.Rows).ToArray();
-            double[] batchInputs = new double[batch * train.Dimension];
+            double[] batchInputs = new double[batch * (train.Dimension + 1)];
             double[] batchTargets = new double[batch];
             double[]? batchWeights = train.Weights is null ? null : new double[batch];
             long step = 0;
@@ -559,10 +564,10 @@ public sealed class HopfColeTrainer
 
         private void Gather(ReadOnlySpan<int> rows, double[] inputs, double[] targets, double[]? weights)
         {
-            int d = train.Dimension;
+            int stride = train.Dimension + 1;
             for (int i = 0; i < rows.Length; i++)
             {
-                train.Inputs.AsSpan(rows[i] * d, d).CopyTo(inputs.AsSpan(i * d, d));
+                train.Inputs.AsSpan(rows[i] * stride, stride).CopyTo(inputs.AsSpan(i * stride, stride));
                 targets[i] = train.Targets[rows[i]];
                 if (weights is not null)
                 {
@@ -613,7 +618,17 @@ public sealed class HopfColeTrainer
         {
             Block rows = validation!;
             int heads = objective.AllPieces / options.NumberOfSupportPoints;
-            var layer = new LseLayer<double>(parameters.AsSpan(0, objective.WeightCount), parameters.AsSpan(objective.WeightCount, objective.AllPieces), rows.Dimension, viscosity, heads);
+            int d = rows.Dimension;
+
+            // The layer on the augmented rows [x 1]: each piece's weights followed by its bias, and zero biases.
+            var augmentedWeights = new double[objective.AllPieces * (d + 1)];
+            for (int j = 0; j < objective.AllPieces; j++)
+            {
+                parameters.AsSpan(j * d, d).CopyTo(augmentedWeights.AsSpan(j * (d + 1), d));
+                augmentedWeights[(j * (d + 1)) + d] = parameters[objective.WeightCount + j];
+            }
+
+            var layer = new LseLayer<double>(augmentedWeights, new double[objective.AllPieces], d + 1, viscosity, heads);
             var scores = new double[rows.Rows * heads];
             layer.EvaluateBatch(rows.Inputs, scores);
             if (options.Kind == ModelKind.Regression)
