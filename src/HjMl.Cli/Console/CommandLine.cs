@@ -28,6 +28,9 @@ internal static class CommandLine
         new Commands.CrossValidateCommand(),
         new Commands.ScalingCommand(),
         new Commands.QualityCommand(),
+        new Commands.ExplainCommand(),
+        new Commands.CertifyCommand(),
+        new Commands.BudgetCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
     ];
