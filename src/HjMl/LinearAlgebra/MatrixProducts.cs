@@ -35,7 +35,7 @@ public static class MatrixProducts
     /// </summary>
     /// <exception cref="InvalidOperationException">HJML_BLAS names a library that cannot be loaded (the message lists
     /// the files tried), or is not one of the three names.</exception>
-    public static IMatrixProduct Detect() => Detect(Environment.GetEnvironmentVariable(EnvironmentVariable));
+    public static IMatrixProduct Detect() => Detect(Environment.GetEnvironmentVariable(EnvironmentVariable), NativeBlasMatrixProduct.Cached);
 
     /// <summary>Every provider that works on this machine, in the order <see cref="Detect()"/> prefers them; the managed one is always last.</summary>
     public static IReadOnlyList<IMatrixProduct> Loadable()
@@ -53,13 +53,21 @@ public static class MatrixProducts
         return providers;
     }
 
-    /// <summary><see cref="Detect()"/> for a given value of HJML_BLAS (null or blank: detect).</summary>
-    internal static IMatrixProduct Detect(string? request)
+    /// <summary><see cref="Detect()"/> for a given value of HJML_BLAS (null or blank: detect) and a way of loading each library.</summary>
+    internal static IMatrixProduct Detect(string? request, Func<BlasLibrary, NativeBlasMatrixProduct.LoadResult> load)
     {
         string name = request?.Trim() ?? string.Empty;
         if (name.Length == 0)
         {
-            return Loadable()[0];
+            foreach (BlasLibrary library in Preference)
+            {
+                if (load(library).Provider is NativeBlasMatrixProduct provider)
+                {
+                    return provider;
+                }
+            }
+
+            return ManagedMatrixProduct.Instance;
         }
 
         if (string.Equals(name, ManagedName, StringComparison.OrdinalIgnoreCase))
@@ -71,15 +79,14 @@ public static class MatrixProducts
         {
             if (string.Equals(name, NativeBlasMatrixProduct.NameOf(library), StringComparison.OrdinalIgnoreCase))
             {
-                try
+                NativeBlasMatrixProduct.LoadResult result = load(library);
+                if (result.Provider is NativeBlasMatrixProduct provider)
                 {
-                    return NativeBlasMatrixProduct.Load(library);
+                    return provider;
                 }
-                catch (InvalidOperationException problem)
-                {
-                    string others = string.Join(", ", Preference.Where(other => other != library).Select(NativeBlasMatrixProduct.NameOf).Append(ManagedName));
-                    throw new InvalidOperationException($"{EnvironmentVariable}={request}: {problem.Message} Or set {EnvironmentVariable} to {others}, or unset it to detect what is installed.", problem);
-                }
+
+                string others = string.Join(" or ", Preference.Where(other => other != library).Select(NativeBlasMatrixProduct.NameOf).Append(ManagedName));
+                throw new InvalidOperationException($"{EnvironmentVariable}={request}: {result.Problem} Or set {EnvironmentVariable} to {others}, or unset it to detect what is installed.");
             }
         }
 

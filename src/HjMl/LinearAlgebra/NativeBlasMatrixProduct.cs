@@ -233,7 +233,8 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
         return new LoadResult(null, $"{title} could not be loaded; tried {string.Join(", ", attempts)}. To use it, {install}.");
     }
 
-    private static LoadResult Cached(BlasLibrary library) => library switch
+    /// <summary>The process-wide outcome of loading <paramref name="library"/> from <see cref="FileNames"/>.</summary>
+    internal static LoadResult Cached(BlasLibrary library) => library switch
     {
         BlasLibrary.Mkl or BlasLibrary.OpenBlas => Cache[(int)library].Value,
         _ => throw new ArgumentOutOfRangeException(nameof(library), library, "not a BLAS library HjMl knows"),
