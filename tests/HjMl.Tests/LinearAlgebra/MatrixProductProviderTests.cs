@@ -116,6 +116,32 @@ public class MatrixProductProviderTests
     }
 
     [Fact]
+    public void NativeProductsAllocateNothing()
+    {
+        var random = new Random(14);
+        // One size of buffer holds every shape below, stored either way round.
+        double[] a = LayerCase.Draw(random, 40 * 50, 1), b = LayerCase.Draw(random, 40 * 50, 1), c = new double[40 * 30];
+        float[] af = Array.ConvertAll(a, value => (float)value), bf = Array.ConvertAll(b, value => (float)value), cf = new float[40 * 30];
+        foreach (NativeBlasMatrixProduct provider in MatrixProductProviders.Native())
+        {
+            foreach ((Transpose left, Transpose right, int m, int n, int k) in new[] { (Transpose.No, Transpose.No, 40, 30, 50), (Transpose.Yes, Transpose.Yes, 30, 40, 50), (Transpose.No, Transpose.Yes, 1, 30, 50) })
+            {
+                int leftStride = left == Transpose.Yes ? m : k, rightStride = right == Transpose.Yes ? k : n;
+                provider.Multiply(left, right, m, n, k, 1.0, a, leftStride, b, rightStride, 0.0, c, n);
+                provider.Multiply(left, right, m, n, k, 1f, af, leftStride, bf, rightStride, 0f, cf, n);
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int repeat = 0; repeat < 10; repeat++)
+                {
+                    provider.Multiply(left, right, m, n, k, 1.0, a, leftStride, b, rightStride, 0.5, c, n);
+                    provider.Multiply(left, right, m, n, k, 1f, af, leftStride, bf, rightStride, 0.5f, cf, n);
+                }
+
+                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+        }
+    }
+
+    [Fact]
     public void NativeProvidersRejectShapesTheirMemoryCannotHold()
     {
         // Native code does not bounds-check, so these must fail before the call rather than read or write past the spans.
