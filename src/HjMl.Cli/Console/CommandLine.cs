@@ -33,6 +33,7 @@ internal static class CommandLine
         new Commands.BudgetCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
+        new Commands.InfoCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>
