@@ -17,6 +17,7 @@ public sealed class ModelExplainer
 {
     private readonly LseLayer<double> layer;
     private readonly double[] weightSquaredNorms;
+    private readonly double[] largestNorms;
     private readonly double minimumScale;
 
     /// <summary>Prepares an explainer for <paramref name="model"/> (precomputes weight norms and head diameters).</summary>
@@ -31,6 +32,12 @@ public sealed class ModelExplainer
         {
             ReadOnlySpan<double> w = layer.Weights.Slice(j * d, d);
             weightSquaredNorms[j] = TensorPrimitives.Dot(w, w);
+        }
+
+        largestNorms = new double[layer.NumberOfHeads];
+        for (int head = 0; head < layer.NumberOfHeads; head++)
+        {
+            largestNorms[head] = Math.Sqrt(weightSquaredNorms.AsSpan(head * layer.NumberOfPieces, layer.NumberOfPieces).ToArray().Max());
         }
 
         // Cache the diameters now (LseLayer computes them once, lazily) so that no scoring call pays for them.
@@ -173,10 +180,19 @@ public sealed class ModelExplainer
             Span<double> expectedPredicted = expected[..d];
             Span<double> difference = expected.Slice(d, d);
             layer.ExpectedWeight(predicted, pi.Slice(predicted * pieces, pieces), expectedPredicted);
+            double predictedNorm = TensorPrimitives.Norm<double>(expectedPredicted);
             var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN);
             for (int other = 0; other < heads; other++)
             {
                 if (other == predicted)
+                {
+                    continue;
+                }
+
+                // E_pi[w] is a convex combination of the head's weights, so ||grad m_c|| <= ||E_pred|| + max_j ||w_cj||; the
+                // radius falls as the gradient grows, so that bound gives a lower bound on r_c. Skip a class that cannot win.
+                double lowest = Radius(predictedNorm + largestNorms[other], Curvature(predicted, other), scores[predicted] - scores[other]);
+                if (lowest >= best.Radius)
                 {
                     continue;
                 }
@@ -383,42 +399,51 @@ public sealed class ModelExplainer
     }
 
     // The top pieces by |influence|: the predicted class's head for classifiers, both heads (signed) for regression.
+    // Once the list is full, a piece no larger than its smallest entry is rejected with one comparison, so the scan
+    // costs little more than reading the weights; records are built only for the winners.
     private void SelectTop(Explanation explanation, int classHead, double scale)
     {
         int pieces = layer.NumberOfPieces;
         SupportAttribution[] top = explanation.TopSupport;
+        int capacity = top.Length;
+        Span<int> indices = stackalloc int[capacity];
+        Span<double> magnitudes = stackalloc double[capacity];
         int filled = 0;
         int firstHead = Model.Kind == ModelKind.Regression ? 0 : classHead;
         int lastHead = Model.Kind == ModelKind.Regression ? 1 : classHead;
+        ReadOnlySpan<double> weights = explanation.Weights;
         for (int head = firstHead; head <= lastHead; head++)
         {
-            double sign = Model.Kind == ModelKind.Regression && head == 1 ? -1 : 1;
-            ReadOnlySpan<double> pi = explanation.Weights.AsSpan(head * pieces, pieces);
+            int offset = head * pieces;
             for (int j = 0; j < pieces; j++)
             {
-                double influence = sign * scale * pi[j];
-                var candidate = new SupportAttribution(head, j, pi[j], influence, -influence, Model.SupportRows[(head * pieces) + j]);
-                // Insertion into the sorted top list: k is small, so this beats a heap.
-                int position = filled < top.Length ? filled : top.Length;
-                while (position > 0 && Math.Abs(top[position - 1].Influence) < Math.Abs(influence))
-                {
-                    position--;
-                }
-
-                if (position >= top.Length)
+                double magnitude = weights[offset + j];
+                if (filled == capacity && magnitude <= magnitudes[capacity - 1])
                 {
                     continue;
                 }
 
-                int end = Math.Min(filled, top.Length - 1);
-                for (int i = end; i > position; i--)
+                int position = filled < capacity ? filled : capacity - 1;
+                while (position > 0 && magnitudes[position - 1] < magnitude)
                 {
-                    top[i] = top[i - 1];
+                    magnitudes[position] = magnitudes[position - 1];
+                    indices[position] = indices[position - 1];
+                    position--;
                 }
 
-                top[position] = candidate;
-                filled = Math.Min(filled + 1, top.Length);
+                magnitudes[position] = magnitude;
+                indices[position] = offset + j;
+                filled = Math.Min(filled + 1, capacity);
             }
+        }
+
+        for (int i = 0; i < filled; i++)
+        {
+            int piece = indices[i];
+            int head = piece / pieces;
+            double sign = Model.Kind == ModelKind.Regression && head == 1 ? -1 : 1;
+            double influence = sign * scale * weights[piece];
+            top[i] = new SupportAttribution(head, piece % pieces, weights[piece], influence, -influence, Model.SupportRows[piece]);
         }
     }
 }

@@ -161,7 +161,9 @@ public sealed class HopfColeModel
             return;
         }
 
-        scores[0] = ReadOut(Layer.Evaluate(standardised, 0) - Layer.Evaluate(standardised, 1));
+        Span<double> heads = stackalloc double[2];
+        Layer.Evaluate(standardised, heads);
+        scores[0] = ReadOut(heads[0] - heads[1]);
     }
 
     /// <summary>The single score of a regression or binary model (see <see cref="Score(ReadOnlySpan{double}, Span{double})"/>).</summary>
