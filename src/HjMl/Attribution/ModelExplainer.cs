@@ -349,12 +349,13 @@ public sealed class ModelExplainer
         Model.ValidateFeatures(features);
         Model.Scaling.Apply(features, standardised);
         int pieces = layer.NumberOfPieces;
-        int d = layer.InputDimension;
-        MatrixProducts.Current.Multiply(Transpose.No, Transpose.Yes, 1, logits.Length, d, 1.0, standardised, d, layer.Weights, d, 0.0, logits, logits.Length);
-        TensorPrimitives.Add(logits, layer.Biases, logits);
+
+        // The scores come from the kernel that scores the model, so that an explanation's prediction is the model's to
+        // the last bit; the Gibbs weights come from the same logits.
+        layer.Kernel.EvaluateRow(standardised, scores, layer.Viscosity, logits);
         for (int head = 0; head < scores.Length; head++)
         {
-            scores[head] = LogSumExp.GibbsWeights<double>(logits.Slice(head * pieces, pieces), layer.Viscosity, pi.Slice(head * pieces, pieces));
+            LogSumExp.GibbsWeights<double>(logits.Slice(head * pieces, pieces), layer.Viscosity, pi.Slice(head * pieces, pieces));
         }
     }
 

@@ -1,6 +1,7 @@
-using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
 
@@ -22,11 +23,11 @@ namespace HjMl.Layers;
 public sealed partial class LseLayer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // Rows of the batch scored per tile, so that scoring never materialises the whole batch x pieces matrix.
-    private const int TileRows = 256;
-
     private readonly T[] weights;
     private readonly T[] biases;
+
+    // The packed form every-head scoring runs on, built on first use and shared with WithViscosity's layers.
+    private readonly StrongBox<LseKernel<T>?> kernel;
 
     /// <summary>Creates a layer from row-major weights (heads*pieces rows of <paramref name="inputDimension"/>), biases and viscosity.</summary>
     /// <param name="weights">Row-major weights: row (k * N + j) holds w_kj.</param>
@@ -64,17 +65,19 @@ public sealed partial class LseLayer<T>
 
         this.weights = weights.ToArray();
         this.biases = biases.ToArray();
+        kernel = new StrongBox<LseKernel<T>?>();
         InputDimension = inputDimension;
         NumberOfHeads = numberOfHeads;
         NumberOfPieces = biases.Length / numberOfHeads;
         Viscosity = viscosity;
     }
 
-    // Shares arrays with a layer already validated (WithViscosity).
-    private LseLayer(T[] weights, T[] biases, int inputDimension, int numberOfHeads, T viscosity)
+    // Shares arrays and the packed kernel with a layer already validated (WithViscosity).
+    private LseLayer(T[] weights, T[] biases, StrongBox<LseKernel<T>?> kernel, int inputDimension, int numberOfHeads, T viscosity)
     {
         this.weights = weights;
         this.biases = biases;
+        this.kernel = kernel;
         InputDimension = inputDimension;
         NumberOfHeads = numberOfHeads;
         NumberOfPieces = biases.Length / numberOfHeads;
@@ -117,7 +120,7 @@ public sealed partial class LseLayer<T>
     public LseLayer<T> WithViscosity(T viscosity)
     {
         Guard.Viscosity(viscosity, nameof(viscosity));
-        return new LseLayer<T>(weights, biases, InputDimension, NumberOfHeads, viscosity);
+        return new LseLayer<T>(weights, biases, kernel, InputDimension, NumberOfHeads, viscosity);
     }
 
     /// <summary>f(x) for a single-head layer (or head 0).</summary>
@@ -134,28 +137,34 @@ public sealed partial class LseLayer<T>
         return LogSumExp.Evaluate<T>(logits, Viscosity, logits);
     }
 
-    /// <summary>Every head's f_k(x) for one row, written to <paramref name="scores"/> (length K).</summary>
+    /// <summary>Every head's f_k(x) for one row, written to <paramref name="scores"/> (length K). Allocates nothing.</summary>
+    /// <remarks>Runs the same fused kernel as <see cref="EvaluateBatch"/>, so a row scores bit-identically alone and in a batch.</remarks>
     public void Evaluate(ReadOnlySpan<T> input, Span<T> scores)
     {
         ValidateInput(input);
         Guard.AtLeast(scores, NumberOfHeads, nameof(scores), "one score per head");
-        // One product for every head's logits: a single call instead of K small ones.
-        int all = biases.Length;
-        Span<T> logits = ScratchBuffer<T>.First(all);
-        MatrixProducts.Current.Multiply(Transpose.No, Transpose.Yes, 1, all, InputDimension, T.One, input, InputDimension, weights, InputDimension, T.Zero, logits, all);
-        TensorPrimitives.Add(logits, biases, logits);
+        double viscosity = double.CreateTruncating(Viscosity);
+        if (typeof(T) == typeof(double))
+        {
+            Kernel.EvaluateRow(input, MemoryMarshal.Cast<T, double>(scores), viscosity);
+            return;
+        }
+
+        Span<double> headScores = ScratchBuffer<double>.First(NumberOfHeads);
+        Kernel.EvaluateRow(input, headScores, viscosity);
         for (int head = 0; head < NumberOfHeads; head++)
         {
-            Span<T> headLogits = logits.Slice(head * NumberOfPieces, NumberOfPieces);
-            scores[head] = LogSumExp.Evaluate<T>(headLogits, Viscosity, headLogits);
+            scores[head] = T.CreateTruncating(headScores[head]);
         }
     }
 
     /// <summary>
     /// Scores a batch: <paramref name="inputs"/> holds rows of d values back to back, <paramref name="scores"/> receives
-    /// K scores per row. Logits come from the installed <see cref="IMatrixProduct"/> a tile of rows at a time, and tiles
-    /// run in parallel.
+    /// K scores per row. A fused kernel computes a tile of rows at a time (logits, maximum, exponentials and sum, with
+    /// the tile's logits kept in cache, never the whole batch x pieces matrix), tiles run in parallel, and nothing is
+    /// allocated per row.
     /// </summary>
+    /// <exception cref="ArgumentException">The lengths disagree, or a value is NaN or infinite (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
     public void EvaluateBatch(ReadOnlySpan<T> inputs, Span<T> scores)
     {
         if (inputs.Length % InputDimension != 0)
@@ -165,36 +174,16 @@ public sealed partial class LseLayer<T>
 
         int rows = inputs.Length / InputDimension;
         Guard.AtLeast(scores, rows * NumberOfHeads, nameof(scores), $"{rows} rows x {NumberOfHeads} heads");
-        ValidateRows(inputs, rows);
-        if (rows == 0)
+        int invalid = Kernel.EvaluateBatch(inputs, scores, double.CreateTruncating(Viscosity), Readout.Heads);
+        if (invalid >= 0)
         {
-            return;
-        }
-
-        int tiles = (rows + TileRows - 1) / TileRows;
-        if (tiles == 1)
-        {
-            ScoreTile(inputs, scores, 0, rows);
-            return;
-        }
-
-        // Spans cannot cross into the parallel body; pin the caller's memory for the duration of the call.
-        unsafe
-        {
-            fixed (T* inputPointer = inputs)
-            fixed (T* scorePointer = scores)
+            ReadOnlySpan<T> values = inputs.Slice(invalid * InputDimension, InputDimension);
+            for (int feature = 0; feature < values.Length; feature++)
             {
-                nint inputAddress = (nint)inputPointer;
-                nint scoreAddress = (nint)scorePointer;
-                int inputLength = inputs.Length;
-                int scoreLength = scores.Length;
-                Parallel.For(0, tiles, tile =>
+                if (!T.IsFinite(values[feature]))
                 {
-                    var tileInputs = new ReadOnlySpan<T>((T*)inputAddress, inputLength);
-                    var tileScores = new Span<T>((T*)scoreAddress, scoreLength);
-                    int first = tile * TileRows;
-                    ScoreTile(tileInputs, tileScores, first, Math.Min(TileRows, rows - first));
-                });
+                    throw new ArgumentException($"inputs row {invalid}, feature {feature} is {values[feature]}; every value must be finite (no NaN or infinity).", "inputs");
+                }
             }
         }
     }
@@ -222,23 +211,19 @@ public sealed partial class LseLayer<T>
         Guard.Finite(input, argument);
     }
 
-    private void ValidateRows(ReadOnlySpan<T> inputs, int rows)
+    /// <summary>The packed kernel for every-head scoring (built once, on the widest vectors this machine accelerates).</summary>
+    internal LseKernel<T> Kernel
     {
-        if (T.IsFinite(TensorPrimitives.Sum(inputs) * T.Zero))
+        get
         {
-            return;
-        }
-
-        for (int row = 0; row < rows; row++)
-        {
-            ReadOnlySpan<T> values = inputs.Slice(row * InputDimension, InputDimension);
-            for (int feature = 0; feature < values.Length; feature++)
+            LseKernel<T>? built = Volatile.Read(ref kernel.Value);
+            if (built is null)
             {
-                if (!T.IsFinite(values[feature]))
-                {
-                    throw new ArgumentException($"inputs row {row}, feature {feature} is {values[feature]}; every value must be finite (no NaN or infinity).", "inputs");
-                }
+                built = new LseKernel<T>(weights, biases, InputDimension, NumberOfHeads, LseKernel<T>.PreferredWidth);
+                built = Interlocked.CompareExchange(ref kernel.Value, built, null) ?? built;
             }
+
+            return built;
         }
     }
 
@@ -251,32 +236,5 @@ public sealed partial class LseLayer<T>
         ReadOnlySpan<T> headBiases = biases.AsSpan(head * pieces, pieces);
         MatrixProducts.Current.Multiply(Transpose.No, Transpose.Yes, 1, pieces, d, T.One, input, d, headWeights, d, T.Zero, logits, pieces);
         TensorPrimitives.Add(logits[..pieces], headBiases, logits);
-    }
-
-    private void ScoreTile(ReadOnlySpan<T> inputs, Span<T> scores, int firstRow, int rowCount)
-    {
-        int d = InputDimension;
-        int all = biases.Length;
-        T[] buffer = ArrayPool<T>.Shared.Rent(rowCount * all);
-        try
-        {
-            Span<T> logits = buffer.AsSpan(0, rowCount * all);
-            MatrixProducts.Current.Multiply(
-                Transpose.No, Transpose.Yes, rowCount, all, d, T.One, inputs.Slice(firstRow * d, rowCount * d), d, weights, d, T.Zero, logits, all);
-            for (int row = 0; row < rowCount; row++)
-            {
-                Span<T> rowLogits = logits.Slice(row * all, all);
-                TensorPrimitives.Add(rowLogits, biases, rowLogits);
-                for (int head = 0; head < NumberOfHeads; head++)
-                {
-                    Span<T> headLogits = rowLogits.Slice(head * NumberOfPieces, NumberOfPieces);
-                    scores[((firstRow + row) * NumberOfHeads) + head] = LogSumExp.Evaluate<T>(headLogits, Viscosity, headLogits);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(buffer);
-        }
     }
 }

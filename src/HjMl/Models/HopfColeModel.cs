@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using HjMl.Layers;
 using HjMl.Numerics;
@@ -10,11 +9,19 @@ namespace HjMl.Models;
 /// are read (<see cref="ModelKind"/>). Support points keep their provenance: the training row each piece started on.
 /// Immutable and thread-safe; single-row scoring allocates nothing after a thread's first call.
 /// </summary>
+/// <remarks>
+/// Scoring comes in double (<see cref="Score(ReadOnlySpan{double}, Span{double})"/>, <see cref="ScoreBatch(ReadOnlySpan{double}, Span{double})"/>)
+/// and in float32 (<see cref="Score(ReadOnlySpan{float}, Span{float})"/>, <see cref="ScoreBatch(ReadOnlySpan{float}, Span{float})"/>),
+/// which computes what the exported ONNX graph computes, about twice as fast as double.
+/// </remarks>
 public sealed class HopfColeModel
 {
     private readonly string[] featureNames;
     private readonly double[] classLabels;
     private readonly int[] supportRows;
+
+    // The float32 scoring path, built on first use: the layer's parameters and the scaling rounded to float.
+    private SinglePrecision? singlePrecision;
 
     /// <summary>Assembles a model; trainers and the model file reader call this.</summary>
     /// <param name="kind">What the model predicts.</param>
@@ -190,49 +197,66 @@ public sealed class HopfColeModel
         return Interpret(scores, probabilities);
     }
 
-    /// <summary>Scores a batch of raw rows (row-major); <paramref name="scores"/> receives <see cref="OutputLength"/> per row.</summary>
+    /// <summary>
+    /// Scores a batch of raw rows (row-major); <paramref name="scores"/> receives <see cref="OutputLength"/> per row, the
+    /// same values <see cref="Score(ReadOnlySpan{double}, Span{double})"/> gives row by row. Standardisation, logits,
+    /// log-sum-exp and read-out are fused per tile of rows, tiles run in parallel, and nothing is allocated per row.
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong lengths, or a NaN/infinite feature (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
     public void ScoreBatch(ReadOnlySpan<double> features, Span<double> scores)
     {
-        int d = InputDimension;
-        if (features.Length % d != 0)
+        CheckBatch(features.Length, scores.Length);
+        int invalid = Layer.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, Scaling.Means, Scaling.Scales);
+        if (invalid >= 0)
         {
-            throw new ArgumentException($"features has length {features.Length}, which is not a whole number of rows of {d}.", nameof(features));
+            ValidateFeatures(features.Slice(invalid * InputDimension, InputDimension), invalid);
+        }
+    }
+
+    /// <summary>
+    /// Float32 scoring of one row of raw features: writes <see cref="OutputLength"/> scores, as
+    /// <see cref="Score(ReadOnlySpan{double}, Span{double})"/> does, computed the way the exported ONNX graph computes them.
+    /// </summary>
+    /// <remarks>
+    /// Standardisation, logits and exponentials are float32 (parameters rounded to float32 once, on first use); each
+    /// head's m + eps log S and the read-out (margin, label scale) are formed in double and rounded once. Against the
+    /// double path the scores agree within 1e-5 relative to max(1, |score|) on standardised data (tested; typically
+    /// 1e-7 to 1e-6). Allocates nothing after a thread's first call.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Wrong length or a NaN/infinite feature (the message names the feature).</exception>
+    /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
+    public void Score(ReadOnlySpan<float> features, Span<float> scores)
+    {
+        ValidateFeatures(features);
+        if (scores.Length < OutputLength)
+        {
+            throw new ArgumentException($"scores has length {scores.Length} but this model writes {OutputLength}.", nameof(scores));
         }
 
-        int rows = features.Length / d;
-        if (scores.Length < rows * OutputLength)
-        {
-            throw new ArgumentException($"scores has length {scores.Length} but {rows} rows need {rows * OutputLength}.", nameof(scores));
-        }
+        SinglePrecision single = Single;
+        Span<float> standardised = ScratchBuffer<float>.Input(InputDimension);
+        TensorPrimitives.Subtract(features, single.Means, standardised);
+        TensorPrimitives.Divide(standardised, single.Scales, standardised);
+        Span<double> heads = ScratchBuffer<double>.First(Layer.NumberOfHeads);
+        single.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
+        BatchReadout.Write(heads, Layer.NumberOfHeads, scores);
+    }
 
-        int heads = Layer.NumberOfHeads;
-        double[] standardised = ArrayPool<double>.Shared.Rent(rows * d);
-        double[] headScores = ArrayPool<double>.Shared.Rent(rows * heads);
-        try
+    /// <summary>
+    /// Float32 scoring of a batch of raw rows (row-major): <paramref name="scores"/> receives <see cref="OutputLength"/>
+    /// per row, bit-identical to <see cref="Score(ReadOnlySpan{float}, Span{float})"/> row by row. Fused per tile of rows
+    /// (standardise, logits, maximum, exponentials, sum, read-out), tiles in parallel, nothing allocated per row.
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong lengths, or a NaN/infinite feature (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
+    /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
+    public void ScoreBatch(ReadOnlySpan<float> features, Span<float> scores)
+    {
+        CheckBatch(features.Length, scores.Length);
+        SinglePrecision single = Single;
+        int invalid = single.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, single.Means, single.Scales);
+        if (invalid >= 0)
         {
-            for (int row = 0; row < rows; row++)
-            {
-                ReadOnlySpan<double> raw = features.Slice(row * d, d);
-                ValidateFeatures(raw, row);
-                Scaling.Apply(raw, standardised.AsSpan(row * d, d));
-            }
-
-            Layer.EvaluateBatch(standardised.AsSpan(0, rows * d), headScores.AsSpan(0, rows * heads));
-            if (Kind == ModelKind.MulticlassClassification)
-            {
-                headScores.AsSpan(0, rows * heads).CopyTo(scores);
-                return;
-            }
-
-            for (int row = 0; row < rows; row++)
-            {
-                scores[row] = ReadOut(headScores[row * 2] - headScores[(row * 2) + 1]);
-            }
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(standardised);
-            ArrayPool<double>.Shared.Return(headScores);
+            ValidateFeatures(features.Slice(invalid * InputDimension, InputDimension), invalid);
         }
     }
 
@@ -281,10 +305,115 @@ public sealed class HopfColeModel
         }
     }
 
+    /// <summary>Checks a raw float32 row: length d and finite values (the message names the feature).</summary>
+    private void ValidateFeatures(ReadOnlySpan<float> features, int row = -1)
+    {
+        if (features.Length != InputDimension)
+        {
+            throw new ArgumentException($"features has length {features.Length} but the model was trained on {InputDimension} features.", nameof(features));
+        }
+
+        if (float.IsFinite(TensorPrimitives.Sum(features) * 0))
+        {
+            return;
+        }
+
+        for (int k = 0; k < features.Length; k++)
+        {
+            if (!float.IsFinite(features[k]))
+            {
+                string where = row >= 0 ? $"Row {row + 1}, feature" : "Feature";
+                throw new ArgumentException($"{where} '{featureNames[k]}' is {features[k]}; features must be finite (no NaN or infinity).", nameof(features));
+            }
+        }
+    }
+
     /// <summary>The logistic function, written so that it never overflows.</summary>
     public static double Sigmoid(double margin) => margin >= 0 ? 1 / (1 + Math.Exp(-margin)) : Math.Exp(margin) / (1 + Math.Exp(margin));
 
     private double ReadOut(double margin) => Kind == ModelKind.Regression ? LabelMean + (LabelScale * margin) : margin;
+
+    // How head scores become outputs: the K class scores, or LabelMean + LabelScale * (f_0 - f_1) (binary: 0 and 1).
+    private Readout BatchReadout => Kind switch
+    {
+        ModelKind.MulticlassClassification => Readout.Heads,
+        ModelKind.Regression => Readout.MarginOf(LabelMean, LabelScale),
+        _ => Readout.MarginOf(0, 1),
+    };
+
+    private SinglePrecision Single
+    {
+        get
+        {
+            SinglePrecision? built = Volatile.Read(ref singlePrecision);
+            if (built is null)
+            {
+                built = new SinglePrecision(this);
+                built = Interlocked.CompareExchange(ref singlePrecision, built, null) ?? built;
+            }
+
+            return built;
+        }
+    }
+
+    // The shape checks both batch overloads share.
+    private void CheckBatch(int featureLength, int scoreLength)
+    {
+        int d = InputDimension;
+        if (featureLength % d != 0)
+        {
+            throw new ArgumentException($"features has length {featureLength}, which is not a whole number of rows of {d}.", "features");
+        }
+
+        int rows = featureLength / d;
+        if (scoreLength < rows * OutputLength)
+        {
+            throw new ArgumentException($"scores has length {scoreLength} but {rows} rows need {rows * OutputLength}.", "scores");
+        }
+    }
+
+    // The model rounded to float32 once: the packed kernel and the standardisation, as the ONNX export rounds them.
+    private sealed class SinglePrecision
+    {
+        public SinglePrecision(HopfColeModel model)
+        {
+            LseLayer<double> layer = model.Layer;
+            float[] weights = Rounded(layer.Weights, "weight");
+            float[] biases = Rounded(layer.Biases, "bias");
+            Means = Rounded(model.Scaling.Means, "feature mean");
+            Scales = Rounded(model.Scaling.Scales, "feature scale");
+            for (int k = 0; k < Scales.Length; k++)
+            {
+                if (!float.IsNormal(Scales[k]))
+                {
+                    throw new NotSupportedException($"Feature scale {k} is {model.Scaling.Scales[k]}, which is not a normal float32; the float32 scoring path cannot divide by it.");
+                }
+            }
+
+            Kernel = new LseKernel<float>(weights, biases, layer.InputDimension, layer.NumberOfHeads, LseKernel<float>.PreferredWidth);
+        }
+
+        public LseKernel<float> Kernel { get; }
+
+        public float[] Means { get; }
+
+        public float[] Scales { get; }
+
+        private static float[] Rounded(ReadOnlySpan<double> values, string what)
+        {
+            var rounded = new float[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                rounded[i] = (float)values[i];
+                if (!float.IsFinite(rounded[i]))
+                {
+                    throw new NotSupportedException($"The {what} at index {i} is {values[i]}, beyond float32's range; score this model in double.");
+                }
+            }
+
+            return rounded;
+        }
+    }
 }
 
 /// <summary>One row's prediction.</summary>

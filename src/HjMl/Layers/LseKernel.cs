@@ -1,0 +1,667 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using HjMl.Numerics;
+
+namespace HjMl.Layers;
+
+/// <summary>The hardware vector width a <see cref="LseKernel{T}"/> runs on.</summary>
+internal enum VectorWidth
+{
+    /// <summary>128-bit vectors (SSE, NEON, or software).</summary>
+    Bits128,
+
+    /// <summary>256-bit vectors (AVX2).</summary>
+    Bits256,
+
+    /// <summary>512-bit vectors (AVX-512).</summary>
+    Bits512,
+}
+
+/// <summary>
+/// How batch scoring turns a row's head scores f_k into its outputs: all K head scores, or the single value
+/// <c>Offset + Scale * (f_0 - f_1)</c> (the binary margin, or a regression's read-out), formed in double.
+/// </summary>
+internal readonly record struct Readout(bool Margin, double Offset, double Scale)
+{
+    /// <summary>Every head score.</summary>
+    public static Readout Heads => default;
+
+    /// <summary>Offset + Scale * (f_0 - f_1).</summary>
+    public static Readout MarginOf(double offset, double scale) => new(true, offset, scale);
+
+    /// <summary>Outputs per row.</summary>
+    public int OutputsPerRow(int heads) => Margin ? 1 : heads;
+
+    /// <summary>Writes the outputs of rows whose K head scores are back to back in <paramref name="headScores"/>.</summary>
+    public void Write<TOut>(ReadOnlySpan<double> headScores, int heads, Span<TOut> outputs)
+        where TOut : unmanaged, IFloatingPointIeee754<TOut>
+    {
+        if (!Margin)
+        {
+            for (int index = 0; index < headScores.Length; index++)
+            {
+                outputs[index] = TOut.CreateTruncating(headScores[index]);
+            }
+
+            return;
+        }
+
+        int rows = headScores.Length / heads;
+        for (int row = 0; row < rows; row++)
+        {
+            outputs[row] = TOut.CreateTruncating(Offset + (Scale * (headScores[row * heads] - headScores[(row * heads) + 1])));
+        }
+    }
+}
+
+/// <summary>
+/// Fused log-sum-exp scoring (THEORY.md section 1). For a tile of rows, every logit z_kj = w_kj . x + b_kj comes from a
+/// register-blocked vector kernel whose accumulators start at the biases; then each head's max-shifted
+/// f_k = m + eps log sum_j exp((z_kj - m) / eps) takes two passes over the tile's logits while they are in L2: one
+/// for the maximum m, one that shifts, scales, exponentiates and sums. The batch x pieces matrix never exists, tiles run
+/// in parallel, and nothing is allocated per row (tiles use per-thread buffers).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The weights are packed once into column blocks of three vectors, each block's d x 3V slab contiguous, so that the
+/// kernel streams them in order; each register block is 8 rows (4 below 512-bit vectors) by 3 vectors of pieces.
+/// Every logit is accumulated in the same order, b then w_1 x_1, w_2 x_2, ..., whichever block shape computes it,
+/// so a row scores bit-identically alone and inside any batch.
+/// </para>
+/// <para>
+/// Precision: logits and exponentials in <typeparamref name="T"/>; each head's m + eps log S, the sum S across lanes,
+/// and the read-out (margin, label scale) in double. The float exponential is <see cref="VectorExponential"/>
+/// (within 2 ulp); double uses the runtime's vectorised exp.
+/// </para>
+/// </remarks>
+internal sealed unsafe class LseKernel<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // Vectors of pieces per register block: 8 rows x 3 vectors = 24 accumulators, leaving 8 of AVX-512's 32 registers
+    // for the 3 weight vectors and a broadcast input.
+    private const int BlockVectors = 3;
+
+    // A tile's inputs and logits together take about this much, so that they stay in a 1 MiB L2 with the weight block.
+    private const int TileBytes = 384 * 1024;
+
+    private const int CacheLine = 64;
+
+    private static readonly ParallelOptions Parallelism = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
+    // Pinned (never moved), so the kernel keeps raw pointers; the arrays are held only to keep them alive.
+    private readonly T[] panelStorage;
+    private readonly T[] biasStorage;
+    private readonly T* panel;
+    private readonly T* biases;
+
+    /// <summary>Packs <paramref name="weights"/> (K N rows of d, head-major) and <paramref name="biases"/> (K N).</summary>
+    public LseKernel(ReadOnlySpan<T> weights, ReadOnlySpan<T> biases, int inputDimension, int heads, VectorWidth vectorWidth)
+    {
+        Dimension = inputDimension;
+        Heads = heads;
+        Pieces = biases.Length / heads;
+        VectorWidth = vectorWidth;
+        Lanes = vectorWidth switch
+        {
+            VectorWidth.Bits512 => Vector512<T>.Count,
+            VectorWidth.Bits256 => Vector256<T>.Count,
+            _ => Vector128<T>.Count,
+        };
+        int all = biases.Length;
+        Columns = (all + Lanes - 1) / Lanes * Lanes;
+        TileRows = Math.Clamp(TileBytes / ((Dimension + Columns) * sizeof(T)) / 8 * 8, 8, 512);
+
+        panelStorage = AlignedArray(Dimension * Columns, out panel);
+        biasStorage = AlignedArray(Columns, out this.biases);
+        int blockWidth = BlockVectors * Lanes;
+        for (int column = 0, block = 0; column < Columns; column += blockWidth, block++)
+        {
+            int width = Math.Min(blockWidth, Columns - column);
+            T* slab = panel + (block * Dimension * blockWidth);
+            for (int k = 0; k < Dimension; k++)
+            {
+                for (int c = 0; c < width; c++)
+                {
+                    int piece = column + c;
+                    slab[(k * width) + c] = piece < all ? weights[(piece * Dimension) + k] : T.Zero;
+                }
+            }
+        }
+
+        for (int piece = 0; piece < Columns; piece++)
+        {
+            this.biases[piece] = piece < all ? biases[piece] : T.Zero;
+        }
+    }
+
+    /// <summary>The widest vectors this machine accelerates.</summary>
+    public static VectorWidth PreferredWidth =>
+        Vector512.IsHardwareAccelerated ? VectorWidth.Bits512 : Vector256.IsHardwareAccelerated ? VectorWidth.Bits256 : VectorWidth.Bits128;
+
+    /// <summary>d.</summary>
+    public int Dimension { get; }
+
+    /// <summary>K.</summary>
+    public int Heads { get; }
+
+    /// <summary>N per head.</summary>
+    public int Pieces { get; }
+
+    /// <summary>The vector width the kernel runs on.</summary>
+    public VectorWidth VectorWidth { get; }
+
+    /// <summary>Lanes per vector.</summary>
+    public int Lanes { get; }
+
+    /// <summary>K N rounded up to whole vectors: the row stride of a logit buffer.</summary>
+    public int Columns { get; }
+
+    /// <summary>Rows per tile (a multiple of 8).</summary>
+    public int TileRows { get; }
+
+    /// <summary>Scores one row: every head's f_k into <paramref name="headScores"/> (length K). Allocates nothing.</summary>
+    public void EvaluateRow(ReadOnlySpan<T> input, Span<double> headScores, double viscosity) => EvaluateRow(input, headScores, viscosity, default);
+
+    /// <summary>
+    /// Scores one row like <see cref="EvaluateRow(ReadOnlySpan{T}, Span{double}, double)"/> and, when
+    /// <paramref name="logitsOut"/> is not empty, copies its K N logits z_kj there (head-major), the ones the scores came from.
+    /// </summary>
+    public void EvaluateRow(ReadOnlySpan<T> input, Span<double> headScores, double viscosity, Span<T> logitsOut)
+    {
+        Span<T> logits = ScratchBuffer<T>.First(Columns + Lanes);
+        Span<double> sums = ScratchBuffer<double>.Sums(Heads);
+        fixed (T* x = input)
+        fixed (T* z = logits)
+        fixed (double* scores = headScores)
+        fixed (double* s = sums)
+        {
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    ScoreRows<Vector512<T>, Simd512<T>>(x, 1, z, scores, s, viscosity);
+                    break;
+                case VectorWidth.Bits256:
+                    ScoreRows<Vector256<T>, Simd256<T>>(x, 1, z, scores, s, viscosity);
+                    break;
+                default:
+                    ScoreRows<Vector128<T>, Simd128<T>>(x, 1, z, scores, s, viscosity);
+                    break;
+            }
+        }
+
+        // The scoring passes only read the logits, so they are still there.
+        if (!logitsOut.IsEmpty)
+        {
+            logits[..(Heads * Pieces)].CopyTo(logitsOut);
+        }
+    }
+
+    /// <summary>
+    /// Scores the rows of <paramref name="inputs"/> (d values each) into <paramref name="outputs"/> as
+    /// <paramref name="readout"/> says, standardising each row first as (x - mean) / scale when
+    /// <paramref name="means"/> is not empty. Tiles run in parallel. Returns -1, or the first row that holds a NaN or
+    /// infinite value; outputs are then unspecified.
+    /// </summary>
+    public int EvaluateBatch<TOut>(ReadOnlySpan<T> inputs, Span<TOut> outputs, double viscosity, Readout readout, ReadOnlySpan<T> means = default, ReadOnlySpan<T> scales = default)
+        where TOut : unmanaged, IFloatingPointIeee754<TOut>
+    {
+        int rows = inputs.Length / Dimension;
+        if (rows == 0)
+        {
+            return -1;
+        }
+
+        int tiles = (rows + TileRows - 1) / TileRows;
+        fixed (T* input = inputs)
+        fixed (TOut* output = outputs)
+        fixed (T* mean = means)
+        fixed (T* scale = scales)
+        {
+            if (tiles == 1)
+            {
+                return ScoreTile(input, 0, rows, output, viscosity, readout, mean, scale);
+            }
+
+            // Spans cannot enter the parallel body; the caller's memory stays pinned for the whole call.
+            nint inputAddress = (nint)input, outputAddress = (nint)output, meanAddress = (nint)mean, scaleAddress = (nint)scale;
+            int firstInvalid = int.MaxValue;
+            Parallel.For(0, tiles, Parallelism, tile =>
+            {
+                int first = tile * TileRows;
+                int invalid = ScoreTile((T*)inputAddress, first, Math.Min(TileRows, rows - first), (TOut*)outputAddress, viscosity, readout, (T*)meanAddress, (T*)scaleAddress);
+                if (invalid >= 0)
+                {
+                    // The lowest invalid row wins, whichever tile finds it first, so the message does not depend on timing.
+                    int seen = Volatile.Read(ref firstInvalid);
+                    while (invalid < seen)
+                    {
+                        int previous = Interlocked.CompareExchange(ref firstInvalid, invalid, seen);
+                        if (previous == seen)
+                        {
+                            break;
+                        }
+
+                        seen = previous;
+                    }
+                }
+            });
+            return firstInvalid == int.MaxValue ? -1 : firstInvalid;
+        }
+    }
+
+    // A zeroed array on the pinned heap and a pointer into it aligned to a cache line, so no vector load splits a line.
+    private static T[] AlignedArray(int length, out T* aligned)
+    {
+        int padding = CacheLine / sizeof(T);
+        T[] storage = GC.AllocateArray<T>(length + padding, pinned: true);
+        nint address = (nint)Unsafe.AsPointer(ref storage[0]);
+        aligned = (T*)((address + CacheLine - 1) & ~(nint)(CacheLine - 1));
+        return storage;
+    }
+
+    // One tile: check, standardise, score and read out rows [first, first + count). Returns -1 or the first invalid row.
+    private int ScoreTile<TOut>(T* inputs, int first, int count, TOut* outputs, double viscosity, Readout readout, T* means, T* scales)
+        where TOut : unmanaged, IFloatingPointIeee754<TOut>
+    {
+        int d = Dimension;
+        T* rows = inputs + ((long)first * d);
+        var values = new ReadOnlySpan<T>(rows, count * d);
+
+        // One sum finds any NaN or infinity (x * 0 is NaN for them); it may also overflow on huge finite values, so
+        // only a failure is looked at value by value.
+        if (!T.IsFinite(TensorPrimitives.Sum(values) * T.Zero))
+        {
+            for (int index = 0; index < values.Length; index++)
+            {
+                if (!T.IsFinite(values[index]))
+                {
+                    return first + (index / d);
+                }
+            }
+        }
+
+        Span<T> logits = ScratchBuffer<T>.TileLogits((count * Columns) + Lanes);
+        Span<double> headScores = ScratchBuffer<double>.TileScores(2 * count * Heads);
+        Span<T> standardised = means == null ? default : ScratchBuffer<T>.TileInputs(count * d);
+        fixed (T* z = logits)
+        fixed (double* scores = headScores)
+        fixed (T* transformed = standardised)
+        {
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    ScoreTile<Vector512<T>, Simd512<T>>(rows, count, means, scales, transformed, z, scores, scores + (count * Heads), viscosity);
+                    break;
+                case VectorWidth.Bits256:
+                    ScoreTile<Vector256<T>, Simd256<T>>(rows, count, means, scales, transformed, z, scores, scores + (count * Heads), viscosity);
+                    break;
+                default:
+                    ScoreTile<Vector128<T>, Simd128<T>>(rows, count, means, scales, transformed, z, scores, scores + (count * Heads), viscosity);
+                    break;
+            }
+
+            int outputsPerRow = readout.OutputsPerRow(Heads);
+            readout.Write(new ReadOnlySpan<double>(scores, count * Heads), Heads, new Span<TOut>(outputs + ((long)first * outputsPerRow), count * outputsPerRow));
+        }
+
+        return -1;
+    }
+
+    private void ScoreTile<TVector, TSimd>(T* rows, int count, T* means, T* scales, T* standardised, T* logits, double* headScores, double* sums, double viscosity)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        if (means != null)
+        {
+            for (int row = 0; row < count; row++)
+            {
+                Standardise<TVector, TSimd>(rows + (row * Dimension), means, scales, standardised + (row * Dimension), Dimension);
+            }
+
+            rows = standardised;
+        }
+
+        ScoreRows<TVector, TSimd>(rows, count, logits, headScores, sums, viscosity);
+    }
+
+    // z = (x - mean) / scale, the model's standardisation (FeatureScaling.Apply), in the kernel's precision.
+    private static void Standardise<TVector, TSimd>(T* source, T* means, T* scales, T* destination, int length)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int k = 0;
+        for (; k <= length - TSimd.Count; k += TSimd.Count)
+        {
+            TSimd.Store(TSimd.Divide(TSimd.Subtract(TSimd.Load(source + k), TSimd.Load(means + k)), TSimd.Load(scales + k)), destination + k);
+        }
+
+        for (; k < length; k++)
+        {
+            destination[k] = (source[k] - means[k]) / scales[k];
+        }
+    }
+
+    // Every head's f = m + eps log S for the rows: maxima and sums first, then the logarithms vectorised over all of them.
+    private void ScoreRows<TVector, TSimd>(T* inputs, int rows, T* logits, double* headScores, double* sums, double viscosity)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        Logits<TVector, TSimd>(inputs, rows, logits);
+
+        // exp((z - m) / eps) as exp((z - m) * (1/eps)). If 1/eps overflows T (eps below about 3e-39 in float), every
+        // term but the maximum's vanishes and f = m to within eps log N.
+        T inverse = T.CreateTruncating(1 / viscosity);
+        bool smooth = viscosity > 0 && T.IsFinite(inverse);
+        for (int row = 0; row < rows; row++)
+        {
+            T* rowLogits = logits + (row * Columns);
+            for (int head = 0; head < Heads; head++)
+            {
+                T* z = rowLogits + (head * Pieces);
+                T maximum = Maximum<TVector, TSimd>(z, Pieces);
+                int index = (row * Heads) + head;
+                headScores[index] = double.CreateTruncating(maximum);
+                sums[index] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, Pieces, maximum, inverse) : 1.0;
+            }
+        }
+
+        if (smooth)
+        {
+            AddScaledLogarithms(headScores, sums, rows * Heads, viscosity);
+        }
+    }
+
+    // scores_i = fma(eps, log S_i, m_i) over whole vectors, the tail through a padded vector, so that each value is the
+    // same function of its inputs wherever it sits (a row scores bit-identically alone and in a batch).
+    private void AddScaledLogarithms(double* scores, double* sums, int count, double viscosity)
+    {
+        switch (VectorWidth)
+        {
+            case VectorWidth.Bits512:
+                AddScaledLogarithms<Vector512<double>, Simd512<double>>(scores, sums, count, viscosity);
+                break;
+            case VectorWidth.Bits256:
+                AddScaledLogarithms<Vector256<double>, Simd256<double>>(scores, sums, count, viscosity);
+                break;
+            default:
+                AddScaledLogarithms<Vector128<double>, Simd128<double>>(scores, sums, count, viscosity);
+                break;
+        }
+    }
+
+    private static void AddScaledLogarithms<TVector, TSimd>(double* scores, double* sums, int count, double viscosity)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<double, TVector>
+    {
+        TVector scale = TSimd.Broadcast(viscosity);
+        int i = 0;
+        for (; i <= count - TSimd.Count; i += TSimd.Count)
+        {
+            TSimd.Store(TSimd.MultiplyAdd(scale, TSimd.Logarithm(TSimd.Load(sums + i)), TSimd.Load(scores + i)), scores + i);
+        }
+
+        if (i < count)
+        {
+            double* padded = stackalloc double[TSimd.Count];
+            double* maxima = stackalloc double[TSimd.Count];
+            for (int lane = 0; lane < TSimd.Count; lane++)
+            {
+                padded[lane] = i + lane < count ? sums[i + lane] : 1.0;
+                maxima[lane] = i + lane < count ? scores[i + lane] : 0.0;
+            }
+
+            TSimd.Store(TSimd.MultiplyAdd(scale, TSimd.Logarithm(TSimd.Load(padded)), TSimd.Load(maxima)), maxima);
+            for (int lane = 0; i + lane < count; lane++)
+            {
+                scores[i + lane] = maxima[lane];
+            }
+        }
+    }
+
+    // Reading a whole vector at the tail is safe: logit buffers carry one vector of slack after the last row.
+    private static T Maximum<TVector, TSimd>(T* z, int count)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector maximum = TSimd.Broadcast(T.NegativeInfinity);
+        int j = 0;
+        for (; j <= count - TSimd.Count; j += TSimd.Count)
+        {
+            maximum = TSimd.Max(maximum, TSimd.Load(z + j));
+        }
+
+        if (j < count)
+        {
+            maximum = TSimd.Max(maximum, TSimd.FirstLanes(TSimd.Load(z + j), count - j, T.NegativeInfinity));
+        }
+
+        return TSimd.MaximumAcross(maximum);
+    }
+
+    // S = sum_j exp((z_j - m) * inverse), in [1, count]; lanes past the end are -infinity, whose exponential is 0.
+    private static double ShiftedExponentialSum<TVector, TSimd>(T* z, int count, T maximum, T inverse)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector shift = TSimd.Broadcast(maximum);
+        TVector scale = TSimd.Broadcast(inverse);
+        TVector sum = TSimd.Broadcast(T.Zero);
+        int j = 0;
+        for (; j <= count - TSimd.Count; j += TSimd.Count)
+        {
+            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Multiply(TSimd.Subtract(TSimd.Load(z + j), shift), scale)));
+        }
+
+        if (j < count)
+        {
+            TVector tail = TSimd.FirstLanes(TSimd.Load(z + j), count - j, T.NegativeInfinity);
+            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Multiply(TSimd.Subtract(tail, shift), scale)));
+        }
+
+        return TSimd.SumAcross(sum);
+    }
+
+    // All K N logits of each row (row stride Columns), column block by column block, so that a block's weights stay in
+    // cache while every row of the tile passes.
+    private void Logits<TVector, TSimd>(T* inputs, int rows, T* logits)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int blockWidth = BlockVectors * TSimd.Count;
+        for (int column = 0, block = 0; column < Columns; column += blockWidth, block++)
+        {
+            T* slab = panel + (block * Dimension * blockWidth);
+            switch ((Columns - column) / TSimd.Count)
+            {
+                case 1:
+                    Rows<TVector, TSimd, BlockOfOne>(inputs, rows, slab, biases + column, logits + column);
+                    break;
+                case 2:
+                    Rows<TVector, TSimd, BlockOfTwo>(inputs, rows, slab, biases + column, logits + column);
+                    break;
+                default:
+                    Rows<TVector, TSimd, BlockOfThree>(inputs, rows, slab, biases + column, logits + column);
+                    break;
+            }
+        }
+    }
+
+    private void Rows<TVector, TSimd, TColumns>(T* inputs, int rows, T* slab, T* blockBiases, T* logits)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+        where TColumns : struct, IBlockSize
+    {
+        int d = Dimension;
+        int row = 0;
+        if (TSimd.BlockRows == 8)
+        {
+            for (; row <= rows - 8; row += 8)
+            {
+                Block<TVector, TSimd, BlockOfEight, TColumns>(inputs + (row * d), d, slab, blockBiases, logits + (row * Columns), Columns);
+            }
+        }
+        else
+        {
+            for (; row <= rows - 4; row += 4)
+            {
+                Block<TVector, TSimd, BlockOfFour, TColumns>(inputs + (row * d), d, slab, blockBiases, logits + (row * Columns), Columns);
+            }
+        }
+
+        for (; row < rows; row++)
+        {
+            Block<TVector, TSimd, BlockOfOne, TColumns>(inputs + (row * d), d, slab, blockBiases, logits + (row * Columns), Columns);
+        }
+    }
+
+    // The register block: TRows rows x TColumns vectors of logits, z = b + sum_k x_k w_k, one fused multiply-add per
+    // row, vector and k. Unused rows and columns are compile-time constants, so the JIT drops their code.
+    private static void Block<TVector, TSimd, TRows, TColumns>(T* x, int d, T* slab, T* blockBiases, T* z, int stride)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+        where TRows : struct, IBlockSize
+        where TColumns : struct, IBlockSize
+    {
+        int lanes = TSimd.Count;
+        int width = TColumns.Count * lanes;
+        TVector b0 = TSimd.Load(blockBiases);
+        TVector b1 = TColumns.Count > 1 ? TSimd.Load(blockBiases + lanes) : default;
+        TVector b2 = TColumns.Count > 2 ? TSimd.Load(blockBiases + (2 * lanes)) : default;
+        TVector a00 = b0, a01 = b1, a02 = b2, a10 = b0, a11 = b1, a12 = b2, a20 = b0, a21 = b1, a22 = b2, a30 = b0, a31 = b1, a32 = b2;
+        TVector a40 = b0, a41 = b1, a42 = b2, a50 = b0, a51 = b1, a52 = b2, a60 = b0, a61 = b1, a62 = b2, a70 = b0, a71 = b1, a72 = b2;
+        T* x0 = x;
+        T* x1 = x + d;
+        T* x2 = x + (2 * d);
+        T* x3 = x + (3 * d);
+        T* x4 = x + (4 * d);
+        T* x5 = x + (5 * d);
+        T* x6 = x + (6 * d);
+        T* x7 = x + (7 * d);
+        for (int k = 0; k < d; k++, slab += width)
+        {
+            TVector w0 = TSimd.Load(slab);
+            TVector w1 = TColumns.Count > 1 ? TSimd.Load(slab + lanes) : default;
+            TVector w2 = TColumns.Count > 2 ? TSimd.Load(slab + (2 * lanes)) : default;
+            TVector input = TSimd.Broadcast(x0[k]);
+            a00 = TSimd.MultiplyAdd(w0, input, a00);
+            if (TColumns.Count > 1)
+            {
+                a01 = TSimd.MultiplyAdd(w1, input, a01);
+            }
+
+            if (TColumns.Count > 2)
+            {
+                a02 = TSimd.MultiplyAdd(w2, input, a02);
+            }
+
+            if (TRows.Count > 1)
+            {
+                input = TSimd.Broadcast(x1[k]);
+                a10 = TSimd.MultiplyAdd(w0, input, a10);
+                a11 = TColumns.Count > 1 ? TSimd.MultiplyAdd(w1, input, a11) : a11;
+                a12 = TColumns.Count > 2 ? TSimd.MultiplyAdd(w2, input, a12) : a12;
+                input = TSimd.Broadcast(x2[k]);
+                a20 = TSimd.MultiplyAdd(w0, input, a20);
+                a21 = TColumns.Count > 1 ? TSimd.MultiplyAdd(w1, input, a21) : a21;
+                a22 = TColumns.Count > 2 ? TSimd.MultiplyAdd(w2, input, a22) : a22;
+                input = TSimd.Broadcast(x3[k]);
+                a30 = TSimd.MultiplyAdd(w0, input, a30);
+                a31 = TColumns.Count > 1 ? TSimd.MultiplyAdd(w1, input, a31) : a31;
+                a32 = TColumns.Count > 2 ? TSimd.MultiplyAdd(w2, input, a32) : a32;
+            }
+
+            if (TRows.Count > 4)
+            {
+                input = TSimd.Broadcast(x4[k]);
+                a40 = TSimd.MultiplyAdd(w0, input, a40);
+                a41 = TColumns.Count > 1 ? TSimd.MultiplyAdd(w1, input, a41) : a41;
+                a42 = TColumns.Count > 2 ? TSimd.MultiplyAdd(w2, input, a42) : a42;
+                input = TSimd.Broadcast(x5[k]);
+                a50 = TSimd.MultiplyAdd(w0, input, a50);
+                a51 = TColumns.Count > 1 ? TSimd.MultiplyAdd(w1, input, a51) : a51;
+                a52 = TColumns.Count > 2 ? TSimd.MultiplyAdd(w2, input, a52) : a52;
+                input = TSimd.Broadcast(x6[k]);
+                a60 = TSimd.MultiplyAdd(w0, input, a60);
+                a61 = TColumns.Count > 1 ? TSimd.MultiplyAdd(w1, input, a61) : a61;
+                a62 = TColumns.Count > 2 ? TSimd.MultiplyAdd(w2, input, a62) : a62;
+                input = TSimd.Broadcast(x7[k]);
+                a70 = TSimd.MultiplyAdd(w0, input, a70);
+                a71 = TColumns.Count > 1 ? TSimd.MultiplyAdd(w1, input, a71) : a71;
+                a72 = TColumns.Count > 2 ? TSimd.MultiplyAdd(w2, input, a72) : a72;
+            }
+        }
+
+        Store<TVector, TSimd, TColumns>(z, a00, a01, a02);
+        if (TRows.Count > 1)
+        {
+            Store<TVector, TSimd, TColumns>(z + stride, a10, a11, a12);
+            Store<TVector, TSimd, TColumns>(z + (2 * stride), a20, a21, a22);
+            Store<TVector, TSimd, TColumns>(z + (3 * stride), a30, a31, a32);
+        }
+
+        if (TRows.Count > 4)
+        {
+            Store<TVector, TSimd, TColumns>(z + (4 * stride), a40, a41, a42);
+            Store<TVector, TSimd, TColumns>(z + (5 * stride), a50, a51, a52);
+            Store<TVector, TSimd, TColumns>(z + (6 * stride), a60, a61, a62);
+            Store<TVector, TSimd, TColumns>(z + (7 * stride), a70, a71, a72);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TVector, TSimd, TColumns>(T* z, TVector first, TVector second, TVector third)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+        where TColumns : struct, IBlockSize
+    {
+        TSimd.Store(first, z);
+        if (TColumns.Count > 1)
+        {
+            TSimd.Store(second, z + TSimd.Count);
+        }
+
+        if (TColumns.Count > 2)
+        {
+            TSimd.Store(third, z + (2 * TSimd.Count));
+        }
+    }
+}
+
+/// <summary>A register block's extent as a type, so that the JIT compiles each shape with its size as a constant.</summary>
+internal interface IBlockSize
+{
+    /// <summary>Rows, or vectors of columns.</summary>
+    static abstract int Count { get; }
+}
+
+/// <summary>1.</summary>
+internal readonly struct BlockOfOne : IBlockSize
+{
+    public static int Count => 1;
+}
+
+/// <summary>2.</summary>
+internal readonly struct BlockOfTwo : IBlockSize
+{
+    public static int Count => 2;
+}
+
+/// <summary>3.</summary>
+internal readonly struct BlockOfThree : IBlockSize
+{
+    public static int Count => 3;
+}
+
+/// <summary>4.</summary>
+internal readonly struct BlockOfFour : IBlockSize
+{
+    public static int Count => 4;
+}
+
+/// <summary>8.</summary>
+internal readonly struct BlockOfEight : IBlockSize
+{
+    public static int Count => 8;
+}
