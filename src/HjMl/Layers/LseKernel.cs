@@ -219,36 +219,41 @@ internal sealed unsafe class LseKernel<T>
         fixed (T* mean = means)
         fixed (T* scale = scales)
         {
-            if (tiles == 1)
-            {
-                return ScoreTile(input, 0, rows, output, viscosity, readout, mean, scale);
-            }
-
-            // Spans cannot enter the parallel body; the caller's memory stays pinned for the whole call.
-            nint inputAddress = (nint)input, outputAddress = (nint)output, meanAddress = (nint)mean, scaleAddress = (nint)scale;
-            int firstInvalid = int.MaxValue;
-            Parallel.For(0, tiles, Parallelism, tile =>
-            {
-                int first = tile * TileRows;
-                int invalid = ScoreTile((T*)inputAddress, first, Math.Min(TileRows, rows - first), (TOut*)outputAddress, viscosity, readout, (T*)meanAddress, (T*)scaleAddress);
-                if (invalid >= 0)
-                {
-                    // The lowest invalid row wins, whichever tile finds it first, so the message does not depend on timing.
-                    int seen = Volatile.Read(ref firstInvalid);
-                    while (invalid < seen)
-                    {
-                        int previous = Interlocked.CompareExchange(ref firstInvalid, invalid, seen);
-                        if (previous == seen)
-                        {
-                            break;
-                        }
-
-                        seen = previous;
-                    }
-                }
-            });
-            return firstInvalid == int.MaxValue ? -1 : firstInvalid;
+            return tiles == 1
+                ? ScoreTile(input, 0, rows, output, viscosity, readout, mean, scale)
+                : ScoreTiles(input, rows, tiles, output, viscosity, readout, mean, scale);
         }
+    }
+
+    // Separate from EvaluateBatch so that the closure the parallel body needs is only allocated when there are several
+    // tiles (a captured parameter would make every call allocate it).
+    private int ScoreTiles<TOut>(T* input, int rows, int tiles, TOut* output, double viscosity, Readout readout, T* mean, T* scale)
+        where TOut : unmanaged, IFloatingPointIeee754<TOut>
+    {
+        // Spans cannot enter the parallel body; the caller keeps the memory pinned for the whole call.
+        nint inputAddress = (nint)input, outputAddress = (nint)output, meanAddress = (nint)mean, scaleAddress = (nint)scale;
+        int firstInvalid = int.MaxValue;
+        Parallel.For(0, tiles, Parallelism, tile =>
+        {
+            int first = tile * TileRows;
+            int invalid = ScoreTile((T*)inputAddress, first, Math.Min(TileRows, rows - first), (TOut*)outputAddress, viscosity, readout, (T*)meanAddress, (T*)scaleAddress);
+            if (invalid >= 0)
+            {
+                // The lowest invalid row wins, whichever tile finds it first, so the message does not depend on timing.
+                int seen = Volatile.Read(ref firstInvalid);
+                while (invalid < seen)
+                {
+                    int previous = Interlocked.CompareExchange(ref firstInvalid, invalid, seen);
+                    if (previous == seen)
+                    {
+                        break;
+                    }
+
+                    seen = previous;
+                }
+            }
+        });
+        return firstInvalid == int.MaxValue ? -1 : firstInvalid;
     }
 
     // A zeroed array on the pinned heap and a pointer into it aligned to a cache line, so no vector load splits a line.

@@ -1,0 +1,129 @@
+using HjMl.Layers;
+using HjMl.Tests.Support;
+
+namespace HjMl.Tests.Layers;
+
+public class LseKernelTests
+{
+    // Vector widths in bits; a width the machine does not accelerate runs in software, still exactly as specified.
+    public static TheoryData<int> Widths => [512, 256, 128];
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void EveryShapeAgreesWithTheReferenceInDoubleAndFloat(int bits)
+    {
+        VectorWidth width = WidthOf(bits);
+        // Pieces 1..40 cover every tail of a vector and column blocks of 1, 2 and 3 vectors; rows 1..19 cover whole
+        // register blocks and every remainder.
+        var random = new Random(21);
+        foreach (int heads in new[] { 1, 2, 3 })
+        {
+            for (int pieces = 1; pieces <= 40; pieces += heads)
+            {
+                int d = 1 + random.Next(12);
+                int rows = 1 + random.Next(19);
+                double eps = Math.Pow(10, random.Next(-3, 3));
+                double[] weights = LayerCase.Draw(random, heads * pieces * d, 1);
+                double[] biases = LayerCase.Draw(random, heads * pieces, 1);
+                double[] inputs = LayerCase.Draw(random, rows * d, 2);
+                var exact = new double[rows * heads];
+                for (int row = 0; row < rows; row++)
+                {
+                    for (int head = 0; head < heads; head++)
+                    {
+                        exact[(row * heads) + head] = Reference.LogSumExp(Logits(weights, biases, inputs.AsSpan(row * d, d), head, pieces), eps);
+                    }
+                }
+
+                var kernel = new LseKernel<double>(weights, biases, d, heads, width);
+                var scores = new double[rows * heads];
+                Assert.Equal(-1, kernel.EvaluateBatch<double>(inputs, scores, eps, Readout.Heads));
+                var single = new LseKernel<float>(Array.ConvertAll(weights, v => (float)v), Array.ConvertAll(biases, v => (float)v), d, heads, width);
+                var singleScores = new float[rows * heads];
+                Assert.Equal(-1, single.EvaluateBatch<float>(Array.ConvertAll(inputs, v => (float)v), singleScores, eps, Readout.Heads));
+                for (int i = 0; i < exact.Length; i++)
+                {
+                    double scale = Math.Max(1, Math.Abs(exact[i]));
+                    Assert.True(Math.Abs(scores[i] - exact[i]) <= 1e-13 * scale, $"double, {heads} heads x {pieces} pieces, d = {d}: {scores[i]} against {exact[i]}");
+                    Assert.True(Math.Abs(singleScores[i] - exact[i]) <= 2e-5 * scale, $"float, {heads} heads x {pieces} pieces, d = {d}: {singleScores[i]} against {exact[i]}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void ARowScoresBitIdenticallyAloneAndInABatch(int bits)
+    {
+        VectorWidth width = WidthOf(bits);
+        var random = new Random(22);
+        const int d = 7, heads = 2, pieces = 37, rows = 613;
+        float[] weights = Array.ConvertAll(LayerCase.Draw(random, heads * pieces * d, 1), v => (float)v);
+        float[] biases = Array.ConvertAll(LayerCase.Draw(random, heads * pieces, 1), v => (float)v);
+        float[] inputs = Array.ConvertAll(LayerCase.Draw(random, rows * d, 2), v => (float)v);
+        var kernel = new LseKernel<float>(weights, biases, d, heads, width);
+        Assert.True(rows > kernel.TileRows, "the batch should span several tiles");
+        var batch = new double[rows * heads];
+        Assert.Equal(-1, kernel.EvaluateBatch<double>(inputs, batch, 0.3, Readout.Heads));
+        var alone = new double[heads];
+        for (int row = 0; row < rows; row++)
+        {
+            kernel.EvaluateRow(inputs.AsSpan(row * d, d), alone, 0.3);
+            Assert.Equal(batch[row * heads], alone[0]);
+            Assert.Equal(batch[(row * heads) + 1], alone[1]);
+        }
+    }
+
+    [Fact]
+    public void ZeroAndVanishingViscosityGiveTheMaximumLogit()
+    {
+        float[] weights = [1, 0, 0, 1, -1, -1];
+        float[] biases = [0, 0.5f, -0.2f];
+        float[] x = [0.3f, -0.4f];
+        var kernel = new LseKernel<float>(weights, biases, 2, 1, LseKernel<float>.PreferredWidth);
+        var score = new double[1];
+        foreach (double eps in new[] { 0.0, 1e-45, 1e-300 })
+        {
+            kernel.EvaluateRow(x, score, eps);
+            Assert.Equal(0.3f, (float)score[0]);
+        }
+    }
+
+    [Fact]
+    public void TheFirstInvalidRowIsReportedWhicheverTileFindsIt()
+    {
+        const int d = 3;
+        var kernel = new LseKernel<double>(new double[2 * d], new double[2], d, 1, LseKernel<double>.PreferredWidth);
+        int rows = 20 * kernel.TileRows;
+        var inputs = new double[rows * d];
+        inputs[((rows - 5) * d) + 1] = double.NaN;
+        inputs[((3 * kernel.TileRows) + 2) * d] = double.PositiveInfinity;
+        Assert.Equal((3 * kernel.TileRows) + 2, kernel.EvaluateBatch<double>(inputs, new double[rows], 1.0, Readout.Heads));
+    }
+
+    private static VectorWidth WidthOf(int bits) => bits switch
+    {
+        512 => VectorWidth.Bits512,
+        256 => VectorWidth.Bits256,
+        _ => VectorWidth.Bits128,
+    };
+
+    private static double[] Logits(double[] weights, double[] biases, ReadOnlySpan<double> x, int head, int pieces)
+    {
+        int d = x.Length;
+        var logits = new double[pieces];
+        for (int j = 0; j < pieces; j++)
+        {
+            int piece = (head * pieces) + j;
+            double sum = biases[piece];
+            for (int k = 0; k < d; k++)
+            {
+                sum += weights[(piece * d) + k] * x[k];
+            }
+
+            logits[j] = sum;
+        }
+
+        return logits;
+    }
+}
