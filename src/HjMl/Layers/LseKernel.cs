@@ -71,6 +71,9 @@ internal readonly record struct Readout(bool Margin, double Offset, double Scale
 /// so a row scores bit-identically alone and inside any batch.
 /// </para>
 /// <para>
+/// The kernels are compiled fully optimised on first call (no tiering), so the first batch already runs at speed.
+/// </para>
+/// <para>
 /// Precision: logits and exponentials in <typeparamref name="T"/>; each head's m + eps log S, the sum S across lanes,
 /// and the read-out (margin, label scale) in double. The float exponential is <see cref="VectorExponential"/>
 /// (within 2 ulp); double uses the runtime's vectorised exp.
@@ -314,6 +317,7 @@ internal sealed unsafe class LseKernel<T>
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreTile<TVector, TSimd>(T* rows, int count, T* means, T* scales, T* standardised, T* logits, double* headScores, double* sums, double viscosity)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -332,6 +336,7 @@ internal sealed unsafe class LseKernel<T>
     }
 
     // z = (x - mean) / scale, the model's standardisation (FeatureScaling.Apply), in the kernel's precision.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Standardise<TVector, TSimd>(T* source, T* means, T* scales, T* destination, int length)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -349,6 +354,7 @@ internal sealed unsafe class LseKernel<T>
     }
 
     // Every head's f = m + eps log S for the rows: maxima and sums first, then the logarithms vectorised over all of them.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreRows<TVector, TSimd>(T* inputs, int rows, T* logits, double* headScores, double* sums, double viscosity)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -396,6 +402,7 @@ internal sealed unsafe class LseKernel<T>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddScaledLogarithms<TVector, TSimd>(double* scores, double* sums, int count, double viscosity)
         where TVector : unmanaged
         where TSimd : struct, ISimd<double, TVector>
@@ -426,6 +433,7 @@ internal sealed unsafe class LseKernel<T>
     }
 
     // Reading a whole vector at the tail is safe: logit buffers carry one vector of slack after the last row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T Maximum<TVector, TSimd>(T* z, int count)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -446,6 +454,7 @@ internal sealed unsafe class LseKernel<T>
     }
 
     // S = sum_j exp((z_j - m) * inverse), in [1, count]; lanes past the end are -infinity, whose exponential is 0.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double ShiftedExponentialSum<TVector, TSimd>(T* z, int count, T maximum, T inverse)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -470,6 +479,7 @@ internal sealed unsafe class LseKernel<T>
 
     // All K N logits of each row (row stride Columns), column block by column block, so that a block's weights stay in
     // cache while every row of the tile passes.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Logits<TVector, TSimd>(T* inputs, int rows, T* logits)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -493,6 +503,7 @@ internal sealed unsafe class LseKernel<T>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rows<TVector, TSimd, TColumns>(T* inputs, int rows, T* slab, T* blockBiases, T* logits)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -523,6 +534,7 @@ internal sealed unsafe class LseKernel<T>
 
     // The register block: TRows rows x TColumns vectors of logits, z = b + sum_k x_k w_k, one fused multiply-add per
     // row, vector and k. Unused rows and columns are compile-time constants, so the JIT drops their code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block<TVector, TSimd, TRows, TColumns>(T* x, int d, T* slab, T* blockBiases, T* z, int stride)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
