@@ -259,6 +259,43 @@ internal sealed unsafe class LseKernel<T>
         return firstInvalid == int.MaxValue ? -1 : firstInvalid;
     }
 
+    /// <summary>
+    /// Only the logits z = W x + b of every row, tile by tile in parallel like <see cref="EvaluateBatch"/>, into per-thread
+    /// buffers that are then dropped: the kernel's matrix-product half alone, which the benchmarks' roofline measures
+    /// as one of the machine's sgemm implementations.
+    /// </summary>
+    internal void LogitsOnly(ReadOnlySpan<T> inputs)
+    {
+        int rows = inputs.Length / Dimension;
+        int tiles = (rows + TileRows - 1) / TileRows;
+        fixed (T* input = inputs)
+        {
+            nint address = (nint)input;
+            Parallel.For(0, tiles, Parallelism, tile =>
+            {
+                int first = tile * TileRows;
+                int count = Math.Min(TileRows, rows - first);
+                Span<T> logits = ScratchBuffer<T>.TileLogits((count * Columns) + Lanes);
+                fixed (T* z = logits)
+                {
+                    T* x = (T*)address + ((long)first * Dimension);
+                    switch (VectorWidth)
+                    {
+                        case VectorWidth.Bits512:
+                            Logits<Vector512<T>, Simd512<T>>(x, count, z);
+                            break;
+                        case VectorWidth.Bits256:
+                            Logits<Vector256<T>, Simd256<T>>(x, count, z);
+                            break;
+                        default:
+                            Logits<Vector128<T>, Simd128<T>>(x, count, z);
+                            break;
+                    }
+                }
+            });
+        }
+    }
+
     // A zeroed array on the pinned heap and a pointer into it aligned to a cache line, so no vector load splits a line.
     private static T[] AlignedArray(int length, out T* aligned)
     {
