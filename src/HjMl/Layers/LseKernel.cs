@@ -312,21 +312,6 @@ internal sealed unsafe class LseKernel<T>
     {
         int d = Dimension;
         T* rows = inputs + ((long)first * d);
-        var values = new ReadOnlySpan<T>(rows, count * d);
-
-        // One sum finds any NaN or infinity (x * 0 is NaN for them); it may also overflow on huge finite values, so
-        // only a failure is looked at value by value.
-        if (!T.IsFinite(TensorPrimitives.Sum(values) * T.Zero))
-        {
-            for (int index = 0; index < values.Length; index++)
-            {
-                if (!T.IsFinite(values[index]))
-                {
-                    return first + (index / d);
-                }
-            }
-        }
-
         Span<T> logits = ScratchBuffer<T>.TileLogits((count * Columns) + Lanes);
         Span<double> headScores = ScratchBuffer<double>.TileScores(2 * count * Heads);
         Span<T> standardised = means == null ? default : ScratchBuffer<T>.TileInputs(count * d);
@@ -347,56 +332,98 @@ internal sealed unsafe class LseKernel<T>
                     break;
             }
 
+            // A NaN or infinite input makes every logit of its row NaN or infinite (NaN * w and inf * 0 are NaN), so
+            // the tile's scores reveal it without a pass over the inputs; only then are the rows looked at. A score can
+            // also overflow from huge finite inputs, which is the score's true float value and is left as it is.
+            var tileScores = new ReadOnlySpan<double>(scores, count * Heads);
+            if (!double.IsFinite(TensorPrimitives.Sum(tileScores) * 0))
+            {
+                int invalid = FirstInvalidRow(rows, tileScores, count);
+                if (invalid >= 0)
+                {
+                    return first + invalid;
+                }
+            }
+
             int outputsPerRow = readout.OutputsPerRow(Heads);
-            readout.Write(new ReadOnlySpan<double>(scores, count * Heads), Heads, new Span<TOut>(outputs + ((long)first * outputsPerRow), count * outputsPerRow));
+            readout.Write(tileScores, Heads, new Span<TOut>(outputs + ((long)first * outputsPerRow), count * outputsPerRow));
         }
 
         return -1;
     }
 
+    private int FirstInvalidRow(T* rows, ReadOnlySpan<double> headScores, int count)
+    {
+        for (int row = 0; row < count; row++)
+        {
+            if (double.IsFinite(TensorPrimitives.Sum(headScores.Slice(row * Heads, Heads)) * 0))
+            {
+                continue;
+            }
+
+            var values = new ReadOnlySpan<T>(rows + ((long)row * Dimension), Dimension);
+            foreach (T value in values)
+            {
+                if (!T.IsFinite(value))
+                {
+                    return row;
+                }
+            }
+        }
+
+        return -1;
+    }
+
+    // With means, the rows are standardised into the tile buffer as the first column block reaches them, so that reading
+    // the raw rows from memory overlaps with the products instead of being a pass of its own.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ScoreTile<TVector, TSimd>(T* rows, int count, T* means, T* scales, T* standardised, T* logits, double* headScores, double* sums, double viscosity)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
-        if (means != null)
-        {
-            for (int row = 0; row < count; row++)
-            {
-                Standardise<TVector, TSimd>(rows + (row * Dimension), means, scales, standardised + (row * Dimension), Dimension);
-            }
-
-            rows = standardised;
-        }
-
-        ScoreRows<TVector, TSimd>(rows, count, logits, headScores, sums, viscosity);
+        Standardisation standardisation = means == null ? default : new Standardisation(rows, means, scales);
+        ScoreRows<TVector, TSimd>(means == null ? rows : standardised, count, logits, headScores, sums, viscosity, standardisation);
     }
 
-    // z = (x - mean) / scale, the model's standardisation (FeatureScaling.Apply), in the kernel's precision.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Standardise<TVector, TSimd>(T* source, T* means, T* scales, T* destination, int length)
-        where TVector : unmanaged
-        where TSimd : struct, ISimd<T, TVector>
+    // z = (x - mean) / scale, the model's standardisation (FeatureScaling.Apply), in the kernel's precision; rows go from
+    // the source into the tile buffer the logits read. The default value (no source) does nothing.
+    private readonly struct Standardisation(T* source, T* means, T* scales)
     {
-        int k = 0;
-        for (; k <= length - TSimd.Count; k += TSimd.Count)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Apply<TVector, TSimd>(int first, int count, T* destination, int length)
+            where TVector : unmanaged
+            where TSimd : struct, ISimd<T, TVector>
         {
-            TSimd.Store(TSimd.Divide(TSimd.Subtract(TSimd.Load(source + k), TSimd.Load(means + k)), TSimd.Load(scales + k)), destination + k);
-        }
+            if (source == null)
+            {
+                return;
+            }
 
-        for (; k < length; k++)
-        {
-            destination[k] = (source[k] - means[k]) / scales[k];
+            for (int row = first; row < first + count; row++)
+            {
+                T* x = source + ((long)row * length);
+                T* z = destination + ((long)row * length);
+                int k = 0;
+                for (; k <= length - TSimd.Count; k += TSimd.Count)
+                {
+                    TSimd.Store(TSimd.Divide(TSimd.Subtract(TSimd.Load(x + k), TSimd.Load(means + k)), TSimd.Load(scales + k)), z + k);
+                }
+
+                for (; k < length; k++)
+                {
+                    z[k] = (x[k] - means[k]) / scales[k];
+                }
+            }
         }
     }
 
     // Every head's f = m + eps log S for the rows: maxima and sums first, then the logarithms vectorised over all of them.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ScoreRows<TVector, TSimd>(T* inputs, int rows, T* logits, double* headScores, double* sums, double viscosity)
+    private void ScoreRows<TVector, TSimd>(T* inputs, int rows, T* logits, double* headScores, double* sums, double viscosity, Standardisation standardisation = default)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
-        Logits<TVector, TSimd>(inputs, rows, logits);
+        Logits<TVector, TSimd>(inputs, rows, logits, standardisation);
 
         // exp((z - m) / eps) as exp((z - m) * (1/eps)). If 1/eps overflows T (eps below about 3e-39 in float), every
         // term but the maximum's vanishes and f = m to within eps log N.
@@ -517,7 +544,7 @@ internal sealed unsafe class LseKernel<T>
     // All K N logits of each row (row stride Columns), column block by column block, so that a block's weights stay in
     // cache while every row of the tile passes.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Logits<TVector, TSimd>(T* inputs, int rows, T* logits)
+    private void Logits<TVector, TSimd>(T* inputs, int rows, T* logits, Standardisation standardisation = default)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
@@ -525,23 +552,24 @@ internal sealed unsafe class LseKernel<T>
         for (int column = 0, block = 0; column < Columns; column += blockWidth, block++)
         {
             T* slab = panel + (block * Dimension * blockWidth);
+            Standardisation first = column == 0 ? standardisation : default;
             switch ((Columns - column) / TSimd.Count)
             {
                 case 1:
-                    Rows<TVector, TSimd, BlockOfOne>(inputs, rows, slab, biases + column, logits + column);
+                    Rows<TVector, TSimd, BlockOfOne>(inputs, rows, slab, biases + column, logits + column, first);
                     break;
                 case 2:
-                    Rows<TVector, TSimd, BlockOfTwo>(inputs, rows, slab, biases + column, logits + column);
+                    Rows<TVector, TSimd, BlockOfTwo>(inputs, rows, slab, biases + column, logits + column, first);
                     break;
                 default:
-                    Rows<TVector, TSimd, BlockOfThree>(inputs, rows, slab, biases + column, logits + column);
+                    Rows<TVector, TSimd, BlockOfThree>(inputs, rows, slab, biases + column, logits + column, first);
                     break;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Rows<TVector, TSimd, TColumns>(T* inputs, int rows, T* slab, T* blockBiases, T* logits)
+    private void Rows<TVector, TSimd, TColumns>(T* inputs, int rows, T* slab, T* blockBiases, T* logits, Standardisation standardisation)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
         where TColumns : struct, IBlockSize
@@ -552,6 +580,7 @@ internal sealed unsafe class LseKernel<T>
         {
             for (; row <= rows - 8; row += 8)
             {
+                standardisation.Apply<TVector, TSimd>(row, 8, inputs, d);
                 Block<TVector, TSimd, BlockOfEight, TColumns>(inputs + (row * d), d, slab, blockBiases, logits + (row * Columns), Columns);
             }
         }
@@ -559,12 +588,14 @@ internal sealed unsafe class LseKernel<T>
         {
             for (; row <= rows - 4; row += 4)
             {
+                standardisation.Apply<TVector, TSimd>(row, 4, inputs, d);
                 Block<TVector, TSimd, BlockOfFour, TColumns>(inputs + (row * d), d, slab, blockBiases, logits + (row * Columns), Columns);
             }
         }
 
         for (; row < rows; row++)
         {
+            standardisation.Apply<TVector, TSimd>(row, 1, inputs, d);
             Block<TVector, TSimd, BlockOfOne, TColumns>(inputs + (row * d), d, slab, blockBiases, logits + (row * Columns), Columns);
         }
     }

@@ -101,6 +101,32 @@ public class LseKernelTests
         Assert.Equal((3 * kernel.TileRows) + 2, kernel.EvaluateBatch<double>(inputs, new double[rows], 1.0, Readout.Heads));
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.5)]
+    public void EveryNonFiniteInputIsFoundWhateverTheWeights(double eps)
+    {
+        // Found from the scores, not a pass over the inputs: NaN and +-infinity must make some score non-finite for
+        // positive, negative and zero weights alike.
+        const int d = 4, heads = 2, pieces = 5, rows = 50;
+        var random = new Random(23);
+        double[] weights = LayerCase.Draw(random, heads * pieces * d, 1);
+        weights[3] = 0;
+        double[] biases = LayerCase.Draw(random, heads * pieces, 1);
+        var kernel = new LseKernel<double>(weights, biases, d, heads, LseKernel<double>.PreferredWidth);
+        var single = new LseKernel<float>(Array.ConvertAll(weights, v => (float)v), Array.ConvertAll(biases, v => (float)v), d, heads, LseKernel<float>.PreferredWidth);
+        foreach (double bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
+        {
+            for (int feature = 0; feature < d; feature++)
+            {
+                double[] inputs = LayerCase.Draw(random, rows * d, 2);
+                inputs[(17 * d) + feature] = bad;
+                Assert.Equal(17, kernel.EvaluateBatch<double>(inputs, new double[rows * heads], eps, Readout.Heads));
+                Assert.Equal(17, single.EvaluateBatch<float>(Array.ConvertAll(inputs, v => (float)v), new float[rows * heads], eps, Readout.Heads));
+            }
+        }
+    }
+
     private static VectorWidth WidthOf(int bits) => bits switch
     {
         512 => VectorWidth.Bits512,
