@@ -61,7 +61,7 @@ internal readonly record struct Readout(bool Margin, double Offset, double Scale
 /// register-blocked vector kernel whose accumulators start at the biases; then each head's max-shifted
 /// f_k = m + eps log sum_j exp((z_kj - m) / eps) takes two passes over the tile's logits while they are in L2: one
 /// for the maximum m, one that shifts, scales, exponentiates and sums. The batch x pieces matrix never exists, tiles run
-/// in parallel, and nothing is allocated per row (tiles use per-thread buffers).
+/// in parallel (<see cref="TileScheduler"/>), and nothing is allocated once warm (tiles use per-thread buffers).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -222,41 +222,17 @@ internal sealed unsafe class LseKernel<T>
         fixed (T* mean = means)
         fixed (T* scale = scales)
         {
-            return tiles == 1
-                ? ScoreTile(input, 0, rows, output, viscosity, readout, mean, scale)
-                : ScoreTiles(input, rows, tiles, output, viscosity, readout, mean, scale);
-        }
-    }
-
-    // Separate from EvaluateBatch so that the closure the parallel body needs is only allocated when there are several
-    // tiles (a captured parameter would make every call allocate it).
-    private int ScoreTiles<TOut>(T* input, int rows, int tiles, TOut* output, double viscosity, Readout readout, T* mean, T* scale)
-        where TOut : unmanaged, IFloatingPointIeee754<TOut>
-    {
-        // Spans cannot enter the parallel body; the caller keeps the memory pinned for the whole call.
-        nint inputAddress = (nint)input, outputAddress = (nint)output, meanAddress = (nint)mean, scaleAddress = (nint)scale;
-        int firstInvalid = int.MaxValue;
-        Parallel.For(0, tiles, Parallelism, tile =>
-        {
-            int first = tile * TileRows;
-            int invalid = ScoreTile((T*)inputAddress, first, Math.Min(TileRows, rows - first), (TOut*)outputAddress, viscosity, readout, (T*)meanAddress, (T*)scaleAddress);
-            if (invalid >= 0)
+            if (tiles > 1)
             {
-                // The lowest invalid row wins, whichever tile finds it first, so the message does not depend on timing.
-                int seen = Volatile.Read(ref firstInvalid);
-                while (invalid < seen)
-                {
-                    int previous = Interlocked.CompareExchange(ref firstInvalid, invalid, seen);
-                    if (previous == seen)
-                    {
-                        break;
-                    }
-
-                    seen = previous;
-                }
+                return BatchJob<TOut>.Run(this, input, rows, tiles, output, viscosity, readout, mean, scale);
             }
-        });
-        return firstInvalid == int.MaxValue ? -1 : firstInvalid;
+
+            // One tile runs on the caller's thread, in its per-thread buffers.
+            Span<T> logits = ScratchBuffer<T>.TileLogits(LogitBufferLength(rows));
+            Span<double> headScores = ScratchBuffer<double>.TileScores(2 * rows * Heads);
+            Span<T> standardised = means.IsEmpty ? default : ScratchBuffer<T>.TileInputs(rows * Dimension);
+            return ScoreTile(input, 0, rows, output, viscosity, readout, mean, scale, logits, headScores, standardised);
+        }
     }
 
     /// <summary>
@@ -306,15 +282,17 @@ internal sealed unsafe class LseKernel<T>
         return storage;
     }
 
-    // One tile: check, standardise, score and read out rows [first, first + count). Returns -1 or the first invalid row.
-    private int ScoreTile<TOut>(T* inputs, int first, int count, TOut* outputs, double viscosity, Readout readout, T* means, T* scales)
+    // A tile's logits, and one vector of slack for the tail loads of the last row.
+    private int LogitBufferLength(int rows) => (rows * Columns) + Lanes;
+
+    // One tile: standardise, score, check and read out rows [first, first + count) with the buffers given (at least
+    // LogitBufferLength(count) logits, 2 count K head scores, count d standardised inputs when there are means).
+    // Returns -1 or the first invalid row.
+    private int ScoreTile<TOut>(T* inputs, int first, int count, TOut* outputs, double viscosity, Readout readout, T* means, T* scales, Span<T> logits, Span<double> headScores, Span<T> standardised)
         where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
         int d = Dimension;
         T* rows = inputs + ((long)first * d);
-        Span<T> logits = ScratchBuffer<T>.TileLogits((count * Columns) + Lanes);
-        Span<double> headScores = ScratchBuffer<double>.TileScores(2 * count * Heads);
-        Span<T> standardised = means == null ? default : ScratchBuffer<T>.TileInputs(count * d);
         fixed (T* z = logits)
         fixed (double* scores = headScores)
         fixed (T* transformed = standardised)
@@ -692,6 +670,75 @@ internal sealed unsafe class LseKernel<T>
             Store<TVector, TSimd, TColumns>(z + (5 * stride), a50, a51, a52);
             Store<TVector, TSimd, TColumns>(z + (6 * stride), a60, a61, a62);
             Store<TVector, TSimd, TColumns>(z + (7 * stride), a70, a71, a72);
+        }
+    }
+
+    // One multi-tile batch: the pointers and settings every tile needs. One per calling thread, reused, so that scoring
+    // allocates nothing; workers score into their own per-thread buffers.
+    private sealed class BatchJob<TOut> : TileJob
+        where TOut : unmanaged, IFloatingPointIeee754<TOut>
+    {
+        [ThreadStatic]
+        private static BatchJob<TOut>? reusable;
+
+        private LseKernel<T>? kernel;
+        private T* input;
+        private TOut* output;
+        private T* means;
+        private T* scales;
+        private int rows;
+        private double viscosity;
+        private Readout readout;
+        private int firstInvalid;
+
+        public static int Run(LseKernel<T> kernel, T* input, int rows, int tiles, TOut* output, double viscosity, Readout readout, T* means, T* scales)
+        {
+            BatchJob<TOut> job = reusable ??= new BatchJob<TOut>();
+            job.kernel = kernel;
+            job.input = input;
+            job.output = output;
+            job.means = means;
+            job.scales = scales;
+            job.rows = rows;
+            job.viscosity = viscosity;
+            job.readout = readout;
+            job.firstInvalid = int.MaxValue;
+            try
+            {
+                job.Run(tiles);
+            }
+            finally
+            {
+                job.kernel = null;
+            }
+
+            return job.firstInvalid == int.MaxValue ? -1 : job.firstInvalid;
+        }
+
+        public override void RunTile(int tile)
+        {
+            LseKernel<T> owner = kernel!;
+            int first = tile * owner.TileRows;
+            int count = Math.Min(owner.TileRows, rows - first);
+            Span<T> logits = ScratchBuffer<T>.TileLogits(owner.LogitBufferLength(count));
+            Span<double> headScores = ScratchBuffer<double>.TileScores(2 * count * owner.Heads);
+            Span<T> standardised = means == null ? default : ScratchBuffer<T>.TileInputs(count * owner.Dimension);
+            int invalid = owner.ScoreTile(input, first, count, output, viscosity, readout, means, scales, logits, headScores, standardised);
+            if (invalid >= 0)
+            {
+                // The lowest invalid row wins, whichever tile finds it first, so the message does not depend on timing.
+                int seen = Volatile.Read(ref firstInvalid);
+                while (invalid < seen)
+                {
+                    int previous = Interlocked.CompareExchange(ref firstInvalid, invalid, seen);
+                    if (previous == seen)
+                    {
+                        break;
+                    }
+
+                    seen = previous;
+                }
+            }
         }
     }
 
