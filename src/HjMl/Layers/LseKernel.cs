@@ -35,6 +35,7 @@ internal readonly record struct Readout(bool Margin, double Offset, double Scale
     public int OutputsPerRow(int heads) => Margin ? 1 : heads;
 
     /// <summary>Writes the outputs of rows whose K head scores are back to back in <paramref name="headScores"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write<TOut>(ReadOnlySpan<double> headScores, int heads, Span<TOut> outputs)
         where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
@@ -91,6 +92,9 @@ internal sealed unsafe class LseKernel<T>
 
     private const int CacheLine = 64;
 
+    // Weights up to this size are swept per chunk of 8 rows (they stay in L2); larger ones per tile.
+    private const int SmallWeightBytes = 256 * 1024;
+
     private static readonly ParallelOptions Parallelism = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
     // Pinned (never moved), so the kernel keeps raw pointers; the arrays are held only to keep them alive.
@@ -115,6 +119,7 @@ internal sealed unsafe class LseKernel<T>
         int all = biases.Length;
         Columns = (all + Lanes - 1) / Lanes * Lanes;
         TileRows = Math.Clamp(TileBytes / ((Dimension + Columns) * sizeof(T)) / 8 * 8, 8, 512);
+        ChunkRows = (long)Dimension * Columns * sizeof(T) <= SmallWeightBytes ? 8 : TileRows;
 
         panelStorage = AlignedArray(Dimension * Columns, out panel);
         biasStorage = AlignedArray(Columns, out this.biases);
@@ -163,6 +168,9 @@ internal sealed unsafe class LseKernel<T>
 
     /// <summary>Rows per tile (a multiple of 8).</summary>
     public int TileRows { get; }
+
+    /// <summary>Rows whose logits are computed before their log-sum-exps: 8, or a whole tile when the weights are large.</summary>
+    public int ChunkRows { get; }
 
     /// <summary>Scores one row: every head's f_k into <paramref name="headScores"/> (length K). Allocates nothing.</summary>
     public void EvaluateRow(ReadOnlySpan<T> input, Span<double> headScores, double viscosity) => EvaluateRow(input, headScores, viscosity, default);
@@ -282,12 +290,13 @@ internal sealed unsafe class LseKernel<T>
         return storage;
     }
 
-    // A tile's logits, and one vector of slack for the tail loads of the last row.
-    private int LogitBufferLength(int rows) => (rows * Columns) + Lanes;
+    // The logits of a chunk of rows, and one vector of slack for the tail loads of the last row.
+    private int LogitBufferLength(int rows) => (Math.Min(rows, ChunkRows) * Columns) + Lanes;
 
     // One tile: standardise, score, check and read out rows [first, first + count) with the buffers given (at least
     // LogitBufferLength(count) logits, 2 count K head scores, count d standardised inputs when there are means).
     // Returns -1 or the first invalid row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int ScoreTile<TOut>(T* inputs, int first, int count, TOut* outputs, double viscosity, Readout readout, T* means, T* scales, Span<T> logits, Span<double> headScores, Span<T> standardised)
         where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
@@ -311,8 +320,9 @@ internal sealed unsafe class LseKernel<T>
             }
 
             // A NaN or infinite input makes every logit of its row NaN or infinite (NaN * w and inf * 0 are NaN), so
-            // the tile's scores reveal it without a pass over the inputs; only then are the rows looked at. A score can
-            // also overflow from huge finite inputs, which is the score's true float value and is left as it is.
+            // each head's maximum is non-finite whichever lane the processor's max keeps, and so is its score: the
+            // tile's scores reveal a bad input without a pass over the inputs; only then are the rows looked at. A score
+            // can also overflow from huge finite inputs, which is the score's true float value and is left as it is.
             var tileScores = new ReadOnlySpan<double>(scores, count * Heads);
             if (!double.IsFinite(TensorPrimitives.Sum(tileScores) * 0))
             {
@@ -359,14 +369,17 @@ internal sealed unsafe class LseKernel<T>
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
-        Standardisation standardisation = means == null ? default : new Standardisation(rows, means, scales);
+        Standardisation standardisation = means == null ? default : new Standardisation(rows, means, scales, Dimension);
         ScoreRows<TVector, TSimd>(means == null ? rows : standardised, count, logits, headScores, sums, viscosity, standardisation);
     }
 
     // z = (x - mean) / scale, the model's standardisation (FeatureScaling.Apply), in the kernel's precision; rows go from
     // the source into the tile buffer the logits read. The default value (no source) does nothing.
-    private readonly struct Standardisation(T* source, T* means, T* scales)
+    private readonly struct Standardisation(T* source, T* means, T* scales, int length)
     {
+        // The same standardisation for the rows from row `first` on.
+        public Standardisation From(int first) => source == null ? default : new(source + ((long)first * length), means, scales, length);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Apply<TVector, TSimd>(int first, int count, T* destination, int length)
             where TVector : unmanaged
@@ -401,22 +414,30 @@ internal sealed unsafe class LseKernel<T>
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
-        Logits<TVector, TSimd>(inputs, rows, logits, standardisation);
-
         // exp((z - m) / eps) as exp((z - m) * (1/eps)). If 1/eps overflows T (eps below about 3e-39 in float), every
         // term but the maximum's vanishes and f = m to within eps log N.
         T inverse = T.CreateTruncating(1 / viscosity);
         bool smooth = viscosity > 0 && T.IsFinite(inverse);
-        for (int row = 0; row < rows; row++)
+
+        // Small weights are swept once per chunk of 8 rows, whose logits are then still in L1 for the two passes;
+        // large ones once per tile, whose logits wait in L2 (sweeping megabytes of weights per 8 rows would be
+        // bound by the memory).
+        for (int first = 0; first < rows; first += ChunkRows)
         {
-            T* rowLogits = logits + (row * Columns);
-            for (int head = 0; head < Heads; head++)
+            // Every chunk reuses the start of the logit buffer.
+            int count = Math.Min(ChunkRows, rows - first);
+            Logits<TVector, TSimd>(inputs + (first * Dimension), count, logits, standardisation.From(first));
+            for (int row = first; row < first + count; row++)
             {
-                T* z = rowLogits + (head * Pieces);
-                T maximum = Maximum<TVector, TSimd>(z, Pieces);
-                int index = (row * Heads) + head;
-                headScores[index] = double.CreateTruncating(maximum);
-                sums[index] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, Pieces, maximum, inverse) : 1.0;
+                T* rowLogits = logits + ((row - first) * Columns);
+                for (int head = 0; head < Heads; head++)
+                {
+                    T* z = rowLogits + (head * Pieces);
+                    T maximum = Maximum<TVector, TSimd>(z, Pieces);
+                    int index = (row * Heads) + head;
+                    headScores[index] = double.CreateTruncating(maximum);
+                    sums[index] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, Pieces, maximum, inverse) : 1.0;
+                }
             }
         }
 
@@ -428,6 +449,7 @@ internal sealed unsafe class LseKernel<T>
 
     // scores_i = fma(eps, log S_i, m_i) over whole vectors, the tail through a padded vector, so that each value is the
     // same function of its inputs wherever it sits (a row scores bit-identically alone and in a batch).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddScaledLogarithms(double* scores, double* sums, int count, double viscosity)
     {
         switch (VectorWidth)
@@ -715,6 +737,7 @@ internal sealed unsafe class LseKernel<T>
             return job.firstInvalid == int.MaxValue ? -1 : job.firstInvalid;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void RunTile(int tile)
         {
             LseKernel<T> owner = kernel!;

@@ -50,13 +50,16 @@ internal unsafe interface ISimd<T, TVector>
     /// <summary>left * right + addend, fused (one rounding) where the hardware has FMA.</summary>
     static abstract TVector MultiplyAdd(TVector left, TVector right, TVector addend);
 
-    /// <summary>The lane-wise maximum.</summary>
+    /// <summary>
+    /// The lane-wise maximum with the processor's own instruction (vmaxps: one instruction, where IEEE semantics take
+    /// three). For finite lanes it is the maximum; a lane where either operand is NaN may come out as either operand.
+    /// </summary>
     static abstract TVector Max(TVector left, TVector right);
 
     /// <summary>Rounds every lane to the nearest integer (ties to even).</summary>
     static abstract TVector Round(TVector value);
 
-    /// <summary>2^n for lanes n that hold integers in [-126, 127] (float only).</summary>
+    /// <summary>2^n for lanes n that hold integers in [-126, 127] (float only; other lanes are outside the contract).</summary>
     static abstract TVector PowerOfTwo(TVector exponent);
 
     /// <summary><paramref name="value"/> with zero in every lane where <paramref name="probe"/> &lt; <paramref name="threshold"/>.</summary>
@@ -114,7 +117,7 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
             : Vector512.FusedMultiplyAdd(left.AsDouble(), right.AsDouble(), addend.AsDouble()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Max(Vector512<T> left, Vector512<T> right) => Vector512.Max(left, right);
+    public static Vector512<T> Max(Vector512<T> left, Vector512<T> right) => Vector512.MaxNative(left, right);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Round(Vector512<T> value) =>
@@ -122,7 +125,7 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> PowerOfTwo(Vector512<T> exponent) =>
-        ((Vector512.ConvertToInt32(exponent.AsSingle()) + Vector512.Create(127)) << 23).As<int, T>();
+        ((Vector512.ConvertToInt32Native(exponent.AsSingle()) + Vector512.Create(127)) << 23).As<int, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> ZeroBelow(Vector512<T> value, Vector512<T> probe, T threshold) =>
@@ -142,7 +145,7 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
     public static Vector512<T> Logarithm(Vector512<T> value) => Vector512.Log(value.AsDouble()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T MaximumAcross(Vector512<T> value) => Simd256<T>.MaximumAcross(Vector256.Max(value.GetLower(), value.GetUpper()));
+    public static T MaximumAcross(Vector512<T> value) => Simd256<T>.MaximumAcross(Vector256.MaxNative(value.GetLower(), value.GetUpper()));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumAcross(Vector512<T> value) => double.CreateTruncating(Vector512.Sum(value));
@@ -192,7 +195,7 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Max(Vector256<T> left, Vector256<T> right) => Vector256.Max(left, right);
+    public static Vector256<T> Max(Vector256<T> left, Vector256<T> right) => Vector256.MaxNative(left, right);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Round(Vector256<T> value) =>
@@ -200,7 +203,7 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> PowerOfTwo(Vector256<T> exponent) =>
-        ((Vector256.ConvertToInt32(exponent.AsSingle()) + Vector256.Create(127)) << 23).As<int, T>();
+        ((Vector256.ConvertToInt32Native(exponent.AsSingle()) + Vector256.Create(127)) << 23).As<int, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> ZeroBelow(Vector256<T> value, Vector256<T> probe, T threshold) =>
@@ -220,7 +223,7 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
     public static Vector256<T> Logarithm(Vector256<T> value) => Vector256.Log(value.AsDouble()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T MaximumAcross(Vector256<T> value) => Simd128<T>.MaximumAcross(Vector128.Max(value.GetLower(), value.GetUpper()));
+    public static T MaximumAcross(Vector256<T> value) => Simd128<T>.MaximumAcross(Vector128.MaxNative(value.GetLower(), value.GetUpper()));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumAcross(Vector256<T> value) => double.CreateTruncating(Vector256.Sum(value));
@@ -270,7 +273,7 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<T> Max(Vector128<T> left, Vector128<T> right) => Vector128.Max(left, right);
+    public static Vector128<T> Max(Vector128<T> left, Vector128<T> right) => Vector128.MaxNative(left, right);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Round(Vector128<T> value) =>
@@ -278,7 +281,7 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> PowerOfTwo(Vector128<T> exponent) =>
-        ((Vector128.ConvertToInt32(exponent.AsSingle()) + Vector128.Create(127)) << 23).As<int, T>();
+        ((Vector128.ConvertToInt32Native(exponent.AsSingle()) + Vector128.Create(127)) << 23).As<int, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> ZeroBelow(Vector128<T> value, Vector128<T> probe, T threshold) =>
@@ -304,8 +307,8 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
         if (typeof(T) == typeof(float))
         {
             Vector128<float> lanes = value.AsSingle();
-            lanes = Vector128.Max(lanes, Vector128.Shuffle(lanes, Vector128.Create(2, 3, 0, 1)));
-            lanes = Vector128.Max(lanes, Vector128.Shuffle(lanes, Vector128.Create(1, 0, 3, 2)));
+            lanes = Vector128.MaxNative(lanes, Vector128.Shuffle(lanes, Vector128.Create(2, 3, 0, 1)));
+            lanes = Vector128.MaxNative(lanes, Vector128.Shuffle(lanes, Vector128.Create(1, 0, 3, 2)));
             return T.CreateTruncating(lanes.ToScalar());
         }
 

@@ -51,6 +51,32 @@ public class LseKernelTests
         }
     }
 
+    [Fact]
+    public void LargeWeightsSweptPerTileAgreeWithTheReference()
+    {
+        // 300 x 256 float weights (300 KiB) are swept once per tile instead of once per 8 rows.
+        var random = new Random(24);
+        const int d = 300, heads = 2, pieces = 128, rows = 150;
+        double[] weights = LayerCase.Draw(random, heads * pieces * d, 0.1);
+        double[] biases = LayerCase.Draw(random, heads * pieces, 1);
+        double[] inputs = LayerCase.Draw(random, rows * d, 2);
+        var kernel = new LseKernel<float>(Array.ConvertAll(weights, v => (float)v), Array.ConvertAll(biases, v => (float)v), d, heads, LseKernel<float>.PreferredWidth);
+        Assert.Equal(kernel.TileRows, kernel.ChunkRows);
+        var scores = new double[rows * heads];
+        Assert.Equal(-1, kernel.EvaluateBatch<double>(Array.ConvertAll(inputs, v => (float)v), scores, 0.25, Readout.Heads));
+        for (int row = 0; row < rows; row++)
+        {
+            for (int head = 0; head < heads; head++)
+            {
+                double[] x = Array.ConvertAll(inputs.AsSpan(row * d, d).ToArray(), v => (double)(float)v);
+                double[] w = Array.ConvertAll(weights, v => (double)(float)v);
+                double[] b = Array.ConvertAll(biases, v => (double)(float)v);
+                double exact = Reference.LogSumExp(Logits(w, b, x, head, pieces), 0.25);
+                Assert.True(Math.Abs(scores[(row * heads) + head] - exact) <= 2e-5 * Math.Max(1, Math.Abs(exact)), $"row {row}, head {head}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Widths))]
     public void ARowScoresBitIdenticallyAloneAndInABatch(int bits)
