@@ -4,6 +4,7 @@ using System.Runtime.Intrinsics;
 using System.Text.Json;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
+using HjMl.Models;
 using HjMl.Numerics;
 
 namespace HjMl.Benchmarks;
@@ -19,9 +20,21 @@ public static class Roofline
     /// <summary>One measured rate.</summary>
     public sealed record Rate(string Name, string Shape, double PerSecond);
 
-    /// <summary>Everything measured: sgemm rates in flop/s, exponential rates in exp/s.</summary>
-    public sealed record Result(IReadOnlyList<Rate> MatrixProducts, IReadOnlyList<Rate> Exponentials, int Threads)
+    /// <summary>
+    /// One round of the target case measured between the two rates it is held to: the peak sgemm rate (flop/s), the
+    /// exponential rate (exp/s), HjMl's float32 ScoreBatch time (s), and the fraction of the roofline it reached.
+    /// </summary>
+    public sealed record Round(double MatrixProductRate, double ExponentialRate, double Seconds, double Fraction);
+
+    /// <summary>Everything measured: sgemm rates in flop/s, exponential rates in exp/s, and the interleaved target rounds.</summary>
+    public sealed record Result(IReadOnlyList<Rate> MatrixProducts, IReadOnlyList<Rate> Exponentials, int Threads, IReadOnlyList<Round> TargetRounds)
     {
+        /// <summary>The target case of the rounds: d, N per head, batch.</summary>
+        public const int TargetDimension = 64, TargetPieces = 128, TargetBatch = 100_000;
+
+        /// <summary>The median fraction of the roofline over the interleaved rounds.</summary>
+        public double TargetFraction => TargetRounds.Select(round => round.Fraction).Order().ElementAt(TargetRounds.Count / 2);
+
         /// <summary>The fastest matrix product measured, flop/s.</summary>
         public double MatrixProductRate => MatrixProducts.Max(rate => rate.PerSecond);
 
@@ -62,30 +75,63 @@ public static class Roofline
             ExponentialRate("TensorPrimitives.Exp", (source, destination) => TensorPrimitives.Exp(source, destination)),
             ExponentialRate("hjml-vector-exp", HjMlExponential),
         };
-        var result = new Result(products, exponentials, Environment.ProcessorCount);
+        var result = new Result(products, exponentials, Environment.ProcessorCount, TargetRounds(7));
         File.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
         return result;
+    }
+
+    // The target case (d = 64, N = 128, batch 100000, float32) timed in rounds, each between fresh measurements of the
+    // peak sgemm (HjMl's packed kernel on the large shape, which measures fastest) and the exponential rate, so that the
+    // fraction compares numbers taken seconds apart under the same load, not minutes apart as the grid's are.
+    private static List<Round> TargetRounds(int count)
+    {
+        const int m = 8192, n = 2048, k = 784;
+        const int D = Result.TargetDimension, N = Result.TargetPieces, Rows = Result.TargetBatch;
+        var kernel = new LseKernel<float>(Filled(n * k, 2), new float[n], k, 1, LseKernel<float>.PreferredWidth);
+        float[] left = Filled(m * k, 1);
+        HopfColeModel model = BenchmarkGrid.Model(D, N);
+        float[] rows = BenchmarkGrid.SingleFeatures(D).AsSpan(0, Rows * D).ToArray();
+        var scores = new float[Rows];
+        var rounds = new List<Round>();
+        for (int round = 0; round < count; round++)
+        {
+            double product = 2.0 * m * n * k / Median(() => kernel.LogitsOnly(left), warmUpSeconds: 0.2, minimumSeconds: 0.3);
+            double exponential = ExponentialRate("hjml-vector-exp", HjMlExponential, quiet: true).PerSecond;
+            double seconds = Median(() => model.ScoreBatch(rows, scores), warmUpSeconds: 0.2, minimumSeconds: 0.3);
+            double bound = Math.Max(2.0 * Rows * BenchmarkGrid.Heads * N * D / product, (double)Rows * BenchmarkGrid.Heads * N / exponential);
+            rounds.Add(new Round(product, exponential, seconds, bound / seconds));
+            Console.WriteLine($"target round {round + 1}: sgemm {product / 1e9:F1} GFLOP/s, exp {exponential / 1e9:F2} Gexp/s, HjMl {seconds * 1e3:F2} ms: {100 * bound / seconds:F0}% of the roofline");
+        }
+
+        return rounds;
     }
 
     /// <summary>Reads what <see cref="Measure"/> wrote.</summary>
     public static Result Read(string path) => JsonSerializer.Deserialize<Result>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path} holds no roofline.");
 
     // Each core exponentiates its own 16 Ki floats (64 KiB, in L2) over and over: the exponential alone, not memory.
-    private static Rate ExponentialRate(string name, Action<float[], float[]> exponential)
+    private static Rate ExponentialRate(string name, Action<float[], float[]> exponential, bool quiet = false)
     {
         const int Length = 16384, Repeats = 64;
         int threads = Environment.ProcessorCount;
         float[][] sources = Enumerable.Range(0, threads).Select(thread => Enumerable.Range(0, Length).Select(i => -20f * i / Length).ToArray()).ToArray();
         float[][] destinations = Enumerable.Range(0, threads).Select(_ => new float[Length]).ToArray();
-        double seconds = Median(() => Parallel.For(0, threads, thread =>
-        {
-            for (int repeat = 0; repeat < Repeats; repeat++)
+        double seconds = Median(
+            () => Parallel.For(0, threads, thread =>
             {
-                exponential(sources[thread], destinations[thread]);
-            }
-        }));
+                for (int repeat = 0; repeat < Repeats; repeat++)
+                {
+                    exponential(sources[thread], destinations[thread]);
+                }
+            }),
+            warmUpSeconds: quiet ? 0.2 : 1,
+            minimumSeconds: quiet ? 0.3 : 1);
         double rate = (double)threads * Length * Repeats / seconds;
-        Console.WriteLine($"exp   {name,-22} {rate / 1e9,8:F2} Gexp/s on {threads} threads");
+        if (!quiet)
+        {
+            Console.WriteLine($"exp   {name,-22} {rate / 1e9,8:F2} Gexp/s on {threads} threads");
+        }
+
         return new Rate(name, $"{threads} x {Length}", rate);
     }
 
@@ -124,19 +170,19 @@ public static class Roofline
         return values;
     }
 
-    // Warm-up for at least 3 calls and 1 s (so that tiered compilation has finished with the code measured), then at
-    // least 5 timed calls and 1 s; the median.
-    private static double Median(Action action)
+    // Warm-up for at least 3 calls and warmUpSeconds (1 s lets tiered compilation finish with the code measured), then
+    // at least 5 timed calls and minimumSeconds; the median.
+    private static double Median(Action action, double warmUpSeconds = 1, double minimumSeconds = 1)
     {
         var warmUp = Stopwatch.StartNew();
-        for (int call = 0; call < 3 || (warmUp.Elapsed.TotalSeconds < 1 && call < 10_000); call++)
+        for (int call = 0; call < 3 || (warmUp.Elapsed.TotalSeconds < warmUpSeconds && call < 10_000); call++)
         {
             action();
         }
 
         var times = new List<double>();
         var total = Stopwatch.StartNew();
-        while (times.Count < 5 || (total.Elapsed.TotalSeconds < 1 && times.Count < 200))
+        while (times.Count < 5 || (total.Elapsed.TotalSeconds < minimumSeconds && times.Count < 200))
         {
             long start = Stopwatch.GetTimestamp();
             action();

@@ -696,7 +696,7 @@ internal sealed unsafe class LseKernel<T>
     }
 
     // One multi-tile batch: the pointers and settings every tile needs. One per calling thread, reused, so that scoring
-    // allocates nothing; workers score into their own per-thread buffers.
+    // allocates nothing; the calling thread scores into its per-thread buffers, workers into the ones the caller sized.
     private sealed class BatchJob<TOut> : TileJob
         where TOut : unmanaged, IFloatingPointIeee754<TOut>
     {
@@ -737,15 +737,24 @@ internal sealed unsafe class LseKernel<T>
             return job.firstInvalid == int.MaxValue ? -1 : job.firstInvalid;
         }
 
+        public override void PrepareWorkers(int workers)
+        {
+            LseKernel<T> owner = kernel!;
+            WorkerBuffers<T>.Reserve(workers, means == null ? 0 : owner.TileRows * owner.Dimension, owner.LogitBufferLength(owner.TileRows), 0);
+            WorkerBuffers<double>.Reserve(workers, 0, 0, 2 * owner.TileRows * owner.Heads);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public override void RunTile(int tile)
+        public override void RunTile(int tile, int worker)
         {
             LseKernel<T> owner = kernel!;
             int first = tile * owner.TileRows;
             int count = Math.Min(owner.TileRows, rows - first);
-            Span<T> logits = ScratchBuffer<T>.TileLogits(owner.LogitBufferLength(count));
-            Span<double> headScores = ScratchBuffer<double>.TileScores(2 * count * owner.Heads);
-            Span<T> standardised = means == null ? default : ScratchBuffer<T>.TileInputs(count * owner.Dimension);
+            int logitLength = owner.LogitBufferLength(count);
+            int inputLength = means == null ? 0 : count * owner.Dimension;
+            Span<T> logits = worker < 0 ? ScratchBuffer<T>.TileLogits(logitLength) : WorkerBuffers<T>.TileLogits(worker, logitLength);
+            Span<double> headScores = worker < 0 ? ScratchBuffer<double>.TileScores(2 * count * owner.Heads) : WorkerBuffers<double>.TileScores(worker, 2 * count * owner.Heads);
+            Span<T> standardised = inputLength == 0 ? default : worker < 0 ? ScratchBuffer<T>.TileInputs(inputLength) : WorkerBuffers<T>.TileInputs(worker, inputLength);
             int invalid = owner.ScoreTile(input, first, count, output, viscosity, readout, means, scales, logits, headScores, standardised);
             if (invalid >= 0)
             {

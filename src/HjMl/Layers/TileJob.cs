@@ -5,8 +5,15 @@ namespace HjMl.Layers;
 /// <summary>The work of one batch: tiles [0, count), each scored by <see cref="RunTile"/> on any worker.</summary>
 internal abstract class TileJob
 {
-    /// <summary>Scores one tile; called exactly once per tile, from the caller's thread or a worker.</summary>
-    public abstract void RunTile(int tile);
+    /// <summary>
+    /// Scores one tile; called exactly once per tile. <paramref name="worker"/> is -1 on the calling thread and the
+    /// worker's index (0 to the number of workers - 1) on a scheduler thread, so that the job can pick that worker's
+    /// buffers.
+    /// </summary>
+    public abstract void RunTile(int tile, int worker);
+
+    /// <summary>Called under the scheduler's lock before workers 0..<paramref name="workers"/> - 1 join: size their buffers.</summary>
+    public abstract void PrepareWorkers(int workers);
 
     /// <summary>
     /// Runs every tile and returns when all are done: on the calling thread and on the scoring workers (one per
@@ -52,7 +59,7 @@ internal static class TileScheduler
         {
             for (int tile = 0; tile < count; tile++)
             {
-                job.RunTile(tile);
+                job.RunTile(tile, -1);
             }
 
             return;
@@ -61,6 +68,7 @@ internal static class TileScheduler
         try
         {
             Start();
+            job.PrepareWorkers(Workers);
 
             // Close the new generation before touching the batch's fields, so that a late worker holding the previous
             // generation's word can no longer claim, and none can claim in this one until the fields are written.
@@ -72,7 +80,7 @@ internal static class TileScheduler
             failure = null;
             Volatile.Write(ref claims, generation);
             Wake.Release(Math.Min(Workers, count - 1));
-            Work();
+            Work(-1);
             while (Volatile.Read(ref completed) < count)
             {
                 // A late Set from an earlier batch only wakes this loop early; it checks again.
@@ -102,23 +110,24 @@ internal static class TileScheduler
 
         for (int worker = 0; worker < Workers; worker++)
         {
-            new Thread(Loop) { IsBackground = true, Name = $"HjMl scoring {worker + 1}" }.Start();
+            int index = worker;
+            new Thread(() => Loop(index)) { IsBackground = true, Name = $"HjMl scoring {worker + 1}" }.Start();
         }
 
         started = true;
     }
 
-    private static void Loop()
+    private static void Loop(int worker)
     {
         while (true)
         {
             Wake.Wait();
-            Work();
+            Work(worker);
         }
     }
 
-    // Claims and scores tiles until none is left in the current batch.
-    private static void Work()
+    // Claims and scores tiles until none is left in the current batch; worker -1 is the calling thread.
+    private static void Work(int worker)
     {
         while (true)
         {
@@ -138,7 +147,7 @@ internal static class TileScheduler
 
             try
             {
-                job.RunTile(tile);
+                job.RunTile(tile, worker);
             }
             catch (Exception problem)
             {

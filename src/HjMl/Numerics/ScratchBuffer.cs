@@ -62,3 +62,51 @@ internal static class ScratchBuffer<T>
         return buffer.AsSpan(0, length);
     }
 }
+
+/// <summary>
+/// Batch scoring's tile buffers for the scheduler's worker threads, one set per worker index. The calling thread sizes
+/// them, under the scheduler's lock, before a batch starts (<see cref="Reserve"/>), so a worker never allocates
+/// and no allocation depends on which threads happen to take part in a batch.
+/// </summary>
+internal static class WorkerBuffers<T>
+    where T : unmanaged
+{
+    private static T[]?[] inputs = [];
+    private static T[]?[] logits = [];
+    private static T[]?[] scores = [];
+
+    /// <summary>Makes the buffers of workers 0..<paramref name="workers"/> - 1 at least these long (only under the scheduler's lock).</summary>
+    public static void Reserve(int workers, int inputLength, int logitLength, int scoreLength)
+    {
+        if (inputs.Length < workers)
+        {
+            Array.Resize(ref inputs, workers);
+            Array.Resize(ref logits, workers);
+            Array.Resize(ref scores, workers);
+        }
+
+        for (int worker = 0; worker < workers; worker++)
+        {
+            Grow(ref inputs[worker], inputLength);
+            Grow(ref logits[worker], logitLength);
+            Grow(ref scores[worker], scoreLength);
+        }
+    }
+
+    /// <summary>Worker <paramref name="worker"/>'s transformed inputs.</summary>
+    public static Span<T> TileInputs(int worker, int length) => inputs[worker].AsSpan(0, length);
+
+    /// <summary>Worker <paramref name="worker"/>'s logits.</summary>
+    public static Span<T> TileLogits(int worker, int length) => logits[worker].AsSpan(0, length);
+
+    /// <summary>Worker <paramref name="worker"/>'s head scores.</summary>
+    public static Span<T> TileScores(int worker, int length) => scores[worker].AsSpan(0, length);
+
+    private static void Grow(ref T[]? buffer, int length)
+    {
+        if (length > 0 && (buffer is null || buffer.Length < length))
+        {
+            buffer = new T[length];
+        }
+    }
+}
