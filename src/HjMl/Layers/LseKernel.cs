@@ -418,10 +418,11 @@ internal sealed unsafe class LseKernel<T>
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
-        // exp((z - m) / eps) as exp((z - m) * (1/eps)). If 1/eps overflows T (eps below about 3e-39 in float), every
-        // term but the maximum's vanishes and f = m to within eps log N.
-        T inverse = T.CreateTruncating(1 / viscosity);
-        bool smooth = viscosity > 0 && T.IsFinite(inverse);
+        // exp((z - m) / eps) as ScaledExponential((z - m) * (ExponentialScale / eps)): 2^((z - m) log2(e) / eps) in
+        // float. If the scale overflows T (eps below about 4e-39 in float), every term but the maximum's vanishes and
+        // f = m to within eps log N.
+        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
+        bool smooth = viscosity > 0 && T.IsFinite(scaling);
 
         // Small weights are swept once per chunk of 8 rows, whose logits are then still in L1 for the two passes;
         // large ones once per tile, whose logits wait in L2 (sweeping megabytes of weights per 8 rows would be
@@ -440,7 +441,7 @@ internal sealed unsafe class LseKernel<T>
                     T maximum = Maximum<TVector, TSimd>(z, Pieces);
                     int index = (row * Heads) + head;
                     headScores[index] = double.CreateTruncating(maximum);
-                    sums[index] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, Pieces, maximum, inverse) : 1.0;
+                    sums[index] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, Pieces, maximum, scaling) : 1.0;
                 }
             }
         }
@@ -521,25 +522,26 @@ internal sealed unsafe class LseKernel<T>
         return TSimd.MaximumAcross(maximum);
     }
 
-    // S = sum_j exp((z_j - m) * inverse), in [1, count]; lanes past the end are -infinity, whose exponential is 0.
+    // S = sum_j exp((z_j - m) / eps), in [1, count], with scale = ExponentialScale / eps; lanes past the end are
+    // -infinity, whose exponential is 0.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double ShiftedExponentialSum<TVector, TSimd>(T* z, int count, T maximum, T inverse)
+    private static double ShiftedExponentialSum<TVector, TSimd>(T* z, int count, T maximum, T scaling)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
         TVector shift = TSimd.Broadcast(maximum);
-        TVector scale = TSimd.Broadcast(inverse);
+        TVector scale = TSimd.Broadcast(scaling);
         TVector sum = TSimd.Broadcast(T.Zero);
         int j = 0;
         for (; j <= count - TSimd.Count; j += TSimd.Count)
         {
-            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Multiply(TSimd.Subtract(TSimd.Load(z + j), shift), scale)));
+            sum = TSimd.Add(sum, TSimd.ScaledExponential(TSimd.Multiply(TSimd.Subtract(TSimd.Load(z + j), shift), scale)));
         }
 
         if (j < count)
         {
             TVector tail = TSimd.FirstLanes(TSimd.Load(z + j), count - j, T.NegativeInfinity);
-            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Multiply(TSimd.Subtract(tail, shift), scale)));
+            sum = TSimd.Add(sum, TSimd.ScaledExponential(TSimd.Multiply(TSimd.Subtract(tail, shift), scale)));
         }
 
         return TSimd.SumAcross(sum);

@@ -71,6 +71,15 @@ internal unsafe interface ISimd<T, TVector>
     /// <summary>exp of every lane, for lanes &lt;= 0 (see <see cref="VectorExponential"/>); may flush results below the smallest normal to 0.</summary>
     static abstract TVector Exponential(TVector value);
 
+    /// <summary>
+    /// The factor a log-sum-exp kernel folds into its scale before <see cref="ScaledExponential"/>: log2(e) for float,
+    /// whose exponential is computed as a power of two, 1 for double.
+    /// </summary>
+    static abstract double ExponentialScale { get; }
+
+    /// <summary>exp(x) for lanes that hold x * <see cref="ExponentialScale"/> (x &lt;= 0): 2^lane in float, e^lane in double.</summary>
+    static abstract TVector ScaledExponential(TVector value);
+
     /// <summary>The natural logarithm of every lane (double only).</summary>
     static abstract TVector Logarithm(TVector value);
 
@@ -139,6 +148,14 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
     public static Vector512<T> Exponential(Vector512<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp<T, Vector512<T>, Simd512<T>>(value)
+            : Vector512.Exp(value.AsDouble()).As<double, T>();
+
+    public static double ExponentialScale => typeof(T) == typeof(float) ? 1.4426950408889634 : 1.0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ScaledExponential(Vector512<T> value) =>
+        typeof(T) == typeof(float)
+            ? VectorExponential.Exp2<T, Vector512<T>, Simd512<T>>(value)
             : Vector512.Exp(value.AsDouble()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -219,6 +236,14 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
             ? VectorExponential.Exp<T, Vector256<T>, Simd256<T>>(value)
             : Vector256.Exp(value.AsDouble()).As<double, T>();
 
+    public static double ExponentialScale => typeof(T) == typeof(float) ? 1.4426950408889634 : 1.0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ScaledExponential(Vector256<T> value) =>
+        typeof(T) == typeof(float)
+            ? VectorExponential.Exp2<T, Vector256<T>, Simd256<T>>(value)
+            : Vector256.Exp(value.AsDouble()).As<double, T>();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Logarithm(Vector256<T> value) => Vector256.Log(value.AsDouble()).As<double, T>();
 
@@ -295,6 +320,14 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     public static Vector128<T> Exponential(Vector128<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp<T, Vector128<T>, Simd128<T>>(value)
+            : Vector128.Exp(value.AsDouble()).As<double, T>();
+
+    public static double ExponentialScale => typeof(T) == typeof(float) ? 1.4426950408889634 : 1.0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> ScaledExponential(Vector128<T> value) =>
+        typeof(T) == typeof(float)
+            ? VectorExponential.Exp2<T, Vector128<T>, Simd128<T>>(value)
             : Vector128.Exp(value.AsDouble()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -19,6 +19,9 @@ internal static class VectorExponential
 {
     // ln(smallest normal float32): below it 2^n would leave float's normal exponent range.
     private const float Lowest = -87.33654f;
+
+    // log2(smallest normal float32).
+    private const float LowestPower = -126f;
     private const float InverseLogTwo = 1.44269504f;
 
     // ln 2 = LogTwoHigh + LogTwoLow; LogTwoHigh has 16 significant bits, so n * LogTwoHigh is exact for |n| <= 128.
@@ -47,5 +50,38 @@ internal static class VectorExponential
         p = TSimd.MultiplyAdd(p, r, TSimd.Broadcast(T.One));
         p = TSimd.MultiplyAdd(p, r, TSimd.Broadcast(T.One));
         return TSimd.ZeroBelow(TSimd.Multiply(p, TSimd.PowerOfTwo(n)), x, T.CreateTruncating(Lowest));
+    }
+
+    /// <summary>
+    /// 2^t of every lane of <paramref name="t"/> (float lanes, t &lt;= 0): t = n + f with n = round(t), |f| &lt;= 1/2,
+    /// 2^f = exp(f ln 2) by its Taylor polynomial of degree 7 (truncation (ln 2 / 2)^8 / 8! &lt; 5e-9), times 2^n. Two
+    /// operations fewer than <see cref="Exp{T, TVector, TSimd}"/>: no Cody–Waite reduction, because n is subtracted
+    /// exactly. The log-sum-exp kernels fold log2(e) into their 1/eps scale and call this.
+    /// </summary>
+    /// <remarks>
+    /// Within 2 ulp of 2^t (tested). For exp(x) = 2^(x log2 e), rounding t = x log2 e to float perturbs the result by up
+    /// to 6e-8 |t| relative, which only matters for terms under 2^-16 of the largest; a sum of shifted exponentials,
+    /// which holds 2^0 = 1, sees them at most at the 1e-12 level. t below -126 gives 0; -infinity gives 0.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector Exp2<T, TVector, TSimd>(TVector t)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector clamped = TSimd.Max(t, TSimd.Broadcast(T.CreateTruncating(LowestPower)));
+        TVector n = TSimd.Round(clamped);
+        TVector f = TSimd.Subtract(clamped, n);
+
+        // Horner in f with c_k = (ln 2)^k / k!, k = 7 down to 1, then 1.
+        TVector p = TSimd.Broadcast(T.CreateTruncating(1.525273380405984e-05f));
+        p = TSimd.MultiplyAdd(p, f, TSimd.Broadcast(T.CreateTruncating(1.5403530393381608e-04f)));
+        p = TSimd.MultiplyAdd(p, f, TSimd.Broadcast(T.CreateTruncating(1.3333558146428443e-03f)));
+        p = TSimd.MultiplyAdd(p, f, TSimd.Broadcast(T.CreateTruncating(9.618129107628477e-03f)));
+        p = TSimd.MultiplyAdd(p, f, TSimd.Broadcast(T.CreateTruncating(5.550410866482158e-02f)));
+        p = TSimd.MultiplyAdd(p, f, TSimd.Broadcast(T.CreateTruncating(0.2402265069591007f)));
+        p = TSimd.MultiplyAdd(p, f, TSimd.Broadcast(T.CreateTruncating(0.6931471805599453f)));
+        p = TSimd.MultiplyAdd(p, f, TSimd.Broadcast(T.One));
+        return TSimd.ZeroBelow(TSimd.Multiply(p, TSimd.PowerOfTwo(n)), t, T.CreateTruncating(LowestPower));
     }
 }

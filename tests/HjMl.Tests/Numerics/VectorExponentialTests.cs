@@ -32,6 +32,29 @@ public class VectorExponentialTests
     }
 
     [Fact]
+    public void Exp2IsWithin2UlpOfDoublePowOnNonPositiveArgumentsAtEveryWidth()
+    {
+        var random = new Random(12);
+        foreach (Func<float, float> exp2 in PowerWidths())
+        {
+            double worst = 0;
+            for (int i = 0; i < 200_000; i++)
+            {
+                float t = i % 2 == 0 ? (float)(-126 * random.NextDouble()) : (float)-random.NextDouble();
+                double exact = Math.Pow(2, t);
+                float rounded = (float)exact;
+                worst = Math.Max(worst, Math.Abs(exp2(t) - exact) / (MathF.BitIncrement(rounded) - rounded));
+            }
+
+            Assert.True(worst <= 2, $"worst error {worst} ulp");
+            Assert.Equal(1f, exp2(0f));
+            Assert.Equal(0.5f, exp2(-1f));
+            Assert.Equal(0f, exp2(-127f));
+            Assert.Equal(0f, exp2(float.NegativeInfinity));
+        }
+    }
+
+    [Fact]
     public void ExpOfZeroIsOneAndBelowTheSmallestNormalIsZero()
     {
         foreach (Func<float, float> exp in Widths())
@@ -42,6 +65,13 @@ public class VectorExponentialTests
             Assert.Equal(0f, exp(float.NegativeInfinity));
             Assert.True(exp(-87.3f) > 0);
         }
+    }
+
+    private static IEnumerable<Func<float, float>> PowerWidths()
+    {
+        yield return t => VectorExponential.Exp2<float, Vector512<float>, Simd512<float>>(Vector512.Create(t)).ToScalar();
+        yield return t => VectorExponential.Exp2<float, Vector256<float>, Simd256<float>>(Vector256.Create(t)).ToScalar();
+        yield return t => VectorExponential.Exp2<float, Vector128<float>, Simd128<float>>(Vector128.Create(t)).ToScalar();
     }
 
     private static IEnumerable<Func<float, float>> Widths()
