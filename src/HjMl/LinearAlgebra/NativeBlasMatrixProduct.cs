@@ -22,7 +22,7 @@ namespace HjMl.LinearAlgebra;
 /// <para>
 /// Threads: HjMl leaves the library's own threading alone. MKL uses as many threads as MKL_NUM_THREADS /
 /// OMP_NUM_THREADS allow (by default one per physical core) and its threading layer follows MKL_THREADING_LAYER;
-/// OpenBLAS follows OPENBLAS_NUM_THREADS. Batch scoring already runs tiles on the .NET thread pool, so on a busy
+/// OpenBLAS follows OPENBLAS_NUM_THREADS. Training already runs chunks of rows on the .NET thread pool, so on a busy
 /// machine MKL_NUM_THREADS=1 or OPENBLAS_NUM_THREADS=1 avoids two thread pools competing for the same cores. (On a
 /// two-core machine MKL 2020.4's default threading added about 70 µs to some products between 500 and 100,000
 /// multiply-adds; with MKL_NUM_THREADS=1 those took under 5 µs.)
