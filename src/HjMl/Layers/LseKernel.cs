@@ -59,11 +59,12 @@ internal readonly record struct Readout(bool Margin, double Offset, double Scale
 }
 
 /// <summary>
-/// Fused log-sum-exp scoring (THEORY.md section 1). For a tile of rows, every logit z_kj = w_kj . x + b_kj comes from a
-/// register-blocked vector kernel whose accumulators start at the biases; then each head's max-shifted
-/// f_k = m + eps log sum_j exp((z_kj - m) / eps) takes two passes over the tile's logits while they are in L2: one
-/// for the maximum m, one that shifts, scales, exponentiates and sums. The batch x pieces matrix never exists, tiles run
-/// in parallel (<see cref="TileScheduler"/>), and nothing is allocated once warm (tiles use per-thread buffers).
+/// Fused log-sum-exp scoring (THEORY.md section 1). For a chunk of rows, every logit z_kj = w_kj . x + b_kj comes from
+/// a register-blocked vector kernel whose accumulators start at the biases; then each head's max-shifted
+/// f_k = m + eps log sum_j exp((z_kj - m) / eps) takes two passes over the chunk's logits while they are in cache (8 rows
+/// in L1, or a tile in L2 when the weights are large): one for the maximum m, one that shifts, scales, exponentiates and
+/// sums. The batch x pieces matrix never exists, tiles of rows run in parallel (<see cref="TileScheduler"/>), and nothing
+/// is allocated once warm (the calling thread uses per-thread buffers, the workers buffers sized before they start).
 /// </summary>
 /// <remarks>
 /// <para>
