@@ -1,0 +1,120 @@
+using HjMl.MLNet.Trainers;
+using Microsoft.ML;
+
+namespace HjMl.MLNet;
+
+/// <summary>
+/// HjMl's entries in ML.NET's catalogs: <c>mlContext.Regression.Trainers.HopfCole(...)</c>,
+/// <c>mlContext.BinaryClassification.Trainers.HopfCole(...)</c> and <c>mlContext.MulticlassClassification.Trainers.HopfCole(...)</c>,
+/// each with a simple overload using ML.NET's default column names and one taking <c>Options</c>.
+/// </summary>
+public static class HopfColeCatalog
+{
+    /// <summary>Creates a <see cref="HopfColeRegressionTrainer"/> (see its remarks).</summary>
+    /// <param name="catalog">The regression trainers' catalog.</param>
+    /// <param name="labelColumnName">The label: <see cref="float"/> or <see cref="double"/>.</param>
+    /// <param name="featureColumnName">The features: a known-size vector of <see cref="float"/>.</param>
+    /// <param name="exampleWeightColumnName">Optional non-negative example weights.</param>
+    /// <param name="numberOfSupportPoints">Support points per head (the width).</param>
+    /// <param name="viscosity">The viscosity eps &gt; 0.</param>
+    /// <param name="maximumEpochs">The epoch limit (early stopping may end sooner).</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var pipeline = mlContext.Transforms.Concatenate("Features", featureColumns)
+    ///     .Append(mlContext.Regression.Trainers.HopfCole(viscosity: 0.2));
+    /// </code>
+    /// </example>
+    public static HopfColeRegressionTrainer HopfCole(
+        this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label,
+        string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null,
+        int numberOfSupportPoints = HopfColeTrainingOptions.DefaultNumberOfSupportPoints,
+        double viscosity = HopfColeTrainingOptions.DefaultViscosity,
+        int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeRegressionTrainer(Simple(new HopfColeRegressionTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+    }
+
+    /// <summary>Creates a <see cref="HopfColeRegressionTrainer"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The regression trainers' catalog.</param>
+    /// <param name="options">Columns and hyper-parameters; validated here (the message names a bad option).</param>
+    public static HopfColeRegressionTrainer HopfCole(this RegressionCatalog.RegressionTrainers catalog, HopfColeRegressionTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeRegressionTrainer(options);
+    }
+
+    /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> (see its remarks).</summary>
+    /// <param name="catalog">The binary classification trainers' catalog.</param>
+    /// <param name="labelColumnName">The label: <see cref="bool"/>.</param>
+    /// <param name="featureColumnName">The features: a known-size vector of <see cref="float"/>.</param>
+    /// <param name="exampleWeightColumnName">Optional non-negative example weights.</param>
+    /// <param name="numberOfSupportPoints">Support points per head (the width).</param>
+    /// <param name="viscosity">The viscosity eps &gt; 0.</param>
+    /// <param name="maximumEpochs">The epoch limit (early stopping may end sooner).</param>
+    public static HopfColeBinaryTrainer HopfCole(
+        this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label,
+        string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null,
+        int numberOfSupportPoints = HopfColeTrainingOptions.DefaultNumberOfSupportPoints,
+        double viscosity = HopfColeTrainingOptions.DefaultViscosity,
+        int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeBinaryTrainer(Simple(new HopfColeBinaryTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+    }
+
+    /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The binary classification trainers' catalog.</param>
+    /// <param name="options">Columns and hyper-parameters; validated here (the message names a bad option).</param>
+    public static HopfColeBinaryTrainer HopfCole(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, HopfColeBinaryTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeBinaryTrainer(options);
+    }
+
+    /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> (see its remarks).</summary>
+    /// <param name="catalog">The multiclass classification trainers' catalog.</param>
+    /// <param name="labelColumnName">The label: a key type (MapValueToKey).</param>
+    /// <param name="featureColumnName">The features: a known-size vector of <see cref="float"/>.</param>
+    /// <param name="exampleWeightColumnName">Optional non-negative example weights.</param>
+    /// <param name="numberOfSupportPoints">Support points per head (the width).</param>
+    /// <param name="viscosity">The viscosity eps &gt; 0.</param>
+    /// <param name="maximumEpochs">The epoch limit (early stopping may end sooner).</param>
+    public static HopfColeMulticlassTrainer HopfCole(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label,
+        string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null,
+        int numberOfSupportPoints = HopfColeTrainingOptions.DefaultNumberOfSupportPoints,
+        double viscosity = HopfColeTrainingOptions.DefaultViscosity,
+        int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeMulticlassTrainer(Simple(new HopfColeMulticlassTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+    }
+
+    /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The multiclass classification trainers' catalog.</param>
+    /// <param name="options">Columns and hyper-parameters; validated here (the message names a bad option).</param>
+    public static HopfColeMulticlassTrainer HopfCole(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, HopfColeMulticlassTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeMulticlassTrainer(options);
+    }
+
+    private static TOptions Simple<TOptions>(TOptions options, string label, string features, string? weights, int supportPoints, double viscosity, int epochs)
+        where TOptions : HopfColeTrainingOptions
+    {
+        options.LabelColumnName = label;
+        options.FeatureColumnName = features;
+        options.ExampleWeightColumnName = weights;
+        options.NumberOfSupportPoints = supportPoints;
+        options.Viscosity = viscosity;
+        options.MaximumEpochs = epochs;
+        return options;
+    }
+}
