@@ -7,32 +7,36 @@ using HjMl.Onnx;
 using HjMl.Onnx.Protocol;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
 
 namespace HjMl.MLNet.Persistence;
 
 /// <summary>
-/// What HjMl's transformers save in their place: ML.NET's own OnnxTransformer running HjMl's ONNX export, adapted to
-/// OnnxTransformer's conventions, so that the saved zip loads with plain ML.NET and Microsoft.ML.OnnxTransformer.
+/// What HjMl's transformers save in their place: a chain of ML.NET's own transformers around OnnxTransformer running
+/// HjMl's ONNX export, so that the saved zip loads with plain ML.NET and Microsoft.ML.OnnxTransformer and has the same
+/// output columns (names and types) as the live transformer.
 /// </summary>
 /// <remarks>
-/// OnnxTransformer reads an ONNX output with a declared shape as a vector (a dynamic batch dimension counts as 1) and
-/// one without a shape as a scalar holding the tensor's first element. HjMl's graph declares [N] and [N, K] outputs, so
-/// the saved graph drops the declared shape of [N] outputs (ONNX allows an output of unknown shape; ONNX Runtime runs it
-/// unchanged) and gives OnnxTransformer [K] for [N, K] outputs through its shape dictionary, which it saves with the model.
-/// The graph's input is renamed to the feature column, because OnnxTransformer binds inputs to columns by name.
+/// <para>OnnxTransformer turns every tensor output into a vector column (the dynamic batch dimension counts as 1): [N]
+/// becomes a vector of one float, and it cannot produce scalar columns (an output declared rank 0 fails its cast). ML.NET
+/// offers no public transform from a one-slot vector to a scalar either, so each such output is read by a linear
+/// regression transformer with weight exactly 1 and bias exactly 0, the identity, which ML.NET's online gradient
+/// descent produces exactly from two examples (x, y) = (1, 1) and (-1, -1) at learning rate 1/4 (see
+/// <see cref="Identity"/>); its Score is the output's float, bit for bit. Its results are copied to the final names,
+/// Boolean predictions are recomputed from them with ML.NET's Expression transform (Score &gt; 0, as the graph does),
+/// the multiclass class index is mapped back to the label's key type with a value mapping, and the intermediate
+/// columns are dropped.</para>
+/// <para>The graph's outputs are renamed "hjml.*" and its input is renamed to the feature column, because
+/// OnnxTransformer binds inputs and outputs to columns by name.</para>
 /// </remarks>
 internal static class OnnxPipeline
 {
+    private const string Prefix = "hjml.";
+
     /// <summary>The saveable chain standing for <paramref name="transformer"/>.</summary>
     public static TransformerChain<ITransformer> ForPrediction(HopfColePredictionTransformer transformer)
     {
         HopfColeModel model = transformer.Model.Model;
-        string[] outputs = model.Kind switch
-        {
-            ModelKind.Regression => [DefaultColumnNames.Score],
-            ModelKind.BinaryClassification => [DefaultColumnNames.Score, DefaultColumnNames.Probability, DefaultColumnNames.PredictedLabel],
-            _ => [DefaultColumnNames.Score, DefaultColumnNames.PredictedLabel],
-        };
         if (model.Kind == ModelKind.MulticlassClassification && model.NumberOfClasses != transformer.LabelKeys!.Count)
         {
             throw new NotSupportedException($"The label's key type has {transformer.LabelKeys.Count} values but only {model.NumberOfClasses} occurred in the training data; a saved model's Score would have {model.NumberOfClasses} slots instead of {transformer.LabelKeys.Count}. Train on data with every class, or map the label to keys on the training data only.");
@@ -40,69 +44,117 @@ internal static class OnnxPipeline
 
         var context = new MLContext();
         IDataView empty = FeaturesOnly(transformer.FeatureColumnName, model.InputDimension);
-        ITransformer onnx = Apply(context, model, null, transformer.FeatureColumnName, outputs, empty);
-        if (model.Kind != ModelKind.MulticlassClassification)
+        var stages = new List<ITransformer>();
+        IDataView current = empty;
+        void Add(IEstimator<ITransformer> estimator)
         {
-            return new TransformerChain<ITransformer>(onnx);
+            ITransformer stage = estimator.Fit(current);
+            stages.Add(stage);
+            current = stage.Transform(current);
         }
 
-        // The graph's PredictedLabel is the class index as float; map it back to the label's key type and key values.
-        LabelKeys keys = transformer.LabelKeys!;
-        IEstimator<ITransformer> toKeys = keys.ValueType is null
-            ? KeyMapping<uint>(context, Enumerable.Range(1, keys.Count).Select(key => (uint)key).ToArray())
-            : (IEstimator<ITransformer>)typeof(OnnxPipeline).GetMethod(nameof(KeyMappingFromValues), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-                .MakeGenericMethod(keys.ValueType.RawType).Invoke(null, [context, keys])!;
-        return new TransformerChain<ITransformer>(onnx, toKeys.Fit(onnx.Transform(empty)));
+        string score = DefaultColumnNames.Score, probability = DefaultColumnNames.Probability, predicted = DefaultColumnNames.PredictedLabel;
+        switch (model.Kind)
+        {
+            case ModelKind.Regression:
+                stages.Add(Apply(context, model, null, transformer.FeatureColumnName, [score], empty, out _));
+                current = stages[0].Transform(empty);
+                stages.Add(Identity(context, Prefix + score));
+                current = stages[^1].Transform(current);
+                Add(context.Transforms.DropColumns(Prefix + score));
+                break;
+            case ModelKind.BinaryClassification:
+                stages.Add(Apply(context, model, null, transformer.FeatureColumnName, [score, probability], empty, out _));
+                current = stages[0].Transform(empty);
+                stages.Add(Identity(context, Prefix + probability));
+                current = stages[^1].Transform(current);
+                Add(context.Transforms.CopyColumns(Prefix + "probability", score));
+                stages.Add(Identity(context, Prefix + score));
+                current = stages[^1].Transform(current);
+                Add(context.Transforms.CopyColumns(Prefix + "margin", score));
+                Add(context.Transforms.CopyColumns(score, Prefix + "margin"));
+                Add(context.Transforms.CopyColumns(probability, Prefix + "probability"));
+                Add(context.Transforms.Expression(predicted, "margin => margin > 0", score));
+                Add(context.Transforms.DropColumns(Prefix + score, Prefix + probability, Prefix + "probability", Prefix + "margin"));
+                break;
+            default:
+                stages.Add(Apply(context, model, null, transformer.FeatureColumnName, [score, predicted], empty, out _));
+                current = stages[0].Transform(empty);
+                stages.Add(Identity(context, Prefix + predicted));
+                current = stages[^1].Transform(current);
+                Add(context.Transforms.CopyColumns(Prefix + "class", score));
+                Add(context.Transforms.CopyColumns(score, Prefix + score));
+                foreach (IEstimator<ITransformer> stage in KeyMapping(context, transformer.LabelKeys!, Prefix + "class", Prefix + "value"))
+                {
+                    Add(stage);
+                }
+
+                Add(context.Transforms.DropColumns(Prefix + score, Prefix + predicted, Prefix + "class", Prefix + "value"));
+                break;
+        }
+
+        return new TransformerChain<ITransformer>([.. stages]);
     }
 
     /// <summary>
     /// Fits OnnxTransformer on HjMl's graph for <paramref name="model"/> (explanation outputs when
-    /// <paramref name="exportOptions"/> asks), reading <paramref name="featureColumn"/> and producing <paramref name="outputs"/>.
+    /// <paramref name="exportOptions"/> asks), reading <paramref name="featureColumn"/> and producing the graph's
+    /// <paramref name="outputs"/> as columns "hjml.&lt;output&gt;"; <paramref name="shapes"/> gets their sizes after the batch axis.
     /// </summary>
-    public static ITransformer Apply(MLContext context, HopfColeModel model, OnnxExportOptions? exportOptions, string featureColumn, string[] outputs, IDataView schemaSource)
+    public static ITransformer Apply(MLContext context, HopfColeModel model, OnnxExportOptions? exportOptions, string featureColumn, string[] outputs, IDataView schemaSource, out Dictionary<string, int[]> shapes)
     {
-        byte[] graph = GraphFor(model, exportOptions, featureColumn, out Dictionary<string, int[]> shapes);
+        byte[] graph = GraphFor(model, exportOptions, featureColumn, out shapes);
         using var stream = new MemoryStream(graph);
-        return context.Transforms.ApplyOnnxModel(outputs, [featureColumn], stream, shapes, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100).Fit(schemaSource);
+        return context.Transforms.ApplyOnnxModel(outputs.Select(output => Prefix + output).ToArray(), [featureColumn], stream, shapes, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100).Fit(schemaSource);
     }
 
-    /// <summary>HjMl's ONNX graph with OnnxTransformer's conventions (see the remarks); <paramref name="shapes"/> gets the vector outputs' sizes.</summary>
+    /// <summary>HjMl's ONNX graph with its outputs renamed "hjml.*" and its input renamed to the feature column.</summary>
     internal static byte[] GraphFor(HopfColeModel model, OnnxExportOptions? exportOptions, string featureColumn, out Dictionary<string, int[]> shapes)
     {
         ModelProto proto = OnnxExport.Build(model, exportOptions);
         GraphProto graph = proto.Graph;
-        if (featureColumn != OnnxExport.FeaturesName)
+        var renames = graph.Output.ToDictionary(output => output.Name, output => Prefix + output.Name);
+        if (renames.Values.Contains(featureColumn) || featureColumn.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            if (graph.Node.Any(node => node.Output.Contains(featureColumn)) || graph.Output.Any(output => output.Name == featureColumn))
-            {
-                throw new NotSupportedException($"The feature column is named '{featureColumn}', which is also a value of HjMl's ONNX graph; rename the feature column.");
-            }
-
-            graph.Input[0].Name = featureColumn;
-            foreach (NodeProto node in graph.Node)
-            {
-                for (int i = 0; i < node.Input.Count; i++)
-                {
-                    if (node.Input[i] == OnnxExport.FeaturesName)
-                    {
-                        node.Input[i] = featureColumn;
-                    }
-                }
-            }
+            throw new NotSupportedException($"The feature column is named '{featureColumn}'; names starting with '{Prefix}' are reserved for HjMl's saved graph.");
         }
 
+        renames[OnnxExport.FeaturesName] = featureColumn;
+        foreach (NodeProto node in graph.Node)
+        {
+            Rename(node.Input, renames);
+            Rename(node.Output, renames);
+        }
+
+        graph.Input[0].Name = featureColumn;
+
+        // An [N] output becomes a one-slot vector by itself; an [N, K] output would become a [1, K] vector, so it is
+        // flattened to [N*K] and OnnxTransformer is told its size, K, which gives a plain vector of K slots.
         shapes = [];
         foreach (ValueInfoProto output in graph.Output)
         {
-            TypeProto.Types.Tensor tensor = output.Type.TensorType;
-            if (tensor.Shape.Dim.Count == 1)
+            string name = renames[output.Name];
+            output.Name = name;
+            TensorShapeProto shape = output.Type.TensorType.Shape;
+            if (shape.Dim.Count == 1)
             {
-                tensor.Shape = null;
+                continue;
             }
-            else
+
+            int size = checked((int)shape.Dim.Skip(1).Aggregate(1L, (product, dimension) => product * dimension.DimValue));
+            string matrix = name + ".matrix";
+            foreach (NodeProto node in graph.Node)
             {
-                shapes[output.Name] = tensor.Shape.Dim.Skip(1).Select(dimension => checked((int)dimension.DimValue)).ToArray();
+                Rename(node.Output, new Dictionary<string, string> { [name] = matrix });
+                Rename(node.Input, new Dictionary<string, string> { [name] = matrix });
             }
+
+            string flatShape = name + ".flat_shape";
+            graph.Initializer.Add(new TensorProto { Name = flatShape, DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { -1 } });
+            graph.Node.Add(new NodeProto { OpType = "Reshape", Name = name + ".flatten", Input = { matrix, flatShape }, Output = { name } });
+            shape.Dim.Clear();
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N_" + size });
+            shapes[name] = [size];
         }
 
         return proto.ToByteArray();
@@ -116,14 +168,73 @@ internal static class OnnxPipeline
         return new EmptyDataView(builder.ToSchema());
     }
 
-    private static IEstimator<ITransformer> KeyMappingFromValues<TValue>(MLContext context, LabelKeys keys)
-        => KeyMapping(context, keys.Values<TValue>());
+    /// <summary>
+    /// A linear regression transformer reading the one-slot vector column <paramref name="column"/> with weight exactly 1
+    /// and bias exactly 0, so that its Score is that slot's float. ML.NET's online gradient descent (squared loss,
+    /// derivative 2(p - y), learning rate 1/4, no averaging, decay, regularisation or shuffling) gets there exactly from
+    /// (1, 1): w = b = 1/2, then (-1, -1): p = 0, w = 1, b = 0; every step is a power of two, so nothing rounds.
+    /// </summary>
+    internal static ITransformer Identity(MLContext context, string column)
+    {
+        var examples = new InMemoryDataView((column, true, [[1f], [-1f]]), (DefaultColumnNames.Label, false, [[1f], [-1f]]));
+        var trainer = context.Regression.Trainers.OnlineGradientDescent(new OnlineGradientDescentTrainer.Options
+        {
+            FeatureColumnName = column,
+            LabelColumnName = DefaultColumnNames.Label,
+            LearningRate = 0.25f,
+            DecreaseLearningRate = false,
+            L2Regularization = 0,
+            NumberOfIterations = 1,
+            Shuffle = false,
+            Averaged = false,
+            LossFunction = new SquaredLoss(),
+        });
+        RegressionPredictionTransformer<LinearRegressionModelParameters> identity = trainer.Fit(examples);
+        IReadOnlyList<float> weights = identity.Model.Weights;
+        if (weights.Count != 1 || weights[0] != 1f || identity.Model.Bias != 0f)
+        {
+            throw new InvalidOperationException($"ML.NET's online gradient descent gave weights [{string.Join(", ", weights)}] and bias {identity.Model.Bias} instead of exactly [1] and 0; this ML.NET cannot save HjMl models through ONNX.");
+        }
 
-    // Class index k (float, 0-based, the key value minus one) -> the k-th key value, as a key type in key order.
-    private static IEstimator<ITransformer> KeyMapping<TValue>(MLContext context, TValue[] values)
-        => context.Transforms.Conversion.MapValue(
-            DefaultColumnNames.PredictedLabel,
-            values.Select((value, index) => new KeyValuePair<float, TValue>(index, value)),
-            DefaultColumnNames.PredictedLabel,
-            treatValuesAsKeyType: true);
+        return identity;
+    }
+
+    private static void Rename(Google.Protobuf.Collections.RepeatedField<string> names, Dictionary<string, string> renames)
+    {
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (renames.TryGetValue(names[i], out string? renamed))
+            {
+                names[i] = renamed;
+            }
+        }
+    }
+
+    // The class index (float, 0-based: the key value minus one) -> the key value it stands for -> the key, with the
+    // label's key values (in key order) as the key data, so PredictedLabel gets the label's key type and KeyValues.
+    private static IEstimator<ITransformer>[] KeyMapping(MLContext context, LabelKeys keys, string classColumn, string valueColumn)
+        => keys.ValueType is null
+            ? KeyMapping(context, Enumerable.Range(1, keys.Count).Select(key => (uint)key).ToArray(), classColumn, valueColumn)
+            : (IEstimator<ITransformer>[])typeof(OnnxPipeline).GetMethod(nameof(KeyMappingFromValues), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+                .MakeGenericMethod(keys.ValueType.RawType).Invoke(null, [context, keys, classColumn, valueColumn])!;
+
+    private static IEstimator<ITransformer>[] KeyMappingFromValues<TValue>(MLContext context, LabelKeys keys, string classColumn, string valueColumn)
+        => KeyMapping(context, keys.Values<TValue>(), classColumn, valueColumn);
+
+    private static IEstimator<ITransformer>[] KeyMapping<TValue>(MLContext context, TValue[] values, string classColumn, string valueColumn)
+    {
+        IDataView keyData = context.Data.LoadFromEnumerable(values.Select(value => new KeyValue<TValue> { Value = value }));
+        return
+        [
+            context.Transforms.Conversion.MapValue(valueColumn, values.Select((value, index) => new KeyValuePair<float, TValue>(index, value)), classColumn),
+            context.Transforms.Conversion.MapValueToKey(DefaultColumnNames.PredictedLabel, valueColumn, keyData: keyData),
+        ];
+    }
+
+    /// <summary>One key value, for MapValueToKey's key data.</summary>
+    public sealed class KeyValue<TValue>
+    {
+        /// <summary>The value.</summary>
+        public TValue? Value { get; set; }
+    }
 }
