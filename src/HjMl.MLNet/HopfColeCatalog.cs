@@ -1,3 +1,5 @@
+using HjMl.MLNet.Attribution;
+using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
 using Microsoft.ML;
 
@@ -104,6 +106,36 @@ public static class HopfColeCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new HopfColeMulticlassTrainer(options);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="GibbsAttributionEstimator"/>: per row, the support points (training rows) that carried the
+    /// prediction with their Gibbs weights, the attribution entropy, exact feature contributions (slot names copied from
+    /// the features), the certified radius and the out-of-support score and flag (see <see cref="GibbsAttributionTransformer"/>).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="model">The trained Hopf–Cole prediction transformer to explain.</param>
+    /// <param name="topSupportPoints">k, support points listed per row; null for min(5, support points per head).</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var trained = pipeline.Fit(data);
+    /// var explained = trained.Append(mlContext.Transforms.GibbsAttribution(trained.LastTransformer).Fit(data));
+    /// </code>
+    /// </example>
+    public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, HopfColePredictionTransformer model, int? topSupportPoints = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new GibbsAttributionEstimator(model, new GibbsAttributionEstimator.Options { TopSupportPoints = topSupportPoints });
+    }
+
+    /// <summary>Creates a <see cref="GibbsAttributionEstimator"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="model">The trained Hopf–Cole prediction transformer to explain.</param>
+    /// <param name="options">k and the feature column.</param>
+    public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, HopfColePredictionTransformer model, GibbsAttributionEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new GibbsAttributionEstimator(model, options);
     }
 
     private static TOptions Simple<TOptions>(TOptions options, string label, string features, string? weights, int supportPoints, double viscosity, int epochs)
