@@ -84,7 +84,8 @@ public sealed class ManagedMatrixProduct : IMatrixProduct
     {
         for (int i = 0; i < m; i++)
         {
-            ReadOnlySpan<T> a = left.Slice(i * leftStride, k);
+            // With k = 0 the rows of A are empty and a span holding them may be shorter than i * leftStride.
+            ReadOnlySpan<T> a = k == 0 ? default : left.Slice(i * leftStride, k);
             Span<T> c = destination.Slice(i * destinationStride, n);
             for (int j = 0; j < n; j++)
             {
@@ -101,7 +102,7 @@ public sealed class ManagedMatrixProduct : IMatrixProduct
         for (int i = 0; i < m; i++)
         {
             Span<T> c = destination.Slice(i * destinationStride, n);
-            ReadOnlySpan<T> a = left.Slice(i * leftStride, k);
+            ReadOnlySpan<T> a = k == 0 ? default : left.Slice(i * leftStride, k);
             int start = 0;
             if (beta == T.Zero)
             {

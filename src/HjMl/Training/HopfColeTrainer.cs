@@ -111,6 +111,7 @@ public sealed class HopfColeTrainer
         double viscosity = run.BestViscosity;
         var layer = new LseLayer<double>(best.AsSpan(0, objective.WeightCount), best.AsSpan(objective.WeightCount, objective.AllPieces), d, viscosity, heads);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, d));
+        model = model.WithCoverageRadius(CoverageRadius(model, train));
         return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder);
     }
 
@@ -129,6 +130,24 @@ public sealed class HopfColeTrainer
 
     /// <summary>eps = N^(-1/d), the paper's width-scaled viscosity (THEORY.md section 7).</summary>
     public static double WidthScaledViscosity(int supportPoints, int dimension) => Math.Pow(supportPoints, -1.0 / dimension);
+
+    // The 99th percentile of the training rows' distances to their nearest support point (HopfColeModel.CoverageRadius).
+    private static double CoverageRadius(HopfColeModel model, Block train)
+    {
+        var explainer = new Attribution.ModelExplainer(model);
+        int d = train.Dimension;
+        var logits = new double[model.Layer.Biases.Length];
+        var distances = new double[train.Rows];
+        for (int row = 0; row < train.Rows; row++)
+        {
+            ReadOnlySpan<double> z = train.Inputs.AsSpan(row * (d + 1), d);
+            model.Layer.Logits(z, logits);
+            distances[row] = Attribution.ModelExplainer.NearestSupport(model.Layer, model.Time, z, logits, explainer.WeightSquaredNorms).Distance;
+        }
+
+        Array.Sort(distances);
+        return distances[Math.Min(distances.Length - 1, (int)Math.Ceiling(0.99 * distances.Length) - 1)];
+    }
 
     private static void ValidateWeights(Dataset data, double[]? weights)
     {
