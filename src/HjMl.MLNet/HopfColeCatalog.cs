@@ -1,4 +1,5 @@
 using HjMl.MLNet.Attribution;
+using HjMl.MLNet.Featurization;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
 using Microsoft.ML;
@@ -136,6 +137,51 @@ public static class HopfColeCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new GibbsAttributionEstimator(model, options);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="HopfColeFeaturizerEstimator"/>: support points placed on training rows without labels, and
+    /// per row their Gibbs weights (or log-sum-exp features) as a vector for ML.NET's own trainers.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The column written.</param>
+    /// <param name="inputColumnName">The features read (a known-size vector of float); null for <paramref name="outputColumnName"/>'s default "Features".</param>
+    /// <param name="numberOfSupportPoints">N, the support points.</param>
+    /// <param name="viscosity">eps &gt; 0.</param>
+    /// <param name="output">Gibbs weights (N slots) or log-sum-exp features (N + 1 slots).</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var pipeline = mlContext.Transforms.HopfColeFeaturizer("Soft", "Features", numberOfSupportPoints: 16)
+    ///     .Append(mlContext.Transforms.Concatenate("Features", "Features", "Soft"))
+    ///     .Append(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression());
+    /// </code>
+    /// </example>
+    public static HopfColeFeaturizerEstimator HopfColeFeaturizer(
+        this TransformsCatalog catalog,
+        string outputColumnName = "HopfColeFeatures",
+        string? inputColumnName = null,
+        int numberOfSupportPoints = 16,
+        double viscosity = 1.0,
+        HopfColeFeatures output = HopfColeFeatures.GibbsWeights)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeFeaturizerEstimator(new HopfColeFeaturizerEstimator.Options
+        {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName ?? DefaultColumnNames.Features,
+            NumberOfSupportPoints = numberOfSupportPoints,
+            Viscosity = viscosity,
+            Output = output,
+        });
+    }
+
+    /// <summary>Creates a <see cref="HopfColeFeaturizerEstimator"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Columns, width, eps, output and seed.</param>
+    public static HopfColeFeaturizerEstimator HopfColeFeaturizer(this TransformsCatalog catalog, HopfColeFeaturizerEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeFeaturizerEstimator(options);
     }
 
     private static TOptions Simple<TOptions>(TOptions options, string label, string features, string? weights, int supportPoints, double viscosity, int epochs)

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using HjMl.MLNet.Attribution;
 using HjMl.MLNet.DataView;
+using HjMl.MLNet.Featurization;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
 using HjMl.Models;
@@ -246,6 +247,62 @@ internal static class OnnxPipeline
         graph.Initializer.Add(builder.Graph.Initializer);
         graph.Output.Add(builder.Graph.Output);
         graph.Output.Add(kept);
+    }
+
+    /// <summary>
+    /// The saveable chain standing for a featuriser: HjMl's graph of its layer with one output, head 0's Gibbs weights
+    /// (the GibbsWeights explanation output) or its log-weights eps (scaled logit - log sum) followed by the head's value,
+    /// copied to the output column.
+    /// </summary>
+    public static TransformerChain<ITransformer> ForFeaturizer(HopfColeFeaturizerTransformer transformer)
+    {
+        HopfColeModel model = transformer.Model;
+        var context = new MLContext();
+        IDataView current = FeaturesOnly(transformer.InputColumnName, model.InputDimension);
+        string output = transformer.OutputColumnName;
+        var exportOptions = new OnnxExportOptions { IncludeExplanations = true };
+        ITransformer onnx = Apply(context, model, exportOptions, transformer.InputColumnName, [output], current, out _, graph => SelectFeatures(graph, transformer));
+        current = onnx.Transform(current);
+        ITransformer copy = context.Transforms.CopyColumns(output, Prefix + output).Fit(current);
+        current = copy.Transform(current);
+        ITransformer drop = context.Transforms.DropColumns(Prefix + output).Fit(current);
+        return new TransformerChain<ITransformer>(onnx, copy, drop);
+    }
+
+    private static void SelectFeatures(GraphProto graph, HopfColeFeaturizerTransformer transformer)
+    {
+        int pieces = transformer.Model.Layer.NumberOfPieces;
+        var builder = new OnnxGraphBuilder("features", string.Empty);
+        foreach (string existing in new[] { OnnxExport.GibbsWeightsName, "scaled_logits", "log_sum", "head_scores" })
+        {
+            builder.Input(existing, TensorProto.Types.DataType.Float, string.Empty);
+        }
+
+        string head = builder.Int64s("features_head", [0]);
+        string name = Prefix + "selected." + transformer.OutputColumnName;
+        if (transformer.Output == HopfColeFeatures.GibbsWeights)
+        {
+            builder.Node("Gather", name, [OnnxExport.GibbsWeightsName, head], OnnxGraphBuilder.Integer("axis", 1));
+        }
+        else
+        {
+            float viscosity = (float)transformer.Model.Viscosity;
+            string logWeights = builder.Node("Mul", "features_log_weights", [builder.Node("Sub", "features_scaled_log_weights", ["scaled_logits", "log_sum"]), builder.Floats("features_viscosity", [viscosity])]);
+            string headLogWeights = builder.Node("Gather", "features_head_log_weights", [logWeights, head], OnnxGraphBuilder.Integer("axis", 1));
+            string value = builder.Node("Gather", "features_head_value", ["head_scores", builder.Int64s("features_head_column", [0], 1)], OnnxGraphBuilder.Integer("axis", 1));
+            builder.Node("Concat", name, [headLogWeights, value], OnnxGraphBuilder.Integer("axis", 1));
+        }
+
+        builder.Output(name, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, transformer.OutputSize);
+        foreach (NodeProto node in builder.Graph.Node)
+        {
+            node.Name = "features_" + node.Name;
+        }
+
+        graph.Output.Clear();
+        graph.Node.Add(builder.Graph.Node);
+        graph.Initializer.Add(builder.Graph.Initializer);
+        graph.Output.Add(builder.Graph.Output);
     }
 
     /// <summary>
