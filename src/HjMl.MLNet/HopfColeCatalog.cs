@@ -1,4 +1,5 @@
 using HjMl.MLNet.Attribution;
+using HjMl.MLNet.Ensembles;
 using HjMl.MLNet.Featurization;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
@@ -182,6 +183,72 @@ public static class HopfColeCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new HopfColeFeaturizerEstimator(options);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over regression estimators: members weighted by pi_i = softmax(-L_i / eps) of
+    /// their held-out losses (see its remarks).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
+    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
+    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
+    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
+    /// <param name="seed">The seed of the held-out split.</param>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(
+        this RegressionCatalog.RegressionTrainers catalog,
+        IEnumerable<IEstimator<ITransformer>> estimators,
+        double viscosity = 0.1,
+        string labelColumnName = DefaultColumnNames.Label,
+        double validationFraction = 0.2,
+        int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.Regression, estimators, viscosity, labelColumnName, validationFraction, seed);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over calibrated binary classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
+    /// their held-out losses (see its remarks).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
+    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
+    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
+    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
+    /// <param name="seed">The seed of the held-out split.</param>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(
+        this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        IEnumerable<IEstimator<ITransformer>> estimators,
+        double viscosity = 0.1,
+        string labelColumnName = DefaultColumnNames.Label,
+        double validationFraction = 0.2,
+        int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.BinaryClassification, estimators, viscosity, labelColumnName, validationFraction, seed);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over multiclass classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
+    /// their held-out losses (see its remarks).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
+    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
+    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
+    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
+    /// <param name="seed">The seed of the held-out split.</param>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        IEnumerable<IEstimator<ITransformer>> estimators,
+        double viscosity = 0.1,
+        string labelColumnName = DefaultColumnNames.Label,
+        double validationFraction = 0.2,
+        int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.MulticlassClassification, estimators, viscosity, labelColumnName, validationFraction, seed);
     }
 
     private static TOptions Simple<TOptions>(TOptions options, string label, string features, string? weights, int supportPoints, double viscosity, int epochs)

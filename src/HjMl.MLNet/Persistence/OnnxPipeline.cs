@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using HjMl.MLNet.Attribution;
 using HjMl.MLNet.DataView;
+using HjMl.MLNet.Ensembles;
 using HjMl.MLNet.Featurization;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
@@ -303,6 +304,153 @@ internal static class OnnxPipeline
         graph.Node.Add(builder.Graph.Node);
         graph.Initializer.Add(builder.Graph.Initializer);
         graph.Output.Add(builder.Graph.Output);
+    }
+
+    /// <summary>
+    /// The saveable chain standing for a viscosity ensemble: the members as they save themselves, each reading the
+    /// original input (columns a member rewrites are kept aside and put back), their Score (Probability for binary)
+    /// copied aside and concatenated, a small ONNX graph computing the Gibbs-weighted sum (and for multiclass the
+    /// largest slot), then the same scalar, copy, key and drop stages as predictions, so the visible columns are the
+    /// live ensemble's.
+    /// </summary>
+    public static TransformerChain<ITransformer> ForEnsemble(ViscosityEnsembleTransformer ensemble)
+    {
+        var context = new MLContext();
+        DataViewSchema schema = ensemble.FitSchema;
+        IDataView current = new EmptyDataView(schema);
+        var stages = new List<ITransformer>();
+        void Add(ITransformer stage)
+        {
+            stages.Add(stage);
+            current = stage.Transform(current);
+        }
+
+        void Fit(IEstimator<ITransformer> estimator) => Add(estimator.Fit(current));
+
+        string[] predictions = [DefaultColumnNames.Score, DefaultColumnNames.Probability, DefaultColumnNames.PredictedLabel];
+        var visible = schema.Where(column => !column.IsHidden).ToArray();
+        var rewritten = visible.Where(column => !predictions.Contains(column.Name) && ensemble.Members.Any(member => member.GetOutputSchema(schema)[column.Name].Index != column.Index)).Select(column => column.Name).ToArray();
+        foreach (string name in rewritten)
+        {
+            Fit(context.Transforms.CopyColumns(Prefix + "input." + name, name));
+        }
+
+        string source = ensemble.Kind == ModelKind.BinaryClassification ? DefaultColumnNames.Probability : DefaultColumnNames.Score;
+        var memberColumns = new List<string>();
+        for (int i = 0; i < ensemble.Members.Count; i++)
+        {
+            foreach (string name in i == 0 ? [] : rewritten)
+            {
+                Fit(context.Transforms.CopyColumns(name, Prefix + "input." + name));
+            }
+
+            Add(ensemble.Members[i]);
+            memberColumns.Add(Prefix + "member" + i);
+            Fit(context.Transforms.CopyColumns(memberColumns[^1], source));
+        }
+
+        DataViewSchema memberSchema = current.Schema;
+        Fit(context.Transforms.Concatenate(Prefix + "members", [.. memberColumns]));
+        int classes = ensemble.Kind == ModelKind.MulticlassClassification ? ((VectorDataViewType)memberSchema[DefaultColumnNames.Score].Type).Size : 1;
+        byte[] graph = CombinationGraph(ensemble, classes, out string[] outputs, out Dictionary<string, int[]> shapes);
+        using (var stream = new MemoryStream(graph))
+        {
+            Add(context.Transforms.ApplyOnnxModel(outputs, [Prefix + "members"], stream, shapes, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100).Fit(current));
+        }
+
+        // Put the input columns back in their order (from the first rewritten one on), as the live ensemble keeps them.
+        int first = rewritten.Length == 0 ? int.MaxValue : rewritten.Min(name => schema[name].Index);
+        foreach (DataViewSchema.Column column in visible.Where(column => column.Index >= first))
+        {
+            Fit(context.Transforms.CopyColumns(column.Name, rewritten.Contains(column.Name) ? Prefix + "input." + column.Name : column.Name));
+        }
+
+        var scalars = outputs.Where(output => output != Prefix + "combined" || ensemble.Kind != ModelKind.MulticlassClassification).ToArray();
+        foreach (string scalar in scalars)
+        {
+            Add(Identity(context, scalar));
+            Fit(context.Transforms.CopyColumns(scalar + ".scalar", DefaultColumnNames.Score));
+        }
+
+        switch (ensemble.Kind)
+        {
+            case ModelKind.Regression:
+                Fit(context.Transforms.CopyColumns(DefaultColumnNames.Score, Prefix + "combined.scalar"));
+                break;
+            case ModelKind.BinaryClassification:
+                Fit(context.Transforms.CopyColumns(DefaultColumnNames.Score, Prefix + "margin.scalar"));
+                Fit(context.Transforms.CopyColumns(DefaultColumnNames.Probability, Prefix + "combined.scalar"));
+                Fit(context.Transforms.Expression(DefaultColumnNames.PredictedLabel, "margin => margin > 0", DefaultColumnNames.Score));
+                break;
+            default:
+                Fit(context.Transforms.CopyColumns(DefaultColumnNames.Score, Prefix + "combined"));
+                foreach (IEstimator<ITransformer> stage in KeyMapping(context, LabelKeys.From(memberSchema[DefaultColumnNames.PredictedLabel]), Prefix + "class.scalar", Prefix + "value"))
+                {
+                    Fit(stage);
+                }
+
+                break;
+        }
+
+        string[] finals = ensemble.Kind switch
+        {
+            ModelKind.Regression => [DefaultColumnNames.Score],
+            ModelKind.BinaryClassification => [DefaultColumnNames.Score, DefaultColumnNames.Probability, DefaultColumnNames.PredictedLabel],
+            _ => [DefaultColumnNames.Score, DefaultColumnNames.PredictedLabel],
+        };
+        var drop = current.Schema.Where(column => !column.IsHidden && !finals.Contains(column.Name) && (column.Name.StartsWith(Prefix, StringComparison.Ordinal) || schema.GetColumnOrNull(column.Name) is null)).Select(column => column.Name).Distinct().ToArray();
+        if (drop.Length > 0)
+        {
+            Fit(context.Transforms.DropColumns(drop));
+        }
+
+        return new TransformerChain<ITransformer>([.. stages]);
+    }
+
+    // [N, M] or [N, M K] member outputs times the Gibbs weights: [N] (regression; binary also its margin P - 1/2) or
+    // [N, K] with its largest slot as a float class index (multiclass).
+    private static byte[] CombinationGraph(ViscosityEnsembleTransformer ensemble, int classes, out string[] outputs, out Dictionary<string, int[]> shapes)
+    {
+        int members = ensemble.Members.Count;
+        var builder = new OnnxGraphBuilder("hjml_viscosity_ensemble", "Gibbs-weighted combination of ensemble members.");
+        builder.Input(Prefix + "members", TensorProto.Types.DataType.Float, "Member outputs, member-major.", OnnxExport.BatchDimension, members * classes);
+        var matrix = new float[members * classes * classes];
+        for (int i = 0; i < members; i++)
+        {
+            for (int k = 0; k < classes; k++)
+            {
+                matrix[(((i * classes) + k) * classes) + k] = (float)ensemble.Weights[i];
+            }
+        }
+
+        string product = builder.Node("MatMul", "weighted", [Prefix + "members", builder.Floats("weights", matrix, members * classes, classes)]);
+        shapes = [];
+        if (ensemble.Kind == ModelKind.MulticlassClassification)
+        {
+            builder.Node("Reshape", Prefix + "combined", [product, builder.Int64s("flat", [-1], 1)]);
+            string index = builder.Node("ArgMax", "class_index", [product], OnnxGraphBuilder.Integer("axis", 1), OnnxGraphBuilder.Integer("keepdims", 0), OnnxGraphBuilder.Integer("select_last_index", 0));
+            builder.Node("Cast", Prefix + "class", [index], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+            builder.Output(Prefix + "combined", TensorProto.Types.DataType.Float, "Combined class probabilities.", "N_" + classes);
+            builder.Output(Prefix + "class", TensorProto.Types.DataType.Float, "The largest slot.", OnnxExport.BatchDimension);
+            shapes[Prefix + "combined"] = [classes];
+            outputs = [Prefix + "combined", Prefix + "class"];
+        }
+        else
+        {
+            string combined = builder.Node("Reshape", Prefix + "combined", [product, builder.Int64s("flat", [-1], 1)]);
+            builder.Output(combined, TensorProto.Types.DataType.Float, "Combined score or probability.", OnnxExport.BatchDimension);
+            outputs = [combined];
+            if (ensemble.Kind == ModelKind.BinaryClassification)
+            {
+                builder.Node("Sub", Prefix + "margin", [combined, builder.Floats("half", [0.5f])]);
+                builder.Output(Prefix + "margin", TensorProto.Types.DataType.Float, "Probability - 1/2.", OnnxExport.BatchDimension);
+                outputs = [combined, Prefix + "margin"];
+            }
+        }
+
+        var proto = new ModelProto { IrVersion = OnnxExport.IrVersion, ProducerName = "HjMl", ProducerVersion = HjMl.Persistence.ModelFile.LibraryVersion, Graph = builder.Graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = OnnxExport.Opset });
+        return proto.ToByteArray();
     }
 
     /// <summary>
