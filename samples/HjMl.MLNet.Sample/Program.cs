@@ -4,15 +4,23 @@
 // ML.NET zip, loaded back (without HjMl: the zip holds ML.NET's OnnxTransformer) and used from a PredictionEngine
 // that prints, per patient, the prediction and its top attributions.
 //
-//   dotnet run --project samples/HjMl.MLNet.Sample -c Release -p:HjMlWithMLNet=true [-- path/to/breast_cancer.csv]
+// With "automl", it lets ML.NET AutoML sweep the trainer's width and viscosity instead, printing every trial.
+//
+//   dotnet run --project samples/HjMl.MLNet.Sample -c Release -p:HjMlWithMLNet=true [-- [automl] [path/to/breast_cancer.csv]]
 using HjMl.MLNet;
 using HjMl.MLNet.Attribution;
+using HjMl.MLNet.AutoML;
 using HjMl.MLNet.Prediction;
+using HjMl.MLNet.Trainers;
 using Microsoft.ML;
+using Microsoft.ML.AutoML;
 using Microsoft.ML.Data;
+using Microsoft.ML.SearchSpace;
 using Microsoft.ML.Transforms;
 
-string path = args.Length > 0 ? args[0] : Path.Combine(RepositoryRoot(), "data", "breast_cancer.csv");
+bool automl = args.Contains("automl");
+string[] paths = args.Where(arg => arg != "automl").ToArray();
+string path = paths.Length > 0 ? paths[0] : Path.Combine(RepositoryRoot(), "data", "breast_cancer.csv");
 string[] header = File.ReadLines(path).First().Split(',');
 int dimension = header.Length - 1;
 var context = new MLContext(seed: 1);
@@ -25,6 +33,29 @@ var loaderOptions = new TextLoader.Options
 var source = new MultiFileSource(path);
 IDataView data = context.Data.CreateTextLoader(loaderOptions, source).Load(source);
 DataOperationsCatalog.TrainTestData split = context.Data.TrainTestSplit(data, testFraction: 0.25, seed: 1);
+
+if (automl)
+{
+    // AutoML samples (width, eps) from HopfColeSearchSpace; each trial trains on the train split, scores accuracy on the test split.
+    var sampled = new List<HopfColeSearchSpace>();
+    SweepableEstimator sweepable = context.Auto().CreateSweepableEstimator(
+        (trialContext, point) =>
+        {
+            sampled.Add(point);
+            return trialContext.BinaryClassification.Trainers.HopfCole(point.ApplyTo(new HopfColeBinaryTrainer.Options { MaximumEpochs = 50, Seed = 1 }));
+        },
+        new SearchSpace<HopfColeSearchSpace>());
+    AutoMLExperiment experiment = context.Auto().CreateExperiment(new AutoMLExperiment.AutoMLExperimentSettings { Seed = 1 })
+        .SetPipeline(context.Transforms.NormalizeMeanVariance("Features").Append(sweepable))
+        .SetDataset(split)
+        .SetBinaryClassificationMetric(BinaryClassificationMetric.Accuracy, "Label")
+        .SetMaxModelToExplore(12)
+        .SetTrainingTimeInSeconds(120)
+        .SetMonitor(new TrialPrinter(sampled));
+    TrialResult best = experiment.Run();
+    Console.WriteLine($"Best: trial {best.TrialSettings.TrialId}, accuracy {best.Metric:F4}");
+    return;
+}
 
 // Featurisers (whitening keeps the leading principal components), then the trainer; the attribution transform is fitted on the trained model.
 const int components = 10;
@@ -76,6 +107,26 @@ static string RepositoryRoot()
     }
 
     throw new InvalidOperationException("Pass the path of breast_cancer.csv: no folder above the sample holds HjMl.sln.");
+}
+
+/// <summary>Prints each AutoML trial as it ends: the width and viscosity it tried and its accuracy.</summary>
+internal sealed class TrialPrinter(List<HopfColeSearchSpace> sampled) : IMonitor
+{
+    public void ReportCompletedTrial(TrialResult result)
+    {
+        HopfColeSearchSpace point = sampled[^1];
+        Console.WriteLine($"trial {result.TrialSettings.TrialId,2}: {point.NumberOfSupportPoints,2} support points, eps = {point.Viscosity:F3}: accuracy {result.Metric:F4} ({result.DurationInMilliseconds / 1000:F1} s)");
+    }
+
+    public void ReportBestTrial(TrialResult result)
+    {
+    }
+
+    public void ReportFailTrial(TrialSettings settings, Exception? exception = null) => Console.WriteLine($"trial {settings.TrialId} failed: {exception?.Message}");
+
+    public void ReportRunningTrial(TrialSettings settings)
+    {
+    }
 }
 
 /// <summary>One patient's 30 measurements.</summary>
