@@ -28,7 +28,7 @@ namespace HjMl.MLNet.Attribution;
 /// | `AttributionEntropy` | <xref:System.Single> | H(pi) in nats, in [0, log N]; exp(H) is the effective number of support points (section 4). |
 /// | `FeatureContributions` | Vector of <xref:System.Single>, d slots, slot names copied from the features | Each standardised feature's term z_k (E_pi[w])_k of the exact decomposition (section 4): of the margin f_0 - f_1 (binary), of Score - LabelMean (regression, times LabelScale), of the predicted class's head (multiclass). |
 /// | `CertifiedRadius` | <xref:System.Single> | Classifiers with eps > 0: no change of the standardised features shorter than this changes the prediction (section 5). |
-/// | `OutOfSupportScore` | <xref:System.Single> | eps > 0: distance to the nearest support point over the diffusion radius sqrt(2 eps t) (section 6). |
+/// | `OutOfSupportScore` | <xref:System.Single> | eps > 0: distance to the nearest support point over the in-support radius, the diffusion radius sqrt(2 eps t) or the model's calibrated coverage radius where larger (section 6). |
 /// | `OutOfSupport` | <xref:System.Boolean> | eps > 0: OutOfSupportScore > 1. |
 ///
 /// The explained head is the predicted class's head for classifiers and head 0 for regression. Distances and radii are

@@ -59,7 +59,11 @@ internal sealed class RowExplainer
     /// <summary>The certified radius in standardised units (classifiers with eps &gt; 0; NaN otherwise).</summary>
     public double CertifiedRadius { get; private set; }
 
-    /// <summary>Distance to the nearest support point over sqrt(2 eps t) (eps &gt; 0; NaN otherwise).</summary>
+    /// <summary>
+    /// Distance to the nearest support point over the in-support radius: the diffusion radius sqrt(2 eps t), or the
+    /// model's calibrated coverage radius where that is larger, as HjMl's ONNX export and ModelExplainer.Coverage use
+    /// (eps &gt; 0; NaN otherwise).
+    /// </summary>
     public double OutOfSupportScore { get; private set; }
 
     /// <summary>Explains one raw (unstandardised) row.</summary>
@@ -87,7 +91,7 @@ internal sealed class RowExplainer
         Top();
         Decompose();
         CertifiedRadius = model.Kind != ModelKind.Regression && model.Viscosity > 0 ? Radius() : double.NaN;
-        OutOfSupportScore = model.Viscosity > 0 ? NearestSupportDistance() / Math.Sqrt(2 * model.Viscosity * model.Time) : double.NaN;
+        OutOfSupportScore = model.Viscosity > 0 ? NearestSupportDistance() / InSupportRadius() : double.NaN;
     }
 
     // Largest first; equal weights keep the lower piece first (as ONNX TopK does).
@@ -150,6 +154,12 @@ internal sealed class RowExplainer
         }
 
         return Math.Max(0, radius);
+    }
+
+    private double InSupportRadius()
+    {
+        double diffusion = Math.Sqrt(2 * model.Viscosity * model.Time);
+        return double.IsNaN(model.CoverageRadius) ? diffusion : Math.Max(diffusion, model.CoverageRadius);
     }
 
     // THEORY.md section 6: min_j |z - y_j| over every piece of every head, y_j = 2 t w_j.

@@ -78,6 +78,26 @@ public class SaveAndLoadTests
         }
     }
 
+    [Fact]
+    public void SavedMulticlassModelKeepsTextKeyValues()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView numbers = MLNetData.Load(context, "iris.csv", DataKind.Single);
+        var names = new[] { new KeyValuePair<float, string>(0, "setosa"), new KeyValuePair<float, string>(1, "versicolor"), new KeyValuePair<float, string>(2, "virginica") };
+        var pipeline = context.Transforms.Conversion.MapValue("Species", names, "Label")
+            .Append(context.Transforms.Conversion.MapValueToKey("Label", "Species"))
+            .Append(context.MulticlassClassification.Trainers.HopfCole(numberOfSupportPoints: 3, maximumEpochs: 20))
+            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedSpecies", "PredictedLabel"));
+        ITransformer model = pipeline.Fit(numbers);
+
+        ITransformer loaded = SaveAndLoad(context, model, numbers.Schema);
+
+        string[] before = model.Transform(numbers).GetColumn<string>("PredictedSpecies").ToArray();
+        string[] after = loaded.Transform(numbers).GetColumn<string>("PredictedSpecies").ToArray();
+        Assert.Equal(before, after);
+        Assert.Equal(["setosa", "versicolor", "virginica"], before.Distinct().Order());
+    }
+
     private static (IDataView Data, IEstimator<ITransformer> Pipeline) Pipeline(MLContext context, string task) => task switch
     {
         "regression" => (MLNetData.Diabetes(context), context.Transforms.NormalizeMinMax("Features").Append(context.Regression.Trainers.HopfCole(numberOfSupportPoints: 8, maximumEpochs: 30))),
