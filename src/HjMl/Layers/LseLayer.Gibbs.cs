@@ -66,18 +66,26 @@ public sealed partial class LseLayer<T>
             return LogSumExp.Entropy<T>(pi, logits);
         }
 
-        // Cov_pi(w, z) = sum_j pi_j (z_j - E_pi[z]) w_j: the centred logits need no centred weights, because the
-        // coefficients pi_j (z_j - E_pi[z]) already sum to zero.
-        T meanLogit = TensorPrimitives.Dot<T>(pi, logits);
-        TensorPrimitives.Subtract(logits, meanLogit, logits);
+        // Cov_pi(w, z) = sum_j c_j (w_j - w_r) with c_j = pi_j (z_j - E_pi[z]), for any piece r, because the c_j sum to
+        // zero. Taking r a maximal piece drops its coefficient, which is the one that cancels (E_pi[z] is within
+        // rounding of z_r when the other weights are tiny); the others keep their relative accuracy, and so does the
+        // gradient where H itself is tiny. E_pi[z] - m = E_pi[z - m] is formed from the shifted logits for the same reason.
+        int reference = TensorPrimitives.IndexOfMax<T>(logits);
+        T maximum = logits[reference];
+        TensorPrimitives.Subtract(logits, maximum, logits);
+        T meanGap = TensorPrimitives.Dot<T>(pi, logits);
+        TensorPrimitives.Subtract(logits, meanGap, logits);
         TensorPrimitives.Multiply(logits, pi, logits);
 
         // Divide by eps once per factor, after multiplying by pi: a vanishing weight then zeroes a huge gap instead of
         // meeting an overflowed (z_j - E_pi[z]) / eps, and 1/eps^2 is never formed (it overflows for eps below 1e-154).
         TensorPrimitives.Divide(logits, Viscosity, logits);
+        logits[reference] = T.Zero;
+        T total = TensorPrimitives.Sum<T>(logits);
         int d = InputDimension;
         ReadOnlySpan<T> headWeights = weights.AsSpan(head * NumberOfPieces * d, NumberOfPieces * d);
         MatrixProducts.Current.Multiply(Transpose.No, Transpose.No, 1, d, NumberOfPieces, -T.One / Viscosity, logits, NumberOfPieces, headWeights, d, T.Zero, gradient, d);
+        TensorPrimitives.MultiplyAdd(headWeights.Slice(reference * d, d), total / Viscosity, gradient, gradient);
         return LogSumExp.Entropy<T>(pi, logits);
     }
 

@@ -193,7 +193,7 @@ public class LseLayerPropertyTests
 
                 // H moves on the scale eps of the logits, so the step follows eps; the gradient is O(|w| / eps).
                 double step = 1e-6 * layer.Viscosity;
-                double scale = Math.Max(1, TensorPrimitives.MaxMagnitude<double>(gradient));
+                double scale = Math.Max(1, Math.Abs(TensorPrimitives.MaxMagnitude<double>(gradient)));
                 for (int k = 0; k < d; k++)
                 {
                     double[] plus = (double[])x.Clone(), minus = (double[])x.Clone();
