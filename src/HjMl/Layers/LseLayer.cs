@@ -209,7 +209,12 @@ public sealed partial class LseLayer<T>
     /// <summary>Checks a row: length d and every value finite.</summary>
     internal void ValidateInput(ReadOnlySpan<T> input, string argument = "input")
     {
-        Guard.Length(input, InputDimension, argument, $"a layer of input dimension {InputDimension}");
+        // The message is formatted only on failure: single-row scoring must not allocate.
+        if (input.Length != InputDimension)
+        {
+            Guard.Length(input, InputDimension, argument, $"a layer of input dimension {InputDimension}");
+        }
+
         Guard.Finite(input, argument);
     }
 
