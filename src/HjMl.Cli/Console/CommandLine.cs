@@ -28,6 +28,8 @@ internal static class CommandLine
         new Commands.CrossValidateCommand(),
         new Commands.ScalingCommand(),
         new Commands.QualityCommand(),
+        new Commands.EnsembleCommand(),
+        new Commands.LandscapeCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
     ];
