@@ -28,10 +28,14 @@ internal static class CommandLine
         new Commands.CrossValidateCommand(),
         new Commands.ScalingCommand(),
         new Commands.QualityCommand(),
+        new Commands.ExplainCommand(),
+        new Commands.CertifyCommand(),
+        new Commands.BudgetCommand(),
         new Commands.EnsembleCommand(),
         new Commands.LandscapeCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
+        new Commands.InfoCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>

@@ -226,7 +226,11 @@ public sealed class HopfColeSolution<T>
 
     private void ValidatePoint(ReadOnlySpan<T> point)
     {
-        Guard.Length(point, Dimension, nameof(point), $"a solution in dimension {Dimension}");
+        if (point.Length != Dimension)
+        {
+            Guard.Length(point, Dimension, nameof(point), $"a solution in dimension {Dimension}");
+        }
+
         Guard.Finite(point, nameof(point));
     }
 }

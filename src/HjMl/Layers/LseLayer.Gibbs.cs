@@ -8,6 +8,9 @@ namespace HjMl.Layers;
 /// <summary>Gibbs weights, gradient, entropy and the exact decomposition of a layer's output (THEORY.md sections 3 and 4).</summary>
 public sealed partial class LseLayer<T>
 {
+    // Heads up to this many weights use the sparse accumulation in ExpectedWeight.
+    private const int SparseExpectationLimit = 1 << 16;
+
     /// <summary>
     /// Gibbs weights pi_j(x) = exp(z_j/eps) / sum_k exp(z_k/eps) = d f / d b_j of head <paramref name="head"/>
     /// (THEORY.md section 3), written to <paramref name="gibbsWeights"/> (length N); returns f(x).
@@ -112,12 +115,30 @@ public sealed partial class LseLayer<T>
         return new LseDecomposition<T>(score, TensorPrimitives.Sum<T>(contribution), biasTerm, entropy, Viscosity * entropy);
     }
 
-    // E_pi[w] = pi^T W_head as a 1 x N by N x d product.
+    // E_pi[w] = pi^T W_head. Small heads accumulate only the pieces that carry weight: a piece whose pi_j is below
+    // 2^-60 of the largest changes E_pi[w] by less than rounding, and sharp models put almost all weight on a few
+    // pieces. Large heads go through the matrix product (native BLAS where installed).
     internal void ExpectedWeight(int head, ReadOnlySpan<T> pi, Span<T> destination)
     {
         int d = InputDimension;
-        ReadOnlySpan<T> headWeights = weights.AsSpan(head * NumberOfPieces * d, NumberOfPieces * d);
-        MatrixProducts.Current.Multiply(Transpose.No, Transpose.No, 1, d, NumberOfPieces, T.One, pi, NumberOfPieces, headWeights, d, T.Zero, destination, d);
+        int pieces = NumberOfPieces;
+        ReadOnlySpan<T> headWeights = weights.AsSpan(head * pieces * d, pieces * d);
+        if (pieces * d > SparseExpectationLimit)
+        {
+            MatrixProducts.Current.Multiply(Transpose.No, Transpose.No, 1, d, pieces, T.One, pi, pieces, headWeights, d, T.Zero, destination, d);
+            return;
+        }
+
+        destination = destination[..d];
+        destination.Clear();
+        T threshold = TensorPrimitives.Max(pi[..pieces]) * T.CreateChecked(8.673617379884035e-19);
+        for (int j = 0; j < pieces; j++)
+        {
+            if (pi[j] > threshold)
+            {
+                TensorPrimitives.MultiplyAdd(headWeights.Slice(j * d, d), pi[j], destination, destination);
+            }
+        }
     }
 }
 

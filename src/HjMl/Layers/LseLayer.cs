@@ -139,11 +139,15 @@ public sealed partial class LseLayer<T>
     {
         ValidateInput(input);
         Guard.AtLeast(scores, NumberOfHeads, nameof(scores), "one score per head");
-        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
+        // One product for every head's logits: a single call instead of K small ones.
+        int all = biases.Length;
+        Span<T> logits = ScratchBuffer<T>.First(all);
+        MatrixProducts.Current.Multiply(Transpose.No, Transpose.Yes, 1, all, InputDimension, T.One, input, InputDimension, weights, InputDimension, T.Zero, logits, all);
+        TensorPrimitives.Add(logits, biases, logits);
         for (int head = 0; head < NumberOfHeads; head++)
         {
-            HeadLogits(input, head, logits);
-            scores[head] = LogSumExp.Evaluate<T>(logits, Viscosity, logits);
+            Span<T> headLogits = logits.Slice(head * NumberOfPieces, NumberOfPieces);
+            scores[head] = LogSumExp.Evaluate<T>(headLogits, Viscosity, headLogits);
         }
     }
 
@@ -209,7 +213,7 @@ public sealed partial class LseLayer<T>
     /// <summary>Checks a row: length d and every value finite.</summary>
     internal void ValidateInput(ReadOnlySpan<T> input, string argument = "input")
     {
-        // The message is formatted only on failure: single-row scoring must not allocate.
+        // Checked before building any message: this runs on every scored row, which must not allocate.
         if (input.Length != InputDimension)
         {
             Guard.Length(input, InputDimension, argument, $"a layer of input dimension {InputDimension}");

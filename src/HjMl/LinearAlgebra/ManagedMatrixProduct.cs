@@ -84,7 +84,8 @@ public sealed class ManagedMatrixProduct : IMatrixProduct
     {
         for (int i = 0; i < m; i++)
         {
-            ReadOnlySpan<T> a = left.Slice(i * leftStride, k);
+            // With k = 0 the rows of A are empty and a span holding them may be shorter than i * leftStride.
+            ReadOnlySpan<T> a = k == 0 ? default : left.Slice(i * leftStride, k);
             Span<T> c = destination.Slice(i * destinationStride, n);
             for (int j = 0; j < n; j++)
             {
@@ -101,17 +102,27 @@ public sealed class ManagedMatrixProduct : IMatrixProduct
         for (int i = 0; i < m; i++)
         {
             Span<T> c = destination.Slice(i * destinationStride, n);
+            ReadOnlySpan<T> a = k == 0 ? default : left.Slice(i * leftStride, k);
+            int start = 0;
             if (beta == T.Zero)
             {
-                c.Clear();
+                // The first row of B initialises C_i, saving the pass that would clear it.
+                if (k == 0)
+                {
+                    c.Clear();
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(right[..n], alpha * a[0], c);
+                    start = 1;
+                }
             }
             else if (beta != T.One)
             {
                 TensorPrimitives.Multiply(c, beta, c);
             }
 
-            ReadOnlySpan<T> a = left.Slice(i * leftStride, k);
-            for (int p = 0; p < k; p++)
+            for (int p = start; p < k; p++)
             {
                 T scale = alpha * a[p];
                 if (scale != T.Zero)

@@ -26,7 +26,11 @@ public sealed class HopfColeModel
     /// <param name="labelScale">Regression only: the training labels' standard deviation (&gt; 0).</param>
     /// <param name="supportRows">Per piece (head-major), the training row it started on, or -1.</param>
     /// <param name="time">t of the Hopf–Cole reading (support points y = 2 t w).</param>
-    public HopfColeModel(ModelKind kind, LseLayer<double> layer, FeatureScaling scaling, IReadOnlyList<string> featureNames, double[] classLabels, double labelMean, double labelScale, int[] supportRows, double time)
+    /// <param name="coverageRadius">
+    /// The distance (standardised units) from a support point within which 99% of training rows fall, or NaN when not
+    /// calibrated; see <see cref="CoverageRadius"/>.
+    /// </param>
+    public HopfColeModel(ModelKind kind, LseLayer<double> layer, FeatureScaling scaling, IReadOnlyList<string> featureNames, double[] classLabels, double labelMean, double labelScale, int[] supportRows, double time, double coverageRadius = double.NaN)
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(scaling);
@@ -72,7 +76,13 @@ public sealed class HopfColeModel
         this.supportRows = supportRows;
         LabelMean = kind == ModelKind.Regression ? labelMean : 0;
         LabelScale = kind == ModelKind.Regression ? labelScale : 1;
+        if (!double.IsNaN(coverageRadius) && !(coverageRadius >= 0 && double.IsFinite(coverageRadius)))
+        {
+            throw new ArgumentException($"coverageRadius is {coverageRadius}; it must be finite and >= 0, or NaN when not calibrated.", nameof(coverageRadius));
+        }
+
         Time = time;
+        CoverageRadius = coverageRadius;
     }
 
     /// <summary>What the model predicts.</summary>
@@ -105,6 +115,14 @@ public sealed class HopfColeModel
     /// <summary>eps.</summary>
     public double Viscosity => Layer.Viscosity;
 
+    /// <summary>
+    /// The 99th percentile, over the training rows, of the distance from a row to its nearest support point
+    /// y_j = 2t w_j (standardised units), or NaN when the model was not calibrated. The authors' criterion
+    /// (THEORY.md section 6) calls a row in support within the diffusion radius sqrt(2 eps t); trained support points
+    /// move, so HjMl flags a row only beyond both that radius and this calibrated one.
+    /// </summary>
+    public double CoverageRadius { get; }
+
     /// <summary>d, features per row.</summary>
     public int InputDimension => Layer.InputDimension;
 
@@ -116,7 +134,11 @@ public sealed class HopfColeModel
 
     /// <summary>The same model at another viscosity (the trained pieces rescaled to a new eps; nothing is retrained).</summary>
     public HopfColeModel WithViscosity(double viscosity)
-        => new(Kind, Layer.WithViscosity(viscosity), Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time);
+        => new(Kind, Layer.WithViscosity(viscosity), Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, CoverageRadius);
+
+    /// <summary>The same model with a calibrated <see cref="CoverageRadius"/>.</summary>
+    public HopfColeModel WithCoverageRadius(double coverageRadius)
+        => new(Kind, Layer, Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, coverageRadius);
 
     /// <summary>
     /// Writes <see cref="OutputLength"/> scores for one row of raw features: the regression value, the binary margin
@@ -139,7 +161,9 @@ public sealed class HopfColeModel
             return;
         }
 
-        scores[0] = ReadOut(Layer.Evaluate(standardised, 0) - Layer.Evaluate(standardised, 1));
+        Span<double> heads = stackalloc double[2];
+        Layer.Evaluate(standardised, heads);
+        scores[0] = ReadOut(heads[0] - heads[1]);
     }
 
     /// <summary>The single score of a regression or binary model (see <see cref="Score(ReadOnlySpan{double}, Span{double})"/>).</summary>

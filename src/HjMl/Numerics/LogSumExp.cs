@@ -88,16 +88,19 @@ public static class LogSumExp
     }
 
     /// <summary>
-    /// Writes exp(max((z_j - m)/eps, floor)) to <paramref name="destination"/> and returns their sum (at least 1).
-    /// The floor sits below the smallest subnormal's logarithm, so it changes no weight; it keeps (z - m)/eps finite
-    /// when eps is tiny and the gap huge (a float gap of 1e30 over eps = 1e-12 would overflow to -infinity).
+    /// Writes exp((z_j - m) / eps) to <paramref name="destination"/> and returns their sum (at least 1, from the maximum).
+    /// No NaN can arise: z_j - m lies in [-infinity, 0], so each quotient lies in [-infinity, 0] for finite eps &gt; 0 and
+    /// its exponential in [0, 1]. At eps = 1 (logits already divided by eps, as the trainer passes them) the division is skipped.
     /// </summary>
     internal static T ShiftedExponentials<T>(ReadOnlySpan<T> logits, T maximum, T viscosity, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         TensorPrimitives.Subtract(logits, maximum, destination);
-        TensorPrimitives.Divide(destination, viscosity, destination);
-        TensorPrimitives.Max(destination, ExponentFloor<T>(), destination);
+        if (viscosity != T.One)
+        {
+            TensorPrimitives.Divide(destination, viscosity, destination);
+        }
+
         TensorPrimitives.Exp(destination, destination);
         return TensorPrimitives.Sum<T>(destination);
     }
@@ -114,9 +117,4 @@ public static class LogSumExp
             throw new ArgumentException($"{argument} has length {destination.Length} but needs at least {logits.Length}, one per logit.", argument);
         }
     }
-
-    /// <summary>An exponent whose exponential underflows to zero in T (exp(-746) = 0 in double, exp(-104) = 0 in float).</summary>
-    internal static T ExponentFloor<T>()
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => typeof(T) == typeof(float) ? T.CreateChecked(-110) : T.CreateChecked(-750);
 }

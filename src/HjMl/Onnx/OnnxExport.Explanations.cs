@@ -34,7 +34,7 @@ public static partial class OnnxExport
     /// <summary>Explanations: the distance to the nearest support point in standardised units, float32 [N].</summary>
     public const string SupportDistanceName = "SupportDistance";
 
-    /// <summary>Explanations (eps &gt; 0): SupportDistance / sqrt(2 eps t), float32 [N].</summary>
+    /// <summary>Explanations (eps &gt; 0): SupportDistance / max(sqrt(2 eps t), CoverageRadius), float32 [N].</summary>
     public const string OutOfSupportScoreName = "OutOfSupportScore";
 
     /// <summary>Explanations (classifiers, eps &gt; 0): the certified radius in standardised units, float32 [N].</summary>
@@ -90,8 +90,15 @@ public static partial class OnnxExport
         string distance = NearestSupport(graph, model, lse);
         if (model.Viscosity > 0)
         {
+            // The same reference radius as ModelExplainer.Coverage: the diffusion radius sqrt(2 eps t), or the model's
+            // calibrated coverage radius where that is larger.
             double radius = Math.Sqrt(2 * model.Viscosity * model.Time);
-            string inverseRadius = graph.Floats("inverse_diffusion_radius", [Single(1 / radius, "1 / sqrt(2 eps t), the inverse diffusion radius")]);
+            if (!double.IsNaN(model.CoverageRadius))
+            {
+                radius = Math.Max(radius, model.CoverageRadius);
+            }
+
+            string inverseRadius = graph.Floats("inverse_coverage_radius", [Single(1 / radius, "1 / max(sqrt(2 eps t), coverage radius), the inverse in-support radius")]);
             graph.Node("Mul", OutOfSupportScoreName, [distance, inverseRadius]);
             if (model.Kind != ModelKind.Regression)
             {
@@ -202,7 +209,7 @@ public static partial class OnnxExport
         graph.Output(SupportDistanceName, DataType.Float, "Distance to the nearest support point in standardised units.", BatchDimension);
         if (model.Viscosity > 0)
         {
-            graph.Output(OutOfSupportScoreName, DataType.Float, "SupportDistance / sqrt(2 eps t); above 1 means out of support (section 6).", BatchDimension);
+            graph.Output(OutOfSupportScoreName, DataType.Float, "SupportDistance / max(sqrt(2 eps t), the model's calibrated coverage radius); above 1 means out of support (section 6).", BatchDimension);
             if (model.Kind != ModelKind.Regression)
             {
                 graph.Output(CertifiedRadiusName, DataType.Float, "Certified radius in standardised units: no smaller change flips the prediction (section 5).", BatchDimension);

@@ -23,7 +23,7 @@ public sealed record OnnxExportOptions
     /// <item><term><c>BiasTerms</c> float32 [N, K]</term><description>E_pi[b_k]; sum_d c_kd + BiasTerms + eps * AttributionEntropy = f_k, the head's score.</description></item>
     /// <item><term><c>NearestSupportIndex</c> int64 [N], <c>NearestSupportRow</c> int64 [N]</term><description>the piece (head-major index k*P + j) whose support point y = 2 t w is nearest, and the training row it came from (-1 if unknown).</description></item>
     /// <item><term><c>SupportDistance</c> float32 [N]</term><description>min_j ||z - y_j|| over every piece of every head.</description></item>
-    /// <item><term><c>OutOfSupportScore</c> float32 [N] (eps &gt; 0)</term><description>SupportDistance / sqrt(2 eps t); above 1 the row lies beyond every support point's diffusion radius (section 6).</description></item>
+    /// <item><term><c>OutOfSupportScore</c> float32 [N] (eps &gt; 0)</term><description>SupportDistance / max(sqrt(2 eps t), the model's calibrated CoverageRadius); above 1 the row lies out of support (section 6), as ModelExplainer.Coverage says.</description></item>
     /// <item><term><c>CertifiedRadius</c> float32 [N] (classifiers, eps &gt; 0)</term><description>r* = min over classes c other than the predicted p of (sqrt(g^2 + 2 K m) - g) / K, with m = f_p - f_c, g = ||E_pi_p[w] - E_pi_c[w]||, K = max(D_p^2, D_c^2) / (4 eps) and D a head's weight diameter (section 5): no change of standardised features shorter than r* changes the prediction.</description></item>
     /// </list>
     /// </remarks>

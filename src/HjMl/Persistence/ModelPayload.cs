@@ -19,6 +19,9 @@ internal static class ModelPayload
     private const byte BinaryKind = 1;
     private const byte MulticlassKind = 2;
 
+    /// <summary>The metadata key that carries <see cref="HopfColeModel.CoverageRadius"/>.</summary>
+    public const string CoverageRadiusKey = "hjml.coverageRadius";
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static byte[] Write(HopfColeModel model, IReadOnlyDictionary<string, string> metadata)
@@ -61,8 +64,20 @@ internal static class ModelPayload
             Int32(buffer, row);
         }
 
-        Int32(buffer, metadata.Count);
+        // The coverage calibration travels as a reserved metadata entry, so the layout stays version 1.
+        var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach ((string key, string value) in metadata)
+        {
+            entries[key] = value;
+        }
+
+        if (!double.IsNaN(model.CoverageRadius))
+        {
+            entries[CoverageRadiusKey] = model.CoverageRadius.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        Int32(buffer, entries.Count);
+        foreach ((string key, string value) in entries)
         {
             Text(buffer, key);
             Text(buffer, value);
@@ -144,11 +159,18 @@ internal static class ModelPayload
             throw reader.Problem($"{reader.Remaining} bytes are left over after the metadata.");
         }
 
+        double coverageRadius = double.NaN;
+        if (metadata.TryGetValue(CoverageRadiusKey, out string? coverageText)
+            && !double.TryParse(coverageText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out coverageRadius))
+        {
+            throw reader.Problem($"the coverage radius '{coverageText}' is not a number.");
+        }
+
         try
         {
             var layer = new LseLayer<double>(weights, biases, dimension, viscosity, heads);
             var scaling = new FeatureScaling(means, scales);
-            var model = new HopfColeModel(kind, layer, scaling, featureNames, classLabels, labelMean, labelScale, supportRows, time);
+            var model = new HopfColeModel(kind, layer, scaling, featureNames, classLabels, labelMean, labelScale, supportRows, time, coverageRadius);
             return (model, metadata);
         }
         catch (ArgumentException invalid)

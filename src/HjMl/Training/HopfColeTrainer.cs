@@ -111,6 +111,7 @@ public sealed class HopfColeTrainer
         double viscosity = run.BestViscosity;
         var layer = new LseLayer<double>(best.AsSpan(0, objective.WeightCount), best.AsSpan(objective.WeightCount, objective.AllPieces), d, viscosity, heads);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, d));
+        model = model.WithCoverageRadius(CoverageRadius(model, train));
         return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder);
     }
 
@@ -129,6 +130,24 @@ public sealed class HopfColeTrainer
 
     /// <summary>eps = N^(-1/d), the paper's width-scaled viscosity (THEORY.md section 7).</summary>
     public static double WidthScaledViscosity(int supportPoints, int dimension) => Math.Pow(supportPoints, -1.0 / dimension);
+
+    // The 99th percentile of the training rows' distances to their nearest support point (HopfColeModel.CoverageRadius).
+    private static double CoverageRadius(HopfColeModel model, Block train)
+    {
+        var explainer = new Attribution.ModelExplainer(model);
+        int d = train.Dimension;
+        var logits = new double[model.Layer.Biases.Length];
+        var distances = new double[train.Rows];
+        for (int row = 0; row < train.Rows; row++)
+        {
+            ReadOnlySpan<double> z = train.Inputs.AsSpan(row * (d + 1), d);
+            model.Layer.Logits(z, logits);
+            distances[row] = Attribution.ModelExplainer.NearestSupport(model.Layer, model.Time, z, logits, explainer.WeightSquaredNorms).Distance;
+        }
+
+        Array.Sort(distances);
+        return distances[Math.Min(distances.Length - 1, (int)Math.Ceiling(0.99 * distances.Length) - 1)];
+    }
 
     private static void ValidateWeights(Dataset data, double[]? weights)
     {
@@ -182,21 +201,21 @@ public sealed class HopfColeTrainer
             if (options.Kind == ModelKind.Regression)
             {
                 // Both heads share support points; their initial data g = -y/2 and +y/2 make f_0 - f_1 = u_1 - u_0 ~ y near each point.
-                chosen = head == 0 ? SupportInitialiser.Choose(train.Inputs, d, Enumerable.Range(0, train.Rows).ToArray(), pieces, kMeans, random) : supportRows[..pieces].Select(train.LocalIndexOf).ToArray();
+                chosen = head == 0 ? SupportInitialiser.Choose(train.Inputs, d, d + 1, Enumerable.Range(0, train.Rows).ToArray(), pieces, kMeans, random) : supportRows[..pieces].Select(train.LocalIndexOf).ToArray();
             }
             else
             {
                 // Binary: head 0 holds the positive class (target 1), head 1 the negative; multiclass: head c holds class c.
                 double target = options.Kind == ModelKind.BinaryClassification ? 1 - head : head;
                 int[] candidates = Enumerable.Range(0, train.Rows).Where(i => train.Targets[i] == target).ToArray();
-                chosen = SupportInitialiser.Choose(train.Inputs, d, candidates, pieces, kMeans, random);
+                chosen = SupportInitialiser.Choose(train.Inputs, d, d + 1, candidates, pieces, kMeans, random);
             }
 
             for (int j = 0; j < pieces; j++)
             {
                 int row = chosen[j];
                 int piece = (head * pieces) + j;
-                ReadOnlySpan<double> y = train.Inputs.AsSpan(row * d, d);
+                ReadOnlySpan<double> y = train.Inputs.AsSpan(row * (d + 1), d);
                 double initialData = options.Kind == ModelKind.Regression ? (head == 0 ? -0.5 : 0.5) * train.Targets[row] : 0;
                 TensorPrimitives.Divide(y, 2 * time, parameters.AsSpan(piece * d, d));
                 parameters[(all * d) + piece] = -initialData - (TensorPrimitives.Dot(y, y) / (4 * time));
@@ -210,7 +229,10 @@ public sealed class HopfColeTrainer
     private static double Gaussian(Random random)
         => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
-    /// <summary>Standardised rows with their targets and weights, and where each came from in the caller's data.</summary>
+    /// <summary>
+    /// Standardised rows, each followed by a constant 1 (the objective's bias column), with their targets and weights,
+    /// and where each came from in the caller's data.
+    /// </summary>
     private sealed class Block
     {
         private Dictionary<int, int>? localIndex;
@@ -230,11 +252,13 @@ public sealed class HopfColeTrainer
         public static Block Create(Dataset data, LabelEncoding labels, FeatureScaling scaling, double[]? weights, int[] sourceRows)
         {
             int d = data.Columns;
-            var inputs = new double[data.Rows * d];
+            var inputs = new double[data.Rows * (d + 1)];
             var targets = new double[data.Rows];
             for (int row = 0; row < data.Rows; row++)
             {
-                scaling.Apply(data.Row(row), inputs.AsSpan(row * d, d));
+                Span<double> augmented = inputs.AsSpan(row * (d + 1), d + 1);
+                scaling.Apply(data.Row(row), augmented);
+                augmented[d] = 1.0;
                 targets[row] = labels.Encode(data.Labels[row]);
             }
 
@@ -347,7 +371,7 @@ public sealed class HopfColeTrainer
             var scratch = new double[n];
             int batch = options.BatchSize == 0 || options.BatchSize >= train.Rows ? train.Rows : options.BatchSize;
             int[] rows = Enumerable.Range(0, train.Rows).ToArray();
-            double[] batchInputs = new double[batch * train.Dimension];
+            double[] batchInputs = new double[batch * (train.Dimension + 1)];
             double[] batchTargets = new double[batch];
             double[]? batchWeights = train.Weights is null ? null : new double[batch];
             long step = 0;
@@ -559,10 +583,10 @@ public sealed class HopfColeTrainer
 
         private void Gather(ReadOnlySpan<int> rows, double[] inputs, double[] targets, double[]? weights)
         {
-            int d = train.Dimension;
+            int stride = train.Dimension + 1;
             for (int i = 0; i < rows.Length; i++)
             {
-                train.Inputs.AsSpan(rows[i] * d, d).CopyTo(inputs.AsSpan(i * d, d));
+                train.Inputs.AsSpan(rows[i] * stride, stride).CopyTo(inputs.AsSpan(i * stride, stride));
                 targets[i] = train.Targets[rows[i]];
                 if (weights is not null)
                 {
@@ -613,7 +637,17 @@ public sealed class HopfColeTrainer
         {
             Block rows = validation!;
             int heads = objective.AllPieces / options.NumberOfSupportPoints;
-            var layer = new LseLayer<double>(parameters.AsSpan(0, objective.WeightCount), parameters.AsSpan(objective.WeightCount, objective.AllPieces), rows.Dimension, viscosity, heads);
+            int d = rows.Dimension;
+
+            // The layer on the augmented rows [x 1]: each piece's weights followed by its bias, and zero biases.
+            var augmentedWeights = new double[objective.AllPieces * (d + 1)];
+            for (int j = 0; j < objective.AllPieces; j++)
+            {
+                parameters.AsSpan(j * d, d).CopyTo(augmentedWeights.AsSpan(j * (d + 1), d));
+                augmentedWeights[(j * (d + 1)) + d] = parameters[objective.WeightCount + j];
+            }
+
+            var layer = new LseLayer<double>(augmentedWeights, new double[objective.AllPieces], d + 1, viscosity, heads);
             var scores = new double[rows.Rows * heads];
             layer.EvaluateBatch(rows.Inputs, scores);
             if (options.Kind == ModelKind.Regression)

@@ -7,16 +7,19 @@ using HjMl.Numerics;
 namespace HjMl.Training;
 
 /// <summary>
-/// The training loss and its exact gradient, fused in one pass per batch (THEORY.md section 3: d f / d b_j = pi_j,
-/// d f / d w_j = pi_j x, d f / d eps = H(pi)). For a block of rows X (r x d):
-/// Z = X W^T + b by one matrix product; per row and head the Gibbs weights pi and score f; the loss's derivative
-/// delta = dL/df per head; G = delta * pi; then grad W = G^T X by one matrix product, grad b = column sums of G,
-/// and d L / d log eps = eps * sum delta H. Rows are split into fixed chunks reduced in chunk order, so the result
-/// depends only on the data, the parameters and the thread count.
+/// The training loss and its exact gradient, fused in one pass per tile of rows (THEORY.md section 3: d f / d b_j = pi_j,
+/// d f / d w_j = pi_j x, d f / d eps = H(pi)). Inputs carry a trailing constant 1, so that one matrix product gives
+/// logits with their biases, Z' = [X 1] [W b]^T / eps, and one gives the gradient of weights and biases together,
+/// [X 1]^T G with G = delta * pi. Per row and head: the max shift, exp, sum, then G = exp(z' - m') * (delta / S):
+/// five vectorised passes over the head's pieces. Tiles of rows keep Z' in cache. Rows are split into fixed chunks
+/// reduced in chunk order, so the result depends only on the data, the parameters and the thread count.
 /// </summary>
 internal sealed class Objective
 {
     private const int MinimumChunkRows = 64;
+
+    // Logits per tile: about 256 KiB of doubles, which stays in L2 between the forward and backward products.
+    private const int TileElements = 32768;
 
     private readonly ModelKind kind;
     private readonly int d;
@@ -30,7 +33,6 @@ internal sealed class Objective
 
     public Objective(ModelKind kind, int inputDimension, int heads, int pieces, int threads, double regularisation, RegressionLoss regressionLoss, double huberDelta, bool learnViscosity)
     {
-        this.learnViscosity = learnViscosity;
         this.kind = kind;
         d = inputDimension;
         this.heads = heads;
@@ -39,6 +41,7 @@ internal sealed class Objective
         this.regularisation = regularisation;
         this.regressionLoss = regressionLoss;
         this.huberDelta = huberDelta;
+        this.learnViscosity = learnViscosity;
     }
 
     /// <summary>K * N, all pieces.</summary>
@@ -47,8 +50,18 @@ internal sealed class Objective
     /// <summary>Length of the weight block at the start of a parameter vector.</summary>
     public int WeightCount => AllPieces * d;
 
+    /// <summary>The row stride of the inputs this objective reads: d features and a constant 1.</summary>
+    public int Stride => d + 1;
+
     /// <summary>Parameters: W (K N x d), b (K N), and log eps when it is learned.</summary>
-    public int ParameterCount(bool learnViscosity) => WeightCount + AllPieces + (learnViscosity ? 1 : 0);
+    public int ParameterCount(bool learnEps) => WeightCount + AllPieces + (learnEps ? 1 : 0);
+
+    /// <summary>Writes a row of standardised features followed by the constant 1 the objective expects.</summary>
+    public static void Augment(ReadOnlySpan<double> features, Span<double> destination)
+    {
+        features.CopyTo(destination);
+        destination[features.Length] = 1.0;
+    }
 
     /// <summary>
     /// The weighted mean loss over the block plus lambda/2 |W|^2, and its gradient with respect to
@@ -56,56 +69,57 @@ internal sealed class Objective
     /// </summary>
     /// <param name="parameters">W then b.</param>
     /// <param name="viscosity">eps &gt; 0.</param>
-    /// <param name="inputs">Rows of d standardised features (the first <paramref name="rows"/> are used).</param>
+    /// <param name="inputs">Rows of d standardised features and a 1 (<see cref="Augment"/>); the first <paramref name="rows"/> are used.</param>
     /// <param name="targets">Per row: standardised label (regression), 0/1 (binary), class index (multiclass).</param>
     /// <param name="weights">Per-row example weights, or null for 1.</param>
     /// <param name="rows">r, the rows of the block.</param>
     /// <param name="gradient">Receives dL/dW then dL/db (length WeightCount + AllPieces); may be empty to skip the gradient.</param>
-    /// <param name="viscosityGradient">dL / d log eps.</param>
+    /// <param name="viscosityGradient">dL / d log eps (0 unless eps is learned).</param>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient)
     {
         int all = AllPieces;
+        int stride = Stride;
         bool wantGradient = !gradient.IsEmpty;
         int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
         int chunkRows = (rows + chunks - 1) / chunks;
-        int accumulatorLength = WeightCount + all + 2; // grad W^T (d x KN), grad b, d/d eps, loss
+        int gradientLength = stride * all;
+        int accumulatorLength = gradientLength + 2; // [X 1]^T G ((d + 1) x KN), then d/d eps and the loss
 
-        double[] transposed = ArrayPool<double>.Shared.Rent(WeightCount);
+        double[] scaled = ArrayPool<double>.Shared.Rent(gradientLength);
         double[] accumulators = ArrayPool<double>.Shared.Rent(chunks * accumulatorLength);
-        double[] biasCopy = ArrayPool<double>.Shared.Rent(all);
         try
         {
-            // W^T (d x KN): with it, Z = X W^T is a row-by-row accumulation over the d features, vectorised across the pieces.
+            // [W b]^T / eps, (d + 1) x KN: logits arrive already divided by eps, so the kernels skip that pass.
             ReadOnlySpan<double> w = parameters[..WeightCount];
+            ReadOnlySpan<double> b = parameters.Slice(WeightCount, all);
+            double inverse = 1 / viscosity;
             for (int j = 0; j < all; j++)
             {
                 for (int k = 0; k < d; k++)
                 {
-                    transposed[(k * all) + j] = w[(j * d) + k];
+                    scaled[(k * all) + j] = w[(j * d) + k] * inverse;
                 }
+
+                scaled[(d * all) + j] = b[j] * inverse;
             }
 
-            parameters.Slice(WeightCount, all).CopyTo(biasCopy);
             Array.Clear(accumulators, 0, chunks * accumulatorLength);
 
             void RunChunk(int chunk)
             {
                 int first = chunk * chunkRows;
                 int count = Math.Min(chunkRows, rows - first);
-                if (count <= 0)
+                if (count > 0)
                 {
-                    return;
+                    Chunk(
+                        scaled.AsSpan(0, gradientLength),
+                        viscosity,
+                        inputs.AsSpan(first * stride, count * stride),
+                        targets.AsSpan(first, count),
+                        weights is null ? default : weights.AsSpan(first, count),
+                        accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength),
+                        wantGradient);
                 }
-
-                Chunk(
-                    transposed.AsSpan(0, WeightCount),
-                    biasCopy.AsSpan(0, all),
-                    viscosity,
-                    inputs.AsSpan(first * d, count * d),
-                    targets.AsSpan(first, count),
-                    weights is null ? default : weights.AsSpan(first, count),
-                    accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength),
-                    wantGradient);
             }
 
             if (chunks == 1)
@@ -139,68 +153,78 @@ internal sealed class Objective
                 }
 
                 TensorPrimitives.MultiplyAdd(w, regularisation, weightGradient, weightGradient);
-                TensorPrimitives.Divide(total.Slice(WeightCount, all), weightSum, gradient.Slice(WeightCount, all));
+                TensorPrimitives.Divide(total.Slice(d * all, all), weightSum, gradient.Slice(WeightCount, all));
             }
 
             return loss;
         }
         finally
         {
-            ArrayPool<double>.Shared.Return(transposed);
+            ArrayPool<double>.Shared.Return(scaled);
             ArrayPool<double>.Shared.Return(accumulators);
-            ArrayPool<double>.Shared.Return(biasCopy);
         }
     }
 
-    private void Chunk(ReadOnlySpan<double> transposedWeights, ReadOnlySpan<double> biases, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient)
+    private void Chunk(ReadOnlySpan<double> scaledWeights, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient)
     {
         int rows = targets.Length;
         int all = AllPieces;
-        double[] buffer = ArrayPool<double>.Shared.Rent(rows * all);
-        double[] entropyWork = ArrayPool<double>.Shared.Rent(pieces);
+        int stride = Stride;
+        int tileRows = Math.Clamp(TileElements / all, 8, 512);
+        double[] buffer = ArrayPool<double>.Shared.Rent(Math.Min(rows, tileRows) * all);
+        double[] work = ArrayPool<double>.Shared.Rent(2 * pieces);
         try
         {
-            Span<double> logits = buffer.AsSpan(0, rows * all);
             IMatrixProduct product = MatrixProducts.Current;
-            product.Multiply(Transpose.No, Transpose.No, rows, all, d, 1.0, inputs, d, transposedWeights, all, 0.0, logits, all);
             Span<double> scores = stackalloc double[heads];
+            Span<double> sums = stackalloc double[heads];
             Span<double> entropies = stackalloc double[heads];
             Span<double> deltas = stackalloc double[heads];
-            Span<double> gradientBias = accumulator.Slice(WeightCount, all);
+            Span<double> gradient = accumulator[..(stride * all)];
             double lossSum = 0;
             double viscositySum = 0;
-            for (int row = 0; row < rows; row++)
+            for (int first = 0; first < rows; first += tileRows)
             {
-                Span<double> z = logits.Slice(row * all, all);
-                TensorPrimitives.Add(z, biases, z);
-                for (int head = 0; head < heads; head++)
+                int count = Math.Min(tileRows, rows - first);
+                ReadOnlySpan<double> tileInputs = inputs.Slice(first * stride, count * stride);
+                Span<double> logits = buffer.AsSpan(0, count * all);
+                product.Multiply(Transpose.No, Transpose.No, count, all, stride, 1.0, tileInputs, stride, scaledWeights, all, 0.0, logits, all);
+                for (int row = 0; row < count; row++)
                 {
-                    // In place: the logits of this head become its Gibbs weights pi.
-                    Span<double> pi = z.Slice(head * pieces, pieces);
-                    scores[head] = LogSumExp.GibbsWeights<double>(pi, viscosity, pi);
-                    // d f / d eps = H(pi), needed only when eps is learned.
-                    entropies[head] = learnViscosity ? LogSumExp.Entropy<double>(pi, entropyWork) : 0;
-                }
+                    Span<double> z = logits.Slice(row * all, all);
+                    for (int head = 0; head < heads; head++)
+                    {
+                        // In place: the head's scaled logits z' = z / eps become exp(z' - m'); f = eps (m' + log S).
+                        Span<double> exponentials = z.Slice(head * pieces, pieces);
+                        double maximum = TensorPrimitives.Max<double>(exponentials);
+                        sums[head] = LogSumExp.ShiftedExponentials<double>(exponentials, maximum, 1.0, exponentials);
+                        scores[head] = viscosity * (maximum + Math.Log(sums[head]));
+                        if (learnViscosity)
+                        {
+                            // d f / d eps = H(pi), needed only when eps is learned.
+                            TensorPrimitives.Divide(exponentials, sums[head], work.AsSpan(0, pieces));
+                            entropies[head] = LogSumExp.Entropy<double>(work.AsSpan(0, pieces), work.AsSpan(pieces, pieces));
+                        }
+                    }
 
-                double weight = weights.IsEmpty ? 1.0 : weights[row];
-                lossSum += weight * Loss(scores, targets[row], deltas);
-                for (int head = 0; head < heads; head++)
-                {
-                    double delta = weight * deltas[head];
-                    viscositySum += delta * entropies[head];
-                    TensorPrimitives.Multiply(z.Slice(head * pieces, pieces), delta, z.Slice(head * pieces, pieces));
+                    double weight = weights.IsEmpty ? 1.0 : weights[first + row];
+                    lossSum += weight * Loss(scores, targets[first + row], deltas);
+                    for (int head = 0; head < heads; head++)
+                    {
+                        double delta = weight * deltas[head];
+                        viscositySum += learnViscosity ? delta * entropies[head] : 0;
+
+                        // G = delta * pi = exp(z' - m') * (delta / S).
+                        Span<double> exponentials = z.Slice(head * pieces, pieces);
+                        TensorPrimitives.Multiply(exponentials, delta / sums[head], exponentials);
+                    }
                 }
 
                 if (wantGradient)
                 {
-                    TensorPrimitives.Add(gradientBias, z, gradientBias);
+                    // [dL/dW dL/db]^T ((d + 1) x KN) += [X 1]^T G.
+                    product.Multiply(Transpose.Yes, Transpose.No, stride, all, count, 1.0, tileInputs, stride, logits, all, 1.0, gradient, all);
                 }
-            }
-
-            if (wantGradient)
-            {
-                // grad W^T (d x KN) += X^T G.
-                product.Multiply(Transpose.Yes, Transpose.No, d, all, rows, 1.0, inputs, d, logits, all, 1.0, accumulator[..WeightCount], all);
             }
 
             accumulator[^2] += viscositySum;
@@ -209,7 +233,7 @@ internal sealed class Objective
         finally
         {
             ArrayPool<double>.Shared.Return(buffer);
-            ArrayPool<double>.Shared.Return(entropyWork);
+            ArrayPool<double>.Shared.Return(work);
         }
     }
 

@@ -6,11 +6,11 @@ namespace HjMl.Training;
 internal static class SupportInitialiser
 {
     /// <summary>
-    /// Picks <paramref name="count"/> rows from <paramref name="candidates"/>: k-means++ seeding (the first uniformly,
+    /// Picks <paramref name="count"/> rows (rows <paramref name="stride"/> apart, the first <paramref name="d"/> values compared) from <paramref name="candidates"/>: k-means++ seeding (the first uniformly,
     /// each next with probability proportional to its squared distance to the nearest chosen row; Arthur and
     /// Vassilvitskii 2007), or uniform sampling. When there are fewer candidates than <paramref name="count"/>, rows repeat.
     /// </summary>
-    public static int[] Choose(ReadOnlySpan<double> inputs, int d, IReadOnlyList<int> candidates, int count, bool kMeansPlusPlus, Random random)
+    public static int[] Choose(ReadOnlySpan<double> inputs, int d, int stride, IReadOnlyList<int> candidates, int count, bool kMeansPlusPlus, Random random)
     {
         var chosen = new int[count];
         if (candidates.Count == 0)
@@ -37,11 +37,11 @@ internal static class SupportInitialiser
         for (int j = 0; j < count; j++)
         {
             chosen[j] = current;
-            ReadOnlySpan<double> centre = inputs.Slice(current * d, d);
+            ReadOnlySpan<double> centre = inputs.Slice(current * stride, d);
             double total = 0;
             for (int i = 0; i < candidates.Count; i++)
             {
-                TensorPrimitives.Subtract(inputs.Slice(candidates[i] * d, d), centre, difference);
+                TensorPrimitives.Subtract(inputs.Slice(candidates[i] * stride, d), centre, difference);
                 distances[i] = Math.Min(distances[i], TensorPrimitives.Dot<double>(difference, difference));
                 total += distances[i];
             }

@@ -48,6 +48,7 @@ public sealed class OnnxExplanationTests(OnnxRuntimeFixture runtime, ITestOutput
             // The score is the distance over the diffusion radius sqrt(2 eps t): compare it in distance units, since at
             // tiny eps 1/radius (about 6e14 at eps = 1e-30) magnifies the float32 rounding of a near-zero distance.
             double radius = Math.Sqrt(2 * viscosity * model.Time);
+            radius = double.IsNaN(model.CoverageRadius) ? radius : Math.Max(radius, model.CoverageRadius);
             RuntimeTensor score = explained.Result.Outputs[OnnxExport.OutOfSupportScoreName];
             Assert.Equal([rows], score.Dims);
             for (int i = 0; i < rows; i++)

@@ -21,7 +21,13 @@ public class ObjectiveGradientTests
         {
             var objective = new Objective(kind, d, heads, pieces, threads, 0.01, loss, 0.3, learnViscosity: true);
             double[] parameters = LayerCase.Draw(random, objective.ParameterCount(false), 1);
-            double[] inputs = LayerCase.Draw(random, rows * d, 1.5);
+            double[] features = LayerCase.Draw(random, rows * d, 1.5);
+            double[] inputs = new double[rows * (d + 1)];
+            for (int row = 0; row < rows; row++)
+            {
+                Objective.Augment(features.AsSpan(row * d, d), inputs.AsSpan(row * (d + 1), d + 1));
+            }
+
             double[] targets = Enumerable.Range(0, rows).Select(i => kind switch
             {
                 ModelKind.Regression => (3 * random.NextDouble()) - 1.5,

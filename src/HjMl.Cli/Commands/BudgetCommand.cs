@@ -1,0 +1,82 @@
+using System.Globalization;
+using HjMl.Attribution;
+using HjMl.Data;
+using HjMl.Models;
+using HjMl.Persistence;
+using HjMl.Training;
+
+namespace HjMl.Cli.Commands;
+
+/// <summary>
+/// <c>hjml budget</c>: the viscosity budget — per eps of a sweep, the metric, mean certified radius, mean attribution
+/// entropy and out-of-support fraction, as a table and as CSV/JSON (and an SVG chart) a user can plot.
+/// </summary>
+internal sealed class BudgetCommand : ICommand
+{
+    public string Name => "budget";
+
+    public string Summary => "the viscosity budget: accuracy, certified radius, entropy and out-of-support fraction per eps";
+
+    public string Usage => "hjml budget --model <model> --data <csv> --viscosity <from>..<to> [--steps 9] [--retrain <training csv>] [--tolerance t] [--out budget.csv|.json] [--plot budget.svg]";
+
+    public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
+    {
+        string modelPath = arguments.Required("model");
+        string dataPath = arguments.Required("data");
+        string range = arguments.Required("viscosity");
+        int steps = arguments.Integer("steps", 9);
+        string? retrainPath = arguments.Text("retrain");
+        double tolerance = arguments.Number("tolerance", double.NaN);
+        string? outPath = arguments.Text("out");
+        string? plotPath = arguments.Text("plot");
+        arguments.RejectUnknown();
+        (double from, double to) = ParseRange(range);
+        HopfColeModel model = ModelFile.Load(modelPath);
+        Dataset data = CsvDataset.Load(dataPath, "Label");
+        double[] viscosities = ViscosityBudget.Range(from, to, steps);
+        (Dataset, HopfColeTrainerOptions)? retrain = null;
+        if (retrainPath is not null)
+        {
+            var options = new HopfColeTrainerOptions { Kind = model.Kind, NumberOfSupportPoints = model.Layer.NumberOfPieces, Time = model.Time };
+            retrain = (CsvDataset.Load(retrainPath, "Label"), options);
+        }
+
+        string metric = model.Kind == ModelKind.Regression ? "R²" : "accuracy";
+        string radius = model.Kind == ModelKind.Regression ? "stability r" : "certified r*";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"viscosity budget of a {model.Kind} model (trained at eps {model.Viscosity:G4}) on {data.Rows} rows of {Path.GetFileName(dataPath)}; {(retrain is null ? "the trained layer rescaled to each eps" : "retrained at each eps")}"));
+        output.WriteLine($"{"eps",10} {metric,9} {radius,13} {"entropy",9} {"out of support",15}");
+        var progress = new InlineProgress<BudgetPoint>(point => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{point.Viscosity,10:G4} {point.Metric,9:F4} {point.MeanRadius,13:G4} {point.MeanEntropy,9:F3} {100 * point.OutOfSupportFraction,14:F1}%")));
+        IReadOnlyList<BudgetPoint> points = ViscosityBudget.Sweep(model, data, viscosities, tolerance, retrain, progress, cancellation);
+        if (outPath is not null)
+        {
+            TableOutput.Write(outPath, ["Viscosity", "Metric", "MeanRadius", "MeanEntropy", "OutOfSupportFraction", "Retrained"], points.Select(p => (IReadOnlyList<object>)[p.Viscosity, p.Metric, p.MeanRadius, p.MeanEntropy, p.OutOfSupportFraction, p.Retrained]));
+            output.WriteLine($"budget written to {outPath}");
+        }
+
+        if (plotPath is not null)
+        {
+            BudgetChart.Write(plotPath, points, metric, radius);
+            output.WriteLine($"chart written to {plotPath}");
+        }
+
+        return 0;
+    }
+
+    public static (double From, double To) ParseRange(string text)
+    {
+        string[] ends = text.Split("..");
+        if (ends.Length != 2
+            || !double.TryParse(ends[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double from)
+            || !double.TryParse(ends[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double to))
+        {
+            throw new UsageException($"--viscosity is '{text}'; write a range as <from>..<to>, e.g. 0.05..5.");
+        }
+
+        if (!(from > 0) || !(to > 0))
+        {
+            throw new UsageException($"--viscosity {text} is an empty range: both ends must be > 0.");
+        }
+
+        return (from, to);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using HjMl.Attribution;
+using HjMl.Data;
+using HjMl.Models;
+using HjMl.Persistence;
+
+namespace HjMl.Cli.Commands;
+
+/// <summary>
+/// <c>hjml explain</c>: for each row, the prediction, the support points that carried it (with the training rows
+/// they started on), the attribution entropy, and the feature contributions that sum exactly to the score.
+/// </summary>
+internal sealed class ExplainCommand : ICommand
+{
+    public string Name => "explain";
+
+    public string Summary => "explain predictions: top support points, entropy, feature contributions that sum to the score";
+
+    public string Usage => "hjml explain --model <model> --data <csv> [--top k] [--rows n] [--out explanations.csv|.json]";
+
+    public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
+    {
+        string modelPath = arguments.Required("model");
+        string dataPath = arguments.Required("data");
+        int top = arguments.Integer("top", 3);
+        int shown = arguments.Integer("rows", 5);
+        string? outPath = arguments.Text("out");
+        arguments.RejectUnknown();
+        HopfColeModel model = ModelFile.Load(modelPath);
+        FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
+        var explainer = new ModelExplainer(model);
+        var explanation = new Explanation(model, top);
+        int d = model.InputDimension;
+        var records = new List<IReadOnlyList<object>>();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model.Kind} model, eps {model.Viscosity:G4}, {model.Layer.NumberOfPieces} support points per head; explaining {table.Rows} rows of {Path.GetFileName(dataPath)}"));
+        output.WriteLine("the margin's parts: feature contributions + bias + eps·entropy (+ label mean) = score, exactly");
+        for (int row = 0; row < table.Rows; row++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            ReadOnlySpan<double> features = table.Features.Slice(row * d, d);
+            explainer.Explain(features, explanation);
+            Decomposition parts = model.Kind == ModelKind.MulticlassClassification ? explanation.Class : explanation.Margin;
+            if (row < shown)
+            {
+                WriteRow(output, model, row, explanation, parts);
+            }
+
+            var record = new List<object>
+            {
+                row + 1,
+                explanation.Prediction.PredictedLabel,
+                explanation.Prediction.Score,
+                explanation.Prediction.Probability,
+                explanation.Entropy,
+                explanation.EffectiveSupportCount,
+                parts.Value,
+                parts.Baseline,
+                parts.BiasTerm,
+                parts.EntropyTerm,
+            };
+            record.AddRange(parts.FeatureContributions.Select(c => (object)c));
+            foreach (SupportAttribution support in explanation.TopSupport)
+            {
+                record.Add(support.SupportRow);
+                record.Add(support.Head);
+                record.Add(support.Weight);
+                record.Add(support.Influence);
+            }
+
+            records.Add(record);
+        }
+
+        if (outPath is not null)
+        {
+            var columns = new List<string> { "Row", "PredictedLabel", "Score", "Probability", "AttributionEntropy", "EffectiveSupportCount", "ExplainedValue", "Baseline", "BiasTerm", "EntropyTerm" };
+            columns.AddRange(model.FeatureNames.Select(name => "Contribution." + name));
+            for (int k = 1; k <= top; k++)
+            {
+                columns.AddRange([$"Top{k}.TrainingRow", $"Top{k}.Head", $"Top{k}.Weight", $"Top{k}.Influence"]);
+            }
+
+            TableOutput.Write(outPath, columns, records);
+            output.WriteLine($"{records.Count} explanations written to {outPath}");
+        }
+
+        return 0;
+    }
+
+    private static void WriteRow(TextWriter output, HopfColeModel model, int row, Explanation explanation, Decomposition parts)
+    {
+        Prediction prediction = explanation.Prediction;
+        string probability = double.IsNaN(prediction.Probability) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
+        output.WriteLine();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {row + 1}: predicted {prediction.PredictedLabel:G6}{probability}; entropy {explanation.Entropy:F3} nats = {explanation.EffectiveSupportCount:F1} effective support points"));
+        string what = model.Kind == ModelKind.MulticlassClassification ? $"class {prediction.ClassIndex}'s score" : model.Kind == ModelKind.Regression ? "prediction" : "margin (positive minus negative)";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what} {parts.Value:G6} = {parts.FeatureContributions.Sum():G6} (features) + {parts.BiasTerm:G6} (bias) + {parts.EntropyTerm:G6} (eps·H){(parts.Baseline != 0 ? $" + {parts.Baseline:G6} (label mean)" : string.Empty)}"));
+        int[] order = Enumerable.Range(0, parts.FeatureContributions.Length).OrderByDescending(k => Math.Abs(parts.FeatureContributions[k])).Take(3).ToArray();
+        output.WriteLine("  largest feature contributions: " + string.Join("; ", order.Select(k => string.Create(CultureInfo.InvariantCulture, $"{model.FeatureNames[k]} {parts.FeatureContributions[k]:+0.###;-0.###}"))));
+        output.WriteLine("  carried by: " + string.Join("; ", explanation.TopSupport.Select(s => string.Create(CultureInfo.InvariantCulture, $"training row {(s.SupportRow >= 0 ? (s.SupportRow + 1).ToString(CultureInfo.InvariantCulture) : "?")} (head {s.Head}) pi {s.Weight:F3}"))));
+    }
+}

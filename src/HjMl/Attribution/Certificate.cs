@@ -1,0 +1,31 @@
+namespace HjMl.Attribution;
+
+/// <summary>
+/// A certified radius (THEORY.md section 5): no input within <see cref="Radius"/> of the row (Euclidean, in the model's
+/// standardised feature space) changes the prediction (classifiers), or moves the output by <see cref="Tolerance"/> or
+/// more (regression). <see cref="RawRadius"/> is the same guarantee as a ball in raw feature units
+/// (Radius times the smallest feature scale, since ||dz|| &lt;= ||dx|| / min scale).
+/// </summary>
+/// <param name="Radius">r*, standardised units; 0 when the margin is 0 or eps = 0 (curvature unbounded at the kinks).</param>
+/// <param name="RawRadius">r* times the smallest feature scale.</param>
+/// <param name="Margin">The margin the radius protects: |f_pred - f_other| at the binding class (classifiers), the tolerance in layer units (regression).</param>
+/// <param name="GradientNorm">||grad of the margin||.</param>
+/// <param name="Curvature">K = max(D_a^2, D_b^2) / (4 eps), the bound on the margin's Hessian.</param>
+/// <param name="BindingClass">Multiclass: the class whose margin gives the smallest radius; binary: the class not predicted; -1 for regression.</param>
+/// <param name="Tolerance">Regression: the output change certified against; NaN for classifiers.</param>
+public readonly record struct Certificate(double Radius, double RawRadius, double Margin, double GradientNorm, double Curvature, int BindingClass, double Tolerance);
+
+/// <summary>
+/// Where a row sits relative to the model's support (THEORY.md section 6).
+/// </summary>
+/// <param name="NearestDistance">Distance from the standardised row to the nearest support point y_j = 2t w_j.</param>
+/// <param name="NearestHead">Head of that support point.</param>
+/// <param name="NearestPiece">Piece of that support point.</param>
+/// <param name="NearestSupportRow">Training row that support point started on, or -1.</param>
+/// <param name="DiffusionRadius">sqrt(2 eps t), the authors' in-support radius.</param>
+/// <param name="CoverageRadius">The model's calibrated radius (99% of training rows fall within it), or NaN.</param>
+/// <param name="Score">NearestDistance / max(DiffusionRadius, CoverageRadius): above 1 is out of support.</param>
+/// <param name="LogitGap">Delta, the top-two logit gap of the predicted class's head.</param>
+/// <param name="ExtrapolationBound">eps log(1 + (N - 1) exp(-Delta / eps)): how far f is from its single winning piece.</param>
+/// <param name="IsOutOfSupport">Score &gt; 1.</param>
+public readonly record struct SupportCoverage(double NearestDistance, int NearestHead, int NearestPiece, int NearestSupportRow, double DiffusionRadius, double CoverageRadius, double Score, double LogitGap, double ExtrapolationBound, bool IsOutOfSupport);

@@ -1,0 +1,119 @@
+using HjMl.Models;
+
+namespace HjMl.Attribution;
+
+/// <summary>
+/// One explained function's exact decomposition (THEORY.md section 4):
+/// <c>Value = Baseline + sum(FeatureContributions) + BiasTerm + EntropyTerm</c>, to rounding.
+/// Feature k contributes z_k (E_pi[w])_k with z_k = (x_k - mean_k) / scale_k: its deviation from the training mean,
+/// read through the pieces that carry the row. For a margin of two heads the terms are differences of the heads' terms.
+/// </summary>
+public sealed class Decomposition
+{
+    internal Decomposition(int dimension) => FeatureContributions = new double[dimension];
+
+    /// <summary>The explained value.</summary>
+    public double Value { get; internal set; }
+
+    /// <summary>Per-feature contributions, in the model's feature order.</summary>
+    public double[] FeatureContributions { get; }
+
+    /// <summary>E_pi[b] (or its difference across the margin's heads).</summary>
+    public double BiasTerm { get; internal set; }
+
+    /// <summary>eps H(pi) (or its difference across the margin's heads).</summary>
+    public double EntropyTerm { get; internal set; }
+
+    /// <summary>A constant the value starts from: the label mean for regression, 0 otherwise.</summary>
+    public double Baseline { get; internal set; }
+
+    /// <summary>Baseline + contributions + bias + entropy, which equals <see cref="Value"/> to rounding.</summary>
+    public double Sum
+    {
+        get
+        {
+            double sum = Baseline + BiasTerm + EntropyTerm;
+            foreach (double contribution in FeatureContributions)
+            {
+                sum += contribution;
+            }
+
+            return sum;
+        }
+    }
+}
+
+/// <summary>How much one support point (piece) carries an explained value.</summary>
+/// <param name="Head">The head the piece belongs to (binary/regression: 0 positive, 1 negative; multiclass: the class index).</param>
+/// <param name="Piece">The piece's index within its head.</param>
+/// <param name="Weight">pi_j, the piece's Gibbs weight in its head (d f / d b_j).</param>
+/// <param name="Influence">d value / d b_j: +pi_j for the head the value adds, -pi_j for the head it subtracts (times the label scale for regression).</param>
+/// <param name="LabelSensitivity">d value / d g_j = -Influence: how the value moves if the piece's initial data g_j (its label in the Hopf–Cole reading) moves (THEORY.md section 4).</param>
+/// <param name="SupportRow">The 0-based training row the piece started on, or -1.</param>
+public readonly record struct SupportAttribution(int Head, int Piece, double Weight, double Influence, double LabelSensitivity, int SupportRow);
+
+/// <summary>
+/// A row's explanation, filled by <see cref="ModelExplainer.Explain"/>. Holds its own buffers so that a caller who keeps
+/// one per thread explains rows without allocating. Not thread-safe; one per thread.
+/// </summary>
+public sealed class Explanation
+{
+    /// <summary>Creates buffers for <paramref name="model"/> with room for <paramref name="top"/> support points.</summary>
+    /// <exception cref="ArgumentException"><paramref name="top"/> is below 1 or above the pieces a top list can draw from.</exception>
+    public Explanation(HopfColeModel model, int top = 5)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int available = model.Kind == ModelKind.Regression ? 2 * model.Layer.NumberOfPieces : model.Layer.NumberOfPieces;
+        if (top < 1 || top > available)
+        {
+            throw new ArgumentException($"top is {top}; it must be between 1 and {available}, the support points this model's explanations draw from.", nameof(top));
+        }
+
+        Model = model;
+        Class = new Decomposition(model.InputDimension);
+        Margin = new Decomposition(model.InputDimension);
+        TopSupport = new SupportAttribution[top];
+        Logits = new double[model.Layer.Biases.Length];
+        Weights = new double[model.Layer.Biases.Length];
+        Standardised = new double[model.InputDimension];
+        Work = new double[Math.Max(model.InputDimension, model.Layer.NumberOfPieces) * 3];
+    }
+
+    /// <summary>The model explained.</summary>
+    public HopfColeModel Model { get; }
+
+    /// <summary>The prediction.</summary>
+    public Prediction Prediction { get; internal set; }
+
+    /// <summary>
+    /// Classifiers: the predicted class's head f_c(x) decomposed. Regression: the same as <see cref="Margin"/>.
+    /// </summary>
+    public Decomposition Class { get; }
+
+    /// <summary>
+    /// The margin decomposed: binary f_0 - f_1 (positive class minus negative; the score), multiclass f_c - f_r against
+    /// the runner-up class r, regression the prediction LabelMean + LabelScale (f_0 - f_1) itself.
+    /// </summary>
+    public Decomposition Margin { get; }
+
+    /// <summary>The runner-up class for multiclass margins, -1 otherwise.</summary>
+    public int RunnerUp { get; internal set; } = -1;
+
+    /// <summary>The support points that carry the row most, largest |influence| first (classifiers: in the predicted class's head).</summary>
+    public SupportAttribution[] TopSupport { get; }
+
+    /// <summary>Attribution entropy H(pi) of the predicted class's head (regression: head 0), in [0, log N] nats.</summary>
+    public double Entropy { get; internal set; }
+
+    /// <summary>exp(H): the effective number of support points carrying the row.</summary>
+    public double EffectiveSupportCount => Math.Exp(Entropy);
+
+    // Per-row work: standardised features, all logits, Gibbs weights of every head, scratch.
+    internal double[] Standardised { get; }
+
+    internal double[] Logits { get; }
+
+    internal double[] Weights { get; }
+
+    internal double[] Work { get; }
+}

@@ -1,0 +1,450 @@
+using System.Numerics.Tensors;
+using HjMl.Layers;
+using HjMl.LinearAlgebra;
+using HjMl.Models;
+using HjMl.Numerics;
+
+namespace HjMl.Attribution;
+
+/// <summary>
+/// Explains a <see cref="HopfColeModel"/>'s predictions row by row (THEORY.md sections 3–6): the exact decomposition
+/// of the predicted class's score and of the margin into feature contributions, bias and entropy terms; the support
+/// points that carry the row with their Gibbs weights, provenance and label sensitivity; the attribution entropy; the
+/// certified radius; and support coverage. Immutable and thread-safe; <see cref="Explain"/> allocates nothing when
+/// the caller reuses an <see cref="Explanation"/>, and <see cref="Certify"/> and <see cref="Coverage"/> allocate nothing.
+/// </summary>
+public sealed class ModelExplainer
+{
+    private readonly LseLayer<double> layer;
+    private readonly double[] weightSquaredNorms;
+    private readonly double[] largestNorms;
+    private readonly double minimumScale;
+
+    /// <summary>Prepares an explainer for <paramref name="model"/> (precomputes weight norms and head diameters).</summary>
+    public ModelExplainer(HopfColeModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        layer = model.Layer;
+        int d = layer.InputDimension;
+        weightSquaredNorms = new double[layer.Biases.Length];
+        for (int j = 0; j < weightSquaredNorms.Length; j++)
+        {
+            ReadOnlySpan<double> w = layer.Weights.Slice(j * d, d);
+            weightSquaredNorms[j] = TensorPrimitives.Dot(w, w);
+        }
+
+        largestNorms = new double[layer.NumberOfHeads];
+        for (int head = 0; head < layer.NumberOfHeads; head++)
+        {
+            largestNorms[head] = Math.Sqrt(weightSquaredNorms.AsSpan(head * layer.NumberOfPieces, layer.NumberOfPieces).ToArray().Max());
+        }
+
+        // Cache the diameters now (LseLayer computes them once, lazily) so that no scoring call pays for them.
+        for (int head = 0; head < layer.NumberOfHeads; head++)
+        {
+            _ = layer.WeightDiameter(head);
+        }
+
+        minimumScale = TensorPrimitives.Min(model.Scaling.Scales);
+    }
+
+    /// <summary>The model explained.</summary>
+    public HopfColeModel Model { get; }
+
+    /// <summary>Explains one row of raw features into <paramref name="explanation"/> (which must belong to this model).</summary>
+    /// <exception cref="ArgumentException">Wrong length or a NaN/infinite feature, or an explanation made for another model.</exception>
+    public void Explain(ReadOnlySpan<double> features, Explanation explanation)
+    {
+        ArgumentNullException.ThrowIfNull(explanation);
+        if (!ReferenceEquals(explanation.Model, Model))
+        {
+            throw new ArgumentException("explanation was created for another model; create one with new Explanation(model, top).", nameof(explanation));
+        }
+
+        int pieces = layer.NumberOfPieces;
+        int heads = layer.NumberOfHeads;
+        Span<double> scores = stackalloc double[heads];
+        Prepare(features, explanation.Standardised, explanation.Logits, explanation.Weights, scores);
+
+        // The prediction, read out as the model reads it.
+        Span<double> outputs = stackalloc double[Model.OutputLength];
+        if (Model.Kind == ModelKind.MulticlassClassification)
+        {
+            scores.CopyTo(outputs);
+        }
+        else
+        {
+            double headMargin = scores[0] - scores[1];
+            outputs[0] = Model.Kind == ModelKind.Regression ? Model.LabelMean + (Model.LabelScale * headMargin) : headMargin;
+        }
+
+        Prediction prediction = Model.Interpret(outputs);
+        explanation.Prediction = prediction;
+
+        // Which heads the two decompositions read: the predicted class (and its rival) or the margin's two heads.
+        int classHead, otherHead;
+        switch (Model.Kind)
+        {
+            case ModelKind.MulticlassClassification:
+                classHead = prediction.ClassIndex;
+                otherHead = RunnerUp(scores, classHead);
+                explanation.RunnerUp = otherHead;
+                break;
+            case ModelKind.BinaryClassification:
+                classHead = prediction.ClassIndex == 1 ? 0 : 1;
+                otherHead = 1 - classHead;
+                break;
+            default:
+                classHead = 0;
+                otherHead = 1;
+                break;
+        }
+
+        Span<double> z = explanation.Standardised;
+        Span<double> expectedClass = explanation.Work.AsSpan(0, z.Length);
+        Span<double> expectedOther = explanation.Work.AsSpan(z.Length, z.Length);
+        ReadOnlySpan<double> piClass = explanation.Weights.AsSpan(classHead * pieces, pieces);
+        ReadOnlySpan<double> piOther = explanation.Weights.AsSpan(otherHead * pieces, pieces);
+        layer.ExpectedWeight(classHead, piClass, expectedClass);
+        layer.ExpectedWeight(otherHead, piOther, expectedOther);
+        Span<double> entropyWork = explanation.Work.AsSpan(2 * z.Length, Math.Max(pieces, z.Length));
+        double entropyClass = LogSumExp.Entropy<double>(piClass, entropyWork);
+        double entropyOther = LogSumExp.Entropy<double>(piOther, entropyWork);
+        double biasClass = TensorPrimitives.Dot(piClass, layer.HeadBiases(classHead));
+        double biasOther = TensorPrimitives.Dot(piOther, layer.HeadBiases(otherHead));
+        double eps = layer.Viscosity;
+        explanation.Entropy = entropyClass;
+
+        // f = z . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4), for the class head ...
+        Decomposition single = explanation.Class;
+        TensorPrimitives.Multiply(z, expectedClass, single.FeatureContributions);
+        single.Value = scores[classHead];
+        single.BiasTerm = biasClass;
+        single.EntropyTerm = eps * entropyClass;
+        single.Baseline = 0;
+
+        // ... and for the margin f_a - f_b, term by term (binary: positive minus negative head).
+        int positive = Model.Kind == ModelKind.MulticlassClassification ? classHead : 0;
+        int negative = Model.Kind == ModelKind.MulticlassClassification ? otherHead : 1;
+        bool flipped = positive != classHead;
+        Span<double> expectedPositive = flipped ? expectedOther : expectedClass;
+        Span<double> expectedNegative = flipped ? expectedClass : expectedOther;
+        double scale = Model.Kind == ModelKind.Regression ? Model.LabelScale : 1;
+        Decomposition margin = explanation.Margin;
+        TensorPrimitives.Subtract(expectedPositive, expectedNegative, margin.FeatureContributions);
+        TensorPrimitives.Multiply(margin.FeatureContributions, z, margin.FeatureContributions);
+        TensorPrimitives.Multiply(margin.FeatureContributions, scale, margin.FeatureContributions);
+        margin.BiasTerm = scale * (flipped ? biasOther - biasClass : biasClass - biasOther);
+        margin.EntropyTerm = scale * eps * (flipped ? entropyOther - entropyClass : entropyClass - entropyOther);
+        margin.Baseline = Model.Kind == ModelKind.Regression ? Model.LabelMean : 0;
+        margin.Value = Model.Kind == ModelKind.Regression ? outputs[0] : scores[positive] - scores[negative];
+        if (Model.Kind == ModelKind.Regression)
+        {
+            // Regression has one explained value: its class decomposition is the prediction's.
+            margin.FeatureContributions.CopyTo(single.FeatureContributions, 0);
+            single.Value = margin.Value;
+            single.BiasTerm = margin.BiasTerm;
+            single.EntropyTerm = margin.EntropyTerm;
+            single.Baseline = margin.Baseline;
+        }
+
+        SelectTop(explanation, classHead, scale);
+    }
+
+    /// <summary>
+    /// The certified radius of a classifier's prediction (THEORY.md section 5): with K = max(D_a^2, D_b^2) / (4 eps) bounding
+    /// the margin's Hessian, r* = (sqrt(||grad m||^2 + 2 K m) - ||grad m||) / K, minimised over the other classes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is a regressor: it has no margin to certify; use <see cref="StabilityRadius"/>.</exception>
+    public Certificate Certify(ReadOnlySpan<double> features)
+    {
+        if (Model.Kind == ModelKind.Regression)
+        {
+            throw new InvalidOperationException("A regression model has no class margin to certify; use StabilityRadius(features, tolerance) for the radius within which the output moves by less than a tolerance.");
+        }
+
+        int heads = layer.NumberOfHeads;
+        int pieces = layer.NumberOfPieces;
+        int d = layer.InputDimension;
+        Span<double> scores = stackalloc double[heads];
+        PrepareScratch(features, scores, out _, out _, out Span<double> pi);
+        int predicted = TensorPrimitives.IndexOfMax<double>(scores);
+        double[]? rented = null;
+        Span<double> expected = d <= 256 ? stackalloc double[2 * d] : (rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * d));
+        try
+        {
+            Span<double> expectedPredicted = expected[..d];
+            Span<double> difference = expected.Slice(d, d);
+            layer.ExpectedWeight(predicted, pi.Slice(predicted * pieces, pieces), expectedPredicted);
+            double predictedNorm = TensorPrimitives.Norm<double>(expectedPredicted);
+            var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN);
+            for (int other = 0; other < heads; other++)
+            {
+                if (other == predicted)
+                {
+                    continue;
+                }
+
+                // E_pi[w] is a convex combination of the head's weights, so ||grad m_c|| <= ||E_pred|| + max_j ||w_cj||; the
+                // radius falls as the gradient grows, so that bound gives a lower bound on r_c. Skip a class that cannot win.
+                double lowest = Radius(predictedNorm + largestNorms[other], Curvature(predicted, other), scores[predicted] - scores[other]);
+                if (lowest >= best.Radius)
+                {
+                    continue;
+                }
+
+                layer.ExpectedWeight(other, pi.Slice(other * pieces, pieces), difference);
+                TensorPrimitives.Subtract(expectedPredicted, difference, difference);
+                double gradientNorm = TensorPrimitives.Norm<double>(difference);
+                double curvature = Curvature(predicted, other);
+                double margin = scores[predicted] - scores[other];
+                double radius = Radius(gradientNorm, curvature, margin);
+                if (radius < best.Radius)
+                {
+                    int binding = Model.Kind == ModelKind.BinaryClassification ? (other == 0 ? 1 : 0) : other;
+                    best = new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, binding, double.NaN);
+                }
+            }
+
+            return best;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<double>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a regressor, the radius within which the prediction moves by less than <paramref name="tolerance"/> (label
+    /// units): |m(x + delta) - m(x)| &lt;= ||grad m|| r + K r^2 / 2 with K as in <see cref="Certify"/> [derived from THEORY.md section 5].
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is a classifier; use <see cref="Certify"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="tolerance"/> is not finite and &gt; 0.</exception>
+    public Certificate StabilityRadius(ReadOnlySpan<double> features, double tolerance)
+    {
+        if (Model.Kind != ModelKind.Regression)
+        {
+            throw new InvalidOperationException($"A {Model.Kind} model certifies its predicted class with Certify(features); StabilityRadius is for regression.");
+        }
+
+        if (!(tolerance > 0) || !double.IsFinite(tolerance))
+        {
+            throw new ArgumentException($"tolerance is {tolerance}; the output change to certify against must be finite and > 0.", nameof(tolerance));
+        }
+
+        int pieces = layer.NumberOfPieces;
+        int d = layer.InputDimension;
+        Span<double> scores = stackalloc double[2];
+        PrepareScratch(features, scores, out _, out _, out Span<double> pi);
+        double[] rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * d);
+        try
+        {
+            Span<double> positive = rented.AsSpan(0, d);
+            Span<double> negative = rented.AsSpan(d, d);
+            layer.ExpectedWeight(0, pi[..pieces], positive);
+            layer.ExpectedWeight(1, pi.Slice(pieces, pieces), negative);
+            TensorPrimitives.Subtract(positive, negative, positive);
+            double gradientNorm = TensorPrimitives.Norm<double>(positive);
+            double curvature = Curvature(0, 1);
+            double margin = tolerance / Model.LabelScale;
+            double radius = Radius(gradientNorm, curvature, margin);
+            return new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, -1, tolerance);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Support coverage of a row (THEORY.md section 6): the distance to the nearest support point against the diffusion
+    /// radius sqrt(2 eps t) and the model's calibrated coverage radius, the top-two logit gap of the predicted class's head,
+    /// and the extrapolation bound eps log(1 + (N - 1) exp(-gap / eps)).
+    /// </summary>
+    public SupportCoverage Coverage(ReadOnlySpan<double> features)
+    {
+        int heads = layer.NumberOfHeads;
+        int pieces = layer.NumberOfPieces;
+        int d = layer.InputDimension;
+        Span<double> scores = stackalloc double[heads];
+        PrepareScratch(features, scores, out Span<double> z, out Span<double> logits, out _);
+        (double distance, int nearest) = NearestSupport(z, logits);
+        int head = PredictedHead(scores);
+        return CoverageFrom(logits.Slice(head * pieces, pieces), distance, nearest);
+    }
+
+    /// <summary>The distance from standardised row <paramref name="standardised"/> to the nearest support point, and its piece.</summary>
+    internal static (double Distance, int Piece) NearestSupport(LseLayer<double> layer, double time, ReadOnlySpan<double> standardised, ReadOnlySpan<double> logits, ReadOnlySpan<double> weightSquaredNorms)
+    {
+        // |z - y_j|^2 with y_j = 2t w_j: |z|^2 - 4t (z . w_j) + 4t^2 |w_j|^2, and z . w_j = logit_j - b_j, so the logits serve.
+        double zz = TensorPrimitives.Dot(standardised, standardised);
+        double best = double.PositiveInfinity;
+        int nearest = 0;
+        ReadOnlySpan<double> biases = layer.Biases;
+        for (int j = 0; j < logits.Length; j++)
+        {
+            double squared = zz - (4 * time * (logits[j] - biases[j])) + (4 * time * time * weightSquaredNorms[j]);
+            if (squared < best)
+            {
+                best = squared;
+                nearest = j;
+            }
+        }
+
+        return (Math.Sqrt(Math.Max(best, 0)), nearest);
+    }
+
+    /// <summary>The squared norm of every piece's weights, head-major (for <see cref="NearestSupport(LseLayer{double}, double, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double})"/>).</summary>
+    internal ReadOnlySpan<double> WeightSquaredNorms => weightSquaredNorms;
+
+    private (double Distance, int Piece) NearestSupport(ReadOnlySpan<double> z, ReadOnlySpan<double> logits)
+        => NearestSupport(layer, Model.Time, z, logits, weightSquaredNorms);
+
+    private SupportCoverage CoverageFrom(ReadOnlySpan<double> headLogits, double distance, int nearest)
+    {
+        double eps = layer.Viscosity;
+        int pieces = layer.NumberOfPieces;
+        double diffusion = Math.Sqrt(2 * eps * Model.Time);
+        double coverage = Model.CoverageRadius;
+        double reference = double.IsNaN(coverage) ? diffusion : Math.Max(diffusion, coverage);
+        double score = reference > 0 ? distance / reference : (distance > 0 ? double.PositiveInfinity : 0);
+
+        // The top-two gap and eps log(1 + (N - 1) e^(-gap/eps)) [derived, THEORY.md section 6].
+        double first = double.NegativeInfinity, second = double.NegativeInfinity;
+        foreach (double logit in headLogits)
+        {
+            if (logit > first)
+            {
+                second = first;
+                first = logit;
+            }
+            else if (logit > second)
+            {
+                second = logit;
+            }
+        }
+
+        double gap = pieces == 1 ? double.PositiveInfinity : first - second;
+        double bound = pieces == 1 || eps == 0 ? 0 : eps * Math.Log(1 + ((pieces - 1) * Math.Exp(-gap / eps)));
+        int head = nearest / pieces;
+        return new SupportCoverage(distance, head, nearest % pieces, Model.SupportRows[nearest], diffusion, coverage, score, gap, bound, score > 1);
+    }
+
+    // Prepare into the calling thread's scratch buffers (Certify, StabilityRadius and Coverage allocate nothing).
+    private void PrepareScratch(ReadOnlySpan<double> features, Span<double> scores, out Span<double> standardised, out Span<double> logits, out Span<double> pi)
+    {
+        int all = layer.Biases.Length;
+        standardised = ScratchBuffer<double>.Input(layer.InputDimension);
+        logits = ScratchBuffer<double>.First(all);
+        pi = ScratchBuffer<double>.Second(all);
+        Prepare(features, standardised, logits, pi, scores);
+    }
+
+    // Validates and standardises the row, computes every logit, every head's Gibbs weights and score.
+    private void Prepare(ReadOnlySpan<double> features, Span<double> standardised, Span<double> logits, Span<double> pi, Span<double> scores)
+    {
+        Model.ValidateFeatures(features);
+        Model.Scaling.Apply(features, standardised);
+        int pieces = layer.NumberOfPieces;
+        int d = layer.InputDimension;
+        MatrixProducts.Current.Multiply(Transpose.No, Transpose.Yes, 1, logits.Length, d, 1.0, standardised, d, layer.Weights, d, 0.0, logits, logits.Length);
+        TensorPrimitives.Add(logits, layer.Biases, logits);
+        for (int head = 0; head < scores.Length; head++)
+        {
+            scores[head] = LogSumExp.GibbsWeights<double>(logits.Slice(head * pieces, pieces), layer.Viscosity, pi.Slice(head * pieces, pieces));
+        }
+    }
+
+    private int PredictedHead(ReadOnlySpan<double> scores)
+        => Model.Kind == ModelKind.MulticlassClassification ? TensorPrimitives.IndexOfMax(scores) : (scores[0] >= scores[1] ? 0 : 1);
+
+    private static int RunnerUp(ReadOnlySpan<double> scores, int best)
+    {
+        int runner = best == 0 ? 1 : 0;
+        for (int head = 0; head < scores.Length; head++)
+        {
+            if (head != best && scores[head] > scores[runner])
+            {
+                runner = head;
+            }
+        }
+
+        return runner;
+    }
+
+    // K = max(D_a^2, D_b^2) / (4 eps) (THEORY.md section 5); infinite at eps = 0.
+    private double Curvature(int first, int second)
+    {
+        double diameter = Math.Max(layer.WeightDiameter(first), layer.WeightDiameter(second));
+        return layer.Viscosity == 0 ? double.PositiveInfinity : diameter * diameter / (4 * layer.Viscosity);
+    }
+
+    // r* = (sqrt(g^2 + 2 K m) - g) / K, written as 2m / (sqrt(g^2 + 2 K m) + g) so that small K m does not cancel.
+    private static double Radius(double gradientNorm, double curvature, double margin)
+    {
+        if (!(margin > 0) || double.IsPositiveInfinity(curvature))
+        {
+            return 0;
+        }
+
+        if (curvature == 0)
+        {
+            return gradientNorm > 0 ? margin / gradientNorm : double.PositiveInfinity;
+        }
+
+        return 2 * margin / (Math.Sqrt((gradientNorm * gradientNorm) + (2 * curvature * margin)) + gradientNorm);
+    }
+
+    // The top pieces by |influence|: the predicted class's head for classifiers, both heads (signed) for regression.
+    // Once the list is full, a piece no larger than its smallest entry is rejected with one comparison, so the scan
+    // costs little more than reading the weights; records are built only for the winners.
+    private void SelectTop(Explanation explanation, int classHead, double scale)
+    {
+        int pieces = layer.NumberOfPieces;
+        SupportAttribution[] top = explanation.TopSupport;
+        int capacity = top.Length;
+        Span<int> indices = stackalloc int[capacity];
+        Span<double> magnitudes = stackalloc double[capacity];
+        int filled = 0;
+        int firstHead = Model.Kind == ModelKind.Regression ? 0 : classHead;
+        int lastHead = Model.Kind == ModelKind.Regression ? 1 : classHead;
+        ReadOnlySpan<double> weights = explanation.Weights;
+        for (int head = firstHead; head <= lastHead; head++)
+        {
+            int offset = head * pieces;
+            for (int j = 0; j < pieces; j++)
+            {
+                double magnitude = weights[offset + j];
+                if (filled == capacity && magnitude <= magnitudes[capacity - 1])
+                {
+                    continue;
+                }
+
+                int position = filled < capacity ? filled : capacity - 1;
+                while (position > 0 && magnitudes[position - 1] < magnitude)
+                {
+                    magnitudes[position] = magnitudes[position - 1];
+                    indices[position] = indices[position - 1];
+                    position--;
+                }
+
+                magnitudes[position] = magnitude;
+                indices[position] = offset + j;
+                filled = Math.Min(filled + 1, capacity);
+            }
+        }
+
+        for (int i = 0; i < filled; i++)
+        {
+            int piece = indices[i];
+            int head = piece / pieces;
+            double sign = Model.Kind == ModelKind.Regression && head == 1 ? -1 : 1;
+            double influence = sign * scale * weights[piece];
+            top[i] = new SupportAttribution(head, piece % pieces, weights[piece], influence, -influence, Model.SupportRows[piece]);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using BenchmarkDotNet.Attributes;
+using HjMl.Attribution;
+using HjMl.Data;
+using HjMl.Models;
+using HjMl.Training;
+
+namespace HjMl.Benchmarks;
+
+/// <summary>
+/// The explanation issue's speed targets, per row: attribution (top-k, entropy, contributions) at most 1.5x plain
+/// scoring, certified radius at most 2x. Models trained on the repository's breast_cancer (binary, d = 30) and
+/// digits (10 classes, d = 64) sets; each benchmark scores all rows once, so the ratio of means is the per-row ratio.
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(warmupCount: 2, iterationCount: 8)]
+public class ExplanationBenchmarks
+{
+    private HopfColeModel model = null!;
+    private ModelExplainer explainer = null!;
+    private Explanation explanation = null!;
+    private Dataset data = null!;
+    private double[] scores = null!;
+
+    [Params("breast_cancer", "digits")]
+    public string Set { get; set; } = "breast_cancer";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        data = CsvDataset.Load(Path.Combine(RepositoryData.Folder, Set + ".csv"), "Label");
+        var options = new HopfColeTrainerOptions
+        {
+            Kind = Set == "digits" ? ModelKind.MulticlassClassification : ModelKind.BinaryClassification,
+            NumberOfSupportPoints = Set == "digits" ? 8 : 32,
+            MaximumEpochs = 10,
+            Seed = 1,
+        };
+        model = new HopfColeTrainer(options).Fit(data);
+        explainer = new ModelExplainer(model);
+        explanation = new Explanation(model, top: 3);
+        scores = new double[model.OutputLength];
+    }
+
+    [Benchmark(Baseline = true)]
+    public double Score()
+    {
+        double sum = 0;
+        for (int row = 0; row < data.Rows; row++)
+        {
+            model.Score(data.Row(row), scores);
+            sum += scores[0];
+        }
+
+        return sum;
+    }
+
+    [Benchmark]
+    public double Attribution()
+    {
+        double sum = 0;
+        for (int row = 0; row < data.Rows; row++)
+        {
+            explainer.Explain(data.Row(row), explanation);
+            sum += explanation.Entropy;
+        }
+
+        return sum;
+    }
+
+    [Benchmark]
+    public double CertifiedRadius()
+    {
+        double sum = 0;
+        for (int row = 0; row < data.Rows; row++)
+        {
+            sum += explainer.Certify(data.Row(row)).Radius;
+        }
+
+        return sum;
+    }
+}
+
+/// <summary>Finds the repository's data/ folder from the benchmark's working directory or assembly location.</summary>
+internal static class RepositoryData
+{
+    public static string Folder { get; } = Find();
+
+    private static string Find()
+    {
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (DirectoryInfo? folder = new(start); folder is not null; folder = folder.Parent)
+            {
+                if (File.Exists(Path.Combine(folder.FullName, "HjMl.sln")))
+                {
+                    return Path.Combine(folder.FullName, "data");
+                }
+            }
+        }
+
+        throw new InvalidOperationException("Run the benchmarks from inside the HjMl repository: no folder above holds HjMl.sln.");
+    }
+}

@@ -1,0 +1,120 @@
+using System.Numerics.Tensors;
+using HjMl.Attribution;
+using HjMl.Data;
+using HjMl.Layers;
+using HjMl.Models;
+
+namespace HjMl.Tests.Attribution;
+
+public class ModelExplainerTests(ExplainerFixture models) : IClassFixture<ExplainerFixture>
+{
+    public static TheoryData<string> Sets => ["breast_cancer", "digits", "diabetes"];
+
+    [Theory]
+    [MemberData(nameof(Sets))]
+    public void ClassAndMarginDecompositionsSumExactlyToTheirValues(string set)
+    {
+        (HopfColeModel model, _, Dataset test) = Pick(set);
+        var explainer = new ModelExplainer(model);
+        var explanation = new Explanation(model, top: 3);
+        var scores = new double[model.OutputLength];
+        for (int row = 0; row < test.Rows; row++)
+        {
+            explainer.Explain(test.Row(row), explanation);
+            model.Score(test.Row(row), scores);
+            Prediction expected = model.Interpret(scores);
+            Assert.Equal(expected, explanation.Prediction);
+            foreach (Decomposition part in new[] { explanation.Class, explanation.Margin })
+            {
+                double scale = Math.Max(1, Math.Abs(part.Value) + TensorPrimitives.SumOfMagnitudes<double>(part.FeatureContributions) + Math.Abs(part.BiasTerm) + Math.Abs(part.EntropyTerm) + Math.Abs(part.Baseline));
+                Assert.True(Math.Abs(part.Sum - part.Value) <= 1e-12 * scale, $"row {row}: parts sum to {part.Sum}, value {part.Value}");
+            }
+
+            if (model.Kind == ModelKind.MulticlassClassification)
+            {
+                Assert.Equal(scores[expected.ClassIndex], explanation.Class.Value, 12);
+                Assert.Equal(scores[expected.ClassIndex] - scores[explanation.RunnerUp], explanation.Margin.Value, 12);
+            }
+            else
+            {
+                Assert.Equal(scores[0], explanation.Margin.Value, 9);
+            }
+
+            Assert.InRange(explanation.Entropy, 0, Math.Log(model.Layer.NumberOfPieces) + 1e-12);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Sets))]
+    public void TopSupportIsTheLargestInfluenceAndNamesTrainingRows(string set)
+    {
+        (HopfColeModel model, Dataset train, Dataset test) = Pick(set);
+        var explainer = new ModelExplainer(model);
+        var explanation = new Explanation(model, top: 4);
+        var pi = new double[model.Layer.NumberOfPieces];
+        var standardised = new double[model.InputDimension];
+        for (int row = 0; row < Math.Min(test.Rows, 40); row++)
+        {
+            explainer.Explain(test.Row(row), explanation);
+            SupportAttribution[] top = explanation.TopSupport;
+            Assert.True(top.Zip(top.Skip(1)).All(pair => Math.Abs(pair.First.Influence) >= Math.Abs(pair.Second.Influence)));
+            if (model.Kind != ModelKind.Regression)
+            {
+                int head = top[0].Head;
+                model.Scaling.Apply(test.Row(row), standardised);
+                model.Layer.GibbsWeights(standardised, head, pi);
+                Assert.Equal(pi.Max(), top[0].Weight, 12);
+                foreach (SupportAttribution support in top)
+                {
+                    Assert.Equal(-support.Influence, support.LabelSensitivity);
+                    Assert.InRange(support.SupportRow, 0, train.Rows - 1);
+                    // Classifier support points start on rows of their own class (the Hopf–Cole initialisation).
+                    double label = train.Labels[support.SupportRow];
+                    int expectedHead = model.Kind == ModelKind.BinaryClassification ? (label == model.ClassLabels[1] ? 0 : 1) : model.ClassIndexOf(label);
+                    Assert.Equal(expectedHead, support.Head);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void LabelSensitivityMatchesAFiniteDifferenceOfTheInitialData()
+    {
+        // d f / d g_j = -pi_j (THEORY.md section 4): raising g_j by h is lowering b_j by h.
+        (HopfColeModel model, _, Dataset test) = models.Digits;
+        var explainer = new ModelExplainer(model);
+        var explanation = new Explanation(model, top: 2);
+        explainer.Explain(test.Row(0), explanation);
+        SupportAttribution support = explanation.TopSupport[0];
+        const double h = 1e-6;
+        double[] biases = model.Layer.Biases.ToArray();
+        biases[(support.Head * model.Layer.NumberOfPieces) + support.Piece] -= h;
+        var shifted = new LseLayer<double>(model.Layer.Weights, biases, model.InputDimension, model.Viscosity, model.Layer.NumberOfHeads);
+        var standardised = new double[model.InputDimension];
+        model.Scaling.Apply(test.Row(0), standardised);
+        double difference = (shifted.Evaluate(standardised, support.Head) - model.Layer.Evaluate(standardised, support.Head)) / h;
+        Assert.Equal(support.LabelSensitivity, difference, 5);
+    }
+
+    [Fact]
+    public void TopLargerThanTheSupportIsRejected()
+    {
+        (HopfColeModel model, _, _) = models.BreastCancer;
+        var problem = Assert.Throws<ArgumentException>(() => new Explanation(model, top: 9));
+        Assert.Contains("between 1 and 8", problem.Message);
+    }
+
+    [Fact]
+    public void RegressionHasNoMarginToCertifyAndClassifiersNoStabilityRadius()
+    {
+        Assert.Throws<InvalidOperationException>(() => new ModelExplainer(models.Diabetes.Model).Certify(models.Diabetes.Test.Row(0)));
+        Assert.Throws<InvalidOperationException>(() => new ModelExplainer(models.BreastCancer.Model).StabilityRadius(models.BreastCancer.Test.Row(0), 1));
+    }
+
+    private (HopfColeModel, Dataset, Dataset) Pick(string set) => set switch
+    {
+        "breast_cancer" => models.BreastCancer,
+        "digits" => models.Digits,
+        _ => models.Diabetes,
+    };
+}
