@@ -11,13 +11,15 @@ namespace HjMl.Cli.Commands;
 /// <c>hjml train</c>: trains a Hopf–Cole model on a CSV file (or the embedded breast_cancer set) with a progress bar,
 /// prints the validation metrics, and writes the model file atomically. Nothing is written if anything fails.
 /// </summary>
-internal sealed class TrainCommand : ICommand
+internal sealed class TrainCommand : ICommand, IHasSwitches
 {
+    public string[] Switches => ["search"];
+
     public string Name => "train";
 
     public string Summary => "train a model on a CSV file (default: the embedded breast_cancer set) and save it";
 
-    public string Usage => $"hjml train [--data <csv>] [--label <column>] {TrainingSettings.Usage} --out <model>";
+    public string Usage => $"hjml train [--data <csv>] [--label <column>] [--search [--time-budget seconds]] {TrainingSettings.Usage} --out <model>";
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
@@ -25,6 +27,8 @@ internal sealed class TrainCommand : ICommand
         string label = arguments.Text("label") ?? "Label";
         string outPath = arguments.Required("out");
         HopfColeTrainerOptions options = TrainingSettings.Read(arguments, ModelKind.BinaryClassification);
+        bool search = arguments.Has("search");
+        double budget = arguments.Number("time-budget", 60);
         if (dataPath is not null && !arguments.Has("task"))
         {
             throw new UsageException("--task is required with --data: regression, binary or multiclass.");
@@ -32,6 +36,11 @@ internal sealed class TrainCommand : ICommand
 
         arguments.RejectUnknown();
         (Dataset data, string name) = DataSource.Load(dataPath, label);
+        if (search)
+        {
+            options = Search(data, options, budget, output, cancellation);
+        }
+
         var trainer = new HopfColeTrainer(options);
         string metricName = options.Kind == ModelKind.Regression ? "R²" : "accuracy";
         bool interactive = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
@@ -57,7 +66,27 @@ internal sealed class TrainCommand : ICommand
         };
         ModelFile.Save(model, outPath, metadata);
         output.WriteLine($"model written to {outPath}");
+        output.WriteLine();
+        output.WriteLine("to use it from C#:");
+        output.WriteLine($"    var model = HjMl.Persistence.ModelFile.Load(\"{outPath}\");");
+        output.WriteLine("    var prediction = model.Predict(features);   // double[] in the order of model.FeatureNames");
+        output.WriteLine("    var explainer = new HjMl.Attribution.ModelExplainer(model);   // and Explain / Certify / Coverage per row");
         return 0;
+    }
+
+    private static HopfColeTrainerOptions Search(Dataset data, HopfColeTrainerOptions template, double budgetSeconds, TextWriter output, CancellationToken cancellation)
+    {
+        if (!(budgetSeconds > 0))
+        {
+            throw new UsageException($"--time-budget is {budgetSeconds}; it must be a positive number of seconds.");
+        }
+
+        string metric = template.Kind == ModelKind.Regression ? "R²" : "accuracy";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"searching widths {string.Join("/", SettingsSearch.Widths)} x eps {string.Join("/", SettingsSearch.Viscosities)} on a 20% hold-out, budget {budgetSeconds:G4}s"));
+        var progress = new InlineProgress<SearchTrial>(trial => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  width {trial.Width,3}  eps {trial.Viscosity,5:G3}  {metric} {trial.Metric:F4}  ({trial.Elapsed.TotalSeconds:F1}s)")));
+        (IReadOnlyList<SearchTrial> trials, HopfColeTrainerOptions best) = SettingsSearch.Run(data, template, TimeSpan.FromSeconds(budgetSeconds), progress, cancellation);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"chose width {best.NumberOfSupportPoints}, eps {best.Viscosity:G3} after {trials.Count} trials; training it on all rows"));
+        return best;
     }
 
     public static void WriteMetrics(TextWriter output, ModelMetrics metrics)

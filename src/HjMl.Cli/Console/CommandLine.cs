@@ -31,6 +31,8 @@ internal static class CommandLine
         new Commands.ExplainCommand(),
         new Commands.CertifyCommand(),
         new Commands.BudgetCommand(),
+        new Commands.EnsembleCommand(),
+        new Commands.LandscapeCommand(),
         new Commands.ExportCommand(),
         new Commands.InspectCommand(),
         new Commands.InfoCommand(),

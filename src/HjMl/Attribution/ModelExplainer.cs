@@ -167,11 +167,8 @@ public sealed class ModelExplainer
         int heads = layer.NumberOfHeads;
         int pieces = layer.NumberOfPieces;
         int d = layer.InputDimension;
-        Span<double> z = ScratchBuffer<double>.Input(d);
-        Span<double> logits = ScratchBuffer<double>.First(heads * pieces);
-        Span<double> pi = ScratchBuffer<double>.Second(heads * pieces);
         Span<double> scores = stackalloc double[heads];
-        Prepare(features, z, logits, pi, scores);
+        PrepareScratch(features, scores, out _, out _, out Span<double> pi);
         int predicted = TensorPrimitives.IndexOfMax<double>(scores);
         double[]? rented = null;
         Span<double> expected = d <= 256 ? stackalloc double[2 * d] : (rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * d));
@@ -241,11 +238,8 @@ public sealed class ModelExplainer
 
         int pieces = layer.NumberOfPieces;
         int d = layer.InputDimension;
-        Span<double> z = ScratchBuffer<double>.Input(d);
-        Span<double> logits = ScratchBuffer<double>.First(2 * pieces);
-        Span<double> pi = ScratchBuffer<double>.Second(2 * pieces);
         Span<double> scores = stackalloc double[2];
-        Prepare(features, z, logits, pi, scores);
+        PrepareScratch(features, scores, out _, out _, out Span<double> pi);
         double[] rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * d);
         try
         {
@@ -276,11 +270,8 @@ public sealed class ModelExplainer
         int heads = layer.NumberOfHeads;
         int pieces = layer.NumberOfPieces;
         int d = layer.InputDimension;
-        Span<double> z = ScratchBuffer<double>.Input(d);
-        Span<double> logits = ScratchBuffer<double>.First(heads * pieces);
-        Span<double> pi = ScratchBuffer<double>.Second(heads * pieces);
         Span<double> scores = stackalloc double[heads];
-        Prepare(features, z, logits, pi, scores);
+        PrepareScratch(features, scores, out Span<double> z, out Span<double> logits, out _);
         (double distance, int nearest) = NearestSupport(z, logits);
         int head = PredictedHead(scores);
         return CoverageFrom(logits.Slice(head * pieces, pieces), distance, nearest);
@@ -341,6 +332,16 @@ public sealed class ModelExplainer
         double bound = pieces == 1 || eps == 0 ? 0 : eps * Math.Log(1 + ((pieces - 1) * Math.Exp(-gap / eps)));
         int head = nearest / pieces;
         return new SupportCoverage(distance, head, nearest % pieces, Model.SupportRows[nearest], diffusion, coverage, score, gap, bound, score > 1);
+    }
+
+    // Prepare into the calling thread's scratch buffers (Certify, StabilityRadius and Coverage allocate nothing).
+    private void PrepareScratch(ReadOnlySpan<double> features, Span<double> scores, out Span<double> standardised, out Span<double> logits, out Span<double> pi)
+    {
+        int all = layer.Biases.Length;
+        standardised = ScratchBuffer<double>.Input(layer.InputDimension);
+        logits = ScratchBuffer<double>.First(all);
+        pi = ScratchBuffer<double>.Second(all);
+        Prepare(features, standardised, logits, pi, scores);
     }
 
     // Validates and standardises the row, computes every logit, every head's Gibbs weights and score.

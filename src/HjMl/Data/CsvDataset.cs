@@ -45,7 +45,25 @@ public static class CsvDataset
 
         var features = new List<double>();
         var labels = new List<double>();
-        int row = 0;
+        ReadRows(reader, names, source, (cells, row) =>
+        {
+            for (int column = 0; column < cells.Length; column++)
+            {
+                double value = Parse(cells[column], source, row, names[column]);
+                (column == labelIndex ? labels : features).Add(value);
+            }
+        });
+
+        return new Dataset([.. features], [.. labels], featureNames, labelColumn);
+    }
+
+    /// <summary>
+    /// Reads the data rows after a header of <paramref name="names"/>: skips blank lines, checks every row has one field
+    /// per column, hands each row's cells and 1-based number to <paramref name="row"/>, and rejects a file without rows.
+    /// </summary>
+    internal static void ReadRows(TextReader reader, string[] names, string source, Action<string[], int> row)
+    {
+        int number = 0;
         string? line;
         while ((line = reader.ReadLine()) is not null)
         {
@@ -54,33 +72,20 @@ public static class CsvDataset
                 continue;
             }
 
-            row++;
+            number++;
             string[] cells = line.Split(',');
             if (cells.Length != names.Length)
             {
-                throw new InvalidDataException($"{source}: row {row} has {cells.Length} fields but the header has {names.Length}.");
+                throw new InvalidDataException($"{source}: row {number} has {cells.Length} fields but the header has {names.Length}.");
             }
 
-            for (int column = 0; column < cells.Length; column++)
-            {
-                double value = Parse(cells[column], source, row, names[column]);
-                if (column == labelIndex)
-                {
-                    labels.Add(value);
-                }
-                else
-                {
-                    features.Add(value);
-                }
-            }
+            row(cells, number);
         }
 
-        if (row == 0)
+        if (number == 0)
         {
             throw new InvalidDataException($"{source}: the file has a header but no data rows.");
         }
-
-        return new Dataset([.. features], [.. labels], featureNames, labelColumn);
     }
 
     internal static double Parse(string cell, string source, int row, string column)

@@ -57,33 +57,16 @@ public sealed class FeatureTable
         }
 
         var values = new List<double>();
-        int row = 0;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        int rows = 0;
+        CsvDataset.ReadRows(reader, names, source, (cells, row) =>
         {
-            if (line.Length == 0)
+            rows = row;
+            foreach (int column in columns)
             {
-                continue;
+                values.Add(CsvDataset.Parse(cells[column], source, row, names[column]));
             }
+        });
 
-            row++;
-            string[] cells = line.Split(',');
-            if (cells.Length != names.Length)
-            {
-                throw new InvalidDataException($"{source}: row {row} has {cells.Length} fields but the header has {names.Length}.");
-            }
-
-            for (int k = 0; k < columns.Length; k++)
-            {
-                values.Add(CsvDataset.Parse(cells[columns[k]], source, row, names[columns[k]]));
-            }
-        }
-
-        if (row == 0)
-        {
-            throw new InvalidDataException($"{source}: the file has a header but no data rows.");
-        }
-
-        return new FeatureTable([.. values], row);
+        return new FeatureTable([.. values], rows);
     }
 }

@@ -46,11 +46,37 @@ public sealed record ModelMetrics(
             throw new ArgumentException($"The data has {data.Columns} feature columns but the model takes {model.InputDimension}.", nameof(data));
         }
 
-        int outputs = model.OutputLength;
-        var scores = new double[data.Rows * outputs];
+        var scores = new double[data.Rows * model.OutputLength];
         model.ScoreBatch(data.Features, scores);
-        ReadOnlySpan<double> labels = data.Labels;
-        if (model.Kind == ModelKind.Regression)
+        return FromScores(model.Kind, model.ClassLabels, scores, data.Labels);
+    }
+
+    /// <summary>
+    /// The metrics of scores with <see cref="HopfColeModel.Score(ReadOnlySpan{double}, Span{double})"/>'s convention
+    /// (one value per row for regression and binary, K class scores per row for multiclass) against
+    /// <paramref name="labels"/>; any scorer that follows the convention (an ensemble, a user's function) is measured
+    /// exactly as a model is.
+    /// </summary>
+    /// <param name="kind">How the scores are read.</param>
+    /// <param name="classLabels">The class label values (binary: negative then positive); empty for regression.</param>
+    /// <param name="scores">Row-major scores, one or K per row.</param>
+    /// <param name="labels">One label per row.</param>
+    /// <exception cref="ArgumentException">There are no labels, or the scores are not one (or K) per label.</exception>
+    public static ModelMetrics FromScores(ModelKind kind, IReadOnlyList<double> classLabels, ReadOnlySpan<double> scores, ReadOnlySpan<double> labels)
+    {
+        ArgumentNullException.ThrowIfNull(classLabels);
+        int outputs = Models.ScoreInterpretation.OutputLength(kind, classLabels.Count);
+        if (labels.IsEmpty)
+        {
+            throw new ArgumentException("labels is empty; metrics need at least one row.", nameof(labels));
+        }
+
+        if (scores.Length != labels.Length * outputs)
+        {
+            throw new ArgumentException($"scores has length {scores.Length} but {labels.Length} rows of a {kind} scorer need {labels.Length * outputs}.", nameof(scores));
+        }
+
+        if (kind == ModelKind.Regression)
         {
             double mean = 0;
             foreach (double label in labels)
@@ -68,10 +94,10 @@ public sealed record ModelMetrics(
                 total += (labels[i] - mean) * (labels[i] - mean);
             }
 
-            return new ModelMetrics(model.Kind, labels.Length, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, total > 0 ? 1 - (squared / total) : double.NaN, Math.Sqrt(squared / labels.Length), absolute / labels.Length);
+            return new ModelMetrics(kind, labels.Length, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, total > 0 ? 1 - (squared / total) : double.NaN, Math.Sqrt(squared / labels.Length), absolute / labels.Length);
         }
 
-        int classes = model.NumberOfClasses;
+        int classes = classLabels.Count;
         var perClassTotal = new int[classes];
         var perClassCorrect = new int[classes];
         var probabilities = new double[classes];
@@ -80,8 +106,8 @@ public sealed record ModelMetrics(
         int truePositive = 0, falsePositive = 0, falseNegative = 0;
         for (int i = 0; i < labels.Length; i++)
         {
-            Prediction prediction = model.Interpret(scores.AsSpan(i * outputs, outputs), probabilities);
-            int truth = model.ClassIndexOf(labels[i]);
+            Prediction prediction = Models.ScoreInterpretation.Interpret(kind, classLabels, scores.Slice(i * outputs, outputs), probabilities);
+            int truth = IndexOf(classLabels, labels[i]);
             bool hit = prediction.PredictedLabel == labels[i];
             correct += hit ? 1 : 0;
             if (truth >= 0)
@@ -90,11 +116,11 @@ public sealed record ModelMetrics(
                 perClassCorrect[truth] += hit ? 1 : 0;
             }
 
-            double probabilityOfTruth = model.Kind == ModelKind.BinaryClassification
+            double probabilityOfTruth = kind == ModelKind.BinaryClassification
                 ? (truth == 1 ? prediction.Probability : 1 - prediction.Probability)
                 : truth >= 0 ? probabilities[truth] : 0;
             logLoss -= Math.Log(Math.Max(probabilityOfTruth, 1e-15));
-            if (model.Kind == ModelKind.BinaryClassification)
+            if (kind == ModelKind.BinaryClassification)
             {
                 truePositive += prediction.ClassIndex == 1 && truth == 1 ? 1 : 0;
                 falsePositive += prediction.ClassIndex == 1 && truth != 1 ? 1 : 0;
@@ -114,18 +140,32 @@ public sealed record ModelMetrics(
         }
 
         double auc = double.NaN, f1 = double.NaN;
-        if (model.Kind == ModelKind.BinaryClassification)
+        if (kind == ModelKind.BinaryClassification)
         {
-            auc = RankArea(scores, labels, model.ClassLabels[1]);
+            auc = RankArea(scores, labels, classLabels[1]);
             f1 = truePositive == 0 ? 0 : 2.0 * truePositive / ((2.0 * truePositive) + falsePositive + falseNegative);
         }
 
-        return new ModelMetrics(model.Kind, labels.Length, correct / (double)labels.Length, macro / Math.Max(1, present), logLoss / labels.Length, auc, f1, double.NaN, double.NaN, double.NaN);
+        return new ModelMetrics(kind, labels.Length, correct / (double)labels.Length, macro / Math.Max(1, present), logLoss / labels.Length, auc, f1, double.NaN, double.NaN, double.NaN);
+    }
+
+    private static int IndexOf(IReadOnlyList<double> classLabels, double label)
+    {
+        for (int c = 0; c < classLabels.Count; c++)
+        {
+            if (classLabels[c] == label)
+            {
+                return c;
+            }
+        }
+
+        return -1;
     }
 
     // Mann–Whitney: the fraction of (positive, negative) pairs ordered correctly by score, ties counting a half.
-    private static double RankArea(double[] scores, ReadOnlySpan<double> labels, double positiveLabel)
+    private static double RankArea(ReadOnlySpan<double> scoreSpan, ReadOnlySpan<double> labels, double positiveLabel)
     {
+        double[] scores = scoreSpan.ToArray();
         int[] order = Enumerable.Range(0, labels.Length).OrderBy(i => scores[i]).ToArray();
         double rankSumPositive = 0;
         int positives = 0;

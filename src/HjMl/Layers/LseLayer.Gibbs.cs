@@ -48,6 +48,51 @@ public sealed partial class LseLayer<T>
     }
 
     /// <summary>
+    /// grad_x H(pi(x)) = -Cov_pi(w, z) / eps^2 (THEORY.md section 4, [derived]): how the attribution entropy of head
+    /// <paramref name="head"/> changes as the input moves, written to <paramref name="gradient"/> (length d); returns H(pi(x)).
+    /// Zero where H is stationary: at the basins (local minima), saddles and ridges of the entropy landscape.
+    /// At eps = 0 the Gibbs weights are piecewise constant, so the gradient is zero (almost everywhere) and H = log(ties).
+    /// </summary>
+    public T EntropyGradient(ReadOnlySpan<T> input, int head, Span<T> gradient)
+    {
+        ValidateInput(input);
+        Guard.Index(head, NumberOfHeads, nameof(head), "heads");
+        Guard.AtLeast(gradient, InputDimension, nameof(gradient), "one entry per feature");
+        gradient = gradient[..InputDimension];
+        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
+        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        HeadLogits(input, head, logits);
+        LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
+        if (Viscosity == T.Zero)
+        {
+            gradient.Clear();
+            return LogSumExp.Entropy<T>(pi, logits);
+        }
+
+        // Cov_pi(w, z) = sum_j c_j (w_j - w_r) with c_j = pi_j (z_j - E_pi[z]), for any piece r, because the c_j sum to
+        // zero. Taking r a maximal piece drops its coefficient, which is the one that cancels (E_pi[z] is within
+        // rounding of z_r when the other weights are tiny); the others keep their relative accuracy, and so does the
+        // gradient where H itself is tiny. E_pi[z] - m = E_pi[z - m] is formed from the shifted logits for the same reason.
+        int reference = TensorPrimitives.IndexOfMax<T>(logits);
+        T maximum = logits[reference];
+        TensorPrimitives.Subtract(logits, maximum, logits);
+        T meanGap = TensorPrimitives.Dot<T>(pi, logits);
+        TensorPrimitives.Subtract(logits, meanGap, logits);
+        TensorPrimitives.Multiply(logits, pi, logits);
+
+        // Divide by eps once per factor, after multiplying by pi: a vanishing weight then zeroes a huge gap instead of
+        // meeting an overflowed (z_j - E_pi[z]) / eps, and 1/eps^2 is never formed (it overflows for eps below 1e-154).
+        TensorPrimitives.Divide(logits, Viscosity, logits);
+        logits[reference] = T.Zero;
+        T total = TensorPrimitives.Sum<T>(logits);
+        int d = InputDimension;
+        ReadOnlySpan<T> headWeights = weights.AsSpan(head * NumberOfPieces * d, NumberOfPieces * d);
+        MatrixProducts.Current.Multiply(Transpose.No, Transpose.No, 1, d, NumberOfPieces, -T.One / Viscosity, logits, NumberOfPieces, headWeights, d, T.Zero, gradient, d);
+        TensorPrimitives.MultiplyAdd(headWeights.Slice(reference * d, d), total / Viscosity, gradient, gradient);
+        return LogSumExp.Entropy<T>(pi, logits);
+    }
+
+    /// <summary>
     /// The exact decomposition f(x) = x . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4, derived from the variational
     /// form of section 2). Feature contributions c_k = x_k (E_pi[w])_k go to <paramref name="contributions"/> (length d);
     /// the returned parts sum to the score up to rounding.

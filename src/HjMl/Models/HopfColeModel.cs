@@ -264,22 +264,7 @@ public sealed class HopfColeModel
 
     /// <summary>Turns <see cref="OutputLength"/> scores into a prediction (see <see cref="Predict"/>).</summary>
     public Prediction Interpret(ReadOnlySpan<double> scores, Span<double> probabilities = default)
-    {
-        switch (Kind)
-        {
-            case ModelKind.Regression:
-                return new Prediction(scores[0], double.NaN, -1, scores[0]);
-            case ModelKind.BinaryClassification:
-                double probability = Sigmoid(scores[0]);
-                int positive = scores[0] > 0 ? 1 : 0;
-                return new Prediction(scores[0], probability, positive, classLabels[positive]);
-            default:
-                int best = TensorPrimitives.IndexOfMax(scores[..OutputLength]);
-                Span<double> softmax = probabilities.Length >= OutputLength ? probabilities[..OutputLength] : stackalloc double[OutputLength];
-                LogSumExp.GibbsWeights(scores[..OutputLength], 1.0, softmax);
-                return new Prediction(scores[best], softmax[best], best, classLabels[best]);
-        }
-    }
+        => ScoreInterpretation.Interpret(Kind, classLabels, scores, probabilities);
 
     /// <summary>The class index of a label value, or -1.</summary>
     public int ClassIndexOf(double label) => Array.IndexOf(classLabels, label);

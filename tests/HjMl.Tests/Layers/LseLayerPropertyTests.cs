@@ -178,6 +178,44 @@ public class LseLayerPropertyTests
     }
 
     [Fact]
+    public void EntropyGradientMatchesFiniteDifferences()
+    {
+        Properties.Hold(LayerCase.Arbitrary(-2, 4), c =>
+        {
+            LseLayer<double> layer = new LayerCase(c.Seed, c.Dimension, c.Pieces, c.Heads, c.ViscosityExponent, 0).Layer();
+            double[] x = c.Input();
+            int d = layer.InputDimension;
+            var gradient = new double[d];
+            for (int head = 0; head < layer.NumberOfHeads; head++)
+            {
+                double entropy = layer.EntropyGradient(x, head, gradient);
+                Assert.Equal(layer.Entropy(x, head), entropy, 14);
+
+                // H moves on the scale eps of the logits, so the step follows eps; the gradient is O(|w| / eps).
+                double step = 1e-6 * layer.Viscosity;
+                double scale = Math.Max(1, Math.Abs(TensorPrimitives.MaxMagnitude<double>(gradient)));
+                for (int k = 0; k < d; k++)
+                {
+                    double[] plus = (double[])x.Clone(), minus = (double[])x.Clone();
+                    plus[k] += step;
+                    minus[k] -= step;
+                    double difference = (layer.Entropy(plus, head) - layer.Entropy(minus, head)) / (2 * step);
+                    Assert.True(Math.Abs(difference - gradient[k]) <= 1e-5 * scale, $"head {head}, feature {k}: analytic {gradient[k]}, finite difference {difference}");
+                }
+            }
+        });
+    }
+
+    [Fact]
+    public void EntropyGradientIsZeroAtTheTropicalLimit()
+    {
+        var layer = new LseLayer<double>([1, 0, 0, 1, -1, -1], [0, 0.5, -0.2], 2, 0);
+        var gradient = new double[] { double.NaN, double.NaN };
+        Assert.Equal(0, layer.EntropyGradient([0.3, -0.4], 0, gradient));
+        Assert.Equal([0.0, 0.0], gradient);
+    }
+
+    [Fact]
     public void HessianMatchesFiniteDifferencesOfTheGradient()
     {
         Properties.Hold(LayerCase.Arbitrary(-2, 4), c =>

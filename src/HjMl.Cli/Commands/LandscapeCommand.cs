@@ -1,0 +1,94 @@
+using System.Globalization;
+using HjMl.Data;
+using HjMl.Landscape;
+using HjMl.Models;
+using HjMl.Persistence;
+
+namespace HjMl.Cli.Commands;
+
+/// <summary>
+/// <c>hjml landscape</c>: the attribution-entropy landscape of a model (THEORY.md section 4) on the principal-component
+/// plane of a data file's rows: basins of H(pi(x)) along an eps sweep, where their count drops (basins merge), and the
+/// paper's critical scale eps* = N^(-1/d). Prints a table and writes the basins as CSV (atomically).
+/// </summary>
+internal sealed class LandscapeCommand : ICommand
+{
+    public string Name => "landscape";
+
+    public string Summary => "attribution-entropy landscape: basins of H(pi(x)) on a PCA plane along an eps sweep, and where they merge";
+
+    public string Usage => "hjml landscape --model <model> --data <csv> [--viscosity <from>..<to>] [--steps 25] [--grid 41] [--head predicted|<k>] [--out landscape.csv]";
+
+    public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
+    {
+        string modelPath = arguments.Required("model");
+        string dataPath = arguments.Required("data");
+        string? range = arguments.Text("viscosity");
+        int steps = arguments.Integer("steps", 25);
+        int grid = arguments.Integer("grid", EntropyLandscape.DefaultGridSize);
+        string headText = arguments.Text("head") ?? "predicted";
+        string? outPath = arguments.Text("out");
+        arguments.RejectUnknown();
+
+        HopfColeModel model = ModelFile.Load(modelPath);
+        int? head = ParseHead(headText, model);
+        double critical = EntropyLandscape.CriticalViscosity(model.Layer);
+        double reference = model.Viscosity > 0 ? model.Viscosity : critical;
+        (double from, double to) = range is null ? (reference / 100, reference * 100) : ViscosityRange.Parse(range, "viscosity");
+        double[] viscosities = ViscosityRange.Geometric(from, to, steps, keepZero: false);
+        FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
+        LandscapePlane plane = LandscapePlane.ForModel(model, table.Features);
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(modelPath)}: {model.Kind}, {model.Layer.NumberOfHeads} heads x {model.Layer.NumberOfPieces} pieces, d = {model.InputDimension}, trained eps {model.Viscosity:G4}"));
+        output.WriteLine($"plane: {plane.Description}, in the model's standardised features");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"window u [{plane.FirstMinimum:G4}, {plane.FirstMaximum:G4}] x v [{plane.SecondMinimum:G4}, {plane.SecondMaximum:G4}], {grid} x {grid} grid; entropy of {(head is int chosen ? $"head {chosen}" : "the predicted head")}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"critical scale eps* = N^(-1/d) = {model.Layer.NumberOfPieces}^(-1/{model.InputDimension}) = {critical:G4} (for reference)"));
+        output.WriteLine($"{"eps",10} {"basins",7} {"merges",8}  deepest basin (u, v, H)");
+        int? previous = null;
+        var progress = new InlineProgress<LandscapeLevel>(level =>
+        {
+            string merges = previous is int before && level.Count < before ? $"-{before - level.Count}" : string.Empty;
+            string deepest = level.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"({level.Basins[0].First:F3}, {level.Basins[0].Second:F3}, {level.Basins[0].Entropy:G3})") : "-";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{level.Viscosity,10:G4} {level.Count,7} {merges,8}  {deepest}"));
+            previous = level.Count;
+        });
+        LandscapeSweep sweep = EntropyLandscape.Sweep(model.Layer, plane, viscosities, head, grid, progress: progress, cancellation: cancellation);
+
+        if (sweep.Merges.Count == 0)
+        {
+            output.WriteLine("no basins merged along the sweep");
+        }
+
+        foreach (BasinMerge merge in sweep.Merges)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"basins merge between eps {merge.FromViscosity:G4} and {merge.ToViscosity:G4} (~{merge.Viscosity:G4}): {merge.BasinsBefore} -> {merge.BasinsAfter}"));
+        }
+
+        if (outPath is not null)
+        {
+            AtomicFile.Write(outPath, stream =>
+            {
+                using var writer = new StreamWriter(stream, leaveOpen: true);
+                sweep.WriteCsv(writer);
+            });
+            output.WriteLine($"basins written to {outPath} ({LandscapeSweep.CsvHeader})");
+        }
+
+        return 0;
+    }
+
+    private static int? ParseHead(string text, HopfColeModel model)
+    {
+        if (string.Equals(text, "predicted", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int head) || head < 0 || head >= model.Layer.NumberOfHeads)
+        {
+            throw new UsageException($"--head is '{text}'; give 'predicted' or a head from 0 to {model.Layer.NumberOfHeads - 1}.");
+        }
+
+        return head;
+    }
+}

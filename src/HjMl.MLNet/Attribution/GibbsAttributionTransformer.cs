@@ -1,0 +1,247 @@
+using HjMl.MLNet.DataView;
+using HjMl.MLNet.Persistence;
+using HjMl.MLNet.Prediction;
+using HjMl.MLNet.Trainers;
+using HjMl.Models;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace HjMl.MLNet.Attribution;
+
+/// <summary>
+/// Appends, per row, why a Hopf–Cole model predicted what it did (THEORY.md sections 3–6): which support points
+/// (training rows) carried the prediction and with what Gibbs weight, how spread that attribution is, each feature's
+/// exact share of the score, how far the input can move before the prediction changes, and whether the input lies
+/// outside the support the model was trained on. Computed natively in double.
+/// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ### Input and Output Columns
+/// | Input Column Name | Column Type | Description |
+/// | -- | -- | -- |
+/// | the model's feature column | Known-sized vector of <xref:System.Single> | The features the model scores. |
+///
+/// | Output Column Name | Column Type | Description |
+/// | -- | -- | -- |
+/// | `TopSupportWeights` | Vector of <xref:System.Single>, k slots | The k largest Gibbs weights pi_j(x) of the explained head, largest first (section 3). |
+/// | `TopSupportRows` | Vector of <xref:System.Int64>, k slots | The training rows (0-based, in the order the trainer read them; -1 if unknown) of those support points. |
+/// | `AttributionEntropy` | <xref:System.Single> | H(pi) in nats, in [0, log N]; exp(H) is the effective number of support points (section 4). |
+/// | `FeatureContributions` | Vector of <xref:System.Single>, d slots, slot names copied from the features | Each standardised feature's term z_k (E_pi[w])_k of the exact decomposition (section 4): of the margin f_0 - f_1 (binary), of Score - LabelMean (regression, times LabelScale), of the predicted class's head (multiclass). |
+/// | `CertifiedRadius` | <xref:System.Single> | Classifiers with eps > 0: no change of the standardised features shorter than this changes the prediction (section 5). |
+/// | `OutOfSupportScore` | <xref:System.Single> | eps > 0: distance to the nearest support point over the in-support radius, the diffusion radius sqrt(2 eps t) or the model's calibrated coverage radius where larger (section 6). |
+/// | `OutOfSupport` | <xref:System.Boolean> | eps > 0: OutOfSupportScore > 1. |
+///
+/// The explained head is the predicted class's head for classifiers and head 0 for regression. Distances and radii are
+/// in the model's standardised feature space: the space after the pipeline's featurisers and HjMl's own standardisation.
+///
+/// ### Characteristics
+/// | | |
+/// | -- | -- |
+/// | Does this transform need training? | No: it reads a trained Hopf–Cole model |
+/// | Exportable to ONNX | Yes: HjMl's exporter with explanation outputs; Model.Save stores the transform through it |
+/// ]]></format>
+/// </remarks>
+public sealed class GibbsAttributionTransformer : ITransformer
+{
+    /// <summary>The column of top Gibbs weights.</summary>
+    public const string TopSupportWeightsColumnName = "TopSupportWeights";
+
+    /// <summary>The column of the top support points' training rows.</summary>
+    public const string TopSupportRowsColumnName = "TopSupportRows";
+
+    /// <summary>The attribution entropy column.</summary>
+    public const string AttributionEntropyColumnName = "AttributionEntropy";
+
+    /// <summary>The feature contributions column.</summary>
+    public const string FeatureContributionsColumnName = "FeatureContributions";
+
+    /// <summary>The certified radius column.</summary>
+    public const string CertifiedRadiusColumnName = "CertifiedRadius";
+
+    /// <summary>The out-of-support score column.</summary>
+    public const string OutOfSupportScoreColumnName = "OutOfSupportScore";
+
+    /// <summary>The out-of-support flag column.</summary>
+    public const string OutOfSupportColumnName = "OutOfSupport";
+
+    internal GibbsAttributionTransformer(HopfColeModelParameters model, string featureColumnName, int topSupportPoints, DataViewSchema? fitSchema = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(featureColumnName);
+        int pieces = model.NumberOfSupportPoints;
+        if (topSupportPoints < 1 || topSupportPoints > pieces)
+        {
+            throw new ArgumentOutOfRangeException(nameof(topSupportPoints), $"topSupportPoints is {topSupportPoints}; it must lie in [1, {pieces}], the support points per head.");
+        }
+
+        Model = model;
+        FeatureColumnName = featureColumnName;
+        TopSupportPoints = topSupportPoints;
+        FitSchema = fitSchema;
+    }
+
+    /// <summary>The model being explained.</summary>
+    public HopfColeModelParameters Model { get; }
+
+    /// <summary>The feature column the model reads.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>k, the support points listed per row.</summary>
+    public int TopSupportPoints { get; }
+
+    /// <summary>Whether the model has a certified radius column (classifiers with eps &gt; 0).</summary>
+    public bool HasCertifiedRadius => Model.Model.Kind != ModelKind.Regression && Model.Viscosity > 0;
+
+    /// <summary>Whether the model has the out-of-support columns (eps &gt; 0).</summary>
+    public bool HasOutOfSupport => Model.Viscosity > 0;
+
+    /// <summary>Always true.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>The schema the estimator was fitted on (what saving keeps the column order of), if any.</summary>
+    internal DataViewSchema? FitSchema { get; }
+
+    /// <summary>The schema <see cref="Transform"/> produces.</summary>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => new AttributionMapping(inputSchema, this).OutputSchema;
+
+    /// <summary>Appends the attribution columns; rows are explained lazily as cursors read them.</summary>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new AttributionMapping(input.Schema, this).Apply(input);
+    }
+
+    /// <summary>The row-to-row mapper prediction engines use.</summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new AttributionMapping(inputSchema, this);
+
+    /// <summary>Saves, in this transform's place, ML.NET's OnnxTransformer running HjMl's ONNX graph with explanation outputs.</summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        using TransformerChain<ITransformer> saved = OnnxPipeline.ForAttribution(this);
+        ((ICanSaveModel)saved).Save(ctx);
+    }
+}
+
+/// <summary>The attribution columns over one input schema.</summary>
+internal sealed class AttributionMapping : RowMapping
+{
+    private readonly GibbsAttributionTransformer transformer;
+    private readonly int featureIndex;
+
+    public AttributionMapping(DataViewSchema inputSchema, GibbsAttributionTransformer transformer)
+        : base(inputSchema, Outputs(inputSchema, transformer), [Feature(inputSchema, transformer)])
+    {
+        this.transformer = transformer;
+        featureIndex = Feature(inputSchema, transformer);
+    }
+
+    public override Delegate?[] CreateGetters(DataViewRow input, bool[] activeOutputs)
+    {
+        var getters = new Delegate?[OutputColumns.Count];
+        if (!activeOutputs.Any(active => active))
+        {
+            return getters;
+        }
+
+        HopfColeModel model = transformer.Model.Model;
+        var explainer = new RowExplainer(model, transformer.TopSupportPoints);
+        DataViewSchema.Column column = input.Schema[featureIndex];
+        ValueGetter<VBuffer<float>> getFeatures = input.GetGetter<VBuffer<float>>(column);
+        var features = new double[model.InputDimension];
+        VBuffer<float> buffer = default;
+        long position = -1;
+        RowExplainer Current()
+        {
+            if (position != input.Position)
+            {
+                getFeatures(ref buffer);
+                FeatureColumns.Densify(buffer, features, column, input.Position);
+                try
+                {
+                    explainer.Explain(features);
+                }
+                catch (ArgumentException exception)
+                {
+                    throw new InvalidOperationException($"Row {input.Position + 1}, column '{column.Name}': {exception.Message}", exception);
+                }
+
+                position = input.Position;
+            }
+
+            return explainer;
+        }
+
+        var all = new List<Delegate>
+        {
+            (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => Fill(ref value, Current().TopWeights)),
+            (ValueGetter<VBuffer<long>>)((ref VBuffer<long> value) =>
+            {
+                long[] rows = Current().TopRows;
+                VBufferEditor<long> editor = VBufferEditor.Create(ref value, rows.Length);
+                rows.CopyTo(editor.Values);
+                value = editor.Commit();
+            }),
+            (ValueGetter<float>)((ref float value) => value = (float)Current().Entropy),
+            (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => Fill(ref value, Current().Contributions)),
+        };
+        if (transformer.HasCertifiedRadius)
+        {
+            all.Add((ValueGetter<float>)((ref float value) => value = (float)Current().CertifiedRadius));
+        }
+
+        if (transformer.HasOutOfSupport)
+        {
+            all.Add((ValueGetter<float>)((ref float value) => value = (float)Current().OutOfSupportScore));
+            all.Add((ValueGetter<bool>)((ref bool value) => value = (float)Current().OutOfSupportScore > 1));
+        }
+
+        for (int i = 0; i < getters.Length; i++)
+        {
+            getters[i] = activeOutputs[i] ? all[i] : null;
+        }
+
+        return getters;
+    }
+
+    private static void Fill(ref VBuffer<float> value, ReadOnlySpan<double> source)
+    {
+        VBufferEditor<float> editor = VBufferEditor.Create(ref value, source.Length);
+        for (int i = 0; i < source.Length; i++)
+        {
+            editor.Values[i] = (float)source[i];
+        }
+
+        value = editor.Commit();
+    }
+
+    private static int Feature(DataViewSchema schema, GibbsAttributionTransformer transformer)
+        => FeatureColumns.Require(schema, transformer.FeatureColumnName, transformer.Model.Model.InputDimension).Index;
+
+    private static DataViewSchema.DetachedColumn[] Outputs(DataViewSchema schema, GibbsAttributionTransformer transformer)
+    {
+        DataViewSchema.Column features = schema[Feature(schema, transformer)];
+        int k = transformer.TopSupportPoints;
+        var contributionAnnotations = new DataViewSchema.Annotations.Builder();
+        contributionAnnotations.Add(features.Annotations, name => name == AnnotationNames.SlotNames);
+        var columns = new List<DataViewSchema.DetachedColumn>
+        {
+            new(GibbsAttributionTransformer.TopSupportWeightsColumnName, new VectorDataViewType(NumberDataViewType.Single, k)),
+            new(GibbsAttributionTransformer.TopSupportRowsColumnName, new VectorDataViewType(NumberDataViewType.Int64, k)),
+            new(GibbsAttributionTransformer.AttributionEntropyColumnName, NumberDataViewType.Single),
+            new(GibbsAttributionTransformer.FeatureContributionsColumnName, new VectorDataViewType(NumberDataViewType.Single, transformer.Model.Model.InputDimension), contributionAnnotations.ToAnnotations()),
+        };
+        if (transformer.HasCertifiedRadius)
+        {
+            columns.Add(new(GibbsAttributionTransformer.CertifiedRadiusColumnName, NumberDataViewType.Single));
+        }
+
+        if (transformer.HasOutOfSupport)
+        {
+            columns.Add(new(GibbsAttributionTransformer.OutOfSupportScoreColumnName, NumberDataViewType.Single));
+            columns.Add(new(GibbsAttributionTransformer.OutOfSupportColumnName, BooleanDataViewType.Instance));
+        }
+
+        return [.. columns];
+    }
+}

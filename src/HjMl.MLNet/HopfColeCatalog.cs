@@ -1,0 +1,265 @@
+using HjMl.MLNet.Attribution;
+using HjMl.MLNet.Ensembles;
+using HjMl.MLNet.Featurization;
+using HjMl.MLNet.Prediction;
+using HjMl.MLNet.Trainers;
+using Microsoft.ML;
+
+namespace HjMl.MLNet;
+
+/// <summary>
+/// HjMl's entries in ML.NET's catalogs: <c>mlContext.Regression.Trainers.HopfCole(...)</c>,
+/// <c>mlContext.BinaryClassification.Trainers.HopfCole(...)</c> and <c>mlContext.MulticlassClassification.Trainers.HopfCole(...)</c>,
+/// each with a simple overload using ML.NET's default column names and one taking <c>Options</c>.
+/// </summary>
+public static class HopfColeCatalog
+{
+    /// <summary>Creates a <see cref="HopfColeRegressionTrainer"/> (see its remarks).</summary>
+    /// <param name="catalog">The regression trainers' catalog.</param>
+    /// <param name="labelColumnName">The label: <see cref="float"/> or <see cref="double"/>.</param>
+    /// <param name="featureColumnName">The features: a known-size vector of <see cref="float"/>.</param>
+    /// <param name="exampleWeightColumnName">Optional non-negative example weights.</param>
+    /// <param name="numberOfSupportPoints">Support points per head (the width).</param>
+    /// <param name="viscosity">The viscosity eps &gt; 0.</param>
+    /// <param name="maximumEpochs">The epoch limit (early stopping may end sooner).</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var pipeline = mlContext.Transforms.Concatenate("Features", featureColumns)
+    ///     .Append(mlContext.Regression.Trainers.HopfCole(viscosity: 0.2));
+    /// </code>
+    /// </example>
+    public static HopfColeRegressionTrainer HopfCole(
+        this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label,
+        string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null,
+        int numberOfSupportPoints = HopfColeTrainingOptions.DefaultNumberOfSupportPoints,
+        double viscosity = HopfColeTrainingOptions.DefaultViscosity,
+        int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeRegressionTrainer(Simple(new HopfColeRegressionTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+    }
+
+    /// <summary>Creates a <see cref="HopfColeRegressionTrainer"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The regression trainers' catalog.</param>
+    /// <param name="options">Columns and hyper-parameters; validated here (the message names a bad option).</param>
+    public static HopfColeRegressionTrainer HopfCole(this RegressionCatalog.RegressionTrainers catalog, HopfColeRegressionTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeRegressionTrainer(options);
+    }
+
+    /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> (see its remarks).</summary>
+    /// <param name="catalog">The binary classification trainers' catalog.</param>
+    /// <param name="labelColumnName">The label: <see cref="bool"/>.</param>
+    /// <param name="featureColumnName">The features: a known-size vector of <see cref="float"/>.</param>
+    /// <param name="exampleWeightColumnName">Optional non-negative example weights.</param>
+    /// <param name="numberOfSupportPoints">Support points per head (the width).</param>
+    /// <param name="viscosity">The viscosity eps &gt; 0.</param>
+    /// <param name="maximumEpochs">The epoch limit (early stopping may end sooner).</param>
+    public static HopfColeBinaryTrainer HopfCole(
+        this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label,
+        string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null,
+        int numberOfSupportPoints = HopfColeTrainingOptions.DefaultNumberOfSupportPoints,
+        double viscosity = HopfColeTrainingOptions.DefaultViscosity,
+        int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeBinaryTrainer(Simple(new HopfColeBinaryTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+    }
+
+    /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The binary classification trainers' catalog.</param>
+    /// <param name="options">Columns and hyper-parameters; validated here (the message names a bad option).</param>
+    public static HopfColeBinaryTrainer HopfCole(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, HopfColeBinaryTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeBinaryTrainer(options);
+    }
+
+    /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> (see its remarks).</summary>
+    /// <param name="catalog">The multiclass classification trainers' catalog.</param>
+    /// <param name="labelColumnName">The label: a key type (MapValueToKey).</param>
+    /// <param name="featureColumnName">The features: a known-size vector of <see cref="float"/>.</param>
+    /// <param name="exampleWeightColumnName">Optional non-negative example weights.</param>
+    /// <param name="numberOfSupportPoints">Support points per head (the width).</param>
+    /// <param name="viscosity">The viscosity eps &gt; 0.</param>
+    /// <param name="maximumEpochs">The epoch limit (early stopping may end sooner).</param>
+    public static HopfColeMulticlassTrainer HopfCole(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label,
+        string featureColumnName = DefaultColumnNames.Features,
+        string? exampleWeightColumnName = null,
+        int numberOfSupportPoints = HopfColeTrainingOptions.DefaultNumberOfSupportPoints,
+        double viscosity = HopfColeTrainingOptions.DefaultViscosity,
+        int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeMulticlassTrainer(Simple(new HopfColeMulticlassTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+    }
+
+    /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The multiclass classification trainers' catalog.</param>
+    /// <param name="options">Columns and hyper-parameters; validated here (the message names a bad option).</param>
+    public static HopfColeMulticlassTrainer HopfCole(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, HopfColeMulticlassTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeMulticlassTrainer(options);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="GibbsAttributionEstimator"/>: per row, the support points (training rows) that carried the
+    /// prediction with their Gibbs weights, the attribution entropy, exact feature contributions (slot names copied from
+    /// the features), the certified radius and the out-of-support score and flag (see <see cref="GibbsAttributionTransformer"/>).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="model">The trained Hopf–Cole prediction transformer to explain.</param>
+    /// <param name="topSupportPoints">k, support points listed per row; null for min(5, support points per head).</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var trained = pipeline.Fit(data);
+    /// var explained = trained.Append(mlContext.Transforms.GibbsAttribution(trained.LastTransformer).Fit(data));
+    /// </code>
+    /// </example>
+    public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, HopfColePredictionTransformer model, int? topSupportPoints = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new GibbsAttributionEstimator(model, new GibbsAttributionEstimator.Options { TopSupportPoints = topSupportPoints });
+    }
+
+    /// <summary>Creates a <see cref="GibbsAttributionEstimator"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="model">The trained Hopf–Cole prediction transformer to explain.</param>
+    /// <param name="options">k and the feature column.</param>
+    public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, HopfColePredictionTransformer model, GibbsAttributionEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new GibbsAttributionEstimator(model, options);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="HopfColeFeaturizerEstimator"/>: support points placed on training rows without labels, and
+    /// per row their Gibbs weights (or log-sum-exp features) as a vector for ML.NET's own trainers.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The column written.</param>
+    /// <param name="inputColumnName">The features read (a known-size vector of float); null for <paramref name="outputColumnName"/>'s default "Features".</param>
+    /// <param name="numberOfSupportPoints">N, the support points.</param>
+    /// <param name="viscosity">eps &gt; 0.</param>
+    /// <param name="output">Gibbs weights (N slots) or log-sum-exp features (N + 1 slots).</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var pipeline = mlContext.Transforms.HopfColeFeaturizer("Soft", "Features", numberOfSupportPoints: 16)
+    ///     .Append(mlContext.Transforms.Concatenate("Features", "Features", "Soft"))
+    ///     .Append(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression());
+    /// </code>
+    /// </example>
+    public static HopfColeFeaturizerEstimator HopfColeFeaturizer(
+        this TransformsCatalog catalog,
+        string outputColumnName = "HopfColeFeatures",
+        string? inputColumnName = null,
+        int numberOfSupportPoints = 16,
+        double viscosity = 1.0,
+        HopfColeFeatures output = HopfColeFeatures.GibbsWeights)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeFeaturizerEstimator(new HopfColeFeaturizerEstimator.Options
+        {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName ?? DefaultColumnNames.Features,
+            NumberOfSupportPoints = numberOfSupportPoints,
+            Viscosity = viscosity,
+            Output = output,
+        });
+    }
+
+    /// <summary>Creates a <see cref="HopfColeFeaturizerEstimator"/> from <paramref name="options"/>.</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">Columns, width, eps, output and seed.</param>
+    public static HopfColeFeaturizerEstimator HopfColeFeaturizer(this TransformsCatalog catalog, HopfColeFeaturizerEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new HopfColeFeaturizerEstimator(options);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over regression estimators: members weighted by pi_i = softmax(-L_i / eps) of
+    /// their held-out losses (see its remarks).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
+    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
+    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
+    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
+    /// <param name="seed">The seed of the held-out split.</param>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(
+        this RegressionCatalog.RegressionTrainers catalog,
+        IEnumerable<IEstimator<ITransformer>> estimators,
+        double viscosity = 0.1,
+        string labelColumnName = DefaultColumnNames.Label,
+        double validationFraction = 0.2,
+        int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.Regression, estimators, viscosity, labelColumnName, validationFraction, seed);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over calibrated binary classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
+    /// their held-out losses (see its remarks).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
+    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
+    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
+    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
+    /// <param name="seed">The seed of the held-out split.</param>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(
+        this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        IEnumerable<IEstimator<ITransformer>> estimators,
+        double viscosity = 0.1,
+        string labelColumnName = DefaultColumnNames.Label,
+        double validationFraction = 0.2,
+        int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.BinaryClassification, estimators, viscosity, labelColumnName, validationFraction, seed);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over multiclass classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
+    /// their held-out losses (see its remarks).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
+    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
+    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
+    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
+    /// <param name="seed">The seed of the held-out split.</param>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        IEnumerable<IEstimator<ITransformer>> estimators,
+        double viscosity = 0.1,
+        string labelColumnName = DefaultColumnNames.Label,
+        double validationFraction = 0.2,
+        int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.MulticlassClassification, estimators, viscosity, labelColumnName, validationFraction, seed);
+    }
+
+    private static TOptions Simple<TOptions>(TOptions options, string label, string features, string? weights, int supportPoints, double viscosity, int epochs)
+        where TOptions : HopfColeTrainingOptions
+    {
+        options.LabelColumnName = label;
+        options.FeatureColumnName = features;
+        options.ExampleWeightColumnName = weights;
+        options.NumberOfSupportPoints = supportPoints;
+        options.Viscosity = viscosity;
+        options.MaximumEpochs = epochs;
+        return options;
+    }
+}

@@ -1,0 +1,127 @@
+using HjMl.Models;
+using HjMl.Training;
+
+namespace HjMl.MLNet.Trainers;
+
+/// <summary>
+/// What every Hopf–Cole trainer takes: the columns it reads and the hyper-parameters of HjMl's
+/// <see cref="HopfColeTrainer"/>. Each trainer's nested <c>Options</c> derives from this. Mutable, as ML.NET options are.
+/// </summary>
+public abstract class HopfColeTrainingOptions
+{
+    /// <summary>The default number of support points per head.</summary>
+    public const int DefaultNumberOfSupportPoints = 32;
+
+    /// <summary>The default viscosity eps.</summary>
+    public const double DefaultViscosity = 0.5;
+
+    /// <summary>The default number of epochs.</summary>
+    public const int DefaultMaximumEpochs = 100;
+
+    private static readonly HopfColeTrainerOptions EngineDefaults = new();
+
+    /// <summary>The features: a known-size vector of <see cref="float"/>. Default "Features".</summary>
+    public string FeatureColumnName { get; set; } = DefaultColumnNames.Features;
+
+    /// <summary>The label. Default "Label"; its type depends on the trainer (float, Boolean or key).</summary>
+    public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
+
+    /// <summary>An optional column of non-negative <see cref="float"/> example weights; null for none.</summary>
+    public string? ExampleWeightColumnName { get; set; }
+
+    /// <summary>N, support points (LSE pieces) per head: the width.</summary>
+    public int NumberOfSupportPoints { get; set; } = DefaultNumberOfSupportPoints;
+
+    /// <summary>The viscosity eps (&gt; 0): softmax temperature, PDE viscosity and entropy weight at once (THEORY.md section 1).</summary>
+    public double Viscosity { get; set; } = DefaultViscosity;
+
+    /// <summary>How eps behaves during training.</summary>
+    public ViscosityMode ViscosityMode { get; set; } = EngineDefaults.ViscosityMode;
+
+    /// <summary>The final eps of <see cref="ViscosityMode.Annealed"/>.</summary>
+    public double FinalViscosity { get; set; } = EngineDefaults.FinalViscosity;
+
+    /// <summary>t of the Hopf–Cole reading, or null for d/4.</summary>
+    public double? Time { get; set; }
+
+    /// <summary>Where the support points start.</summary>
+    public SupportInitialisation Initialisation { get; set; } = EngineDefaults.Initialisation;
+
+    /// <summary>The optimiser.</summary>
+    public Optimizer Optimizer { get; set; } = EngineDefaults.Optimizer;
+
+    /// <summary>Adam's mini-batch size; 0 for full batch.</summary>
+    public int BatchSize { get; set; } = EngineDefaults.BatchSize;
+
+    /// <summary>Adam's learning rate.</summary>
+    public double LearningRate { get; set; } = EngineDefaults.LearningRate;
+
+    /// <summary>Epochs; 0 keeps the Hopf–Cole construction on training rows untrained.</summary>
+    public int MaximumEpochs { get; set; } = DefaultMaximumEpochs;
+
+    /// <summary>The fraction of rows held out for early stopping (0 for none).</summary>
+    public double ValidationFraction { get; set; } = EngineDefaults.ValidationFraction;
+
+    /// <summary>Validations without improvement before stopping.</summary>
+    public int Patience { get; set; } = EngineDefaults.Patience;
+
+    /// <summary>The L2 penalty on the weights.</summary>
+    public double L2Regularisation { get; set; } = EngineDefaults.L2Regularisation;
+
+    /// <summary>The seed of every random choice; the same seed and thread count give bit-identical models.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Threads for the gradient; 0 for all cores.</summary>
+    public int MaximumDegreeOfParallelism { get; set; }
+
+    /// <summary>Receives one report per epoch while <c>Fit</c> runs; null for none.</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+
+    /// <summary>Cancels <c>Fit</c> (an <see cref="OperationCanceledException"/>); ML.NET's Fit has no token of its own.</summary>
+    public CancellationToken Cancellation { get; set; }
+
+    /// <summary>The engine options these describe, validated (the message names a bad option).</summary>
+    internal virtual HopfColeTrainerOptions ToEngineOptions(ModelKind kind)
+    {
+        var options = new HopfColeTrainerOptions
+        {
+            Kind = kind,
+            NumberOfSupportPoints = NumberOfSupportPoints,
+            Viscosity = Viscosity,
+            ViscosityMode = ViscosityMode,
+            FinalViscosity = FinalViscosity,
+            Time = Time,
+            Initialisation = Initialisation,
+            Optimizer = Optimizer,
+            BatchSize = BatchSize,
+            LearningRate = LearningRate,
+            MaximumEpochs = MaximumEpochs,
+            ValidationFraction = ValidationFraction,
+            Patience = Patience,
+            L2Regularisation = L2Regularisation,
+            Seed = Seed,
+            MaximumDegreeOfParallelism = MaximumDegreeOfParallelism,
+        };
+        options.Validate();
+        return options;
+    }
+}
+
+/// <summary>ML.NET's default column names, which every simple catalog overload uses.</summary>
+public static class DefaultColumnNames
+{
+    /// <summary>"Features".</summary>
+    public const string Features = "Features";
+
+    /// <summary>"Label".</summary>
+    public const string Label = "Label";
+
+    /// <summary>"Score".</summary>
+    public const string Score = "Score";
+
+    /// <summary>"Probability".</summary>
+    public const string Probability = "Probability";
+
+    /// <summary>"PredictedLabel".</summary>
+    public const string PredictedLabel = "PredictedLabel";
+}
