@@ -15,7 +15,10 @@ namespace HjMl.Layers;
 /// </summary>
 /// <remarks>
 /// Immutable and thread-safe. Single-row methods allocate nothing after a thread's first call (they use a per-thread
-/// scratch buffer). Results are finite for finite inputs at every eps &gt;= 0: every kernel shifts by the maximum logit.
+/// scratch buffer), and neither does <see cref="EvaluateBatch"/> once warm; every-head scoring (<see cref="Evaluate(ReadOnlySpan{T}, Span{T})"/>,
+/// <see cref="EvaluateBatch"/>) runs one fused kernel, packed from the weights on first use, so a row scores
+/// bit-identically alone and in a batch. Results are finite for finite inputs at every eps &gt;= 0: every kernel shifts
+/// by the maximum logit.
 /// Accuracy: evaluation is backward stable in the logits; in double, f matches an exact reference to about 1e-15
 /// relative to max(|f|, max_j |z_j|), in float to about 1e-7.
 /// </remarks>
