@@ -108,7 +108,8 @@ public static class BenchmarkReport
             int zero = scoring.Count(entry => entry.Value.AllocatedBytes == 0);
             long worst = scoring.Max(entry => entry.Value.AllocatedBytes);
             bool quiet = isolated.Values.All(bytes => bytes.Single == 0 && bytes.Double == 0);
-            text.AppendLine(Invariant, $"| zero allocations per scored row (memory diagnoser) | memory diagnoser: 0 B per call in {zero} of {scoring.Count} scoring cases, up to {worst} B in the others; the same calls in a process of their own (no benchmark engine): {(quiet ? "0 B in every case" : "not 0 B in some case")}, single rows and batches of every size (see Scoring) | {Verdict(quiet)} |");
+            string diagnoser = zero == scoring.Count ? $"0 B per call in all {zero} scoring cases" : $"0 B per call in {zero} of {scoring.Count} scoring cases, up to {worst} B in the others";
+            text.AppendLine(Invariant, $"| zero allocations per scored row (memory diagnoser) | memory diagnoser: {diagnoser}, single rows and batches of every size; the same calls in a process of their own (no benchmark engine): {(quiet ? "0 B in every case" : "not 0 B in some case")} (see Scoring) | {Verdict(quiet && zero == scoring.Count)} |");
         }
 
         text.AppendLine();
