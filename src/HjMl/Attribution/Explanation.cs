@@ -73,10 +73,11 @@ public sealed class Explanation
         Class = new Decomposition(model.InputDimension);
         Margin = new Decomposition(model.InputDimension);
         TopSupport = new SupportAttribution[top];
-        Logits = new double[model.Layer.Biases.Length];
-        Weights = new double[model.Layer.Biases.Length];
+        TopPieces = new int[top];
+        TopWeights = new double[top];
+        Weights = new double[model.Layer.Biases.Length + model.Layer.Kernel.Lanes];
         Standardised = new double[model.InputDimension];
-        Work = new double[Math.Max(model.InputDimension, model.Layer.NumberOfPieces) * 3];
+        Work = new double[2 * ModelExplainer.Padded(model.InputDimension)];
     }
 
     /// <summary>The model explained.</summary>
@@ -108,10 +109,13 @@ public sealed class Explanation
     /// <summary>exp(H): the effective number of support points carrying the row.</summary>
     public double EffectiveSupportCount => Math.Exp(Entropy);
 
-    // Per-row work: standardised features, all logits, Gibbs weights of every head, scratch.
+    // Per-row work: standardised features, Gibbs weights of every head (with a vector of slack), two expectations E_pi[w].
     internal double[] Standardised { get; }
 
-    internal double[] Logits { get; }
+    // The top list under construction: pieces and their weights, largest first.
+    internal int[] TopPieces { get; }
+
+    internal double[] TopWeights { get; }
 
     internal double[] Weights { get; }
 

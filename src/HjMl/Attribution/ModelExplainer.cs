@@ -17,7 +17,7 @@ public sealed class ModelExplainer
 {
     private readonly LseLayer<double> layer;
     private readonly double[] weightSquaredNorms;
-    private readonly double[] largestNorms;
+    private readonly double[] diameters;
     private readonly double minimumScale;
 
     /// <summary>Prepares an explainer for <paramref name="model"/> (precomputes weight norms and head diameters).</summary>
@@ -34,16 +34,11 @@ public sealed class ModelExplainer
             weightSquaredNorms[j] = TensorPrimitives.Dot(w, w);
         }
 
-        largestNorms = new double[layer.NumberOfHeads];
+        // The head diameters D now (LseLayer computes them once, lazily) so that no certificate pays for them.
+        diameters = new double[layer.NumberOfHeads];
         for (int head = 0; head < layer.NumberOfHeads; head++)
         {
-            largestNorms[head] = Math.Sqrt(weightSquaredNorms.AsSpan(head * layer.NumberOfPieces, layer.NumberOfPieces).ToArray().Max());
-        }
-
-        // Cache the diameters now (LseLayer computes them once, lazily) so that no scoring call pays for them.
-        for (int head = 0; head < layer.NumberOfHeads; head++)
-        {
-            _ = layer.WeightDiameter(head);
+            diameters[head] = layer.WeightDiameter(head);
         }
 
         minimumScale = TensorPrimitives.Min(model.Scaling.Scales);
@@ -65,7 +60,8 @@ public sealed class ModelExplainer
         int pieces = layer.NumberOfPieces;
         int heads = layer.NumberOfHeads;
         Span<double> scores = stackalloc double[heads];
-        Prepare(features, explanation.Standardised, explanation.Logits, explanation.Weights, scores);
+        Span<double> entropies = stackalloc double[heads];
+        Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
 
         // The prediction, read out as the model reads it.
         Span<double> outputs = stackalloc double[Model.OutputLength];
@@ -101,40 +97,43 @@ public sealed class ModelExplainer
                 break;
         }
 
-        Span<double> z = explanation.Standardised;
-        Span<double> expectedClass = explanation.Work.AsSpan(0, z.Length);
-        Span<double> expectedOther = explanation.Work.AsSpan(z.Length, z.Length);
+        ReadOnlySpan<double> z = explanation.Standardised;
+        int d = z.Length;
+        int padded = explanation.Work.Length / 2;
+        Span<double> expectedClass = explanation.Work.AsSpan(0, padded);
+        Span<double> expectedOther = explanation.Work.AsSpan(padded, padded);
         ReadOnlySpan<double> piClass = explanation.Weights.AsSpan(classHead * pieces, pieces);
         ReadOnlySpan<double> piOther = explanation.Weights.AsSpan(otherHead * pieces, pieces);
         layer.ExpectedWeight(classHead, piClass, expectedClass);
         layer.ExpectedWeight(otherHead, piOther, expectedOther);
-        Span<double> entropyWork = explanation.Work.AsSpan(2 * z.Length, Math.Max(pieces, z.Length));
-        double entropyClass = LogSumExp.Entropy<double>(piClass, entropyWork);
-        double entropyOther = LogSumExp.Entropy<double>(piOther, entropyWork);
+        double entropyClass = entropies[classHead];
+        double entropyOther = entropies[otherHead];
         double biasClass = TensorPrimitives.Dot(piClass, layer.HeadBiases(classHead));
         double biasOther = TensorPrimitives.Dot(piOther, layer.HeadBiases(otherHead));
         double eps = layer.Viscosity;
         explanation.Entropy = entropyClass;
 
-        // f = z . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4), for the class head ...
+        // f = z . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4), for the class head and, term by term, for the
+        // margin f_a - f_b (binary: positive minus negative head); one pass over the features writes both.
+        int positive = Model.Kind == ModelKind.MulticlassClassification ? classHead : 0;
+        int negative = Model.Kind == ModelKind.MulticlassClassification ? otherHead : 1;
+        bool flipped = positive != classHead;
+        double scale = Model.Kind == ModelKind.Regression ? Model.LabelScale : 1;
         Decomposition single = explanation.Class;
-        TensorPrimitives.Multiply(z, expectedClass, single.FeatureContributions);
+        Decomposition margin = explanation.Margin;
+        double[] classContributions = single.FeatureContributions;
+        double[] marginContributions = margin.FeatureContributions;
+        for (int k = 0; k < d; k++)
+        {
+            double difference = flipped ? expectedOther[k] - expectedClass[k] : expectedClass[k] - expectedOther[k];
+            classContributions[k] = z[k] * expectedClass[k];
+            marginContributions[k] = difference * z[k] * scale;
+        }
+
         single.Value = scores[classHead];
         single.BiasTerm = biasClass;
         single.EntropyTerm = eps * entropyClass;
         single.Baseline = 0;
-
-        // ... and for the margin f_a - f_b, term by term (binary: positive minus negative head).
-        int positive = Model.Kind == ModelKind.MulticlassClassification ? classHead : 0;
-        int negative = Model.Kind == ModelKind.MulticlassClassification ? otherHead : 1;
-        bool flipped = positive != classHead;
-        Span<double> expectedPositive = flipped ? expectedOther : expectedClass;
-        Span<double> expectedNegative = flipped ? expectedClass : expectedOther;
-        double scale = Model.Kind == ModelKind.Regression ? Model.LabelScale : 1;
-        Decomposition margin = explanation.Margin;
-        TensorPrimitives.Subtract(expectedPositive, expectedNegative, margin.FeatureContributions);
-        TensorPrimitives.Multiply(margin.FeatureContributions, z, margin.FeatureContributions);
-        TensorPrimitives.Multiply(margin.FeatureContributions, scale, margin.FeatureContributions);
         margin.BiasTerm = scale * (flipped ? biasOther - biasClass : biasClass - biasOther);
         margin.EntropyTerm = scale * eps * (flipped ? entropyOther - entropyClass : entropyClass - entropyOther);
         margin.Baseline = Model.Kind == ModelKind.Regression ? Model.LabelMean : 0;
@@ -168,46 +167,18 @@ public sealed class ModelExplainer
         int pieces = layer.NumberOfPieces;
         int d = layer.InputDimension;
         Span<double> scores = stackalloc double[heads];
-        PrepareScratch(features, scores, out _, out _, out Span<double> pi);
+        Span<double> pi = PrepareScratch(features, scores);
         int predicted = TensorPrimitives.IndexOfMax<double>(scores);
+
+        // ||grad m_c|| = ||E_pi_pred[w] - E_pi_c[w]|| for every rival class c, in one kernel call.
+        ExpectationKernel<double> expectation = layer.Expectation;
+        int stride = expectation.Stride;
+        Span<double> squaredNorms = stackalloc double[heads];
         double[]? rented = null;
-        Span<double> expected = d <= 256 ? stackalloc double[2 * d] : (rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * d));
+        Span<double> rows = stride <= 256 ? stackalloc double[2 * stride] : (rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * stride));
         try
         {
-            Span<double> expectedPredicted = expected[..d];
-            Span<double> difference = expected.Slice(d, d);
-            layer.ExpectedWeight(predicted, pi.Slice(predicted * pieces, pieces), expectedPredicted);
-            double predictedNorm = TensorPrimitives.Norm<double>(expectedPredicted);
-            var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN);
-            for (int other = 0; other < heads; other++)
-            {
-                if (other == predicted)
-                {
-                    continue;
-                }
-
-                // E_pi[w] is a convex combination of the head's weights, so ||grad m_c|| <= ||E_pred|| + max_j ||w_cj||; the
-                // radius falls as the gradient grows, so that bound gives a lower bound on r_c. Skip a class that cannot win.
-                double lowest = Radius(predictedNorm + largestNorms[other], Curvature(predicted, other), scores[predicted] - scores[other]);
-                if (lowest >= best.Radius)
-                {
-                    continue;
-                }
-
-                layer.ExpectedWeight(other, pi.Slice(other * pieces, pieces), difference);
-                TensorPrimitives.Subtract(expectedPredicted, difference, difference);
-                double gradientNorm = TensorPrimitives.Norm<double>(difference);
-                double curvature = Curvature(predicted, other);
-                double margin = scores[predicted] - scores[other];
-                double radius = Radius(gradientNorm, curvature, margin);
-                if (radius < best.Radius)
-                {
-                    int binding = Model.Kind == ModelKind.BinaryClassification ? (other == 0 ? 1 : 0) : other;
-                    best = new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, binding, double.NaN);
-                }
-            }
-
-            return best;
+            expectation.SquaredDistances(predicted, pi[..(heads * pieces)], rows[..stride], rows.Slice(stride, stride), squaredNorms);
         }
         finally
         {
@@ -216,6 +187,27 @@ public sealed class ModelExplainer
                 System.Buffers.ArrayPool<double>.Shared.Return(rented);
             }
         }
+
+        var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN);
+        for (int other = 0; other < heads; other++)
+        {
+            if (other == predicted)
+            {
+                continue;
+            }
+
+            double gradientNorm = Math.Sqrt(squaredNorms[other]);
+            double curvature = Curvature(predicted, other);
+            double margin = scores[predicted] - scores[other];
+            double radius = Radius(gradientNorm, curvature, margin);
+            if (radius < best.Radius)
+            {
+                int binding = Model.Kind == ModelKind.BinaryClassification ? (other == 0 ? 1 : 0) : other;
+                best = new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, binding, double.NaN);
+            }
+        }
+
+        return best;
     }
 
     /// <summary>
@@ -239,14 +231,17 @@ public sealed class ModelExplainer
         int pieces = layer.NumberOfPieces;
         int d = layer.InputDimension;
         Span<double> scores = stackalloc double[2];
-        PrepareScratch(features, scores, out _, out _, out Span<double> pi);
-        double[] rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * d);
+        Span<double> pi = PrepareScratch(features, scores);
+        int padded = Padded(d);
+        double[] rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * padded);
         try
         {
-            Span<double> positive = rented.AsSpan(0, d);
-            Span<double> negative = rented.AsSpan(d, d);
+            Span<double> positive = rented.AsSpan(0, padded);
+            Span<double> negative = rented.AsSpan(padded, padded);
             layer.ExpectedWeight(0, pi[..pieces], positive);
             layer.ExpectedWeight(1, pi.Slice(pieces, pieces), negative);
+            positive = positive[..d];
+            negative = negative[..d];
             TensorPrimitives.Subtract(positive, negative, positive);
             double gradientNorm = TensorPrimitives.Norm<double>(positive);
             double curvature = Curvature(0, 1);
@@ -271,7 +266,11 @@ public sealed class ModelExplainer
         int pieces = layer.NumberOfPieces;
         int d = layer.InputDimension;
         Span<double> scores = stackalloc double[heads];
-        PrepareScratch(features, scores, out Span<double> z, out Span<double> logits, out _);
+        Span<double> z = ScratchBuffer<double>.Input(d);
+        Span<double> logits = ScratchBuffer<double>.Second(heads * pieces);
+        Model.ValidateFeatures(features);
+        Model.Scaling.Apply(features, z);
+        layer.Kernel.EvaluateRow(z, scores, layer.Viscosity, logits);
         (double distance, int nearest) = NearestSupport(z, logits);
         int head = PredictedHead(scores);
         return CoverageFrom(logits.Slice(head * pieces, pieces), distance, nearest);
@@ -334,31 +333,30 @@ public sealed class ModelExplainer
         return new SupportCoverage(distance, head, nearest % pieces, Model.SupportRows[nearest], diffusion, coverage, score, gap, bound, score > 1);
     }
 
-    // Prepare into the calling thread's scratch buffers (Certify, StabilityRadius and Coverage allocate nothing).
-    private void PrepareScratch(ReadOnlySpan<double> features, Span<double> scores, out Span<double> standardised, out Span<double> logits, out Span<double> pi)
+    // Prepare into the calling thread's scratch buffers (Certify and StabilityRadius allocate nothing); returns the
+    // Gibbs weights of every head.
+    private Span<double> PrepareScratch(ReadOnlySpan<double> features, Span<double> scores)
     {
-        int all = layer.Biases.Length;
-        standardised = ScratchBuffer<double>.Input(layer.InputDimension);
-        logits = ScratchBuffer<double>.First(all);
-        pi = ScratchBuffer<double>.Second(all);
-        Prepare(features, standardised, logits, pi, scores);
+        Span<double> standardised = ScratchBuffer<double>.Input(layer.InputDimension);
+        Span<double> pi = ScratchBuffer<double>.Second(layer.Biases.Length + layer.Kernel.Lanes);
+        Span<double> entropies = stackalloc double[scores.Length];
+        Prepare(features, standardised, pi, scores, entropies);
+        return pi;
     }
 
-    // Validates and standardises the row, computes every logit, every head's Gibbs weights and score.
-    private void Prepare(ReadOnlySpan<double> features, Span<double> standardised, Span<double> logits, Span<double> pi, Span<double> scores)
+    // Validates and standardises the row; every head's score, Gibbs weights (buffer of K N + Lanes) and entropy.
+    private void Prepare(ReadOnlySpan<double> features, Span<double> standardised, Span<double> pi, Span<double> scores, Span<double> entropies)
     {
         Model.ValidateFeatures(features);
         Model.Scaling.Apply(features, standardised);
-        int pieces = layer.NumberOfPieces;
 
         // The scores come from the kernel that scores the model, so that an explanation's prediction is the model's to
-        // the last bit; the Gibbs weights come from the same logits.
-        layer.Kernel.EvaluateRow(standardised, scores, layer.Viscosity, logits);
-        for (int head = 0; head < scores.Length; head++)
-        {
-            LogSumExp.GibbsWeights<double>(logits.Slice(head * pieces, pieces), layer.Viscosity, pi.Slice(head * pieces, pieces));
-        }
+        // the last bit; the Gibbs weights and entropies from the same exponentials.
+        layer.Kernel.ExplainRow(standardised, scores, layer.Viscosity, pi, entropies);
     }
+
+    // d rounded up to whole vectors of doubles (at most 8 lanes), the length ExpectedWeight writes with whole vectors.
+    internal static int Padded(int dimension) => (dimension + 7) / 8 * 8;
 
     private int PredictedHead(ReadOnlySpan<double> scores)
         => Model.Kind == ModelKind.MulticlassClassification ? TensorPrimitives.IndexOfMax(scores) : (scores[0] >= scores[1] ? 0 : 1);
@@ -380,7 +378,7 @@ public sealed class ModelExplainer
     // K = max(D_a^2, D_b^2) / (4 eps) (THEORY.md section 5); infinite at eps = 0.
     private double Curvature(int first, int second)
     {
-        double diameter = Math.Max(layer.WeightDiameter(first), layer.WeightDiameter(second));
+        double diameter = Math.Max(diameters[first], diameters[second]);
         return layer.Viscosity == 0 ? double.PositiveInfinity : diameter * diameter / (4 * layer.Viscosity);
     }
 
@@ -407,45 +405,44 @@ public sealed class ModelExplainer
     {
         int pieces = layer.NumberOfPieces;
         SupportAttribution[] top = explanation.TopSupport;
+        int[] indices = explanation.TopPieces;
+        double[] magnitudes = explanation.TopWeights;
         int capacity = top.Length;
-        Span<int> indices = stackalloc int[capacity];
-        Span<double> magnitudes = stackalloc double[capacity];
         int filled = 0;
-        int firstHead = Model.Kind == ModelKind.Regression ? 0 : classHead;
-        int lastHead = Model.Kind == ModelKind.Regression ? 1 : classHead;
-        ReadOnlySpan<double> weights = explanation.Weights;
-        for (int head = firstHead; head <= lastHead; head++)
+        double floor = double.NegativeInfinity;
+        bool regression = Model.Kind == ModelKind.Regression;
+        int first = regression ? 0 : classHead * pieces;
+        int end = regression ? 2 * pieces : first + pieces;
+        double[] weights = explanation.Weights;
+        for (int piece = first; piece < end; piece++)
         {
-            int offset = head * pieces;
-            for (int j = 0; j < pieces; j++)
+            double magnitude = weights[piece];
+            if (magnitude <= floor)
             {
-                double magnitude = weights[offset + j];
-                if (filled == capacity && magnitude <= magnitudes[capacity - 1])
-                {
-                    continue;
-                }
-
-                int position = filled < capacity ? filled : capacity - 1;
-                while (position > 0 && magnitudes[position - 1] < magnitude)
-                {
-                    magnitudes[position] = magnitudes[position - 1];
-                    indices[position] = indices[position - 1];
-                    position--;
-                }
-
-                magnitudes[position] = magnitude;
-                indices[position] = offset + j;
-                filled = Math.Min(filled + 1, capacity);
+                continue;
             }
+
+            int position = filled < capacity ? filled++ : capacity - 1;
+            while (position > 0 && magnitudes[position - 1] < magnitude)
+            {
+                magnitudes[position] = magnitudes[position - 1];
+                indices[position] = indices[position - 1];
+                position--;
+            }
+
+            magnitudes[position] = magnitude;
+            indices[position] = piece;
+            floor = filled == capacity ? magnitudes[capacity - 1] : double.NegativeInfinity;
         }
 
+        int[] supportRows = Model.SupportRowArray;
         for (int i = 0; i < filled; i++)
         {
             int piece = indices[i];
             int head = piece / pieces;
-            double sign = Model.Kind == ModelKind.Regression && head == 1 ? -1 : 1;
+            double sign = regression && head == 1 ? -1 : 1;
             double influence = sign * scale * weights[piece];
-            top[i] = new SupportAttribution(head, piece % pieces, weights[piece], influence, -influence, Model.SupportRows[piece]);
+            top[i] = new SupportAttribution(head, piece - (head * pieces), weights[piece], influence, -influence, supportRows[piece]);
         }
     }
 }

@@ -97,6 +97,9 @@ internal sealed unsafe class LseKernel<T>
     // Weights up to this size are swept per chunk of 8 rows (they stay in L2); larger ones per tile.
     private const int SmallWeightBytes = 256 * 1024;
 
+    // The most negative finite T: an exponent below it is -infinity.
+    private static readonly T LowestFinite = -T.CreateSaturating(double.MaxValue);
+
     private static readonly ParallelOptions Parallelism = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
     // Pinned (never moved), so the kernel keeps raw pointers; the arrays are held only to keep them alive.
@@ -212,6 +215,41 @@ internal sealed unsafe class LseKernel<T>
     }
 
     /// <summary>
+    /// Scores one row exactly as <see cref="EvaluateRow(ReadOnlySpan{T}, Span{double}, double)"/> does (the same head scores,
+    /// bit for bit) and keeps what an explanation reads from the same exponentials: every head's Gibbs weights
+    /// pi_kj = exp((z_kj - m_k) / eps) / S_k (THEORY.md section 3) into <paramref name="weights"/> (head-major, at least
+    /// K N + <see cref="Lanes"/> long: whole vectors are written past a head's end) and every head's attribution entropy
+    /// H_k = log S_k - sum_j pi_kj (z_kj - m_k) / eps (section 4, the same sum as -sum pi log pi, without a logarithm per
+    /// piece) into <paramref name="entropies"/>. At eps = 0, or an eps so small that 1 / eps overflows, the weights share
+    /// equally among the tied maxima and H = log(ties). Allocates nothing.
+    /// </summary>
+    public void ExplainRow(ReadOnlySpan<T> input, Span<double> headScores, double viscosity, Span<T> weights, Span<double> entropies)
+    {
+        Span<T> logits = ScratchBuffer<T>.First(Columns + Lanes);
+        Span<double> sums = ScratchBuffer<double>.Sums(Heads);
+        fixed (T* x = input)
+        fixed (T* z = logits)
+        fixed (double* scores = headScores)
+        fixed (double* s = sums)
+        fixed (T* pi = weights)
+        fixed (double* entropy = entropies)
+        {
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    ExplainRow<Vector512<T>, Simd512<T>>(x, z, scores, s, viscosity, pi, entropy);
+                    break;
+                case VectorWidth.Bits256:
+                    ExplainRow<Vector256<T>, Simd256<T>>(x, z, scores, s, viscosity, pi, entropy);
+                    break;
+                default:
+                    ExplainRow<Vector128<T>, Simd128<T>>(x, z, scores, s, viscosity, pi, entropy);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
     /// Scores the rows of <paramref name="inputs"/> (d values each) into <paramref name="outputs"/> as
     /// <paramref name="readout"/> says, standardising each row first when <paramref name="means"/> is not empty: as
     /// (x - mean) / scale in double, and as (x - mean) * scale in float, where <paramref name="scales"/> then holds the
@@ -284,7 +322,7 @@ internal sealed unsafe class LseKernel<T>
     }
 
     // A zeroed array on the pinned heap and a pointer into it aligned to a cache line, so no vector load splits a line.
-    private static T[] AlignedArray(int length, out T* aligned)
+    internal static T[] AlignedArray(int length, out T* aligned)
     {
         int padding = CacheLine / sizeof(T);
         T[] storage = GC.AllocateArray<T>(length + padding, pinned: true);
@@ -455,6 +493,159 @@ internal sealed unsafe class LseKernel<T>
         {
             AddScaledLogarithms(headScores, sums, rows * Heads, viscosity);
         }
+    }
+
+    // ScoreRows for one row, keeping the exponentials as Gibbs weights and the entropy sums (see ExplainRow).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ExplainRow<TVector, TSimd>(T* input, T* logits, double* headScores, double* sums, double viscosity, T* weights, double* entropies)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
+        bool smooth = viscosity > 0 && T.IsFinite(scaling);
+        Logits<TVector, TSimd>(input, 1, logits);
+        for (int head = 0; head < Heads; head++)
+        {
+            T* z = logits + (head * Pieces);
+            T* pi = weights + (head * Pieces);
+            T maximum = Maximum<TVector, TSimd>(z, Pieces);
+            headScores[head] = double.CreateTruncating(maximum);
+            if (smooth)
+            {
+                double sum = ShiftedExponentials<TVector, TSimd>(z, Pieces, maximum, scaling, pi, out double weightedSum);
+                sums[head] = sum;
+
+                // pi_j = e_j / S over whole vectors, before the next head's exponentials land past this head's end.
+                TVector total = TSimd.Broadcast(T.CreateTruncating(sum));
+                for (int j = 0; j < Pieces; j += TSimd.Count)
+                {
+                    TSimd.Store(TSimd.Divide(TSimd.Load(pi + j), total), pi + j);
+                }
+
+                // For H below: sum_j pi_j (z_j - m) / eps = sum_j e_j u_j / S over ExponentialScale.
+                entropies[head] = weightedSum / sum / TSimd.ExponentialScale;
+            }
+            else
+            {
+                sums[head] = 1.0;
+                int ties = TiedWeights(z, Pieces, maximum, pi);
+                entropies[head] = Math.Log(ties);
+            }
+        }
+
+        if (smooth)
+        {
+            // log S of every head at once, then f = fma(eps, log S, m) (the operations AddScaledLogarithms applies, so the
+            // same scores) and H = log S - sum_j pi_j (z_j - m) / eps, clamped: rounding can leave a hair below zero or
+            // above log N, and H is a property of a probability vector.
+            Logarithms(sums, Heads);
+            double largest = Math.Log(Pieces);
+            for (int head = 0; head < Heads; head++)
+            {
+                headScores[head] = Math.FusedMultiplyAdd(viscosity, sums[head], headScores[head]);
+                entropies[head] = Math.Clamp(sums[head] - entropies[head], 0, largest);
+            }
+        }
+    }
+
+    // values_i = log values_i over whole vectors, the tail through a padded vector (as AddScaledLogarithms takes them).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Logarithms(double* values, int count)
+    {
+        switch (VectorWidth)
+        {
+            case VectorWidth.Bits512:
+                Logarithms<Vector512<double>, Simd512<double>>(values, count);
+                break;
+            case VectorWidth.Bits256:
+                Logarithms<Vector256<double>, Simd256<double>>(values, count);
+                break;
+            default:
+                Logarithms<Vector128<double>, Simd128<double>>(values, count);
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Logarithms<TVector, TSimd>(double* values, int count)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<double, TVector>
+    {
+        int i = 0;
+        for (; i <= count - TSimd.Count; i += TSimd.Count)
+        {
+            TSimd.Store(TSimd.Logarithm(TSimd.Load(values + i)), values + i);
+        }
+
+        if (i < count)
+        {
+            double* padded = stackalloc double[TSimd.Count];
+            for (int lane = 0; lane < TSimd.Count; lane++)
+            {
+                padded[lane] = i + lane < count ? values[i + lane] : 1.0;
+            }
+
+            TSimd.Store(TSimd.Logarithm(TSimd.Load(padded)), padded);
+            for (int lane = 0; i + lane < count; lane++)
+            {
+                values[i + lane] = padded[lane];
+            }
+        }
+    }
+
+    // The eps -> 0 limit of the Gibbs weights: 1 / ties at every maximal logit, 0 elsewhere; returns the ties.
+    private static int TiedWeights(T* z, int count, T maximum, T* pi)
+    {
+        int ties = 0;
+        for (int j = 0; j < count; j++)
+        {
+            ties += z[j] == maximum ? 1 : 0;
+        }
+
+        T share = T.One / T.CreateTruncating(ties);
+        for (int j = 0; j < count; j++)
+        {
+            pi[j] = z[j] == maximum ? share : T.Zero;
+        }
+
+        return ties;
+    }
+
+    // ShiftedExponentialSum, with the same operations in the same order (so the same S, bit for bit), that also stores
+    // each e_j = exp(u_j), u_j = (z_j - m) * scale, to destination (whole vectors) and returns sum_j e_j u_j. Lanes
+    // whose u is -infinity (past the end, or an overflowed shift) have e = 0 and are left out of that sum instead of
+    // adding 0 * -infinity.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double ShiftedExponentials<TVector, TSimd>(T* z, int count, T maximum, T scaling, T* destination, out double weightedSum)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector shift = TSimd.Broadcast(maximum);
+        TVector scale = TSimd.Broadcast(scaling);
+        TVector sum = TSimd.Broadcast(T.Zero);
+        TVector weighted = TSimd.Broadcast(T.Zero);
+        int j = 0;
+        for (; j <= count - TSimd.Count; j += TSimd.Count)
+        {
+            TVector exponent = TSimd.Multiply(TSimd.Subtract(TSimd.Load(z + j), shift), scale);
+            TVector exponential = TSimd.ScaledExponential(exponent);
+            sum = TSimd.Add(sum, exponential);
+            weighted = TSimd.Add(weighted, TSimd.ZeroBelow(TSimd.Multiply(exponential, exponent), exponent, LowestFinite));
+            TSimd.Store(exponential, destination + j);
+        }
+
+        if (j < count)
+        {
+            TVector tail = TSimd.FirstLanes(TSimd.Load(z + j), count - j, T.NegativeInfinity);
+            TVector exponent = TSimd.Multiply(TSimd.Subtract(tail, shift), scale);
+            TVector exponential = TSimd.ScaledExponential(exponent);
+            sum = TSimd.Add(sum, exponential);
+            weighted = TSimd.Add(weighted, TSimd.ZeroBelow(TSimd.Multiply(exponential, exponent), exponent, LowestFinite));
+            TSimd.Store(exponential, destination + j);
+        }
+
+        weightedSum = TSimd.SumAcross(weighted);
+        return TSimd.SumAcross(sum);
     }
 
     // scores_i = fma(eps, log S_i, m_i) over whole vectors, the tail through a padded vector, so that each value is the
@@ -853,6 +1044,24 @@ internal readonly struct BlockOfThree : IBlockSize
 internal readonly struct BlockOfFour : IBlockSize
 {
     public static int Count => 4;
+}
+
+/// <summary>5.</summary>
+internal readonly struct BlockOfFive : IBlockSize
+{
+    public static int Count => 5;
+}
+
+/// <summary>6.</summary>
+internal readonly struct BlockOfSix : IBlockSize
+{
+    public static int Count => 6;
+}
+
+/// <summary>7.</summary>
+internal readonly struct BlockOfSeven : IBlockSize
+{
+    public static int Count => 7;
 }
 
 /// <summary>8.</summary>

@@ -8,8 +8,8 @@ namespace HjMl.Layers;
 /// <summary>Gibbs weights, gradient, entropy and the exact decomposition of a layer's output (THEORY.md sections 3 and 4).</summary>
 public sealed partial class LseLayer<T>
 {
-    // Heads up to this many weights use the sparse accumulation in ExpectedWeight.
-    private const int SparseExpectationLimit = 1 << 16;
+    // Heads up to this many weights use the register-blocked ExpectationKernel in ExpectedWeight.
+    private const int DenseExpectationLimit = 1 << 16;
 
     /// <summary>
     /// Gibbs weights pi_j(x) = exp(z_j/eps) / sum_k exp(z_k/eps) = d f / d b_j of head <paramref name="head"/>
@@ -115,30 +115,30 @@ public sealed partial class LseLayer<T>
         return new LseDecomposition<T>(score, TensorPrimitives.Sum<T>(contribution), biasTerm, entropy, Viscosity * entropy);
     }
 
-    // E_pi[w] = pi^T W_head. Small heads accumulate only the pieces that carry weight: a piece whose pi_j is below
-    // 2^-60 of the largest changes E_pi[w] by less than rounding, and sharp models put almost all weight on a few
-    // pieces. Large heads go through the matrix product (native BLAS where installed).
+    // E_pi[w] = pi^T W_head (THEORY.md section 3). Heads up to 2^16 weights go through the register-blocked
+    // ExpectationKernel (straight into the destination when it has room for whole vectors, else through a scratch row);
+    // larger ones through the matrix product (native BLAS where installed).
     internal void ExpectedWeight(int head, ReadOnlySpan<T> pi, Span<T> destination)
     {
         int d = InputDimension;
         int pieces = NumberOfPieces;
-        ReadOnlySpan<T> headWeights = weights.AsSpan(head * pieces * d, pieces * d);
-        if (pieces * d > SparseExpectationLimit)
+        if (pieces * d > DenseExpectationLimit)
         {
+            ReadOnlySpan<T> headWeights = weights.AsSpan(head * pieces * d, pieces * d);
             MatrixProducts.Current.Multiply(Transpose.No, Transpose.No, 1, d, pieces, T.One, pi, pieces, headWeights, d, T.Zero, destination, d);
             return;
         }
 
-        destination = destination[..d];
-        destination.Clear();
-        T threshold = TensorPrimitives.Max(pi[..pieces]) * T.CreateChecked(8.673617379884035e-19);
-        for (int j = 0; j < pieces; j++)
+        ExpectationKernel<T> expectation = Expectation;
+        if (destination.Length >= expectation.Stride)
         {
-            if (pi[j] > threshold)
-            {
-                TensorPrimitives.MultiplyAdd(headWeights.Slice(j * d, d), pi[j], destination, destination);
-            }
+            expectation.Expectation(head, pi, destination);
+            return;
         }
+
+        Span<T> padded = ScratchBuffer<T>.Expectation(expectation.Stride);
+        expectation.Expectation(head, pi, padded);
+        padded[..d].CopyTo(destination);
     }
 }
 

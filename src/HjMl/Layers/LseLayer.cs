@@ -32,6 +32,9 @@ public sealed partial class LseLayer<T>
     // The packed form every-head scoring runs on, built on first use and shared with WithViscosity's layers.
     private readonly StrongBox<LseKernel<T>?> kernel;
 
+    // The padded weight rows E_pi[w] runs on, built on first use and shared with WithViscosity's layers.
+    private readonly StrongBox<ExpectationKernel<T>?> expectation;
+
     /// <summary>Creates a layer from row-major weights (heads*pieces rows of <paramref name="inputDimension"/>), biases and viscosity.</summary>
     /// <param name="weights">Row-major weights: row (k * N + j) holds w_kj.</param>
     /// <param name="biases">b_kj at index k * N + j.</param>
@@ -69,6 +72,7 @@ public sealed partial class LseLayer<T>
         this.weights = weights.ToArray();
         this.biases = biases.ToArray();
         kernel = new StrongBox<LseKernel<T>?>();
+        expectation = new StrongBox<ExpectationKernel<T>?>();
         InputDimension = inputDimension;
         NumberOfHeads = numberOfHeads;
         NumberOfPieces = biases.Length / numberOfHeads;
@@ -76,11 +80,12 @@ public sealed partial class LseLayer<T>
     }
 
     // Shares arrays and the packed kernel with a layer already validated (WithViscosity).
-    private LseLayer(T[] weights, T[] biases, StrongBox<LseKernel<T>?> kernel, int inputDimension, int numberOfHeads, T viscosity)
+    private LseLayer(T[] weights, T[] biases, StrongBox<LseKernel<T>?> kernel, StrongBox<ExpectationKernel<T>?> expectation, int inputDimension, int numberOfHeads, T viscosity)
     {
         this.weights = weights;
         this.biases = biases;
         this.kernel = kernel;
+        this.expectation = expectation;
         InputDimension = inputDimension;
         NumberOfHeads = numberOfHeads;
         NumberOfPieces = biases.Length / numberOfHeads;
@@ -123,7 +128,7 @@ public sealed partial class LseLayer<T>
     public LseLayer<T> WithViscosity(T viscosity)
     {
         Guard.Viscosity(viscosity, nameof(viscosity));
-        return new LseLayer<T>(weights, biases, kernel, InputDimension, NumberOfHeads, viscosity);
+        return new LseLayer<T>(weights, biases, kernel, expectation, InputDimension, NumberOfHeads, viscosity);
     }
 
     /// <summary>f(x) for a single-head layer (or head 0).</summary>
@@ -224,6 +229,22 @@ public sealed partial class LseLayer<T>
             {
                 built = new LseKernel<T>(weights, biases, InputDimension, NumberOfHeads, LseKernel<T>.PreferredWidth);
                 built = Interlocked.CompareExchange(ref kernel.Value, built, null) ?? built;
+            }
+
+            return built;
+        }
+    }
+
+    /// <summary>The padded weight rows for E_pi[w] (built once, on the widest vectors this machine accelerates).</summary>
+    internal ExpectationKernel<T> Expectation
+    {
+        get
+        {
+            ExpectationKernel<T>? built = Volatile.Read(ref expectation.Value);
+            if (built is null)
+            {
+                built = new ExpectationKernel<T>(weights, InputDimension, NumberOfPieces, LseKernel<T>.PreferredWidth);
+                built = Interlocked.CompareExchange(ref expectation.Value, built, null) ?? built;
             }
 
             return built;

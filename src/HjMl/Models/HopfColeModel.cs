@@ -117,6 +117,9 @@ public sealed class HopfColeModel
     /// <summary>Per piece (head-major), the 0-based training row it was placed on, or -1.</summary>
     public IReadOnlyList<int> SupportRows => supportRows;
 
+    // The same rows, for the explainer's per-row loop (not exposed: the model is immutable).
+    internal int[] SupportRowArray => supportRows;
+
     /// <summary>t of the Hopf–Cole reading.</summary>
     public double Time { get; }
 

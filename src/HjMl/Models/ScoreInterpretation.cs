@@ -26,9 +26,32 @@ internal static class ScoreInterpretation
             default:
                 int classes = classLabels.Count;
                 int best = TensorPrimitives.IndexOfMax(scores[..classes]);
-                Span<double> softmax = probabilities.Length >= classes ? probabilities[..classes] : stackalloc double[classes];
-                LogSumExp.GibbsWeights(scores[..classes], 1.0, softmax);
-                return new Prediction(scores[best], softmax[best], best, classLabels[best]);
+                if (probabilities.Length >= classes)
+                {
+                    LogSumExp.GibbsWeights(scores[..classes], 1.0, probabilities[..classes]);
+                    return new Prediction(scores[best], probabilities[best], best, classLabels[best]);
+                }
+
+                // Only the predicted class's probability: 1 / sum_k exp(s_k - s_best), the softmax at its own maximum.
+                return new Prediction(scores[best], 1 / ShiftedExponentialSum(scores[..classes], scores[best]), best, classLabels[best]);
+        }
+    }
+
+    // sum_k exp(s_k - m) for m = max_k s_k, in at least 1.
+    private static double ShiftedExponentialSum(ReadOnlySpan<double> scores, double maximum)
+    {
+        double[]? rented = null;
+        Span<double> work = scores.Length <= 64 ? stackalloc double[scores.Length] : (rented = System.Buffers.ArrayPool<double>.Shared.Rent(scores.Length));
+        try
+        {
+            return LogSumExp.ShiftedExponentials(scores, maximum, 1.0, work[..scores.Length]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<double>.Shared.Return(rented);
+            }
         }
     }
 }

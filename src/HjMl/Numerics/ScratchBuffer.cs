@@ -20,6 +20,9 @@ internal static class ScratchBuffer<T>
     private static T[]? sums;
 
     [ThreadStatic]
+    private static T[]? expectation;
+
+    [ThreadStatic]
     private static T[]? tileInputs;
 
     [ThreadStatic]
@@ -39,6 +42,9 @@ internal static class ScratchBuffer<T>
 
     /// <summary>Single-row scoring's per-head sums of exponentials, distinct from the other single-row buffers.</summary>
     public static Span<T> Sums(int length) => Rent(ref sums, length);
+
+    /// <summary>E_pi[w] padded to whole vectors, for a caller whose destination has no room for the padding.</summary>
+    public static Span<T> Expectation(int length) => Rent(ref expectation, length);
 
     /// <summary>
     /// Batch scoring's buffers for one tile of rows (transformed inputs, logits, head scores), distinct from the
