@@ -121,13 +121,13 @@ public sealed class ModelExplainer
         double scale = Model.Kind == ModelKind.Regression ? Model.LabelScale : 1;
         Decomposition single = explanation.Class;
         Decomposition margin = explanation.Margin;
-        double[] classContributions = single.FeatureContributions;
-        double[] marginContributions = margin.FeatureContributions;
-        for (int k = 0; k < d; k++)
+        Span<double> marginContributions = margin.FeatureContributions;
+        TensorPrimitives.Multiply(z, expectedClass[..d], single.FeatureContributions);
+        TensorPrimitives.Subtract(flipped ? expectedOther[..d] : expectedClass[..d], flipped ? expectedClass[..d] : expectedOther[..d], marginContributions);
+        TensorPrimitives.Multiply(marginContributions, z, marginContributions);
+        if (scale != 1)
         {
-            double difference = flipped ? expectedOther[k] - expectedClass[k] : expectedClass[k] - expectedOther[k];
-            classContributions[k] = z[k] * expectedClass[k];
-            marginContributions[k] = difference * z[k] * scale;
+            TensorPrimitives.Multiply(marginContributions, scale, marginContributions);
         }
 
         single.Value = scores[classHead];
@@ -171,22 +171,8 @@ public sealed class ModelExplainer
         int predicted = TensorPrimitives.IndexOfMax<double>(scores);
 
         // ||grad m_c|| = ||E_pi_pred[w] - E_pi_c[w]|| for every rival class c, in one kernel call.
-        ExpectationKernel<double> expectation = layer.Expectation;
-        int stride = expectation.Stride;
         Span<double> squaredNorms = stackalloc double[heads];
-        double[]? rented = null;
-        Span<double> rows = stride <= 256 ? stackalloc double[2 * stride] : (rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * stride));
-        try
-        {
-            expectation.SquaredDistances(predicted, pi[..(heads * pieces)], rows[..stride], rows.Slice(stride, stride), squaredNorms);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                System.Buffers.ArrayPool<double>.Shared.Return(rented);
-            }
-        }
+        layer.Expectation.SquaredDistances(predicted, pi[..(heads * pieces)], squaredNorms);
 
         var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN);
         for (int other = 0; other < heads; other++)

@@ -515,15 +515,17 @@ internal sealed unsafe class LseKernel<T>
                 double sum = ShiftedExponentials<TVector, TSimd>(z, Pieces, maximum, scaling, pi, out double weightedSum);
                 sums[head] = sum;
 
-                // pi_j = e_j / S over whole vectors, before the next head's exponentials land past this head's end.
-                TVector total = TSimd.Broadcast(T.CreateTruncating(sum));
+                // pi_j = e_j (1 / S) over whole vectors (within an ulp of dividing, one division per head instead of
+                // per vector), before the next head's exponentials land past this head's end.
+                double reciprocal = 1 / sum;
+                TVector scale = TSimd.Broadcast(T.CreateTruncating(reciprocal));
                 for (int j = 0; j < Pieces; j += TSimd.Count)
                 {
-                    TSimd.Store(TSimd.Divide(TSimd.Load(pi + j), total), pi + j);
+                    TSimd.Store(TSimd.Multiply(TSimd.Load(pi + j), scale), pi + j);
                 }
 
                 // For H below: sum_j pi_j (z_j - m) / eps = sum_j e_j u_j / S over ExponentialScale.
-                entropies[head] = weightedSum / sum / TSimd.ExponentialScale;
+                entropies[head] = weightedSum * reciprocal / TSimd.ExponentialScale;
             }
             else
             {

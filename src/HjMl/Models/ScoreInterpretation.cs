@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using HjMl.Numerics;
 
 namespace HjMl.Models;
@@ -37,21 +39,60 @@ internal static class ScoreInterpretation
         }
     }
 
-    // sum_k exp(s_k - m) for m = max_k s_k, in at least 1.
+    // sum_k exp(s_k - m) for m = max_k s_k (at least 1), with whole vectors: a ragged end is read as the last full vector,
+    // its lanes already summed masked out. A handful of class scores cost one or two vector exponentials, not library calls.
     private static double ShiftedExponentialSum(ReadOnlySpan<double> scores, double maximum)
     {
-        double[]? rented = null;
-        Span<double> work = scores.Length <= 64 ? stackalloc double[scores.Length] : (rented = System.Buffers.ArrayPool<double>.Shared.Rent(scores.Length));
-        try
+        int count = scores.Length;
+        ref double start = ref MemoryMarshal.GetReference(scores);
+        if (Vector512.IsHardwareAccelerated && count >= Vector512<double>.Count)
         {
-            return LogSumExp.ShiftedExponentials(scores, maximum, 1.0, work[..scores.Length]);
-        }
-        finally
-        {
-            if (rented is not null)
+            Vector512<double> shift = Vector512.Create(maximum);
+            Vector512<double> sum = Vector512<double>.Zero;
+            int k = 0;
+            for (; k <= count - Vector512<double>.Count; k += Vector512<double>.Count)
             {
-                System.Buffers.ArrayPool<double>.Shared.Return(rented);
+                sum += Vector512.Exp(Vector512.LoadUnsafe(ref start, (nuint)k) - shift);
             }
+
+            if (k < count)
+            {
+                int last = count - Vector512<double>.Count;
+                Vector512<double> tail = Vector512.Exp(Vector512.LoadUnsafe(ref start, (nuint)last) - shift);
+                Vector512<double> fresh = Vector512.GreaterThanOrEqual(Vector512<double>.Indices, Vector512.Create((double)(k - last)));
+                sum += Vector512.ConditionalSelect(fresh, tail, Vector512<double>.Zero);
+            }
+
+            return Vector512.Sum(sum);
         }
+
+        if (Vector256.IsHardwareAccelerated && count >= Vector256<double>.Count)
+        {
+            Vector256<double> shift = Vector256.Create(maximum);
+            Vector256<double> sum = Vector256<double>.Zero;
+            int k = 0;
+            for (; k <= count - Vector256<double>.Count; k += Vector256<double>.Count)
+            {
+                sum += Vector256.Exp(Vector256.LoadUnsafe(ref start, (nuint)k) - shift);
+            }
+
+            if (k < count)
+            {
+                int last = count - Vector256<double>.Count;
+                Vector256<double> tail = Vector256.Exp(Vector256.LoadUnsafe(ref start, (nuint)last) - shift);
+                Vector256<double> fresh = Vector256.GreaterThanOrEqual(Vector256<double>.Indices, Vector256.Create((double)(k - last)));
+                sum += Vector256.ConditionalSelect(fresh, tail, Vector256<double>.Zero);
+            }
+
+            return Vector256.Sum(sum);
+        }
+
+        double total = 0;
+        foreach (double score in scores)
+        {
+            total += Math.Exp(score - maximum);
+        }
+
+        return total;
     }
 }

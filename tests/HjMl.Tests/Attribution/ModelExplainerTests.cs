@@ -8,6 +8,33 @@ namespace HjMl.Tests.Attribution;
 
 public class ModelExplainerTests(ExplainerFixture models) : IClassFixture<ExplainerFixture>
 {
+    [Fact]
+    public void ExplainCertifyStabilityAndCoverageAllocateNothingOnceWarm()
+    {
+        // breast_cancer and diabetes certify through the expectations, digits (2N < d) through the Gram matrix.
+        foreach ((HopfColeModel model, _, Dataset test) in new[] { models.BreastCancer, models.Digits, models.Diabetes })
+        {
+            var explainer = new ModelExplainer(model);
+            var explanation = new Explanation(model, top: 3);
+            bool regression = model.Kind == ModelKind.Regression;
+            void Run(int row)
+            {
+                explainer.Explain(test.Row(row), explanation);
+                _ = regression ? explainer.StabilityRadius(test.Row(row), 1.0) : explainer.Certify(test.Row(row));
+                _ = explainer.Coverage(test.Row(row));
+            }
+
+            Run(0);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int row = 0; row < test.Rows; row++)
+            {
+                Run(row);
+            }
+
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+    }
+
     public static TheoryData<string> Sets => ["breast_cancer", "digits", "diabetes"];
 
     [Theory]

@@ -128,9 +128,8 @@ public class ExplanationKernelTests
             }
 
             int reference = random.Next(heads);
-            var own = new double[kernel.Stride];
             var squared = new double[heads];
-            kernel.SquaredDistances(reference, pi, own, new double[kernel.Stride], squared);
+            kernel.SquaredDistances(reference, pi, squared);
             for (int head = 0; head < heads; head++)
             {
                 double exact = 0;
@@ -140,7 +139,9 @@ public class ExplanationKernelTests
                     exact += difference * difference;
                 }
 
-                Assert.True(Math.Abs(squared[head] - exact) <= 1e-12 * Math.Max(1, exact), $"d = {d}, heads {reference} and {head}: {squared[head]} against {exact}");
+                // Where 2N < d the Gram path adds its rounding allowance, so the result is an upper bound within ~1e-13.
+                Assert.True(squared[head] >= exact - (1e-13 * Math.Max(1, exact)), $"d = {d}, N = {pieces}, heads {reference} and {head}: {squared[head]} below {exact}");
+                Assert.True(squared[head] <= exact + (1e-11 * Math.Max(1, exact)), $"d = {d}, N = {pieces}, heads {reference} and {head}: {squared[head]} against {exact}");
             }
         }
     }
