@@ -58,6 +58,7 @@ public readonly record struct SupportAttribution(int Head, int Piece, double Wei
 /// </summary>
 public sealed class Explanation
 {
+
     /// <summary>Creates buffers for <paramref name="model"/> with room for <paramref name="top"/> support points.</summary>
     /// <exception cref="ArgumentException"><paramref name="top"/> is below 1 or above the pieces a top list can draw from.</exception>
     public Explanation(HopfColeModel model, int top = 5)
@@ -75,6 +76,7 @@ public sealed class Explanation
         TopSupport = new SupportAttribution[top];
         TopPieces = new int[top];
         TopWeights = new double[top];
+        Logits = new double[model.Layer.Biases.Length + model.Layer.Kernel.Lanes];
         Weights = new double[model.Layer.Biases.Length + model.Layer.Kernel.Lanes];
         Standardised = new double[model.InputDimension];
         Work = new double[2 * ModelExplainer.Padded(model.InputDimension)];
@@ -109,8 +111,11 @@ public sealed class Explanation
     /// <summary>exp(H): the effective number of support points carrying the row.</summary>
     public double EffectiveSupportCount => Math.Exp(Entropy);
 
-    // Per-row work: standardised features, Gibbs weights of every head (with a vector of slack), two expectations E_pi[w].
+    // Per-row work: standardised features, logits and Gibbs weights of every head (each with a vector of slack), two
+    // expectations E_pi[w].
     internal double[] Standardised { get; }
+
+    internal double[] Logits { get; }
 
     // The top list under construction: pieces and their weights, largest first.
     internal int[] TopPieces { get; }

@@ -27,7 +27,13 @@ internal static class ScoreInterpretation
                 return new Prediction(scores[0], probability, positive, classLabels[positive]);
             default:
                 int classes = classLabels.Count;
-                int best = TensorPrimitives.IndexOfMax(scores[..classes]);
+                // The first of the largest scores (scores are finite); a plain loop, as K is small.
+                int best = 0;
+                for (int k = 1; k < classes; k++)
+                {
+                    best = scores[k] > scores[best] ? k : best;
+                }
+
                 if (probabilities.Length >= classes)
                 {
                     LogSumExp.GibbsWeights(scores[..classes], 1.0, probabilities[..classes]);

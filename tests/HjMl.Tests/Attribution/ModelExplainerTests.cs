@@ -104,6 +104,75 @@ public class ModelExplainerTests(ExplainerFixture models) : IClassFixture<Explai
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Sets))]
+    public void TopSupportIsExactlyTheHeaviestPiecesInOrderForEveryListLength(string set)
+    {
+        // Lists of every length: the vectorised ranking (up to 16 candidates) and the scan (more) give the same answer
+        // as sorting the head's weights, heaviest first and lower piece first among equals.
+        (HopfColeModel model, _, Dataset test) = Pick(set);
+        var explainer = new ModelExplainer(model);
+        int pieces = model.Layer.NumberOfPieces;
+        bool regression = model.Kind == ModelKind.Regression;
+        int available = regression ? 2 * pieces : pieces;
+        var standardised = new double[model.InputDimension];
+        var pi = new double[pieces];
+        foreach (int top in new[] { 1, 2, available / 2, available })
+        {
+            var explanation = new Explanation(model, top);
+            for (int row = 0; row < Math.Min(test.Rows, 25); row++)
+            {
+                explainer.Explain(test.Row(row), explanation);
+                model.Scaling.Apply(test.Row(row), standardised);
+                int firstHead = regression ? 0 : explanation.TopSupport[0].Head;
+                var candidates = new List<(double Weight, int Head, int Piece)>();
+                for (int head = firstHead; head <= (regression ? 1 : firstHead); head++)
+                {
+                    model.Layer.GibbsWeights(standardised, head, pi);
+                    candidates.AddRange(pi.Select((weight, piece) => (weight, head, piece)));
+                }
+
+                var expected = candidates.OrderByDescending(c => c.Weight).ThenBy(c => c.Head).ThenBy(c => c.Piece).Take(top).ToArray();
+                for (int i = 0; i < top; i++)
+                {
+                    SupportAttribution support = explanation.TopSupport[i];
+                    Assert.Equal(expected[i].Weight, support.Weight, 12);
+                    if (i + 1 < top && expected[i].Weight - expected[i + 1].Weight > 1e-12 && (i == 0 || expected[i - 1].Weight - expected[i].Weight > 1e-12))
+                    {
+                        Assert.Equal((expected[i].Head, expected[i].Piece), (support.Head, support.Piece));
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(20)]
+    public void TiedPiecesAreListedLowerPieceFirst(int pieces)
+    {
+        // Head 0 of a two-feature binary model: piece 0 heaviest, pieces 1 and 3 identical (equal weights at every input),
+        // the rest far lighter. 4 pieces take the vectorised ranking, 20 the scan; both must list 0, 1, 3.
+        var weights = new double[2 * pieces * 2];
+        var biases = new double[2 * pieces];
+        for (int j = 0; j < pieces; j++)
+        {
+            (weights[2 * j], weights[(2 * j) + 1], biases[j]) = j switch
+            {
+                0 => (2.0, 0.0, 1.0),
+                1 or 3 => (1.0, 1.0, 0.0),
+                _ => (0.0, -3.0, -5.0),
+            };
+        }
+
+        var layer = new HjMl.Layers.LseLayer<double>(weights, biases, 2, 0.5, 2);
+        var model = new HopfColeModel(ModelKind.BinaryClassification, layer, new FeatureScaling([0, 0], [1, 1]), ["a", "b"], [0, 1], 0, 1, Enumerable.Repeat(-1, 2 * pieces).ToArray(), 1.0);
+        var explanation = new Explanation(model, top: 3);
+        new ModelExplainer(model).Explain([1, 0.5], explanation);
+        Assert.Equal([0, 1, 3], explanation.TopSupport.Select(support => support.Piece).ToArray());
+        Assert.Equal(explanation.TopSupport[1].Weight, explanation.TopSupport[2].Weight);
+    }
+
     [Fact]
     public void LabelSensitivityMatchesAFiniteDifferenceOfTheInitialData()
     {
