@@ -1,4 +1,5 @@
 using HjMl.Models;
+using HjMl.Numerics;
 
 namespace HjMl.Attribution;
 
@@ -58,6 +59,15 @@ public readonly record struct SupportAttribution(int Head, int Piece, double Wei
 /// </summary>
 public sealed class Explanation
 {
+    private readonly double[] buffers;
+    private readonly int logitsStart;
+    private readonly int weightsStart;
+    private readonly int standardisedStart;
+    private readonly int workStart;
+    private readonly int logitsLength;
+    private readonly int dimension;
+    private readonly int workLength;
+
 
     /// <summary>Creates buffers for <paramref name="model"/> with room for <paramref name="top"/> support points.</summary>
     /// <exception cref="ArgumentException"><paramref name="top"/> is below 1 or above the pieces a top list can draw from.</exception>
@@ -76,10 +86,20 @@ public sealed class Explanation
         TopSupport = new SupportAttribution[top];
         TopPieces = new int[top];
         TopWeights = new double[top];
-        Logits = new double[model.Layer.Biases.Length + model.Layer.Kernel.Lanes];
-        Weights = new double[model.Layer.Biases.Length + model.Layer.Kernel.Lanes];
-        Standardised = new double[model.InputDimension];
-        Work = new double[2 * ModelExplainer.Padded(model.InputDimension)];
+        int all = model.Layer.Biases.Length + model.Layer.Kernel.Lanes;
+        int padded = ModelExplainer.Padded(model.InputDimension);
+
+        // One pinned block, each buffer on its own cache lines (the kernels store whole vectors into them).
+        buffers = AlignedBuffer<double>.Allocate((2 * all) + (3 * padded) + (3 * AlignedBuffer<double>.Padding));
+        int start = AlignedBuffer<double>.Offset(buffers);
+        int line = AlignedBuffer<double>.Padding;
+        logitsStart = start;
+        weightsStart = logitsStart + RoundUp(all, line);
+        standardisedStart = weightsStart + RoundUp(all, line);
+        workStart = standardisedStart + padded;
+        logitsLength = all;
+        dimension = model.InputDimension;
+        workLength = 2 * padded;
     }
 
     /// <summary>The model explained.</summary>
@@ -113,16 +133,18 @@ public sealed class Explanation
 
     // Per-row work: standardised features, logits and Gibbs weights of every head (each with a vector of slack), two
     // expectations E_pi[w].
-    internal double[] Standardised { get; }
+    internal Span<double> Standardised => buffers.AsSpan(standardisedStart, dimension);
 
-    internal double[] Logits { get; }
+    internal Span<double> Logits => buffers.AsSpan(logitsStart, logitsLength);
 
     // The top list under construction: pieces and their weights, largest first.
     internal int[] TopPieces { get; }
 
     internal double[] TopWeights { get; }
 
-    internal double[] Weights { get; }
+    internal Span<double> Weights => buffers.AsSpan(weightsStart, logitsLength);
 
-    internal double[] Work { get; }
+    internal Span<double> Work => buffers.AsSpan(workStart, workLength);
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }

@@ -115,17 +115,17 @@ public sealed class ModelExplainer
             // Lower head first: its whole-vector writes past its end land where the higher head's weights then go.
             int lower = Math.Min(classHead, otherHead);
             int higher = Math.Max(classHead, otherHead);
-            entropies[lower] = layer.Kernel.HeadWeights(explanation.Logits.AsSpan(lower * pieces), layer.Viscosity, explanation.Weights.AsSpan(lower * pieces));
-            entropies[higher] = layer.Kernel.HeadWeights(explanation.Logits.AsSpan(higher * pieces), layer.Viscosity, explanation.Weights.AsSpan(higher * pieces));
+            entropies[lower] = layer.Kernel.HeadWeights(explanation.Logits.Slice(lower * pieces), layer.Viscosity, explanation.Weights.Slice(lower * pieces));
+            entropies[higher] = layer.Kernel.HeadWeights(explanation.Logits.Slice(higher * pieces), layer.Viscosity, explanation.Weights.Slice(higher * pieces));
         }
 
         ReadOnlySpan<double> z = explanation.Standardised;
         int d = z.Length;
         int padded = explanation.Work.Length / 2;
-        Span<double> expectedClass = explanation.Work.AsSpan(0, padded);
-        Span<double> expectedOther = explanation.Work.AsSpan(padded, padded);
-        ReadOnlySpan<double> piClass = explanation.Weights.AsSpan(classHead * pieces, pieces);
-        ReadOnlySpan<double> piOther = explanation.Weights.AsSpan(otherHead * pieces, pieces);
+        Span<double> expectedClass = explanation.Work.Slice(0, padded);
+        Span<double> expectedOther = explanation.Work.Slice(padded, padded);
+        ReadOnlySpan<double> piClass = explanation.Weights.Slice(classHead * pieces, pieces);
+        ReadOnlySpan<double> piOther = explanation.Weights.Slice(otherHead * pieces, pieces);
         layer.ExpectedWeight(classHead, piClass, expectedClass);
         layer.ExpectedWeight(otherHead, piOther, expectedOther);
         double entropyClass = entropies[classHead];

@@ -58,14 +58,15 @@ internal static class ScratchBuffer<T>
     /// <inheritdoc cref="TileInputs"/>
     public static Span<T> TileScores(int length) => Rent(ref tileScores, length);
 
+    // Pinned and used from a cache-line boundary (see AlignedBuffer): the kernels load and store whole vectors here.
     private static Span<T> Rent(ref T[]? buffer, int length)
     {
-        if (buffer is null || buffer.Length < length)
+        if (buffer is null || buffer.Length < length + AlignedBuffer<T>.Padding)
         {
-            buffer = new T[Math.Max(length, 64)];
+            buffer = AlignedBuffer<T>.Allocate(Math.Max(length, 64));
         }
 
-        return buffer.AsSpan(0, length);
+        return buffer.AsSpan(AlignedBuffer<T>.Offset(buffer), length);
     }
 }
 
