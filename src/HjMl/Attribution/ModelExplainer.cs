@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
@@ -128,9 +126,12 @@ public sealed class ModelExplainer
         Span<double> expectedOther = explanation.Work.Slice(padded, padded);
         ReadOnlySpan<double> piClass = explanation.Weights.Slice(classHead * pieces, pieces);
         ReadOnlySpan<double> piOther = explanation.Weights.Slice(otherHead * pieces, pieces);
-        (double biasClass, double biasOther) = layer.Expectation.ExpectationPair(classHead, piClass, otherHead, piOther, expectedClass, expectedOther);
+        layer.ExpectedWeight(classHead, piClass, expectedClass);
+        layer.ExpectedWeight(otherHead, piOther, expectedOther);
         double entropyClass = entropies[classHead];
         double entropyOther = entropies[otherHead];
+        double biasClass = TensorPrimitives.Dot(piClass, layer.HeadBiases(classHead));
+        double biasOther = TensorPrimitives.Dot(piOther, layer.HeadBiases(otherHead));
         double eps = layer.Viscosity;
         explanation.Entropy = entropyClass;
 
@@ -427,30 +428,25 @@ public sealed class ModelExplainer
             filled = RankedTop(weights[first..end], first, indices, capacity);
         }
 
-        else
+        for (int piece = ranked ? end : first; piece < end; piece++)
         {
-            // Eight weights per comparison against the list's floor: once the list is full, most blocks hold nothing
-            // heavier and are passed with one predictable branch; the survivors go through the insertion.
-            int piece = first;
-            if (Vector512.IsHardwareAccelerated)
+            double magnitude = weights[piece];
+            if (magnitude <= floor)
             {
-                ref double start = ref MemoryMarshal.GetReference(weights);
-                for (; piece <= end - Vector512<double>.Count; piece += Vector512<double>.Count)
-                {
-                    uint heavier = (uint)Vector512.GreaterThan(Vector512.LoadUnsafe(ref start, (nuint)piece), Vector512.Create(floor)).ExtractMostSignificantBits();
-                    while (heavier != 0)
-                    {
-                        int candidate = piece + BitOperations.TrailingZeroCount(heavier);
-                        heavier &= heavier - 1;
-                        floor = Insert(weights[candidate], candidate, magnitudes, indices, capacity, ref filled, floor);
-                    }
-                }
+                continue;
             }
 
-            for (; piece < end; piece++)
+            int position = filled < capacity ? filled++ : capacity - 1;
+            while (position > 0 && magnitudes[position - 1] < magnitude)
             {
-                floor = Insert(weights[piece], piece, magnitudes, indices, capacity, ref filled, floor);
+                magnitudes[position] = magnitudes[position - 1];
+                indices[position] = indices[position - 1];
+                position--;
             }
+
+            magnitudes[position] = magnitude;
+            indices[position] = piece;
+            floor = filled == capacity ? magnitudes[capacity - 1] : double.NegativeInfinity;
         }
 
         int[] supportRows = Model.SupportRowArray;
@@ -462,29 +458,6 @@ public sealed class ModelExplainer
             double influence = sign * scale * weights[piece];
             top[i] = new SupportAttribution(head, piece - (head * pieces), weights[piece], influence, -influence, supportRows[piece]);
         }
-    }
-
-    // Inserts a piece into the top list (largest first, earlier first among equals) unless it is no heavier than the
-    // floor, the smallest entry of a full list; returns the new floor.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double Insert(double magnitude, int piece, double[] magnitudes, int[] indices, int capacity, ref int filled, double floor)
-    {
-        if (magnitude <= floor)
-        {
-            return floor;
-        }
-
-        int position = filled < capacity ? filled++ : capacity - 1;
-        while (position > 0 && magnitudes[position - 1] < magnitude)
-        {
-            magnitudes[position] = magnitudes[position - 1];
-            indices[position] = indices[position - 1];
-            position--;
-        }
-
-        magnitudes[position] = magnitude;
-        indices[position] = piece;
-        return filled == capacity ? magnitudes[capacity - 1] : double.NegativeInfinity;
     }
 
     // The top list of at most 16 weights without a branch per weight: a weight's rank is the number of weights above

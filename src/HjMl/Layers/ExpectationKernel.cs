@@ -23,17 +23,10 @@ internal sealed unsafe class ExpectationKernel<T>
 
     private readonly T[] storage;
     private readonly T* rows;
-    private readonly T[] biasStorage;
     private GramForm? gramForm;
 
     /// <summary>Copies <paramref name="weights"/> (K N rows of d, head-major) into rows of <see cref="Stride"/>, zero-padded.</summary>
     public ExpectationKernel(ReadOnlySpan<T> weights, int inputDimension, int pieces, VectorWidth vectorWidth)
-        : this(weights, default, inputDimension, pieces, vectorWidth)
-    {
-    }
-
-    /// <summary>As the other constructor, keeping the pieces' <paramref name="biases"/> (K N) for E_pi[b] in <see cref="ExpectationPair"/>.</summary>
-    public ExpectationKernel(ReadOnlySpan<T> weights, ReadOnlySpan<T> biases, int inputDimension, int pieces, VectorWidth vectorWidth)
     {
         Dimension = inputDimension;
         Pieces = pieces;
@@ -52,8 +45,6 @@ internal sealed unsafe class ExpectationKernel<T>
         {
             weights.Slice(row * inputDimension, inputDimension).CopyTo(new Span<T>(rows + ((long)row * Stride), inputDimension));
         }
-
-        biasStorage = biases.ToArray();
     }
 
     /// <summary>d.</summary>
@@ -96,137 +87,6 @@ internal sealed unsafe class ExpectationKernel<T>
                     Expectation<Vector128<T>, Simd128<T>>(headRows, pi, output);
                     break;
             }
-        }
-    }
-
-    /// <summary>
-    /// E_pi[w] of two heads at once into <paramref name="firstExpected"/> and <paramref name="secondExpected"/> (each at
-    /// least <see cref="Stride"/> long), and their E_pi[b] as the result: the two expectations an explanation's class
-    /// and margin decompositions read (THEORY.md section 4). The two heads' accumulations are independent chains, so
-    /// the multiply-adds never wait on each other. Needs the biases given at construction.
-    /// </summary>
-    public (T FirstBias, T SecondBias) ExpectationPair(int first, ReadOnlySpan<T> firstWeights, int second, ReadOnlySpan<T> secondWeights, Span<T> firstExpected, Span<T> secondExpected)
-    {
-        Debug.Assert(firstExpected.Length >= Stride && secondExpected.Length >= Stride, "Rows hold whole vectors.");
-        Debug.Assert(biasStorage.Length == Count, "Biases were given.");
-        fixed (T* firstPi = firstWeights)
-        fixed (T* secondPi = secondWeights)
-        fixed (T* firstOutput = firstExpected)
-        fixed (T* secondOutput = secondExpected)
-        {
-            T* firstRows = rows + ((long)first * Pieces * Stride);
-            T* secondRows = rows + ((long)second * Pieces * Stride);
-            switch (VectorWidth)
-            {
-                case VectorWidth.Bits512:
-                    ExpectationPair<Vector512<T>, Simd512<T>>(firstRows, firstPi, secondRows, secondPi, firstOutput, secondOutput);
-                    break;
-                case VectorWidth.Bits256:
-                    ExpectationPair<Vector256<T>, Simd256<T>>(firstRows, firstPi, secondRows, secondPi, firstOutput, secondOutput);
-                    break;
-                default:
-                    ExpectationPair<Vector128<T>, Simd128<T>>(firstRows, firstPi, secondRows, secondPi, firstOutput, secondOutput);
-                    break;
-            }
-        }
-
-        // E_pi[b] = pi . b for each head: N multiply-adds, in the order the decomposition's tests sum them.
-        ReadOnlySpan<T> firstBiases = biasStorage.AsSpan(first * Pieces, Pieces);
-        ReadOnlySpan<T> secondBiases = biasStorage.AsSpan(second * Pieces, Pieces);
-        T firstBias = T.Zero, secondBias = T.Zero;
-        for (int j = 0; j < Pieces; j++)
-        {
-            firstBias += firstWeights[j] * firstBiases[j];
-            secondBias += secondWeights[j] * secondBiases[j];
-        }
-
-        return (firstBias, secondBias);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ExpectationPair<TVector, TSimd>(T* firstRows, T* firstPi, T* secondRows, T* secondPi, T* firstOutput, T* secondOutput)
-        where TVector : unmanaged
-        where TSimd : struct, ISimd<T, TVector>
-    {
-        int lanes = TSimd.Count;
-        int vectors = Stride / lanes;
-        for (int vector = 0; vector < vectors; vector += 4)
-        {
-            long offset = vector * lanes;
-            switch (Math.Min(4, vectors - vector))
-            {
-                case 1:
-                    PairExpectationBlock<TVector, TSimd, BlockOfOne>(firstRows + offset, firstPi, secondRows + offset, secondPi, firstOutput + offset, secondOutput + offset);
-                    break;
-                case 2:
-                    PairExpectationBlock<TVector, TSimd, BlockOfTwo>(firstRows + offset, firstPi, secondRows + offset, secondPi, firstOutput + offset, secondOutput + offset);
-                    break;
-                case 3:
-                    PairExpectationBlock<TVector, TSimd, BlockOfThree>(firstRows + offset, firstPi, secondRows + offset, secondPi, firstOutput + offset, secondOutput + offset);
-                    break;
-                default:
-                    PairExpectationBlock<TVector, TSimd, BlockOfFour>(firstRows + offset, firstPi, secondRows + offset, secondPi, firstOutput + offset, secondOutput + offset);
-                    break;
-            }
-        }
-    }
-
-    // TColumns vectors of both heads' E_pi[w], a for the first and b for the second, stored.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void PairExpectationBlock<TVector, TSimd, TColumns>(T* firstBlock, T* firstPi, T* secondBlock, T* secondPi, T* firstOutput, T* secondOutput)
-        where TVector : unmanaged
-        where TSimd : struct, ISimd<T, TVector>
-        where TColumns : struct, IBlockSize
-    {
-        int lanes = TSimd.Count;
-        long stride = Stride;
-        TVector zero = TSimd.Broadcast(T.Zero);
-        TVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
-        for (int j = 0; j < Pieces; j++)
-        {
-            T* x = firstBlock + (j * stride);
-            T* y = secondBlock + (j * stride);
-            TVector p = TSimd.Broadcast(firstPi[j]);
-            TVector q = TSimd.Broadcast(secondPi[j]);
-            a0 = TSimd.MultiplyAdd(TSimd.Load(x), p, a0);
-            b0 = TSimd.MultiplyAdd(TSimd.Load(y), q, b0);
-            if (TColumns.Count > 1)
-            {
-                a1 = TSimd.MultiplyAdd(TSimd.Load(x + lanes), p, a1);
-                b1 = TSimd.MultiplyAdd(TSimd.Load(y + lanes), q, b1);
-            }
-
-            if (TColumns.Count > 2)
-            {
-                a2 = TSimd.MultiplyAdd(TSimd.Load(x + (2 * lanes)), p, a2);
-                b2 = TSimd.MultiplyAdd(TSimd.Load(y + (2 * lanes)), q, b2);
-            }
-
-            if (TColumns.Count > 3)
-            {
-                a3 = TSimd.MultiplyAdd(TSimd.Load(x + (3 * lanes)), p, a3);
-                b3 = TSimd.MultiplyAdd(TSimd.Load(y + (3 * lanes)), q, b3);
-            }
-        }
-
-        TSimd.Store(a0, firstOutput);
-        TSimd.Store(b0, secondOutput);
-        if (TColumns.Count > 1)
-        {
-            TSimd.Store(a1, firstOutput + lanes);
-            TSimd.Store(b1, secondOutput + lanes);
-        }
-
-        if (TColumns.Count > 2)
-        {
-            TSimd.Store(a2, firstOutput + (2 * lanes));
-            TSimd.Store(b2, secondOutput + (2 * lanes));
-        }
-
-        if (TColumns.Count > 3)
-        {
-            TSimd.Store(a3, firstOutput + (3 * lanes));
-            TSimd.Store(b3, secondOutput + (3 * lanes));
         }
     }
 

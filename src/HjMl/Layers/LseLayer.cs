@@ -243,7 +243,7 @@ public sealed partial class LseLayer<T>
             ExpectationKernel<T>? built = Volatile.Read(ref expectation.Value);
             if (built is null)
             {
-                built = new ExpectationKernel<T>(weights, biases, InputDimension, NumberOfPieces, LseKernel<T>.PreferredWidth);
+                built = new ExpectationKernel<T>(weights, InputDimension, NumberOfPieces, LseKernel<T>.PreferredWidth);
                 built = Interlocked.CompareExchange(ref expectation.Value, built, null) ?? built;
             }
 
