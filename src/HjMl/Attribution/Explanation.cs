@@ -60,14 +60,12 @@ public readonly record struct SupportAttribution(int Head, int Piece, double Wei
 public sealed class Explanation
 {
     private readonly double[] buffers;
-    private readonly int logitsStart;
     private readonly int weightsStart;
     private readonly int standardisedStart;
     private readonly int workStart;
-    private readonly int logitsLength;
+    private readonly int weightsLength;
     private readonly int dimension;
     private readonly int workLength;
-
 
     /// <summary>Creates buffers for <paramref name="model"/> with room for <paramref name="top"/> support points.</summary>
     /// <exception cref="ArgumentException"><paramref name="top"/> is below 1 or above the pieces a top list can draw from.</exception>
@@ -90,14 +88,12 @@ public sealed class Explanation
         int padded = ModelExplainer.Padded(model.InputDimension);
 
         // One pinned block, each buffer on its own cache lines (the kernels store whole vectors into them).
-        buffers = AlignedBuffer<double>.Allocate((2 * all) + (3 * padded) + (3 * AlignedBuffer<double>.Padding));
-        int start = AlignedBuffer<double>.Offset(buffers);
         int line = AlignedBuffer<double>.Padding;
-        logitsStart = start;
-        weightsStart = logitsStart + RoundUp(all, line);
-        standardisedStart = weightsStart + RoundUp(all, line);
+        buffers = AlignedBuffer<double>.Allocate(all + (3 * padded) + (2 * line));
+        weightsStart = AlignedBuffer<double>.Offset(buffers);
+        standardisedStart = weightsStart + ((all + line - 1) / line * line);
         workStart = standardisedStart + padded;
-        logitsLength = all;
+        weightsLength = all;
         dimension = model.InputDimension;
         workLength = 2 * padded;
     }
@@ -131,20 +127,15 @@ public sealed class Explanation
     /// <summary>exp(H): the effective number of support points carrying the row.</summary>
     public double EffectiveSupportCount => Math.Exp(Entropy);
 
-    // Per-row work: standardised features, logits and Gibbs weights of every head (each with a vector of slack), two
-    // expectations E_pi[w].
+    // Per-row work: standardised features, Gibbs weights of every head (with a vector of slack), two expectations E_pi[w].
     internal Span<double> Standardised => buffers.AsSpan(standardisedStart, dimension);
-
-    internal Span<double> Logits => buffers.AsSpan(logitsStart, logitsLength);
 
     // The top list under construction: pieces and their weights, largest first.
     internal int[] TopPieces { get; }
 
     internal double[] TopWeights { get; }
 
-    internal Span<double> Weights => buffers.AsSpan(weightsStart, logitsLength);
+    internal Span<double> Weights => buffers.AsSpan(weightsStart, weightsLength);
 
     internal Span<double> Work => buffers.AsSpan(workStart, workLength);
-
-    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 }

@@ -1,6 +1,4 @@
-using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
@@ -63,18 +61,7 @@ public sealed class ModelExplainer
         int heads = layer.NumberOfHeads;
         Span<double> scores = stackalloc double[heads];
         Span<double> entropies = stackalloc double[heads];
-        bool multiclass = Model.Kind == ModelKind.MulticlassClassification;
-        if (multiclass)
-        {
-            // Only two of the K heads are explained: score them all, then take those two heads' weights from their logits.
-            Model.ValidateFeatures(features);
-            Model.Scaling.Apply(features, explanation.Standardised);
-            layer.Kernel.EvaluateRow(explanation.Standardised, scores, layer.Viscosity, explanation.Logits);
-        }
-        else
-        {
-            Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
-        }
+        Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
 
         // The prediction, read out as the model reads it.
         Span<double> outputs = stackalloc double[Model.OutputLength];
@@ -108,15 +95,6 @@ public sealed class ModelExplainer
                 classHead = 0;
                 otherHead = 1;
                 break;
-        }
-
-        if (multiclass)
-        {
-            // Lower head first: its whole-vector writes past its end land where the higher head's weights then go.
-            int lower = Math.Min(classHead, otherHead);
-            int higher = Math.Max(classHead, otherHead);
-            entropies[lower] = layer.Kernel.HeadWeights(explanation.Logits.Slice(lower * pieces), layer.Viscosity, explanation.Weights.Slice(lower * pieces));
-            entropies[higher] = layer.Kernel.HeadWeights(explanation.Logits.Slice(higher * pieces), layer.Viscosity, explanation.Weights.Slice(higher * pieces));
         }
 
         ReadOnlySpan<double> z = explanation.Standardised;
@@ -422,13 +400,7 @@ public sealed class ModelExplainer
         int first = regression ? 0 : classHead * pieces;
         int end = regression ? 2 * pieces : first + pieces;
         ReadOnlySpan<double> weights = explanation.Weights;
-        bool ranked = end - first <= 16 && Vector512.IsHardwareAccelerated;
-        if (ranked)
-        {
-            filled = RankedTop(weights[first..end], first, indices, capacity);
-        }
-
-        for (int piece = ranked ? end : first; piece < end; piece++)
+        for (int piece = first; piece < end; piece++)
         {
             double magnitude = weights[piece];
             if (magnitude <= floor)
@@ -458,35 +430,5 @@ public sealed class ModelExplainer
             double influence = sign * scale * weights[piece];
             top[i] = new SupportAttribution(head, piece - (head * pieces), weights[piece], influence, -influence, supportRows[piece]);
         }
-    }
-
-    // The top list of at most 16 weights without a branch per weight: a weight's rank is the number of weights above
-    // it plus the number equal to it earlier (so ties keep the scan's order); the weights of rank below the capacity
-    // are the list, each at its rank. Returns how many were placed.
-    private static int RankedTop(ReadOnlySpan<double> weights, int first, int[] indices, int capacity)
-    {
-        int count = weights.Length;
-        Span<double> padded = stackalloc double[16];
-        padded.Fill(double.NegativeInfinity);
-        weights.CopyTo(padded);
-        Vector512<double> low = Vector512.Create<double>(padded[..8]);
-        Vector512<double> high = Vector512.Create<double>(padded[8..]);
-        Span<int> slots = stackalloc int[16];
-        for (int j = 0; j < count; j++)
-        {
-            Vector512<double> weight = Vector512.Create(padded[j]);
-            uint above = (uint)Vector512.GreaterThan(low, weight).ExtractMostSignificantBits() | ((uint)Vector512.GreaterThan(high, weight).ExtractMostSignificantBits() << 8);
-            uint equal = (uint)Vector512.Equals(low, weight).ExtractMostSignificantBits() | ((uint)Vector512.Equals(high, weight).ExtractMostSignificantBits() << 8);
-            int rank = BitOperations.PopCount(above) + BitOperations.PopCount(equal & ((1u << j) - 1));
-            slots[rank] = j;
-        }
-
-        int placed = Math.Min(capacity, count);
-        for (int i = 0; i < placed; i++)
-        {
-            indices[i] = first + slots[i];
-        }
-
-        return placed;
     }
 }

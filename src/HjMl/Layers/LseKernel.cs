@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
@@ -247,29 +246,6 @@ internal sealed unsafe class LseKernel<T>
                     ExplainRow<Vector128<T>, Simd128<T>>(x, z, scores, s, viscosity, pi, entropy);
                     break;
             }
-        }
-    }
-
-    /// <summary>
-    /// The Gibbs weights of one head from its logits, as <see cref="ExplainRow"/> computes them (the same exponentials and
-    /// sum, so they belong to the head's score from <see cref="EvaluateRow(ReadOnlySpan{T}, Span{double}, double, Span{T})"/>
-    /// to the last bit): pi_j into <paramref name="weights"/> (at least N + <see cref="Lanes"/> long); returns the head's
-    /// attribution entropy. <paramref name="logits"/> starts at the head's first logit and must hold
-    /// <see cref="Lanes"/> values past its last (whole vectors are read; the extra lanes are ignored). Used where only a
-    /// few of many heads are explained.
-    /// </summary>
-    public double HeadWeights(ReadOnlySpan<T> logits, double viscosity, Span<T> weights)
-    {
-        Debug.Assert(logits.Length >= Pieces + Lanes && weights.Length >= Pieces + Lanes, "Whole vectors past the head.");
-        fixed (T* z = logits)
-        fixed (T* pi = weights)
-        {
-            return VectorWidth switch
-            {
-                VectorWidth.Bits512 => HeadWeights<Vector512<T>, Simd512<T>>(z, viscosity, pi),
-                VectorWidth.Bits256 => HeadWeights<Vector256<T>, Simd256<T>>(z, viscosity, pi),
-                _ => HeadWeights<Vector128<T>, Simd128<T>>(z, viscosity, pi),
-            };
         }
     }
 
@@ -531,76 +507,47 @@ internal sealed unsafe class LseKernel<T>
         for (int head = 0; head < Heads; head++)
         {
             T* z = logits + (head * Pieces);
+            T* pi = weights + (head * Pieces);
             T maximum = Maximum<TVector, TSimd>(z, Pieces);
             headScores[head] = double.CreateTruncating(maximum);
-            sums[head] = Weights<TVector, TSimd>(z, maximum, scaling, smooth, weights + (head * Pieces), out entropies[head]);
+            if (smooth)
+            {
+                double sum = ShiftedExponentials<TVector, TSimd>(z, Pieces, maximum, scaling, pi, out double weightedSum);
+                sums[head] = sum;
+
+                // pi_j = e_j (1 / S) over whole vectors (within an ulp of dividing, one division per head instead of
+                // per vector), before the next head's exponentials land past this head's end.
+                double reciprocal = 1 / sum;
+                TVector scale = TSimd.Broadcast(T.CreateTruncating(reciprocal));
+                for (int j = 0; j < Pieces; j += TSimd.Count)
+                {
+                    TSimd.Store(TSimd.Multiply(TSimd.Load(pi + j), scale), pi + j);
+                }
+
+                // For H below: sum_j pi_j (z_j - m) / eps = sum_j e_j u_j / S over ExponentialScale.
+                entropies[head] = weightedSum * reciprocal / TSimd.ExponentialScale;
+            }
+            else
+            {
+                sums[head] = 1.0;
+                int ties = TiedWeights(z, Pieces, maximum, pi);
+                entropies[head] = Math.Log(ties);
+            }
         }
 
         if (smooth)
         {
             // log S of every head at once, then f = fma(eps, log S, m) (the operations AddScaledLogarithms applies, so the
-            // same scores) and H = log S - sum_j pi_j (z_j - m) / eps.
+            // same scores) and H = log S - sum_j pi_j (z_j - m) / eps, clamped: rounding can leave a hair below zero or
+            // above log N, and H is a property of a probability vector.
             Logarithms(sums, Heads);
             double largest = Math.Log(Pieces);
             for (int head = 0; head < Heads; head++)
             {
                 headScores[head] = Math.FusedMultiplyAdd(viscosity, sums[head], headScores[head]);
-                entropies[head] = Entropy(sums[head], entropies[head], largest);
+                entropies[head] = Math.Clamp(sums[head] - entropies[head], 0, largest);
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private double HeadWeights<TVector, TSimd>(T* z, double viscosity, T* pi)
-        where TVector : unmanaged
-        where TSimd : struct, ISimd<T, TVector>
-    {
-        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
-        bool smooth = viscosity > 0 && T.IsFinite(scaling);
-        T maximum = Maximum<TVector, TSimd>(z, Pieces);
-        double sum = Weights<TVector, TSimd>(z, maximum, scaling, smooth, pi, out double entropy);
-        if (!smooth)
-        {
-            return entropy;
-        }
-
-        // The vectorised logarithm ExplainRow takes, so that the entropy is ExplainRow's to the last bit.
-        double logarithm = sum;
-        Logarithms(&logarithm, 1);
-        return Entropy(logarithm, entropy, Math.Log(Pieces));
-    }
-
-    // H = log S - sum_j pi_j (z_j - m) / eps, clamped: rounding can leave a hair below zero or above log N, and H is a
-    // property of a probability vector.
-    private static double Entropy(double logarithm, double meanGap, double largest) => Math.Clamp(logarithm - meanGap, 0, largest);
-
-    // One head's Gibbs weights into pi (whole vectors) from its logits z and maximum m; returns S (1 when not smooth) and,
-    // in meanGap, sum_j pi_j (z_j - m) / eps when smooth, else log(ties), the entropy itself.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private double Weights<TVector, TSimd>(T* z, T maximum, T scaling, bool smooth, T* pi, out double meanGap)
-        where TVector : unmanaged
-        where TSimd : struct, ISimd<T, TVector>
-    {
-        if (!smooth)
-        {
-            meanGap = Math.Log(TiedWeights(z, Pieces, maximum, pi));
-            return 1.0;
-        }
-
-        double sum = ShiftedExponentials<TVector, TSimd>(z, Pieces, maximum, scaling, pi, out double weightedSum);
-
-        // pi_j = e_j (1 / S) over whole vectors (within an ulp of dividing, one division per head instead of per
-        // vector), before the next head's exponentials land past this head's end.
-        double reciprocal = 1 / sum;
-        TVector scale = TSimd.Broadcast(T.CreateTruncating(reciprocal));
-        for (int j = 0; j < Pieces; j += TSimd.Count)
-        {
-            TSimd.Store(TSimd.Multiply(TSimd.Load(pi + j), scale), pi + j);
-        }
-
-        // sum_j pi_j (z_j - m) / eps = sum_j e_j u_j / S over ExponentialScale.
-        meanGap = weightedSum * reciprocal / TSimd.ExponentialScale;
-        return sum;
     }
 
     // values_i = log values_i over whole vectors, the tail through a padded vector (as AddScaledLogarithms takes them).

@@ -27,13 +27,7 @@ internal static class ScoreInterpretation
                 return new Prediction(scores[0], probability, positive, classLabels[positive]);
             default:
                 int classes = classLabels.Count;
-                // The first of the largest scores (scores are finite); a plain loop, as K is small.
-                int best = 0;
-                for (int k = 1; k < classes; k++)
-                {
-                    best = scores[k] > scores[best] ? k : best;
-                }
-
+                int best = TensorPrimitives.IndexOfMax(scores[..classes]);
                 if (probabilities.Length >= classes)
                 {
                     LogSumExp.GibbsWeights(scores[..classes], 1.0, probabilities[..classes]);

@@ -51,37 +51,6 @@ public class ExplanationKernelTests
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Widths))]
-    public void HeadWeightsFromLogitsAreExplainRowsWeightsBitForBit(int bits)
-    {
-        // The multiclass explainer scores every head and takes only two heads' weights from their logits: those must be
-        // the weights ExplainRow gives, so the explanation belongs to the score.
-        VectorWidth width = WidthOf(bits);
-        var random = new Random(41);
-        foreach (double eps in new[] { 0.0, 1e-320, 0.01, 1, 100 })
-        {
-            const int heads = 5, pieces = 11, d = 7;
-            double[] weights = LayerCase.Draw(random, heads * pieces * d, 1);
-            double[] biases = LayerCase.Draw(random, heads * pieces, 1);
-            double[] input = LayerCase.Draw(random, d, 2);
-            var kernel = new LseKernel<double>(weights, biases, d, heads, width);
-            var scores = new double[heads];
-            var logits = new double[(heads * pieces) + kernel.Lanes];
-            kernel.EvaluateRow(input, scores, eps, logits);
-            var all = new double[(heads * pieces) + kernel.Lanes];
-            var entropies = new double[heads];
-            kernel.ExplainRow(input, new double[heads], eps, all, entropies);
-            var one = new double[pieces + kernel.Lanes];
-            for (int head = 0; head < heads; head++)
-            {
-                double entropy = kernel.HeadWeights(logits.AsSpan(head * pieces), eps, one);
-                Assert.Equal(all.AsSpan(head * pieces, pieces).ToArray(), one[..pieces]);
-                Assert.Equal(entropies[head], entropy);
-            }
-        }
-    }
-
     [Fact]
     public void ExplainRowAtZeroAndVanishingViscositySharesTheWeightAmongTiedMaxima()
     {
