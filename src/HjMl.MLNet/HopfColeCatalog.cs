@@ -208,6 +208,28 @@ public static class HopfColeCatalog
     }
 
     /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over regression estimators from <paramref name="options"/>; with
+    /// <c>Viscosity = null</c> (the default) eps is chosen on the held-out rows (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="options">Members, eps or its candidates, label, held-out fraction and seed.</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var ensemble = mlContext.Regression.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
+    /// {
+    ///     Estimators = [mlContext.Regression.Trainers.HopfCole(), otherPipeline],
+    /// }).Fit(train);
+    /// // ensemble.Viscosity: the eps chosen; ensemble.Search: the held-out loss of every candidate
+    /// </code>
+    /// </example>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(this RegressionCatalog.RegressionTrainers catalog, ViscosityEnsembleEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new ViscosityEnsembleEstimator(new MLContext(options.Seed), HjMl.Models.ModelKind.Regression, options);
+    }
+
+    /// <summary>
     /// Creates a <see cref="ViscosityEnsembleEstimator"/> over calibrated binary classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
     /// their held-out losses (see its remarks).
     /// </summary>
@@ -230,6 +252,28 @@ public static class HopfColeCatalog
     }
 
     /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over calibrated binary classification estimators from <paramref name="options"/>; with
+    /// <c>Viscosity = null</c> (the default) eps is chosen on the held-out rows (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="options">Members, eps or its candidates, label, held-out fraction and seed.</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var ensemble = mlContext.BinaryClassification.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
+    /// {
+    ///     Estimators = [mlContext.BinaryClassification.Trainers.HopfCole(), otherPipeline],
+    /// }).Fit(train);
+    /// // ensemble.Viscosity: the eps chosen; ensemble.Search: the held-out loss of every candidate
+    /// </code>
+    /// </example>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, ViscosityEnsembleEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new ViscosityEnsembleEstimator(new MLContext(options.Seed), HjMl.Models.ModelKind.BinaryClassification, options);
+    }
+
+    /// <summary>
     /// Creates a <see cref="ViscosityEnsembleEstimator"/> over multiclass classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
     /// their held-out losses (see its remarks).
     /// </summary>
@@ -249,6 +293,28 @@ public static class HopfColeCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.MulticlassClassification, estimators, viscosity, labelColumnName, validationFraction, seed);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over multiclass classification estimators from <paramref name="options"/>; with
+    /// <c>Viscosity = null</c> (the default) eps is chosen on the held-out rows (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
+    /// </summary>
+    /// <param name="catalog">The trainers' catalog.</param>
+    /// <param name="options">Members, eps or its candidates, label, held-out fraction and seed.</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var ensemble = mlContext.MulticlassClassification.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
+    /// {
+    ///     Estimators = [mlContext.MulticlassClassification.Trainers.HopfCole(), otherPipeline],
+    /// }).Fit(train);
+    /// // ensemble.Viscosity: the eps chosen; ensemble.Search: the held-out loss of every candidate
+    /// </code>
+    /// </example>
+    public static ViscosityEnsembleEstimator ViscosityEnsemble(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, ViscosityEnsembleEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new ViscosityEnsembleEstimator(new MLContext(options.Seed), HjMl.Models.ModelKind.MulticlassClassification, options);
     }
 
     private static TOptions Simple<TOptions>(TOptions options, string label, string features, string? weights, int supportPoints, double viscosity, int epochs)

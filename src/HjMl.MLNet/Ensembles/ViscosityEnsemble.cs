@@ -1,3 +1,4 @@
+using HjMl.Ensembles;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Persistence;
 using HjMl.MLNet.Prediction;
@@ -39,31 +40,44 @@ public sealed class ViscosityEnsembleEstimator : IEstimator<ViscosityEnsembleTra
     private readonly MLContext context;
 
     internal ViscosityEnsembleEstimator(MLContext context, ModelKind kind, IEnumerable<IEstimator<ITransformer>> estimators, double viscosity, string labelColumnName, double validationFraction, int seed)
+        : this(context, kind, new Options { Estimators = estimators?.ToList()!, Viscosity = viscosity, LabelColumnName = labelColumnName, ValidationFraction = validationFraction, Seed = seed })
     {
-        ArgumentNullException.ThrowIfNull(estimators);
-        ArgumentNullException.ThrowIfNull(labelColumnName);
-        Members = [.. estimators];
+    }
+
+    internal ViscosityEnsembleEstimator(MLContext context, ModelKind kind, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Estimators, nameof(options.Estimators));
+        ArgumentNullException.ThrowIfNull(options.LabelColumnName, nameof(options.LabelColumnName));
+        Members = [.. options.Estimators];
         if (Members.Count == 0 || Members.Any(member => member is null))
         {
-            throw new ArgumentException("estimators is empty or holds null; an ensemble needs at least one member.", nameof(estimators));
+            throw new ArgumentException("estimators is empty or holds null; an ensemble needs at least one member.", nameof(options));
         }
 
-        if (!(viscosity > 0) || !double.IsFinite(viscosity))
+        if (options.Viscosity is double fixedViscosity && (!(fixedViscosity > 0) || !double.IsFinite(fixedViscosity)))
         {
-            throw new ArgumentOutOfRangeException(nameof(viscosity), $"viscosity is {viscosity}; eps must be finite and > 0.");
+            throw new ArgumentOutOfRangeException(nameof(options), $"Viscosity is {fixedViscosity}; eps must be finite and > 0 (or null, to choose it on the held-out rows).");
         }
 
-        if (!(validationFraction > 0 && validationFraction < 1))
+        ArgumentNullException.ThrowIfNull(options.ViscosityCandidates, nameof(options.ViscosityCandidates));
+        if (options.Viscosity is null && (options.ViscosityCandidates.Count == 0 || options.ViscosityCandidates.Any(candidate => !(candidate > 0) || !double.IsFinite(candidate))))
         {
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), $"validationFraction is {validationFraction}; it must lie in (0, 1).");
+            throw new ArgumentException($"ViscosityCandidates is [{string.Join(", ", options.ViscosityCandidates)}]; choosing eps needs at least one candidate, each finite and > 0.", nameof(options));
+        }
+
+        if (!(options.ValidationFraction > 0 && options.ValidationFraction < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"ValidationFraction is {options.ValidationFraction}; it must lie in (0, 1).");
         }
 
         this.context = context;
         Kind = kind;
-        Viscosity = viscosity;
-        LabelColumnName = labelColumnName;
-        ValidationFraction = validationFraction;
-        Seed = seed;
+        Viscosity = options.Viscosity;
+        ViscosityCandidates = [.. options.ViscosityCandidates];
+        LabelColumnName = options.LabelColumnName;
+        ValidationFraction = options.ValidationFraction;
+        Seed = options.Seed;
     }
 
     /// <summary>The members.</summary>
@@ -72,8 +86,11 @@ public sealed class ViscosityEnsembleEstimator : IEstimator<ViscosityEnsembleTra
     /// <summary>The task.</summary>
     public ModelKind Kind { get; }
 
-    /// <summary>eps.</summary>
-    public double Viscosity { get; }
+    /// <summary>eps, or null when it is chosen on the held-out rows from <see cref="ViscosityCandidates"/>.</summary>
+    public double? Viscosity { get; }
+
+    /// <summary>The eps values tried when <see cref="Viscosity"/> is null.</summary>
+    public IReadOnlyList<double> ViscosityCandidates { get; }
 
     /// <summary>The label column the held-out losses are measured on.</summary>
     public string LabelColumnName { get; }
@@ -84,28 +101,59 @@ public sealed class ViscosityEnsembleEstimator : IEstimator<ViscosityEnsembleTra
     /// <summary>The seed of the held-out split.</summary>
     public int Seed { get; }
 
-    /// <summary>Fits, weighs and refits the members (see the remarks).</summary>
+    /// <summary>
+    /// Fits the members on 1 - f of the rows and measures their losses on the held-out f; when <see cref="Viscosity"/>
+    /// is null, tries every eps of <see cref="ViscosityCandidates"/> on those held-out rows and keeps the one whose
+    /// combined prediction has the least loss (the first on a tie); then refits the members on all rows.
+    /// </summary>
     public ViscosityEnsembleTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         DataOperationsCatalog.TrainTestData split = context.Data.TrainTestSplit(input, ValidationFraction, seed: Seed);
         var losses = new double[Members.Count];
+        var held = new ITransformer[Members.Count];
         for (int i = 0; i < Members.Count; i++)
         {
-            losses[i] = Loss(Members[i].Fit(split.TrainSet).Transform(split.TestSet), i);
+            held[i] = Members[i].Fit(split.TrainSet);
+            losses[i] = Loss(held[i].Transform(split.TestSet), $"Member {i} ({Members[i].GetType().Name})").Loss;
         }
 
-        // pi = softmax(-L / eps) with the max shift of every HjMl kernel.
-        var weights = new double[losses.Length];
-        LogSumExp.GibbsWeights<double>(losses.Select(loss => -loss).ToArray(), Viscosity, weights);
+        double viscosity;
+        var search = new List<ViscosityCandidate>();
+        if (Viscosity is double given)
+        {
+            viscosity = given;
+        }
+        else
+        {
+            // The combination the transformer applies, scored on the held-out rows by the members fitted without them.
+            foreach (double candidate in ViscosityCandidates)
+            {
+                var trial = new ViscosityEnsembleTransformer(Kind, held, GibbsWeights(losses, candidate), losses, candidate, [], input.Schema);
+                (double loss, double metric) = Loss(trial.Transform(split.TestSet), $"The ensemble at eps = {candidate}");
+                search.Add(new ViscosityCandidate(candidate, loss, metric));
+            }
+
+            viscosity = search.MinBy(candidate => candidate.ValidationLoss)!.Viscosity;
+        }
+
         ITransformer[] members = Members.Select(member => member.Fit(input)).ToArray();
-        return new ViscosityEnsembleTransformer(Kind, members, weights, losses, input.Schema);
+        return new ViscosityEnsembleTransformer(Kind, members, GibbsWeights(losses, viscosity), losses, viscosity, search, input.Schema);
     }
 
     /// <summary>The first member's output shape (the ensemble writes the same prediction columns).</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => Members[0].GetOutputSchema(inputSchema);
 
-    private double Loss(IDataView scored, int member)
+    // pi = softmax(-L / eps) with the max shift of every HjMl kernel.
+    private static double[] GibbsWeights(double[] losses, double viscosity)
+    {
+        var weights = new double[losses.Length];
+        LogSumExp.GibbsWeights<double>(losses.Select(loss => -loss).ToArray(), viscosity, weights);
+        return weights;
+    }
+
+    // The held-out loss of a scored view (1 - R^2, or log-loss) and the task's headline metric (R^2, accuracy, micro accuracy).
+    private (double Loss, double Metric) Loss(IDataView scored, string what)
     {
         try
         {
@@ -113,18 +161,42 @@ public sealed class ViscosityEnsembleEstimator : IEstimator<ViscosityEnsembleTra
             {
                 case ModelKind.Regression:
                     RegressionMetrics regression = context.Regression.Evaluate(scored, LabelColumnName);
-                    return 1 - regression.RSquared;
+                    return (1 - regression.RSquared, regression.RSquared);
                 case ModelKind.BinaryClassification:
-                    return context.BinaryClassification.Evaluate(scored, LabelColumnName).LogLoss;
+                    CalibratedBinaryClassificationMetrics binary = context.BinaryClassification.Evaluate(scored, LabelColumnName);
+                    return (binary.LogLoss, binary.Accuracy);
                 default:
-                    return context.MulticlassClassification.Evaluate(scored, LabelColumnName).LogLoss;
+                    MulticlassClassificationMetrics multiclass = context.MulticlassClassification.Evaluate(scored, LabelColumnName);
+                    return (multiclass.LogLoss, multiclass.MicroAccuracy);
             }
         }
         catch (ArgumentException exception)
         {
             string need = Kind == ModelKind.BinaryClassification ? " (binary members must output Probability: calibrate them)" : string.Empty;
-            throw new ArgumentException($"Member {member} ({Members[member].GetType().Name}) could not be evaluated on the held-out rows{need}: {exception.Message}", nameof(scored), exception);
+            throw new ArgumentException($"{what} could not be evaluated on the held-out rows{need}: {exception.Message}", nameof(scored), exception);
         }
+    }
+
+    /// <summary>Settings of a <see cref="ViscosityEnsembleEstimator"/> (the simple catalog methods set the same ones).</summary>
+    public sealed class Options
+    {
+        /// <summary>The members: any ML.NET estimators (pipelines) of the task, each reading the same input.</summary>
+        public IList<IEstimator<ITransformer>> Estimators { get; set; } = [];
+
+        /// <summary>eps &gt; 0; null (the default) chooses it on the held-out rows from <see cref="ViscosityCandidates"/>.</summary>
+        public double? Viscosity { get; set; }
+
+        /// <summary>The eps values tried when <see cref="Viscosity"/> is null: 10^-3 to 10^3 in half decades by default.</summary>
+        public IList<double> ViscosityCandidates { get; set; } = [.. Enumerable.Range(0, 13).Select(i => Math.Pow(10, -3 + (0.5 * i)))];
+
+        /// <summary>The label the held-out losses are measured on.</summary>
+        public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
+
+        /// <summary>The fraction of rows held out to measure the losses.</summary>
+        public double ValidationFraction { get; set; } = 0.2;
+
+        /// <summary>The seed of the held-out split.</summary>
+        public int Seed { get; set; }
     }
 }
 
@@ -135,12 +207,14 @@ public sealed class ViscosityEnsembleTransformer : ITransformer
     private readonly double[] weights;
     private readonly double[] losses;
 
-    internal ViscosityEnsembleTransformer(ModelKind kind, ITransformer[] members, double[] weights, double[] losses, DataViewSchema fitSchema)
+    internal ViscosityEnsembleTransformer(ModelKind kind, ITransformer[] members, double[] weights, double[] losses, double viscosity, IReadOnlyList<ViscosityCandidate> search, DataViewSchema fitSchema)
     {
         Kind = kind;
         this.members = members;
         this.weights = weights;
         this.losses = losses;
+        Viscosity = viscosity;
+        Search = search;
         FitSchema = fitSchema;
     }
 
@@ -155,6 +229,12 @@ public sealed class ViscosityEnsembleTransformer : ITransformer
 
     /// <summary>The members' held-out losses L_i.</summary>
     public IReadOnlyList<double> Losses => losses;
+
+    /// <summary>The eps the weights were formed with: the one given, or the one chosen on the held-out rows.</summary>
+    public double Viscosity { get; }
+
+    /// <summary>Every eps tried when it was chosen on the held-out rows, with the combined prediction's held-out loss and metric; empty when eps was given.</summary>
+    public IReadOnlyList<ViscosityCandidate> Search { get; }
 
     /// <summary>Always true when every member is.</summary>
     public bool IsRowToRowMapper => members.All(member => member.IsRowToRowMapper);

@@ -48,6 +48,62 @@ public class ViscosityEnsembleTests
         Assert.Equal(1.0, ensemble.Weights.Sum(), 12);
     }
 
+    [Fact]
+    public void ViscosityChosenOnHeldOutRowsIsTheCandidateOfLeastHeldOutLoss()
+    {
+        var context = new MLContext(seed: 1);
+        double[] candidates = [1e-3, 1e-2, 0.1, 1, 10];
+        ViscosityEnsembleTransformer ensemble = context.Regression.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
+        {
+            Estimators = RegressionMembers(context),
+            ViscosityCandidates = candidates,
+        }).Fit(MLNetData.Diabetes(context));
+
+        Assert.Equal(candidates, ensemble.Search.Select(candidate => candidate.Viscosity));
+        Assert.Equal(ensemble.Search.MinBy(candidate => candidate.ValidationLoss)!.Viscosity, ensemble.Viscosity);
+        Assert.All(ensemble.Search, candidate => Assert.Equal(1 - candidate.ValidationLoss, candidate.ValidationMetric, 12));
+
+        // The chosen combination is no worse on the held-out rows than the best member alone (the smallest eps is nearly that).
+        Assert.True(ensemble.Search.Min(candidate => candidate.ValidationLoss) <= ensemble.Search[0].ValidationLoss);
+        Assert.Equal(1.0, ensemble.Weights.Sum(), 12);
+    }
+
+    [Fact]
+    public void OptionsWithAFixedViscosityMatchTheSimpleOverload()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView data = MLNetData.Iris(context);
+        IEstimator<ITransformer>[] Members() =>
+        [
+            context.MulticlassClassification.Trainers.HopfCole(numberOfSupportPoints: 3, maximumEpochs: 20),
+            context.Transforms.NormalizeMinMax("Features").Append(context.MulticlassClassification.Trainers.LbfgsMaximumEntropy()),
+        ];
+        ViscosityEnsembleTransformer simple = context.MulticlassClassification.Trainers.ViscosityEnsemble(Members(), viscosity: 0.2, seed: 3).Fit(data);
+        ViscosityEnsembleTransformer options = context.MulticlassClassification.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
+        {
+            Estimators = Members(),
+            Viscosity = 0.2,
+            Seed = 3,
+        }).Fit(data);
+
+        Assert.Equal(simple.Losses, options.Losses);
+        Assert.Equal(simple.Weights, options.Weights);
+        Assert.Equal(0.2, options.Viscosity);
+        Assert.Empty(options.Search);
+    }
+
+    [Fact]
+    public void BadEnsembleOptionsAreRejectedWithTheirName()
+    {
+        var context = new MLContext(seed: 1);
+        IEstimator<ITransformer>[] members = RegressionMembers(context);
+        ArgumentException empty = Assert.ThrowsAny<ArgumentException>(() => context.Regression.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options { Estimators = members, ViscosityCandidates = [] }));
+        Assert.Contains("ViscosityCandidates", empty.Message);
+        ArgumentException negative = Assert.ThrowsAny<ArgumentException>(() => context.Regression.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options { Estimators = members, Viscosity = -1 }));
+        Assert.Contains("Viscosity is -1", negative.Message);
+        Assert.ThrowsAny<ArgumentException>(() => context.Regression.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options()));
+    }
+
     [Theory]
     [InlineData("regression")]
     [InlineData("binary")]
