@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using HjMl.Layers;
 using HjMl.Numerics;
 
 namespace HjMl.Models;
@@ -39,60 +39,45 @@ internal static class ScoreInterpretation
         }
     }
 
-    // sum_k exp(s_k - m) for m = max_k s_k (at least 1), with whole vectors: a ragged end is read as the last full vector,
-    // its lanes already summed masked out. A handful of class scores cost one or two vector exponentials, not library calls.
-    private static double ShiftedExponentialSum(ReadOnlySpan<double> scores, double maximum)
+    // sum_k exp(s_k - m) for m = max_k s_k (at least 1), with whole vectors on the widest the machine accelerates: a
+    // handful of class scores cost one or two vector exponentials, not library calls.
+    private static unsafe double ShiftedExponentialSum(ReadOnlySpan<double> scores, double maximum)
     {
-        int count = scores.Length;
-        ref double start = ref MemoryMarshal.GetReference(scores);
-        if (Vector512.IsHardwareAccelerated && count >= Vector512<double>.Count)
+        fixed (double* values = scores)
         {
-            Vector512<double> shift = Vector512.Create(maximum);
-            Vector512<double> sum = Vector512<double>.Zero;
-            int k = 0;
-            for (; k <= count - Vector512<double>.Count; k += Vector512<double>.Count)
+            return LseKernel<double>.PreferredWidth switch
             {
-                sum += Vector512.Exp(Vector512.LoadUnsafe(ref start, (nuint)k) - shift);
-            }
+                VectorWidth.Bits512 => ShiftedExponentialSum<Vector512<double>, Simd512<double>>(values, scores.Length, maximum),
+                VectorWidth.Bits256 => ShiftedExponentialSum<Vector256<double>, Simd256<double>>(values, scores.Length, maximum),
+                _ => ShiftedExponentialSum<Vector128<double>, Simd128<double>>(values, scores.Length, maximum),
+            };
+        }
+    }
 
-            if (k < count)
-            {
-                int last = count - Vector512<double>.Count;
-                Vector512<double> tail = Vector512.Exp(Vector512.LoadUnsafe(ref start, (nuint)last) - shift);
-                Vector512<double> fresh = Vector512.GreaterThanOrEqual(Vector512<double>.Indices, Vector512.Create((double)(k - last)));
-                sum += Vector512.ConditionalSelect(fresh, tail, Vector512<double>.Zero);
-            }
-
-            return Vector512.Sum(sum);
+    // The ragged end goes through a vector padded with -infinity, whose exponential is 0.
+    private static unsafe double ShiftedExponentialSum<TVector, TSimd>(double* values, int count, double maximum)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<double, TVector>
+    {
+        TVector shift = TSimd.Broadcast(maximum);
+        TVector sum = TSimd.Broadcast(0);
+        int k = 0;
+        for (; k <= count - TSimd.Count; k += TSimd.Count)
+        {
+            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Subtract(TSimd.Load(values + k), shift)));
         }
 
-        if (Vector256.IsHardwareAccelerated && count >= Vector256<double>.Count)
+        if (k < count)
         {
-            Vector256<double> shift = Vector256.Create(maximum);
-            Vector256<double> sum = Vector256<double>.Zero;
-            int k = 0;
-            for (; k <= count - Vector256<double>.Count; k += Vector256<double>.Count)
+            double* padded = stackalloc double[TSimd.Count];
+            for (int lane = 0; lane < TSimd.Count; lane++)
             {
-                sum += Vector256.Exp(Vector256.LoadUnsafe(ref start, (nuint)k) - shift);
+                padded[lane] = k + lane < count ? values[k + lane] : double.NegativeInfinity;
             }
 
-            if (k < count)
-            {
-                int last = count - Vector256<double>.Count;
-                Vector256<double> tail = Vector256.Exp(Vector256.LoadUnsafe(ref start, (nuint)last) - shift);
-                Vector256<double> fresh = Vector256.GreaterThanOrEqual(Vector256<double>.Indices, Vector256.Create((double)(k - last)));
-                sum += Vector256.ConditionalSelect(fresh, tail, Vector256<double>.Zero);
-            }
-
-            return Vector256.Sum(sum);
+            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Subtract(TSimd.Load(padded), shift)));
         }
 
-        double total = 0;
-        foreach (double score in scores)
-        {
-            total += Math.Exp(score - maximum);
-        }
-
-        return total;
+        return TSimd.SumAcross(sum);
     }
 }

@@ -9,13 +9,13 @@ namespace HjMl.Tests.Layers;
 /// </summary>
 public class ExplanationKernelTests
 {
-    public static TheoryData<int> Widths => [512, 256, 128];
+    public static TheoryData<int> Widths => KernelWidths.All;
 
     [Theory]
     [MemberData(nameof(Widths))]
     public void ExplainRowScoresExactlyAsEvaluateRowAndItsWeightsAndEntropiesAgreeWithTheReference(int bits)
     {
-        VectorWidth width = WidthOf(bits);
+        VectorWidth width = KernelWidths.Of(bits);
         var random = new Random(31);
         foreach (int heads in new[] { 1, 2, 3, 10 })
         {
@@ -37,7 +37,7 @@ public class ExplanationKernelTests
                 for (int head = 0; head < heads; head++)
                 {
                     // Each exponent (z_j - m) / eps carries the logits' rounding, about 1e-16 max |z| / eps, into pi and H.
-                    double[] logits = Logits(weights, biases, input, head, pieces);
+                    double[] logits = Reference.Logits(weights, biases, input, head, pieces);
                     double tolerance = 1e-14 + (1e-15 * logits.Max(Math.Abs) / eps);
                     (double[] reference, double entropy) = Gibbs(logits, eps);
                     for (int j = 0; j < pieces; j++)
@@ -99,7 +99,7 @@ public class ExplanationKernelTests
     public void ExpectationAndSquaredDistancesAgreeWithTheReferenceForEveryShape(int bits)
     {
         // d = 1..70 covers blocks of 1 to 8 vectors and every tail; odd and even N cover the unpaired last piece.
-        VectorWidth width = WidthOf(bits);
+        VectorWidth width = KernelWidths.Of(bits);
         var random = new Random(37);
         for (int d = 1; d <= 70; d++)
         {
@@ -148,13 +148,6 @@ public class ExplanationKernelTests
 
     private static VectorWidth LseKernelPreferredWidth() => LseKernel<double>.PreferredWidth;
 
-    private static VectorWidth WidthOf(int bits) => bits switch
-    {
-        512 => VectorWidth.Bits512,
-        256 => VectorWidth.Bits256,
-        _ => VectorWidth.Bits128,
-    };
-
     private static double[] Expected(double[] weights, double[] pi, int head, int pieces, int d)
     {
         var expected = new double[d];
@@ -184,24 +177,5 @@ public class ExplanationKernelTests
         }
 
         return (weights, entropy);
-    }
-
-    private static double[] Logits(double[] weights, double[] biases, ReadOnlySpan<double> x, int head, int pieces)
-    {
-        int d = x.Length;
-        var logits = new double[pieces];
-        for (int j = 0; j < pieces; j++)
-        {
-            int piece = (head * pieces) + j;
-            double sum = biases[piece];
-            for (int k = 0; k < d; k++)
-            {
-                sum += weights[(piece * d) + k] * x[k];
-            }
-
-            logits[j] = sum;
-        }
-
-        return logits;
     }
 }

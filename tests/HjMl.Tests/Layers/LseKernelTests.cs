@@ -5,14 +5,13 @@ namespace HjMl.Tests.Layers;
 
 public class LseKernelTests
 {
-    // Vector widths in bits; a width the machine does not accelerate runs in software, still exactly as specified.
-    public static TheoryData<int> Widths => [512, 256, 128];
+    public static TheoryData<int> Widths => KernelWidths.All;
 
     [Theory]
     [MemberData(nameof(Widths))]
     public void EveryShapeAgreesWithTheReferenceInDoubleAndFloat(int bits)
     {
-        VectorWidth width = WidthOf(bits);
+        VectorWidth width = KernelWidths.Of(bits);
         // Pieces 1..40 cover every tail of a vector and column blocks of 1, 2 and 3 vectors; rows 1..19 cover whole
         // register blocks and every remainder.
         var random = new Random(21);
@@ -31,7 +30,7 @@ public class LseKernelTests
                 {
                     for (int head = 0; head < heads; head++)
                     {
-                        exact[(row * heads) + head] = Reference.LogSumExp(Logits(weights, biases, inputs.AsSpan(row * d, d), head, pieces), eps);
+                        exact[(row * heads) + head] = Reference.LogSumExp(Reference.Logits(weights, biases, inputs.AsSpan(row * d, d), head, pieces), eps);
                     }
                 }
 
@@ -71,7 +70,7 @@ public class LseKernelTests
                 double[] x = Array.ConvertAll(inputs.AsSpan(row * d, d).ToArray(), v => (double)(float)v);
                 double[] w = Array.ConvertAll(weights, v => (double)(float)v);
                 double[] b = Array.ConvertAll(biases, v => (double)(float)v);
-                double exact = Reference.LogSumExp(Logits(w, b, x, head, pieces), 0.25);
+                double exact = Reference.LogSumExp(Reference.Logits(w, b, x, head, pieces), 0.25);
                 Assert.True(Math.Abs(scores[(row * heads) + head] - exact) <= 2e-5 * Math.Max(1, Math.Abs(exact)), $"row {row}, head {head}");
             }
         }
@@ -81,7 +80,7 @@ public class LseKernelTests
     [MemberData(nameof(Widths))]
     public void ARowScoresBitIdenticallyAloneAndInABatch(int bits)
     {
-        VectorWidth width = WidthOf(bits);
+        VectorWidth width = KernelWidths.Of(bits);
         var random = new Random(22);
         const int d = 7, heads = 2, pieces = 37, rows = 613;
         float[] weights = Array.ConvertAll(LayerCase.Draw(random, heads * pieces * d, 1), v => (float)v);
@@ -151,31 +150,5 @@ public class LseKernelTests
                 Assert.Equal(17, single.EvaluateBatch<float>(Array.ConvertAll(inputs, v => (float)v), new float[rows * heads], eps, Readout.Heads));
             }
         }
-    }
-
-    private static VectorWidth WidthOf(int bits) => bits switch
-    {
-        512 => VectorWidth.Bits512,
-        256 => VectorWidth.Bits256,
-        _ => VectorWidth.Bits128,
-    };
-
-    private static double[] Logits(double[] weights, double[] biases, ReadOnlySpan<double> x, int head, int pieces)
-    {
-        int d = x.Length;
-        var logits = new double[pieces];
-        for (int j = 0; j < pieces; j++)
-        {
-            int piece = (head * pieces) + j;
-            double sum = biases[piece];
-            for (int k = 0; k < d; k++)
-            {
-                sum += weights[(piece * d) + k] * x[k];
-            }
-
-            logits[j] = sum;
-        }
-
-        return logits;
     }
 }

@@ -55,4 +55,24 @@ public static class Reference
 
         return c;
     }
+
+    /// <summary>z_j = b_j + w_j . x for the pieces of one head of a head-major layer, summed in order.</summary>
+    public static double[] Logits(double[] weights, double[] biases, ReadOnlySpan<double> x, int head, int pieces)
+    {
+        int d = x.Length;
+        var logits = new double[pieces];
+        for (int j = 0; j < pieces; j++)
+        {
+            int piece = (head * pieces) + j;
+            double sum = biases[piece];
+            for (int k = 0; k < d; k++)
+            {
+                sum += weights[(piece * d) + k] * x[k];
+            }
+
+            logits[j] = sum;
+        }
+
+        return logits;
+    }
 }
