@@ -215,30 +215,17 @@ public sealed class ModelExplainer
         }
 
         int pieces = layer.NumberOfPieces;
-        int d = layer.InputDimension;
         Span<double> scores = stackalloc double[2];
         Span<double> pi = PrepareScratch(features, scores);
-        int padded = Padded(d);
-        double[] rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * padded);
-        try
-        {
-            Span<double> positive = rented.AsSpan(0, padded);
-            Span<double> negative = rented.AsSpan(padded, padded);
-            layer.ExpectedWeight(0, pi[..pieces], positive);
-            layer.ExpectedWeight(1, pi.Slice(pieces, pieces), negative);
-            positive = positive[..d];
-            negative = negative[..d];
-            TensorPrimitives.Subtract(positive, negative, positive);
-            double gradientNorm = TensorPrimitives.Norm<double>(positive);
-            double curvature = Curvature(0, 1);
-            double margin = tolerance / Model.LabelScale;
-            double radius = Radius(gradientNorm, curvature, margin);
-            return new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, -1, tolerance);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<double>.Shared.Return(rented);
-        }
+
+        // ||grad m|| = ||E_pi_0[w] - E_pi_1[w]||, through the kernel certificates use.
+        Span<double> squaredNorms = stackalloc double[2];
+        layer.Expectation.SquaredDistances(0, pi[..(2 * pieces)], squaredNorms);
+        double gradientNorm = Math.Sqrt(squaredNorms[1]);
+        double curvature = Curvature(0, 1);
+        double margin = tolerance / Model.LabelScale;
+        double radius = Radius(gradientNorm, curvature, margin);
+        return new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, -1, tolerance);
     }
 
     /// <summary>
