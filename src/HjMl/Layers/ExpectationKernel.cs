@@ -12,8 +12,9 @@ namespace HjMl.Layers;
 /// E_pi[w] = sum_j pi_j w_j for one head (THEORY.md section 3: the gradient of f, and the feature part of the
 /// decomposition of section 4), register-blocked: the weights are copied once into rows padded to whole vectors, and
 /// each block of up to eight output vectors (four below AVX-512) accumulates two pieces per step in two independent
-/// chains, so that the accumulation is bound by the multiply-add throughput rather than by its latency. An explanation needs this product
-/// for one or two heads per row; on heads of 30 to 64 features a library call per piece cost more than its arithmetic.
+/// chains, so that the accumulation is bound by the multiply-add throughput rather than by its latency. An explanation
+/// needs this product for one or two heads per row, a certificate for every head; on heads of 30 to 64 features a
+/// library call per piece cost more than its arithmetic. Immutable once built (the Gram form is built once, on first use).
 /// </summary>
 internal sealed unsafe class ExpectationKernel<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -21,6 +22,7 @@ internal sealed unsafe class ExpectationKernel<T>
     // Up to this many pieces in all, the Gram matrix (their squares) serves the margins' gradient norms.
     private const int GramLimit = 1024;
 
+    // Pinned (never moved), so the kernel keeps a raw pointer; the array is held only to keep it alive.
     private readonly T[] storage;
     private readonly T* rows;
     private GramForm? gramForm;
