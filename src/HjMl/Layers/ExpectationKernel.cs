@@ -104,8 +104,18 @@ internal sealed unsafe class ExpectationKernel<T>
         int heads = weights.Length / Pieces;
         if (2 * Pieces < Dimension && heads * Pieces <= GramLimit)
         {
+            // Weights so large that their Gram entries overflow give inf - inf; the expectations themselves do not.
             GramDistances(reference, weights, squaredDistances);
-            return;
+            bool finite = true;
+            for (int head = 0; head < heads; head++)
+            {
+                finite &= !T.IsNaN(squaredDistances[head]);
+            }
+
+            if (finite)
+            {
+                return;
+            }
         }
 
         Span<T> rowsBuffer = ScratchBuffer<T>.Expectation(2 * Stride);

@@ -52,6 +52,21 @@ public class ExplanationKernelTests
     }
 
     [Fact]
+    public void SquaredDistancesStayNumbersWhenTheGramEntriesOverflow()
+    {
+        // 2N < d takes the Gram path; weights near 1e160 make w . w overflow, and the distances must still be numbers.
+        var random = new Random(43);
+        const int heads = 3, pieces = 2, d = 40;
+        double[] weights = LayerCase.Draw(random, heads * pieces * d, 1e160);
+        double[] pi = [0.25, 0.75, 0.5, 0.5, 1, 0];
+        var kernel = new ExpectationKernel<double>(weights, d, pieces, LseKernel<double>.PreferredWidth);
+        var squared = new double[heads];
+        kernel.SquaredDistances(0, pi, squared);
+        Assert.All(squared, value => Assert.False(double.IsNaN(value)));
+        Assert.Equal(0, squared[0]);
+    }
+
+    [Fact]
     public void ExplainRowAtZeroAndVanishingViscositySharesTheWeightAmongTiedMaxima()
     {
         // Two heads of three pieces; head 0 has a tie at the top, head 1 a single maximum. eps = 1e-320 makes 1/eps overflow.
