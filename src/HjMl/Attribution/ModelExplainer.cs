@@ -114,7 +114,7 @@ public sealed class ModelExplainer
         explanation.Entropy = entropyClass;
 
         // f = z . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4), for the class head and, term by term, for the
-        // margin f_a - f_b (binary: positive minus negative head); one pass over the features writes both.
+        // margin f_a - f_b (binary: positive minus negative head).
         int positive = Model.Kind == ModelKind.MulticlassClassification ? classHead : 0;
         int negative = Model.Kind == ModelKind.MulticlassClassification ? otherHead : 1;
         bool flipped = positive != classHead;
