@@ -165,7 +165,6 @@ public sealed class ModelExplainer
 
         int heads = layer.NumberOfHeads;
         int pieces = layer.NumberOfPieces;
-        int d = layer.InputDimension;
         Span<double> scores = stackalloc double[heads];
         Span<double> pi = PrepareScratch(features, scores);
         int predicted = TensorPrimitives.IndexOfMax<double>(scores);
