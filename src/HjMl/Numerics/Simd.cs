@@ -68,7 +68,10 @@ internal unsafe interface ISimd<T, TVector>
     /// <summary><paramref name="value"/> with lanes from index <paramref name="count"/> on replaced by <paramref name="fill"/>.</summary>
     static abstract TVector FirstLanes(TVector value, int count, T fill);
 
-    /// <summary>exp of every lane, for lanes &lt;= 0 (see <see cref="VectorExponential"/>); may flush results below the smallest normal to 0.</summary>
+    /// <summary>
+    /// exp of every lane, for lanes &lt;= 0 (see <see cref="VectorExponential"/>); may flush results below the smallest
+    /// normal float, or below e^<see cref="VectorExponential.DoubleFloor"/> for double, to 0.
+    /// </summary>
     static abstract TVector Exponential(TVector value);
 
     /// <summary>
@@ -148,7 +151,7 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
     public static Vector512<T> Exponential(Vector512<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp<T, Vector512<T>, Simd512<T>>(value)
-            : Vector512.Exp(value.AsDouble()).As<double, T>();
+            : Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector512<T>.Zero, Vector512.Exp(Vector512.Max(value.AsDouble(), Vector512.Create(VectorExponential.DoubleFloor))).As<double, T>());
 
     public static double ExponentialScale => typeof(T) == typeof(float) ? 1.4426950408889634 : 1.0;
 
@@ -156,7 +159,7 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
     public static Vector512<T> ScaledExponential(Vector512<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp2<T, Vector512<T>, Simd512<T>>(value)
-            : Vector512.Exp(value.AsDouble()).As<double, T>();
+            : Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector512<T>.Zero, Vector512.Exp(Vector512.Max(value.AsDouble(), Vector512.Create(VectorExponential.DoubleFloor))).As<double, T>());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Logarithm(Vector512<T> value) => Vector512.Log(value.AsDouble()).As<double, T>();
@@ -234,7 +237,7 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
     public static Vector256<T> Exponential(Vector256<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp<T, Vector256<T>, Simd256<T>>(value)
-            : Vector256.Exp(value.AsDouble()).As<double, T>();
+            : Vector256.ConditionalSelect(Vector256.LessThan(value, Vector256.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector256<T>.Zero, Vector256.Exp(Vector256.Max(value.AsDouble(), Vector256.Create(VectorExponential.DoubleFloor))).As<double, T>());
 
     public static double ExponentialScale => typeof(T) == typeof(float) ? 1.4426950408889634 : 1.0;
 
@@ -242,7 +245,7 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
     public static Vector256<T> ScaledExponential(Vector256<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp2<T, Vector256<T>, Simd256<T>>(value)
-            : Vector256.Exp(value.AsDouble()).As<double, T>();
+            : Vector256.ConditionalSelect(Vector256.LessThan(value, Vector256.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector256<T>.Zero, Vector256.Exp(Vector256.Max(value.AsDouble(), Vector256.Create(VectorExponential.DoubleFloor))).As<double, T>());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Logarithm(Vector256<T> value) => Vector256.Log(value.AsDouble()).As<double, T>();
@@ -320,7 +323,7 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     public static Vector128<T> Exponential(Vector128<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp<T, Vector128<T>, Simd128<T>>(value)
-            : Vector128.Exp(value.AsDouble()).As<double, T>();
+            : Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector128<T>.Zero, Vector128.Exp(Vector128.Max(value.AsDouble(), Vector128.Create(VectorExponential.DoubleFloor))).As<double, T>());
 
     public static double ExponentialScale => typeof(T) == typeof(float) ? 1.4426950408889634 : 1.0;
 
@@ -328,7 +331,7 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     public static Vector128<T> ScaledExponential(Vector128<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp2<T, Vector128<T>, Simd128<T>>(value)
-            : Vector128.Exp(value.AsDouble()).As<double, T>();
+            : Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector128<T>.Zero, Vector128.Exp(Vector128.Max(value.AsDouble(), Vector128.Create(VectorExponential.DoubleFloor))).As<double, T>());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Logarithm(Vector128<T> value) => Vector128.Log(value.AsDouble()).As<double, T>();

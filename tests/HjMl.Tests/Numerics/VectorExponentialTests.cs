@@ -67,6 +67,41 @@ public class VectorExponentialTests
         }
     }
 
+    [Fact]
+    public void DoubleExponentialMatchesMathExpDownToTheFloorAndIsZeroBelowItAtEveryWidth()
+    {
+        // Arguments a max-shifted log-sum-exp passes: near 0, far below, at the floor, past it, and the -infinity of a
+        // padded tail. Each lane is computed in a vector whose other lanes lie below the floor, as a tail vector's do.
+        double[] arguments = [0, -1e-300, -0.5, -3, -40, -300, -700, -707.999, VectorExponential.DoubleFloor, -708.001, -745, -800, -1e300, double.NegativeInfinity];
+        foreach (Func<double, double, double> exp in DoubleWidths())
+        {
+            foreach (double x in arguments)
+            {
+                double value = exp(x, double.NegativeInfinity);
+                if (x < VectorExponential.DoubleFloor)
+                {
+                    Assert.Equal(0.0, value);
+                    continue;
+                }
+
+                double exact = Math.Exp(x);
+                Assert.True(Math.Abs(value - exact) <= Math.BitIncrement(exact) - exact, $"exp({x}) = {value}, Math.Exp gives {exact}");
+                Assert.Equal(value, exp(x, -1.0));
+            }
+
+            Assert.True(double.IsNaN(exp(double.NaN, 0)));
+        }
+    }
+
+    // exp of lane 0 = x, every other lane = neighbour, read back from lane 0.
+    private static IEnumerable<Func<double, double, double>> DoubleWidths()
+    {
+        yield return (x, neighbour) => Simd512<double>.Exponential(Vector512.Create(neighbour).WithElement(0, x)).ToScalar();
+        yield return (x, neighbour) => Simd256<double>.Exponential(Vector256.Create(neighbour).WithElement(0, x)).ToScalar();
+        yield return (x, neighbour) => Simd128<double>.Exponential(Vector128.Create(neighbour).WithElement(0, x)).ToScalar();
+        yield return (x, neighbour) => Simd512<double>.ScaledExponential(Vector512.Create(neighbour).WithElement(0, x)).ToScalar();
+    }
+
     private static IEnumerable<Func<float, float>> PowerWidths()
     {
         yield return t => VectorExponential.Exp2<float, Vector512<float>, Simd512<float>>(Vector512.Create(t)).ToScalar();
