@@ -17,10 +17,10 @@ public sealed class ModelExplainer
 {
     private readonly LseLayer<double> layer;
     private readonly double[] weightSquaredNorms;
-    private readonly double[] diameters;
+    private readonly double[] curvatures;
     private readonly double minimumScale;
 
-    /// <summary>Prepares an explainer for <paramref name="model"/> (precomputes weight norms and head diameters).</summary>
+    /// <summary>Prepares an explainer for <paramref name="model"/> (precomputes weight norms and each head's curvature bound).</summary>
     public ModelExplainer(HopfColeModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -34,11 +34,13 @@ public sealed class ModelExplainer
             weightSquaredNorms[j] = TensorPrimitives.Dot(w, w);
         }
 
-        // The head diameters D now (LseLayer computes them once, lazily) so that no certificate pays for them.
-        diameters = new double[layer.NumberOfHeads];
+        // Each head's D^2 / (4 eps) now, so that no certificate pays for a diameter or a division: a margin's K is the
+        // larger of its two heads' (infinite at eps = 0).
+        curvatures = new double[layer.NumberOfHeads];
         for (int head = 0; head < layer.NumberOfHeads; head++)
         {
-            diameters[head] = layer.WeightDiameter(head);
+            double diameter = layer.WeightDiameter(head);
+            curvatures[head] = layer.Viscosity == 0 ? double.PositiveInfinity : diameter * diameter / (4 * layer.Viscosity);
         }
 
         minimumScale = TensorPrimitives.Min(model.Scaling.Scales);
@@ -348,11 +350,7 @@ public sealed class ModelExplainer
     }
 
     // K = max(D_a^2, D_b^2) / (4 eps) (THEORY.md section 5); infinite at eps = 0.
-    private double Curvature(int first, int second)
-    {
-        double diameter = Math.Max(diameters[first], diameters[second]);
-        return layer.Viscosity == 0 ? double.PositiveInfinity : diameter * diameter / (4 * layer.Viscosity);
-    }
+    private double Curvature(int first, int second) => Math.Max(curvatures[first], curvatures[second]);
 
     // r* = (sqrt(g^2 + 2 K m) - g) / K, written as 2m / (sqrt(g^2 + 2 K m) + g) so that small K m does not cancel.
     private static double Radius(double gradientNorm, double curvature, double margin)

@@ -204,7 +204,26 @@ internal sealed unsafe class ExpectationKernel<T>
         }
 
         T roundoff = T.CreateTruncating(((2 * pieces) + Dimension) * (typeof(T) == typeof(float) ? 6e-8 : 1.2e-16));
-        int selfStride = gram.Self.Stride;
+        fixed (T* pi = weights)
+        fixed (T* selfProducts = self)
+        fixed (T* crossProducts = cross)
+        fixed (T* distances = squaredDistances)
+        {
+            // pi_k . (G_kk pi_k) - 2 pi_k . u_k = sum_j pi_kj ((G_kk pi_k)_j - 2 u_kj) for every head, over whole vectors.
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    GramTerms<Vector512<T>, Simd512<T>>(pi, selfProducts, gram.Self.Stride, crossProducts, heads, distances);
+                    break;
+                case VectorWidth.Bits256:
+                    GramTerms<Vector256<T>, Simd256<T>>(pi, selfProducts, gram.Self.Stride, crossProducts, heads, distances);
+                    break;
+                default:
+                    GramTerms<Vector128<T>, Simd128<T>>(pi, selfProducts, gram.Self.Stride, crossProducts, heads, distances);
+                    break;
+            }
+        }
+
         for (int head = 0; head < heads; head++)
         {
             if (head == reference)
@@ -213,18 +232,41 @@ internal sealed unsafe class ExpectationKernel<T>
                 continue;
             }
 
-            // pi_k . (G_kk pi_k) and pi_k . u_k, in one pass over the head's weights.
-            T squaredOther = T.Zero;
-            T product = T.Zero;
-            for (int j = 0; j < pieces; j++)
+            T bound = gram.LargestNorms[reference] + gram.LargestNorms[head];
+            squaredDistances[head] = T.Max(squaredOwn + squaredDistances[head], T.Zero) + (roundoff * bound * bound);
+        }
+    }
+
+    // terms_k = sum_j pi_kj (self_kj - 2 cross_kj), heads' self rows selfStride apart: whole vectors, then the pieces
+    // past the last whole vector one by one (the weights span may end with the last head).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void GramTerms<TVector, TSimd>(T* pi, T* self, int selfStride, T* cross, int heads, T* terms)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int pieces = Pieces;
+        int whole = pieces - (pieces % TSimd.Count);
+        T two = T.CreateTruncating(2);
+        TVector twos = TSimd.Broadcast(two);
+        for (int head = 0; head < heads; head++)
+        {
+            T* weights = pi + (head * pieces);
+            T* selfRow = self + (head * selfStride);
+            T* crossRow = cross + (head * pieces);
+            TVector sum = TSimd.Broadcast(T.Zero);
+            for (int j = 0; j < whole; j += TSimd.Count)
             {
-                T weight = weights[(head * pieces) + j];
-                squaredOther += weight * self[(head * selfStride) + j];
-                product += weight * cross[(head * pieces) + j];
+                TVector difference = TSimd.Subtract(TSimd.Load(selfRow + j), TSimd.Multiply(twos, TSimd.Load(crossRow + j)));
+                sum = TSimd.Add(sum, TSimd.Multiply(TSimd.Load(weights + j), difference));
             }
 
-            T bound = gram.LargestNorms[reference] + gram.LargestNorms[head];
-            squaredDistances[head] = T.Max(squaredOwn - (product + product) + squaredOther, T.Zero) + (roundoff * bound * bound);
+            T total = T.CreateTruncating(TSimd.SumAcross(sum));
+            for (int j = whole; j < pieces; j++)
+            {
+                total += weights[j] * (selfRow[j] - (two * crossRow[j]));
+            }
+
+            terms[head] = total;
         }
     }
 
