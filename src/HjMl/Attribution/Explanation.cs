@@ -66,6 +66,8 @@ public sealed class Explanation
     private readonly int weightsLength;
     private readonly int dimension;
     private readonly int workLength;
+    private readonly int scoresStart;
+    private readonly int heads;
 
     /// <summary>Creates buffers for <paramref name="model"/> with room for <paramref name="top"/> support points.</summary>
     /// <exception cref="ArgumentException"><paramref name="top"/> is below 1 or above the pieces a top list can draw from.</exception>
@@ -89,10 +91,13 @@ public sealed class Explanation
 
         // One pinned block, each buffer on its own cache lines (the kernels store whole vectors into them).
         int line = AlignedBuffer<double>.Padding;
-        buffers = AlignedBuffer<double>.Allocate(all + (3 * padded) + (2 * line));
+        heads = model.Layer.NumberOfHeads;
+        int headLines = (heads + line - 1) / line * line;
+        buffers = AlignedBuffer<double>.Allocate(all + (3 * padded) + (2 * headLines) + (2 * line));
         weightsStart = AlignedBuffer<double>.Offset(buffers);
         standardisedStart = weightsStart + ((all + line - 1) / line * line);
         workStart = standardisedStart + padded;
+        scoresStart = workStart + (2 * padded);
         weightsLength = all;
         dimension = model.InputDimension;
         workLength = 2 * padded;
@@ -138,4 +143,9 @@ public sealed class Explanation
     internal Span<double> Weights => buffers.AsSpan(weightsStart, weightsLength);
 
     internal Span<double> Work => buffers.AsSpan(workStart, workLength);
+
+    // Every head's score (with slack up to whole vectors of 8, which ScoreInterpretation reads) and entropy.
+    internal Span<double> HeadScores => buffers.AsSpan(scoresStart, heads);
+
+    internal Span<double> Entropies => buffers.AsSpan(scoresStart + ((heads + AlignedBuffer<double>.Padding - 1) / AlignedBuffer<double>.Padding * AlignedBuffer<double>.Padding), heads);
 }

@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
@@ -61,43 +63,35 @@ public sealed class ModelExplainer
 
         int pieces = layer.NumberOfPieces;
         int heads = layer.NumberOfHeads;
-        Span<double> scores = stackalloc double[heads];
-        Span<double> entropies = stackalloc double[heads];
+        Span<double> scores = explanation.HeadScores;
+        Span<double> entropies = explanation.Entropies;
         Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
 
-        // The prediction, read out as the model reads it.
-        Span<double> outputs = stackalloc double[Model.OutputLength];
-        if (Model.Kind == ModelKind.MulticlassClassification)
-        {
-            scores.CopyTo(outputs);
-        }
-        else
-        {
-            double headMargin = scores[0] - scores[1];
-            outputs[0] = Model.Kind == ModelKind.Regression ? Model.LabelMean + (Model.LabelScale * headMargin) : headMargin;
-        }
-
-        Prediction prediction = Model.Interpret(outputs);
-        explanation.Prediction = prediction;
-
-        // Which heads the two decompositions read: the predicted class (and its rival) or the margin's two heads.
+        // The prediction, read out as the model reads it (HopfColeModel.Interpret, from the scores Score writes), and the
+        // heads the two decompositions read: the predicted class and its rival, or the margin's two heads.
         int classHead, otherHead;
+        double[] labels = Model.ClassLabelArray;
+        Prediction prediction;
         switch (Model.Kind)
         {
             case ModelKind.MulticlassClassification:
-                classHead = prediction.ClassIndex;
-                otherHead = RunnerUp(scores, classHead);
+                (classHead, otherHead) = BestTwo(scores);
+                prediction = ScoreInterpretation.Multiclass(scores, classHead, labels[classHead], slack: true);
                 explanation.RunnerUp = otherHead;
                 break;
             case ModelKind.BinaryClassification:
+                prediction = ScoreInterpretation.Binary(scores[0] - scores[1], labels[0], labels[1]);
                 classHead = prediction.ClassIndex == 1 ? 0 : 1;
                 otherHead = 1 - classHead;
                 break;
             default:
+                prediction = ScoreInterpretation.Regression(Model.LabelMean + (Model.LabelScale * (scores[0] - scores[1])));
                 classHead = 0;
                 otherHead = 1;
                 break;
         }
+
+        explanation.Prediction = prediction;
 
         ReadOnlySpan<double> z = explanation.Standardised;
         int d = z.Length;
@@ -110,8 +104,7 @@ public sealed class ModelExplainer
         layer.ExpectedWeight(otherHead, piOther, expectedOther);
         double entropyClass = entropies[classHead];
         double entropyOther = entropies[otherHead];
-        double biasClass = TensorPrimitives.Dot(piClass, layer.HeadBiases(classHead));
-        double biasOther = TensorPrimitives.Dot(piOther, layer.HeadBiases(otherHead));
+        (double biasClass, double biasOther) = Dots(piClass, layer.HeadBiases(classHead), piOther, layer.HeadBiases(otherHead));
         double eps = layer.Viscosity;
         explanation.Entropy = entropyClass;
 
@@ -123,14 +116,7 @@ public sealed class ModelExplainer
         double scale = Model.Kind == ModelKind.Regression ? Model.LabelScale : 1;
         Decomposition single = explanation.Class;
         Decomposition margin = explanation.Margin;
-        Span<double> marginContributions = margin.FeatureContributions;
-        TensorPrimitives.Multiply(z, expectedClass[..d], single.FeatureContributions);
-        TensorPrimitives.Subtract(flipped ? expectedOther[..d] : expectedClass[..d], flipped ? expectedClass[..d] : expectedOther[..d], marginContributions);
-        TensorPrimitives.Multiply(marginContributions, z, marginContributions);
-        if (scale != 1)
-        {
-            TensorPrimitives.Multiply(marginContributions, scale, marginContributions);
-        }
+        Contributions(z, expectedClass, flipped ? expectedOther : expectedClass, flipped ? expectedClass : expectedOther, scale, single.FeatureContributions, margin.FeatureContributions);
 
         single.Value = scores[classHead];
         single.BiasTerm = biasClass;
@@ -139,11 +125,11 @@ public sealed class ModelExplainer
         margin.BiasTerm = scale * (flipped ? biasOther - biasClass : biasClass - biasOther);
         margin.EntropyTerm = scale * eps * (flipped ? entropyOther - entropyClass : entropyClass - entropyOther);
         margin.Baseline = Model.Kind == ModelKind.Regression ? Model.LabelMean : 0;
-        margin.Value = Model.Kind == ModelKind.Regression ? outputs[0] : scores[positive] - scores[negative];
+        margin.Value = Model.Kind == ModelKind.Regression ? prediction.Score : scores[positive] - scores[negative];
         if (Model.Kind == ModelKind.Regression)
         {
             // Regression has one explained value: its class decomposition is the prediction's.
-            margin.FeatureContributions.CopyTo(single.FeatureContributions, 0);
+            margin.FeatureContributions.AsSpan().CopyTo(single.FeatureContributions);
             single.Value = margin.Value;
             single.BiasTerm = margin.BiasTerm;
             single.EntropyTerm = margin.EntropyTerm;
@@ -335,18 +321,97 @@ public sealed class ModelExplainer
     private int PredictedHead(ReadOnlySpan<double> scores)
         => Model.Kind == ModelKind.MulticlassClassification ? TensorPrimitives.IndexOfMax(scores) : (scores[0] >= scores[1] ? 0 : 1);
 
-    private static int RunnerUp(ReadOnlySpan<double> scores, int best)
+    // Feature contributions of both decompositions in one pass over the features (THEORY.md section 4): the class head's
+    // z_k (E_pi[w])_k, and the margin's (E_positive - E_negative)_k z_k, times the label scale for regression.
+    private static void Contributions(ReadOnlySpan<double> z, ReadOnlySpan<double> expectedClass, ReadOnlySpan<double> expectedPositive, ReadOnlySpan<double> expectedNegative, double scale, Span<double> single, Span<double> margin)
     {
-        int runner = best == 0 ? 1 : 0;
-        for (int head = 0; head < scores.Length; head++)
+        int d = z.Length;
+        int k = 0;
+        if (Vector.IsHardwareAccelerated && d >= Vector<double>.Count)
         {
-            if (head != best && scores[head] > scores[runner])
+            // Whole vectors by reference (every span holds at least d values), without a slice per step.
+            ref double features = ref MemoryMarshal.GetReference(z);
+            ref double classes = ref MemoryMarshal.GetReference(expectedClass);
+            ref double positives = ref MemoryMarshal.GetReference(expectedPositive);
+            ref double negatives = ref MemoryMarshal.GetReference(expectedNegative);
+            ref double singles = ref MemoryMarshal.GetReference(single);
+            ref double margins = ref MemoryMarshal.GetReference(margin);
+            var scales = new Vector<double>(scale);
+            for (; k <= d - Vector<double>.Count; k += Vector<double>.Count)
             {
-                runner = head;
+                nuint at = (nuint)k;
+                Vector<double> feature = Vector.LoadUnsafe(ref features, at);
+                Vector.StoreUnsafe(feature * Vector.LoadUnsafe(ref classes, at), ref singles, at);
+                Vector<double> difference = (Vector.LoadUnsafe(ref positives, at) - Vector.LoadUnsafe(ref negatives, at)) * feature;
+                Vector.StoreUnsafe(scale != 1 ? difference * scales : difference, ref margins, at);
             }
         }
 
-        return runner;
+        for (; k < d; k++)
+        {
+            single[k] = z[k] * expectedClass[k];
+            double difference = (expectedPositive[k] - expectedNegative[k]) * z[k];
+            margin[k] = scale != 1 ? difference * scale : difference;
+        }
+    }
+
+    // E_pi[b] of two heads, (pi_a . b_a, pi_c . b_c), in one pass over their pieces.
+    private static (double First, double Second) Dots(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, ReadOnlySpan<double> e)
+    {
+        int n = a.Length;
+        int j = 0;
+        double first = 0, second = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
+        {
+            ref double ar = ref MemoryMarshal.GetReference(a);
+            ref double br = ref MemoryMarshal.GetReference(b);
+            ref double cr = ref MemoryMarshal.GetReference(c);
+            ref double er = ref MemoryMarshal.GetReference(e);
+            Vector<double> firstSums = Vector<double>.Zero, secondSums = Vector<double>.Zero;
+            for (; j <= n - Vector<double>.Count; j += Vector<double>.Count)
+            {
+                nuint at = (nuint)j;
+                firstSums += Vector.LoadUnsafe(ref ar, at) * Vector.LoadUnsafe(ref br, at);
+                secondSums += Vector.LoadUnsafe(ref cr, at) * Vector.LoadUnsafe(ref er, at);
+            }
+
+            first = Vector.Sum(firstSums);
+            second = Vector.Sum(secondSums);
+        }
+
+        for (; j < n; j++)
+        {
+            first += a[j] * b[j];
+            second += c[j] * e[j];
+        }
+
+        return (first, second);
+    }
+
+    // The largest score's head (the first on ties, as TensorPrimitives.IndexOfMax and so Interpret choose) and the
+    // largest of the others (the first on ties), in one pass: a head that takes the lead hands it to the runner-up.
+    internal static (int Best, int RunnerUp) BestTwo(ReadOnlySpan<double> scores)
+    {
+        int best = 0;
+        int runner = -1;
+        double runnerScore = double.NegativeInfinity;
+        for (int head = 1; head < scores.Length; head++)
+        {
+            double score = scores[head];
+            if (score > scores[best])
+            {
+                runner = best;
+                runnerScore = scores[best];
+                best = head;
+            }
+            else if (score > runnerScore || runner < 0)
+            {
+                runner = head;
+                runnerScore = score;
+            }
+        }
+
+        return (best, runner);
     }
 
     // K = max(D_a^2, D_b^2) / (4 eps) (THEORY.md section 5); infinite at eps = 0.

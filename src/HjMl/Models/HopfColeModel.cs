@@ -120,6 +120,9 @@ public sealed class HopfColeModel
     // The same rows, for the explainer's per-row loop (not exposed: the model is immutable).
     internal int[] SupportRowArray => supportRows;
 
+    /// <summary>The class labels' own array (read without an interface call on hot paths).</summary>
+    internal double[] ClassLabelArray => classLabels;
+
     /// <summary>t of the Hopf–Cole reading.</summary>
     public double Time { get; }
 
@@ -319,7 +322,12 @@ public sealed class HopfColeModel
     }
 
     /// <summary>The logistic function, written so that it never overflows.</summary>
-    public static double Sigmoid(double margin) => margin >= 0 ? 1 / (1 + Math.Exp(-margin)) : Math.Exp(margin) / (1 + Math.Exp(margin));
+    public static double Sigmoid(double margin)
+    {
+        // One exponential of -|margin| <= 0 serves both signs: 1 / (1 + e) above zero, e / (1 + e) below.
+        double exponential = Math.Exp(-Math.Abs(margin));
+        return (margin >= 0 ? 1 : exponential) / (1 + exponential);
+    }
 
     private double ReadOut(double margin) => Kind == ModelKind.Regression ? LabelMean + (LabelScale * margin) : margin;
 

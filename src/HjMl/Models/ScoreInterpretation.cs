@@ -20,11 +20,9 @@ internal static class ScoreInterpretation
         switch (kind)
         {
             case ModelKind.Regression:
-                return new Prediction(scores[0], double.NaN, -1, scores[0]);
+                return Regression(scores[0]);
             case ModelKind.BinaryClassification:
-                double probability = HopfColeModel.Sigmoid(scores[0]);
-                int positive = scores[0] > 0 ? 1 : 0;
-                return new Prediction(scores[0], probability, positive, classLabels[positive]);
+                return Binary(scores[0], classLabels[0], classLabels[1]);
             default:
                 int classes = classLabels.Count;
                 int best = TensorPrimitives.IndexOfMax(scores[..classes]);
@@ -34,28 +32,50 @@ internal static class ScoreInterpretation
                     return new Prediction(scores[best], probabilities[best], best, classLabels[best]);
                 }
 
-                // Only the predicted class's probability: 1 / sum_k exp(s_k - s_best), the softmax at its own maximum.
-                return new Prediction(scores[best], 1 / ShiftedExponentialSum(scores[..classes], scores[best]), best, classLabels[best]);
+                return Multiclass(scores[..classes], best, classLabels[best]);
         }
     }
 
+    /// <summary>A regression prediction: the value.</summary>
+    public static Prediction Regression(double value) => new(value, double.NaN, -1, value);
+
+    /// <summary>A binary prediction from the margin: P(positive) = sigmoid(margin), positive iff margin &gt; 0.</summary>
+    public static Prediction Binary(double margin, double negativeLabel, double positiveLabel)
+    {
+        double probability = HopfColeModel.Sigmoid(margin);
+        bool positive = margin > 0;
+        return new Prediction(margin, probability, positive ? 1 : 0, positive ? positiveLabel : negativeLabel);
+    }
+
+    /// <summary>
+    /// A multiclass prediction of class <paramref name="best"/> (the caller's argmax, the first on ties) with only its own
+    /// probability: 1 / sum_k exp(s_k - s_best), the softmax at its own maximum.
+    /// </summary>
+    /// <param name="scores">The class scores.</param>
+    /// <param name="best">The predicted class.</param>
+    /// <param name="label">Its label value.</param>
+    /// <param name="slack">Whether memory past the scores' end may be read up to a whole vector (a padded buffer): the ragged end is then masked in place instead of copied.</param>
+    public static Prediction Multiclass(ReadOnlySpan<double> scores, int best, double label, bool slack = false)
+        => new(scores[best], 1 / ShiftedExponentialSum(scores, scores[best], slack), best, label);
+
     // sum_k exp(s_k - m) for m = max_k s_k (at least 1), with whole vectors on the widest the machine accelerates: a
     // handful of class scores cost one or two vector exponentials, not library calls.
-    private static unsafe double ShiftedExponentialSum(ReadOnlySpan<double> scores, double maximum)
+    private static unsafe double ShiftedExponentialSum(ReadOnlySpan<double> scores, double maximum, bool slack = false)
     {
         fixed (double* values = scores)
         {
             return LseKernel<double>.PreferredWidth switch
             {
-                VectorWidth.Bits512 => ShiftedExponentialSum<Vector512<double>, Simd512<double>>(values, scores.Length, maximum),
-                VectorWidth.Bits256 => ShiftedExponentialSum<Vector256<double>, Simd256<double>>(values, scores.Length, maximum),
-                _ => ShiftedExponentialSum<Vector128<double>, Simd128<double>>(values, scores.Length, maximum),
+                VectorWidth.Bits512 => ShiftedExponentialSum<Vector512<double>, Simd512<double>>(values, scores.Length, maximum, slack),
+                VectorWidth.Bits256 => ShiftedExponentialSum<Vector256<double>, Simd256<double>>(values, scores.Length, maximum, slack),
+                _ => ShiftedExponentialSum<Vector128<double>, Simd128<double>>(values, scores.Length, maximum, slack),
             };
         }
     }
 
-    // The ragged end goes through a vector padded with -infinity, whose exponential is 0.
-    private static unsafe double ShiftedExponentialSum<TVector, TSimd>(double* values, int count, double maximum)
+    // The ragged end goes through a vector padded with -infinity, whose exponential is 0: masked in place where the
+    // buffer has slack, else copied.
+    private static unsafe double ShiftedExponentialSum<TVector, TSimd>(double* values, int count, double maximum, bool slack)
         where TVector : unmanaged
         where TSimd : struct, ISimd<double, TVector>
     {
@@ -67,7 +87,11 @@ internal static class ScoreInterpretation
             sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Subtract(TSimd.Load(values + k), shift)));
         }
 
-        if (k < count)
+        if (k < count && slack)
+        {
+            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Subtract(TSimd.FirstLanes(TSimd.Load(values + k), count - k, double.NegativeInfinity), shift)));
+        }
+        else if (k < count)
         {
             double* padded = stackalloc double[TSimd.Count];
             for (int lane = 0; lane < TSimd.Count; lane++)

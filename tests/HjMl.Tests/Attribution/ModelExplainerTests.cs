@@ -61,6 +61,13 @@ public class ModelExplainerTests(ExplainerFixture models) : IClassFixture<Explai
             {
                 Assert.Equal(scores[expected.ClassIndex], explanation.Class.Value, 12);
                 Assert.Equal(scores[expected.ClassIndex] - scores[explanation.RunnerUp], explanation.Margin.Value, 12);
+                int runnerUp = -1;
+                for (int other = 0; other < scores.Length; other++)
+                {
+                    runnerUp = other != expected.ClassIndex && (runnerUp < 0 || scores[other] > scores[runnerUp]) ? other : runnerUp;
+                }
+
+                Assert.Equal(runnerUp, explanation.RunnerUp);
             }
             else
             {
@@ -69,6 +76,20 @@ public class ModelExplainerTests(ExplainerFixture models) : IClassFixture<Explai
 
             Assert.InRange(explanation.Entropy, 0, Math.Log(model.Layer.NumberOfPieces) + 1e-12);
         }
+    }
+
+    [Theory]
+    [InlineData(new[] { 5.0, 7.0, 5.0 }, 1, 0)]
+    [InlineData(new[] { 5.0, 5.0, 7.0 }, 2, 0)]
+    [InlineData(new[] { 3.0, 5.0, 5.0, 7.0 }, 3, 1)]
+    [InlineData(new[] { 7.0, 5.0, 6.0, 6.0 }, 0, 2)]
+    [InlineData(new[] { 4.0, 4.0, 4.0 }, 0, 1)]
+    [InlineData(new[] { 1.0, 2.0 }, 1, 0)]
+    [InlineData(new[] { 2.0, 1.0 }, 0, 1)]
+    public void PredictedClassAndRunnerUpAreTheFirstOfTiedScores(double[] scores, int best, int runnerUp)
+    {
+        Assert.Equal((best, runnerUp), ModelExplainer.BestTwo(scores));
+        Assert.Equal(best, TensorPrimitives.IndexOfMax<double>(scores));
     }
 
     [Theory]
