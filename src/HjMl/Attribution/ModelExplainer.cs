@@ -546,7 +546,7 @@ public sealed class ModelExplainer
         ReadOnlySpan<double> weights = explanation.Weights;
         if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 4)
         {
-            // The weights buffer carries a vector of slack past the last head, so whole vectors may be read.
+            // Whole vectors may be read past a head's end: the explanation's buffer continues past the weights.
             SelectLargest(weights, first, end, magnitudes, indices);
             filled = magnitudes.Length;
         }
