@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using HjMl.Data;
 using HjMl.Models;
-using HjMl.Training;
 
 namespace HjMl.Benchmarks;
 
@@ -28,15 +27,8 @@ public class ViscosityScoringBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        data = CsvDataset.Load(Path.Combine(RepositoryData.Folder, Set + ".csv"), "Label");
-        var options = new HopfColeTrainerOptions
-        {
-            Kind = Set == "digits" ? ModelKind.MulticlassClassification : ModelKind.BinaryClassification,
-            NumberOfSupportPoints = Set == "digits" ? 8 : 32,
-            MaximumEpochs = 10,
-            Seed = 1,
-        };
-        model = new HopfColeTrainer(options).Fit(data).WithViscosity(Viscosity);
+        (HopfColeModel trained, data) = RepositoryData.TrainedModel(Set);
+        model = trained.WithViscosity(Viscosity);
         scores = new double[model.OutputLength];
     }
 
