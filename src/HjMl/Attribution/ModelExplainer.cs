@@ -544,7 +544,9 @@ public sealed class ModelExplainer
         int first = regression ? 0 : classHead * pieces;
         int end = regression ? 2 * pieces : first + pieces;
         ReadOnlySpan<double> weights = explanation.Weights;
-        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 4)
+        // Heads of one vector or less keep the scan, measured faster there (digits, N = 8: 1,330 against 1,373 us for
+        // all rows, medians of five processes).
+        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 4 && end - first > Vector512<double>.Count)
         {
             // Whole vectors may be read past a head's end: the explanation's buffer continues past the weights.
             SelectLargest(weights, first, end, magnitudes, indices);
