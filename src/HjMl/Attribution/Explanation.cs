@@ -67,6 +67,7 @@ public sealed class Explanation
     private readonly int dimension;
     private readonly int workLength;
     private readonly int scoresStart;
+    private readonly int entropiesStart;
     private readonly int heads;
 
     /// <summary>Creates buffers for <paramref name="model"/> with room for <paramref name="top"/> support points.</summary>
@@ -98,6 +99,7 @@ public sealed class Explanation
         standardisedStart = weightsStart + ((all + line - 1) / line * line);
         workStart = standardisedStart + padded;
         scoresStart = workStart + (2 * padded);
+        entropiesStart = scoresStart + headLines;
         weightsLength = all;
         dimension = model.InputDimension;
         workLength = 2 * padded;
@@ -147,5 +149,5 @@ public sealed class Explanation
     // Every head's score (with slack up to whole vectors of 8, which ScoreInterpretation reads) and entropy.
     internal Span<double> HeadScores => buffers.AsSpan(scoresStart, heads);
 
-    internal Span<double> Entropies => buffers.AsSpan(scoresStart + ((heads + AlignedBuffer<double>.Padding - 1) / AlignedBuffer<double>.Padding * AlignedBuffer<double>.Padding), heads);
+    internal Span<double> Entropies => buffers.AsSpan(entropiesStart, heads);
 }

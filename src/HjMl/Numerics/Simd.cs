@@ -159,7 +159,7 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
     public static Vector512<T> ScaledExponential(Vector512<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp2<T, Vector512<T>, Simd512<T>>(value)
-            : Vector512.ConditionalSelect(Vector512.LessThan(value, Vector512.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector512<T>.Zero, Vector512.Exp(Vector512.Max(value.AsDouble(), Vector512.Create(VectorExponential.DoubleFloor))).As<double, T>());
+            : Exponential(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Logarithm(Vector512<T> value) => Vector512.Log(value.AsDouble()).As<double, T>();
@@ -245,7 +245,7 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
     public static Vector256<T> ScaledExponential(Vector256<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp2<T, Vector256<T>, Simd256<T>>(value)
-            : Vector256.ConditionalSelect(Vector256.LessThan(value, Vector256.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector256<T>.Zero, Vector256.Exp(Vector256.Max(value.AsDouble(), Vector256.Create(VectorExponential.DoubleFloor))).As<double, T>());
+            : Exponential(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Logarithm(Vector256<T> value) => Vector256.Log(value.AsDouble()).As<double, T>();
@@ -331,7 +331,7 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     public static Vector128<T> ScaledExponential(Vector128<T> value) =>
         typeof(T) == typeof(float)
             ? VectorExponential.Exp2<T, Vector128<T>, Simd128<T>>(value)
-            : Vector128.ConditionalSelect(Vector128.LessThan(value, Vector128.Create(T.CreateTruncating(VectorExponential.DoubleFloor))), Vector128<T>.Zero, Vector128.Exp(Vector128.Max(value.AsDouble(), Vector128.Create(VectorExponential.DoubleFloor))).As<double, T>());
+            : Exponential(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Logarithm(Vector128<T> value) => Vector128.Log(value.AsDouble()).As<double, T>();
