@@ -504,6 +504,11 @@ internal sealed unsafe class LseKernel<T>
         T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
         bool smooth = viscosity > 0 && T.IsFinite(scaling);
         Logits<TVector, TSimd>(input, 1, logits);
+        if (smooth && Pieces <= TSimd.Count)
+        {
+            OneVectorHeads<TVector, TSimd>(logits, headScores, sums, scaling, weights, entropies);
+        }
+        else
         for (int head = 0; head < Heads; head++)
         {
             T* z = logits + (head * Pieces);
@@ -547,6 +552,34 @@ internal sealed unsafe class LseKernel<T>
                 headScores[head] = Math.FusedMultiplyAdd(viscosity, sums[head], headScores[head]);
                 entropies[head] = Math.Clamp(sums[head] - entropies[head], 0, largest);
             }
+        }
+    }
+
+    // ExplainRow's weights, sums and entropy sums when every head fits one vector: the same operations as Maximum and
+    // ShiftedExponentials (so the same bits) with the vector kept in registers from load to normalised store.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void OneVectorHeads<TVector, TSimd>(T* logits, double* headScores, double* sums, T scaling, T* weights, double* entropies)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector scale = TSimd.Broadcast(scaling);
+        TVector zero = TSimd.Broadcast(T.Zero);
+        TVector none = TSimd.Broadcast(T.NegativeInfinity);
+        bool whole = Pieces == TSimd.Count;
+        for (int head = 0; head < Heads; head++)
+        {
+            T* z = logits + (head * Pieces);
+            TVector logit = whole ? TSimd.Load(z) : TSimd.FirstLanes(TSimd.Load(z), Pieces, T.NegativeInfinity);
+            T maximum = TSimd.MaximumAcross(TSimd.Max(none, logit));
+            headScores[head] = double.CreateTruncating(maximum);
+            TVector exponent = TSimd.Multiply(TSimd.Subtract(logit, TSimd.Broadcast(maximum)), scale);
+            TVector exponential = TSimd.ScaledExponential(exponent);
+            double sum = TSimd.SumAcross(TSimd.Add(zero, exponential));
+            double weightedSum = TSimd.SumAcross(TSimd.Add(zero, TSimd.ZeroBelow(TSimd.Multiply(exponential, exponent), exponent, LowestFinite)));
+            sums[head] = sum;
+            double reciprocal = 1 / sum;
+            TSimd.Store(TSimd.Multiply(exponential, TSimd.Broadcast(T.CreateTruncating(reciprocal))), weights + (head * Pieces));
+            entropies[head] = weightedSum * reciprocal / TSimd.ExponentialScale;
         }
     }
 
