@@ -393,73 +393,57 @@ public sealed class ModelExplainer
     // The k <= 4 largest of weights[first..end) into magnitudes and indices, largest first, ties by lower piece, with no
     // data-dependent branch. Why: a scan that inserts piece by piece mispredicts on each entry to the list, and how
     // often depends on where a process's code falls (BenchmarkDotNet: breast_cancer explanations 236 to 334 us over
-    // five processes, the rest of the work within 3%); this costs the same in every process. Each of the 8 lanes keeps
-    // its four largest, sorted, in registers through a compare-and-swap chain per vector of pieces (pieces arrive in
-    // order, so a lane's earlier piece stays ahead of an equal later one); then k times the largest lane head is taken
-    // (the lowest piece on ties) and its lane moves up. Lanes at or past end never enter (they may read the next head
-    // or the buffer's slack).
+    // five processes, the rest of the work within 3%); this costs the same in every process. Each weight becomes one
+    // 64-bit key: its bits (a non-negative double orders as an unsigned integer) with the lowest b bits replaced by
+    // (2^b - 1 - piece), so that keys are distinct and, of equal weights, the lower piece has the larger key. Each of the
+    // 8 lanes keeps its four largest keys, sorted, through a max/min chain per vector of pieces; then k times the
+    // largest lane head is found (halves, quarters, neighbours) and its lane moves up. The price of the key: weights
+    // that agree in all but their last b bits (2^b > N, a relative 2^(b - 52), far below the rounding the logits carry
+    // into pi) count as tied. Lanes at or past end get key 0, below every piece's (they may read the next head or the
+    // buffer's slack); the reported weights are read back exactly.
     private static void SelectLargest(ReadOnlySpan<double> weights, int first, int end, double[] magnitudes, int[] indices)
     {
         ref double start = ref MemoryMarshal.GetReference(weights);
-        Vector512<double> limit = Vector512.Create((double)end);
-        Vector512<double> none = Vector512.Create(double.NegativeInfinity);
-        Vector512<double> beyond = Vector512.Create(double.PositiveInfinity);
-        Vector512<double> value0 = none, value1 = none, value2 = none, value3 = none;
-        Vector512<double> piece0 = beyond, piece1 = beyond, piece2 = beyond, piece3 = beyond;
-        for (int at = first; at < end; at += Vector512<double>.Count)
+        int count = end - first;
+        int bits = 32 - BitOperations.LeadingZeroCount((uint)count);
+        ulong low = (1UL << bits) - 1;
+        Vector512<ulong> high = Vector512.Create(~low);
+        Vector512<ulong> order = Vector512.Create(low) - Vector512<ulong>.Indices;
+        Vector512<ulong> key0 = Vector512<ulong>.Zero, key1 = key0, key2 = key0, key3 = key0;
+        for (int at = 0; at < count; at += Vector512<ulong>.Count)
         {
-            Vector512<double> piece = Vector512<double>.Indices + Vector512.Create((double)at);
-            Vector512<double> value = Vector512.ConditionalSelect(Vector512.LessThan(piece, limit), Vector512.LoadUnsafe(ref start, (nuint)at), none);
-            KeepLarger(ref value0, ref piece0, ref value, ref piece);
-            KeepLarger(ref value1, ref piece1, ref value, ref piece);
-            KeepLarger(ref value2, ref piece2, ref value, ref piece);
-            KeepLarger(ref value3, ref piece3, ref value, ref piece);
+            Vector512<ulong> value = Vector512.LoadUnsafe(ref start, (nuint)(first + at)).AsUInt64();
+            Vector512<ulong> inside = Vector512.LessThan(Vector512<ulong>.Indices, Vector512.Create((ulong)(count - at)));
+            Vector512<ulong> key = ((value & high) | (order - Vector512.Create((ulong)at))) & inside;
+            KeepLarger(ref key0, ref key);
+            KeepLarger(ref key1, ref key);
+            KeepLarger(ref key2, ref key);
+            key3 = Vector512.Max(key3, key);
         }
 
         for (int rank = 0; rank < magnitudes.Length; rank++)
         {
-            // Across lanes: halves, then quarters, then neighbours, keeping the larger weight or, tied, the lower piece.
-            Vector512<double> bestValues = value0, bestPieces = piece0;
-            KeepFirst(ref bestValues, ref bestPieces, Vector512.Create(4L, 5, 6, 7, 0, 1, 2, 3));
-            KeepFirst(ref bestValues, ref bestPieces, Vector512.Create(2L, 3, 0, 1, 6, 7, 4, 5));
-            KeepFirst(ref bestValues, ref bestPieces, Vector512.Create(1L, 0, 3, 2, 5, 4, 7, 6));
-            double chosen = bestPieces.ToScalar();
-            magnitudes[rank] = bestValues.ToScalar();
-            indices[rank] = (int)chosen;
-            Vector512<double> lane = Vector512.Equals(piece0, Vector512.Create(chosen));
-            value0 = Vector512.ConditionalSelect(lane, value1, value0);
-            piece0 = Vector512.ConditionalSelect(lane, piece1, piece0);
-            value1 = Vector512.ConditionalSelect(lane, value2, value1);
-            piece1 = Vector512.ConditionalSelect(lane, piece2, piece1);
-            value2 = Vector512.ConditionalSelect(lane, value3, value2);
-            piece2 = Vector512.ConditionalSelect(lane, piece3, piece2);
-            value3 = Vector512.ConditionalSelect(lane, none, value3);
-            piece3 = Vector512.ConditionalSelect(lane, beyond, piece3);
+            Vector512<ulong> best = Vector512.Max(key0, Vector512.Shuffle(key0, Vector512.Create(4UL, 5, 6, 7, 0, 1, 2, 3)));
+            best = Vector512.Max(best, Vector512.Shuffle(best, Vector512.Create(2UL, 3, 0, 1, 6, 7, 4, 5)));
+            best = Vector512.Max(best, Vector512.Shuffle(best, Vector512.Create(1UL, 0, 3, 2, 5, 4, 7, 6)));
+            int piece = first + (int)(low - (best.ToScalar() & low));
+            indices[rank] = piece;
+            magnitudes[rank] = Unsafe.Add(ref start, piece);
+            Vector512<ulong> lane = Vector512.Equals(key0, best);
+            key0 = Vector512.ConditionalSelect(lane, key1, key0);
+            key1 = Vector512.ConditionalSelect(lane, key2, key1);
+            key2 = Vector512.ConditionalSelect(lane, key3, key2);
+            key3 = Vector512.ConditionalSelect(lane, Vector512<ulong>.Zero, key3);
         }
     }
 
-    // Keeps the larger of (slot, incoming) in the slot and passes the other on; a tie keeps the slot's (earlier) piece.
+    // Keeps the larger key in the slot and passes the smaller on.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KeepLarger(ref Vector512<double> slot, ref Vector512<double> slotPiece, ref Vector512<double> value, ref Vector512<double> piece)
+    private static void KeepLarger(ref Vector512<ulong> slot, ref Vector512<ulong> key)
     {
-        Vector512<double> larger = Vector512.GreaterThan(value, slot);
-        Vector512<double> keptValue = slot;
-        Vector512<double> keptPiece = slotPiece;
-        slot = Vector512.ConditionalSelect(larger, value, keptValue);
-        slotPiece = Vector512.ConditionalSelect(larger, piece, keptPiece);
-        value = Vector512.ConditionalSelect(larger, keptValue, value);
-        piece = Vector512.ConditionalSelect(larger, keptPiece, piece);
-    }
-
-    // Each lane against the lane order names: the larger weight, or on a tie the lower piece.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KeepFirst(ref Vector512<double> values, ref Vector512<double> pieces, Vector512<long> order)
-    {
-        Vector512<double> otherValues = Vector512.Shuffle(values, order);
-        Vector512<double> otherPieces = Vector512.Shuffle(pieces, order);
-        Vector512<double> take = Vector512.GreaterThan(otherValues, values) | (Vector512.Equals(otherValues, values) & Vector512.LessThan(otherPieces, pieces));
-        values = Vector512.ConditionalSelect(take, otherValues, values);
-        pieces = Vector512.ConditionalSelect(take, otherPieces, pieces);
+        Vector512<ulong> larger = Vector512.Max(slot, key);
+        key = Vector512.Min(slot, key);
+        slot = larger;
     }
 
     // One piece into a top list kept largest first (ties: the earlier piece first); returns the new floor, the weight
@@ -545,8 +529,8 @@ public sealed class ModelExplainer
         int end = regression ? 2 * pieces : first + pieces;
         ReadOnlySpan<double> weights = explanation.Weights;
         // Heads of one vector or less keep the scan, measured faster there (digits, N = 8: 1,330 against 1,373 us for
-        // all rows, medians of five processes).
-        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 4 && end - first > Vector512<double>.Count)
+        // all rows, medians of five processes); so do 1024 pieces or more, whose keys would lose more than 10 bits.
+        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 4 && end - first > Vector512<double>.Count && end - first < 1024)
         {
             // Whole vectors may be read past a head's end: the explanation's buffer continues past the weights.
             SelectLargest(weights, first, end, magnitudes, indices);
