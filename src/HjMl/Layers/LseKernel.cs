@@ -506,7 +506,16 @@ internal sealed unsafe class LseKernel<T>
         Logits<TVector, TSimd>(input, 1, logits);
         if (smooth && Pieces <= TSimd.Count)
         {
-            OneVectorHeads<TVector, TSimd>(logits, headScores, sums, scaling, weights, entropies);
+            int head = 0;
+            if (typeof(TVector) == typeof(Vector512<double>) && Avx512F.IsSupported)
+            {
+                for (; head + EightHeads.Count <= Heads; head += EightHeads.Count)
+                {
+                    EightHeads.Explain((double*)(logits + (head * Pieces)), Pieces, double.CreateTruncating(scaling), headScores + head, sums + head, (double*)(weights + (head * Pieces)), entropies + head);
+                }
+            }
+
+            OneVectorHeads<TVector, TSimd>(head, logits, headScores, sums, scaling, weights, entropies);
         }
         else
         for (int head = 0; head < Heads; head++)
@@ -558,7 +567,7 @@ internal sealed unsafe class LseKernel<T>
     // ExplainRow's weights, sums and entropy sums when every head fits one vector: the same operations as Maximum and
     // ShiftedExponentials (so the same bits) with the vector kept in registers from load to normalised store.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void OneVectorHeads<TVector, TSimd>(T* logits, double* headScores, double* sums, T scaling, T* weights, double* entropies)
+    private void OneVectorHeads<TVector, TSimd>(int firstHead, T* logits, double* headScores, double* sums, T scaling, T* weights, double* entropies)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
@@ -566,7 +575,7 @@ internal sealed unsafe class LseKernel<T>
         TVector zero = TSimd.Broadcast(T.Zero);
         TVector none = TSimd.Broadcast(T.NegativeInfinity);
         bool whole = Pieces == TSimd.Count;
-        for (int head = 0; head < Heads; head++)
+        for (int head = firstHead; head < Heads; head++)
         {
             T* z = logits + (head * Pieces);
             TVector logit = whole ? TSimd.Load(z) : TSimd.FirstLanes(TSimd.Load(z), Pieces, T.NegativeInfinity);
