@@ -390,17 +390,17 @@ public sealed class ModelExplainer
         return (first, second);
     }
 
-    // The k <= 4 largest of weights[first..end) into magnitudes and indices, largest first, ties by lower piece, with no
+    // The k <= 8 largest of weights[first..end) into magnitudes and indices, largest first, ties by lower piece, with no
     // data-dependent branch. Why: a scan that inserts piece by piece mispredicts on each entry to the list, and how
     // often depends on where a process's code falls (BenchmarkDotNet: breast_cancer explanations 236 to 334 us over
     // five processes, the rest of the work within 3%); this costs the same in every process. Each weight becomes one
     // 64-bit key: its bits (a non-negative double orders as an unsigned integer) with the lowest b bits replaced by
     // (2^b - 1 - piece), so that keys are distinct and, of equal weights, the lower piece has the larger key. Each of the
-    // 8 lanes keeps its four largest keys, sorted, through a max/min chain per vector of pieces; then k times the
-    // largest lane head is found (halves, quarters, neighbours) and its lane moves up. The price of the key: weights
-    // that agree in all but their last b bits (2^b > N, a relative 2^(b - 52), far below the rounding the logits carry
-    // into pi) count as tied. Lanes at or past end get key 0, below every piece's (they may read the next head or the
-    // buffer's slack); the reported weights are read back exactly.
+    // 8 lanes keeps its 4 (for lists of 5 to 8: 8) largest keys, sorted, through a max/min chain per vector of pieces;
+    // then k times the largest lane head is found (halves, quarters, neighbours) and its lane moves up. The price of the
+    // key: weights that agree in all but their last b bits (2^b > N, a relative 2^(b - 52), far below the rounding the
+    // logits carry into pi) count as tied. Lanes at or past end get key 0, below every piece's (they may read the next
+    // head or the buffer's slack); the reported weights are read back exactly.
     private static void SelectLargest(ReadOnlySpan<double> weights, int first, int end, double[] magnitudes, int[] indices)
     {
         ref double start = ref MemoryMarshal.GetReference(weights);
@@ -409,7 +409,9 @@ public sealed class ModelExplainer
         ulong low = (1UL << bits) - 1;
         Vector512<ulong> high = Vector512.Create(~low);
         Vector512<ulong> order = Vector512.Create(low) - Vector512<ulong>.Indices;
-        Vector512<ulong> key0 = Vector512<ulong>.Zero, key1 = key0, key2 = key0, key3 = key0;
+        // Lists of up to 4 keep 4 keys per lane, longer ones 8 (a loop-invariant branch).
+        bool wide = magnitudes.Length > 4;
+        Vector512<ulong> key0 = Vector512<ulong>.Zero, key1 = key0, key2 = key0, key3 = key0, key4 = key0, key5 = key0, key6 = key0, key7 = key0;
         for (int at = 0; at < count; at += Vector512<ulong>.Count)
         {
             Vector512<ulong> value = Vector512.LoadUnsafe(ref start, (nuint)(first + at)).AsUInt64();
@@ -418,7 +420,18 @@ public sealed class ModelExplainer
             KeepLarger(ref key0, ref key);
             KeepLarger(ref key1, ref key);
             KeepLarger(ref key2, ref key);
-            key3 = Vector512.Max(key3, key);
+            if (wide)
+            {
+                KeepLarger(ref key3, ref key);
+                KeepLarger(ref key4, ref key);
+                KeepLarger(ref key5, ref key);
+                KeepLarger(ref key6, ref key);
+                key7 = Vector512.Max(key7, key);
+            }
+            else
+            {
+                key3 = Vector512.Max(key3, key);
+            }
         }
 
         for (int rank = 0; rank < magnitudes.Length; rank++)
@@ -433,7 +446,14 @@ public sealed class ModelExplainer
             key0 = Vector512.ConditionalSelect(lane, key1, key0);
             key1 = Vector512.ConditionalSelect(lane, key2, key1);
             key2 = Vector512.ConditionalSelect(lane, key3, key2);
-            key3 = Vector512.ConditionalSelect(lane, Vector512<ulong>.Zero, key3);
+            key3 = Vector512.ConditionalSelect(lane, key4, key3);
+            if (wide)
+            {
+                key4 = Vector512.ConditionalSelect(lane, key5, key4);
+                key5 = Vector512.ConditionalSelect(lane, key6, key5);
+                key6 = Vector512.ConditionalSelect(lane, key7, key6);
+                key7 = Vector512.ConditionalSelect(lane, Vector512<ulong>.Zero, key7);
+            }
         }
     }
 
@@ -530,7 +550,7 @@ public sealed class ModelExplainer
         ReadOnlySpan<double> weights = explanation.Weights;
         // Heads of one vector or less keep the scan, measured faster there (digits, N = 8: 1,330 against 1,373 us for
         // all rows, medians of five processes); so do 1024 pieces or more, whose keys would lose more than 10 bits.
-        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 4 && end - first > Vector512<double>.Count && end - first < 1024)
+        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 8 && end - first > Vector512<double>.Count && end - first < 1024)
         {
             // Whole vectors may be read past a head's end: the explanation's buffer continues past the weights.
             SelectLargest(weights, first, end, magnitudes, indices);

@@ -506,6 +506,8 @@ internal sealed unsafe class LseKernel<T>
         Logits<TVector, TSimd>(input, 1, logits);
         if (smooth && Pieces <= TSimd.Count)
         {
+            // Heads of one vector: eight at a time with heads in lanes where 512-bit doubles allow (every reduction
+            // serves eight heads), the rest one vector each, kept in registers from load to normalised store.
             int head = 0;
             if (typeof(TVector) == typeof(Vector512<double>) && Avx512F.IsSupported)
             {
@@ -518,34 +520,36 @@ internal sealed unsafe class LseKernel<T>
             OneVectorHeads<TVector, TSimd>(head, logits, headScores, sums, scaling, weights, entropies);
         }
         else
-        for (int head = 0; head < Heads; head++)
         {
-            T* z = logits + (head * Pieces);
-            T* pi = weights + (head * Pieces);
-            T maximum = Maximum<TVector, TSimd>(z, Pieces);
-            headScores[head] = double.CreateTruncating(maximum);
-            if (smooth)
+            for (int head = 0; head < Heads; head++)
             {
-                double sum = ShiftedExponentials<TVector, TSimd>(z, Pieces, maximum, scaling, pi, out double weightedSum);
-                sums[head] = sum;
-
-                // pi_j = e_j (1 / S) over whole vectors (within an ulp of dividing, one division per head instead of
-                // per vector), before the next head's exponentials land past this head's end.
-                double reciprocal = 1 / sum;
-                TVector scale = TSimd.Broadcast(T.CreateTruncating(reciprocal));
-                for (int j = 0; j < Pieces; j += TSimd.Count)
+                T* z = logits + (head * Pieces);
+                T* pi = weights + (head * Pieces);
+                T maximum = Maximum<TVector, TSimd>(z, Pieces);
+                headScores[head] = double.CreateTruncating(maximum);
+                if (smooth)
                 {
-                    TSimd.Store(TSimd.Multiply(TSimd.Load(pi + j), scale), pi + j);
-                }
+                    double sum = ShiftedExponentials<TVector, TSimd>(z, Pieces, maximum, scaling, pi, out double weightedSum);
+                    sums[head] = sum;
 
-                // For H below: sum_j pi_j (z_j - m) / eps = sum_j e_j u_j / S over ExponentialScale.
-                entropies[head] = weightedSum * reciprocal / TSimd.ExponentialScale;
-            }
-            else
-            {
-                sums[head] = 1.0;
-                int ties = TiedWeights(z, Pieces, maximum, pi);
-                entropies[head] = Math.Log(ties);
+                    // pi_j = e_j (1 / S) over whole vectors (within an ulp of dividing, one division per head instead of
+                    // per vector), before the next head's exponentials land past this head's end.
+                    double reciprocal = 1 / sum;
+                    TVector scale = TSimd.Broadcast(T.CreateTruncating(reciprocal));
+                    for (int j = 0; j < Pieces; j += TSimd.Count)
+                    {
+                        TSimd.Store(TSimd.Multiply(TSimd.Load(pi + j), scale), pi + j);
+                    }
+
+                    // For H below: sum_j pi_j (z_j - m) / eps = sum_j e_j u_j / S over ExponentialScale.
+                    entropies[head] = weightedSum * reciprocal / TSimd.ExponentialScale;
+                }
+                else
+                {
+                    sums[head] = 1.0;
+                    int ties = TiedWeights(z, Pieces, maximum, pi);
+                    entropies[head] = Math.Log(ties);
+                }
             }
         }
 
