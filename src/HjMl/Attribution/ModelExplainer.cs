@@ -398,8 +398,8 @@ public sealed class ModelExplainer
     // (2^b - 1 - piece), so that keys are distinct and, of equal weights, the lower piece has the larger key. Each of the
     // 8 lanes keeps its 4 (for lists of 5 to 8: 8) largest keys, sorted, through a max/min chain per vector of pieces;
     // then k times the largest lane head is found (halves, quarters, neighbours) and its lane moves up. The price of the
-    // key: weights that agree in all but their last b bits (2^b > N, a relative 2^(b - 52), far below the rounding the
-    // logits carry into pi) count as tied. Lanes at or past end get key 0, below every piece's (they may read the next
+    // key: weights that agree in all but their last b bits (2^b > N: b = 6 for N = 32, 11 for N = 1024; a relative
+    // 2^(b - 52), below the rounding the logits carry into pi at any but the largest eps) count as tied. Lanes at or past end get key 0, below every piece's (they may read the next
     // head or the buffer's slack); the reported weights are read back exactly.
     private static void SelectLargest(ReadOnlySpan<double> weights, int first, int end, double[] magnitudes, int[] indices)
     {
@@ -549,8 +549,8 @@ public sealed class ModelExplainer
         int end = regression ? 2 * pieces : first + pieces;
         ReadOnlySpan<double> weights = explanation.Weights;
         // Heads of one vector or less keep the scan, measured faster there (digits, N = 8: 1,330 against 1,373 us for
-        // all rows, medians of five processes); so do 1024 pieces or more, whose keys would lose more than 10 bits.
-        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 8 && end - first > Vector512<double>.Count && end - first < 1024)
+        // all rows, medians of five processes); so do 65,536 pieces or more, whose keys would lose more than 16 bits.
+        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 8 && end - first > Vector512<double>.Count && end - first < 1 << 16)
         {
             // Whole vectors may be read past a head's end: the explanation's buffer continues past the weights.
             SelectLargest(weights, first, end, magnitudes, indices);

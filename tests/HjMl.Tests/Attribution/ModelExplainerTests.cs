@@ -174,7 +174,7 @@ public class ModelExplainerTests(ExplainerFixture models) : IClassFixture<Explai
     public void TiedPiecesAreListedLowerPieceFirst(int pieces)
     {
         // Head 0 of a two-feature binary model: piece 0 heaviest, pieces 1 and 3 identical (equal weights at every input),
-        // the rest far lighter. 4 and 1030 pieces take the scan, 20 the keyed vector ranking (where AVX-512 runs); all
+        // the rest far lighter. 4 pieces take the scan, 20 and 1030 the keyed vector ranking (where AVX-512 runs); all
         // must list 0, 1, 3.
         var weights = new double[2 * pieces * 2];
         var biases = new double[2 * pieces];
