@@ -569,7 +569,7 @@ public sealed class ModelExplainer
         for (int i = 0; i < filled; i++)
         {
             int chosen = indices[i];
-            int head = chosen / pieces;
+            int head = regression ? (chosen < pieces ? 0 : 1) : classHead;
             double sign = regression && head == 1 ? -1 : 1;
             double influence = sign * scale * weights[chosen];
             top[i] = new SupportAttribution(head, chosen - (head * pieces), weights[chosen], influence, -influence, supportRows[chosen]);
