@@ -11,7 +11,8 @@ namespace HjMl.Benchmarks;
 /// scoring, certified radius at most 2x. Models trained on the repository's breast_cancer (binary, d = 30) and
 /// digits (10 classes, d = 64) sets; each benchmark scores all rows once, so the ratio of means is the per-row ratio.
 /// Five processes per case: where a process's buffers and code happen to fall moves single-row times by 10-20% between
-/// processes (one slow process in three moved a ratio by 0.2), so compare medians as well as means.
+/// processes (one slow process in three moved a ratio by 0.2), and bursts of machine noise can slow a few iterations of
+/// one process by half or more; compare the Median column (over every iteration of every process), not the means.
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 5, warmupCount: 2, iterationCount: 8)]
