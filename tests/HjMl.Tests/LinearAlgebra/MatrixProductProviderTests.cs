@@ -155,14 +155,14 @@ public class MatrixProductProviderTests
                 int leftStride = left == Transpose.Yes ? m : k, rightStride = right == Transpose.Yes ? k : n;
                 provider.Multiply(left, right, m, n, k, 1.0, a, leftStride, b, rightStride, 0.0, c, n);
                 provider.Multiply(left, right, m, n, k, 1f, af, leftStride, bf, rightStride, 0f, cf, n);
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int repeat = 0; repeat < 10; repeat++)
+                Assert.Equal(0, Allocations.Fewest(() =>
                 {
-                    provider.Multiply(left, right, m, n, k, 1.0, a, leftStride, b, rightStride, 0.5, c, n);
-                    provider.Multiply(left, right, m, n, k, 1f, af, leftStride, bf, rightStride, 0.5f, cf, n);
-                }
-
-                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+                    for (int repeat = 0; repeat < 10; repeat++)
+                    {
+                        provider.Multiply(left, right, m, n, k, 1.0, a, leftStride, b, rightStride, 0.5, c, n);
+                        provider.Multiply(left, right, m, n, k, 1f, af, leftStride, bf, rightStride, 0.5f, cf, n);
+                    }
+                }));
             }
         }
     }
