@@ -398,9 +398,10 @@ public sealed class ModelExplainer
     // (2^b - 1 - piece), so that keys are distinct and, of equal weights, the lower piece has the larger key. Each of the
     // 8 lanes keeps its 4 (for lists of 5 to 8: 8) largest keys, sorted, through a max/min chain per vector of pieces;
     // then k times the largest lane head is found (halves, quarters, neighbours) and its lane moves up. The price of the
-    // key: weights that agree in all but their last b bits (2^b > N: b = 6 for N = 32, 11 for N = 1024; a relative
-    // 2^(b - 52), below the rounding the logits carry into pi at any but the largest eps) count as tied. Lanes at or past end get key 0, below every piece's (they may read the next
-    // head or the buffer's slack); the reported weights are read back exactly.
+    // key: weights that agree in all but their last b bits count as tied (2^b > N: a relative 2^(b - 52), 2^-46 (64 ulps)
+    // at N = 32, 2^-41 at N = 1024; equal weights are the case that matters, near-equal ones of no interest to a
+    // reader of the list). Lanes at or past end get key 0, below every piece's (they may read the next head or the
+    // buffer's slack); the reported weights are read back exactly.
     private static void SelectLargest(ReadOnlySpan<double> weights, int first, int end, double[] magnitudes, int[] indices)
     {
         ref double start = ref MemoryMarshal.GetReference(weights);
