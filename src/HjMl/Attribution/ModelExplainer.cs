@@ -69,6 +69,20 @@ public sealed class ModelExplainer
         Span<double> entropies = explanation.Entropies;
         Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
 
+        // Each decomposition reads E_pi[w] and E_pi[b] of two heads: binary and regression heads 0 and 1 whatever the
+        // prediction, multiclass the predicted class and its runner-up. The former start before the prediction is read
+        // (no load waits on it), so their multiply-adds overlap the latency of the scores' logarithm and the probability.
+        bool multiclass = Model.Kind == ModelKind.MulticlassClassification;
+        ReadOnlySpan<double> z = explanation.Standardised;
+        int padded = explanation.Work.Length / 2;
+        Span<double> first = explanation.Work.Slice(0, padded);
+        Span<double> second = explanation.Work.Slice(padded, padded);
+        double biasFirst = 0, biasSecond = 0;
+        if (!multiclass)
+        {
+            Expectations(explanation, 0, 1, first, second, out biasFirst, out biasSecond);
+        }
+
         // The prediction, read out as the model reads it (HopfColeModel.Interpret, from the scores Score writes), and the
         // heads the two decompositions read: the predicted class and its rival, or the margin's two heads.
         int classHead, otherHead;
@@ -80,6 +94,7 @@ public sealed class ModelExplainer
                 (classHead, otherHead) = BestTwo(scores);
                 prediction = ScoreInterpretation.Multiclass(scores, classHead, labels[classHead], slack: true);
                 explanation.RunnerUp = otherHead;
+                Expectations(explanation, classHead, otherHead, first, second, out biasFirst, out biasSecond);
                 break;
             case ModelKind.BinaryClassification:
                 prediction = ScoreInterpretation.Binary(scores[0] - scores[1], labels[0], labels[1]);
@@ -95,37 +110,25 @@ public sealed class ModelExplainer
 
         explanation.Prediction = prediction;
 
-        ReadOnlySpan<double> z = explanation.Standardised;
-        int d = z.Length;
-        int padded = explanation.Work.Length / 2;
-        Span<double> expectedClass = explanation.Work.Slice(0, padded);
-        Span<double> expectedOther = explanation.Work.Slice(padded, padded);
-        ReadOnlySpan<double> piClass = explanation.Weights.Slice(classHead * pieces, pieces);
-        ReadOnlySpan<double> piOther = explanation.Weights.Slice(otherHead * pieces, pieces);
-        layer.ExpectedWeight(classHead, piClass, expectedClass);
-        layer.ExpectedWeight(otherHead, piOther, expectedOther);
+        // f = z . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4), for the class head and, term by term, for the
+        // margin f_a - f_b of the first and second heads above (binary: positive minus negative head).
+        bool classFirst = multiclass || classHead == 0;
+        int positive = multiclass ? classHead : 0;
+        int negative = multiclass ? otherHead : 1;
         double entropyClass = entropies[classHead];
-        double entropyOther = entropies[otherHead];
-        (double biasClass, double biasOther) = Dots(piClass, layer.HeadBiases(classHead), piOther, layer.HeadBiases(otherHead));
         double eps = layer.Viscosity;
         explanation.Entropy = entropyClass;
-
-        // f = z . E_pi[w] + E_pi[b] + eps H(pi) (THEORY.md section 4), for the class head and, term by term, for the
-        // margin f_a - f_b (binary: positive minus negative head).
-        int positive = Model.Kind == ModelKind.MulticlassClassification ? classHead : 0;
-        int negative = Model.Kind == ModelKind.MulticlassClassification ? otherHead : 1;
-        bool flipped = positive != classHead;
         double scale = Model.Kind == ModelKind.Regression ? Model.LabelScale : 1;
         Decomposition single = explanation.Class;
         Decomposition margin = explanation.Margin;
-        Contributions(z, expectedClass, flipped ? expectedOther : expectedClass, flipped ? expectedClass : expectedOther, scale, single.FeatureContributions, margin.FeatureContributions);
+        Contributions(z, classFirst ? first : second, first, second, scale, single.FeatureContributions, margin.FeatureContributions);
 
         single.Value = scores[classHead];
-        single.BiasTerm = biasClass;
+        single.BiasTerm = classFirst ? biasFirst : biasSecond;
         single.EntropyTerm = eps * entropyClass;
         single.Baseline = 0;
-        margin.BiasTerm = scale * (flipped ? biasOther - biasClass : biasClass - biasOther);
-        margin.EntropyTerm = scale * eps * (flipped ? entropyOther - entropyClass : entropyClass - entropyOther);
+        margin.BiasTerm = scale * (biasFirst - biasSecond);
+        margin.EntropyTerm = scale * eps * (entropies[positive] - entropies[negative]);
         margin.Baseline = Model.Kind == ModelKind.Regression ? Model.LabelMean : 0;
         margin.Value = Model.Kind == ModelKind.Regression ? prediction.Score : scores[positive] - scores[negative];
         if (Model.Kind == ModelKind.Regression)
@@ -139,6 +142,17 @@ public sealed class ModelExplainer
         }
 
         SelectTop(explanation, classHead, scale);
+    }
+
+    // E_pi[w] of heads a and b into their buffers, and their E_pi[b].
+    private void Expectations(Explanation explanation, int a, int b, Span<double> expectedA, Span<double> expectedB, out double biasA, out double biasB)
+    {
+        int pieces = layer.NumberOfPieces;
+        ReadOnlySpan<double> piA = explanation.Weights.Slice(a * pieces, pieces);
+        ReadOnlySpan<double> piB = explanation.Weights.Slice(b * pieces, pieces);
+        layer.ExpectedWeights(a, piA, expectedA, b, piB, expectedB);
+
+        (biasA, biasB) = Dots(piA, layer.HeadBiases(a), piB, layer.HeadBiases(b));
     }
 
     /// <summary>
@@ -329,6 +343,29 @@ public sealed class ModelExplainer
     {
         int d = z.Length;
         int k = 0;
+        if (Vector512.IsHardwareAccelerated && d >= Vector512<double>.Count)
+        {
+            // Whole 512-bit vectors, the last one ending at d (it may overlap the one before: each entry is a function of
+            // its own index only, so writing it twice writes the same value).
+            ref double features = ref MemoryMarshal.GetReference(z);
+            ref double classes = ref MemoryMarshal.GetReference(expectedClass);
+            ref double positives = ref MemoryMarshal.GetReference(expectedPositive);
+            ref double negatives = ref MemoryMarshal.GetReference(expectedNegative);
+            ref double singles = ref MemoryMarshal.GetReference(single);
+            ref double margins = ref MemoryMarshal.GetReference(margin);
+            var scales = Vector512.Create(scale);
+            for (int at = 0; at < d; at += Vector512<double>.Count)
+            {
+                nuint offset = (nuint)Math.Min(at, d - Vector512<double>.Count);
+                Vector512<double> feature = Vector512.LoadUnsafe(ref features, offset);
+                Vector512.StoreUnsafe(feature * Vector512.LoadUnsafe(ref classes, offset), ref singles, offset);
+                Vector512<double> difference = (Vector512.LoadUnsafe(ref positives, offset) - Vector512.LoadUnsafe(ref negatives, offset)) * feature;
+                Vector512.StoreUnsafe(scale != 1 ? difference * scales : difference, ref margins, offset);
+            }
+
+            return;
+        }
+
         if (Vector.IsHardwareAccelerated && d >= Vector<double>.Count)
         {
             // Whole vectors by reference (every span holds at least d values), without a slice per step.
@@ -363,7 +400,24 @@ public sealed class ModelExplainer
         int n = a.Length;
         int j = 0;
         double first = 0, second = 0;
-        if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count)
+        {
+            ref double ar = ref MemoryMarshal.GetReference(a);
+            ref double br = ref MemoryMarshal.GetReference(b);
+            ref double cr = ref MemoryMarshal.GetReference(c);
+            ref double er = ref MemoryMarshal.GetReference(e);
+            Vector512<double> firstSums = Vector512<double>.Zero, secondSums = Vector512<double>.Zero;
+            for (; j <= n - Vector512<double>.Count; j += Vector512<double>.Count)
+            {
+                nuint at = (nuint)j;
+                firstSums = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ar, at), Vector512.LoadUnsafe(ref br, at), firstSums);
+                secondSums = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cr, at), Vector512.LoadUnsafe(ref er, at), secondSums);
+            }
+
+            first = Vector512.Sum(firstSums);
+            second = Vector512.Sum(secondSums);
+        }
+        else if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
         {
             ref double ar = ref MemoryMarshal.GetReference(a);
             ref double br = ref MemoryMarshal.GetReference(b);

@@ -93,6 +93,55 @@ internal sealed unsafe class ExpectationKernel<T>
     }
 
     /// <summary>
+    /// E_pi[w] of two heads (an explanation's predicted class and its rival, or a margin's two heads) into the first d
+    /// entries of their destinations, each at least <see cref="Stride"/> long; the same values, bit for bit, as two calls
+    /// of <see cref="Expectation"/>. Why one pass: a head of a few dozen pieces gives each of its accumulators a chain of
+    /// multiply-adds that waits on itself; two heads side by side keep twice as many in flight (on AVX-512's 32
+    /// registers; narrower vectors take the heads one after the other). Allocates nothing.
+    /// </summary>
+    public void Expectations(int first, ReadOnlySpan<T> firstWeights, Span<T> firstDestination, int second, ReadOnlySpan<T> secondWeights, Span<T> secondDestination)
+    {
+        if (VectorWidth != VectorWidth.Bits512)
+        {
+            Expectation(first, firstWeights, firstDestination);
+            Expectation(second, secondWeights, secondDestination);
+            return;
+        }
+
+        Debug.Assert(firstDestination.Length >= Stride && secondDestination.Length >= Stride, "The destinations hold whole vectors.");
+        Debug.Assert(firstWeights.Length >= Pieces && secondWeights.Length >= Pieces, "One weight per piece.");
+        fixed (T* firstPi = firstWeights)
+        fixed (T* secondPi = secondWeights)
+        fixed (T* firstOutput = firstDestination)
+        fixed (T* secondOutput = secondDestination)
+        {
+            T* firstRows = rows + ((long)first * Pieces * Stride);
+            T* secondRows = rows + ((long)second * Pieces * Stride);
+            int lanes = Vector512<T>.Count;
+            int vectors = Stride / lanes;
+            for (int vector = 0; vector < vectors; vector += 4)
+            {
+                long offset = vector * lanes;
+                switch (Math.Min(4, vectors - vector))
+                {
+                    case 1:
+                        TwoHeadBlock<Vector512<T>, Simd512<T>, BlockOfOne>(firstRows + offset, firstPi, firstOutput + offset, secondRows + offset, secondPi, secondOutput + offset);
+                        break;
+                    case 2:
+                        TwoHeadBlock<Vector512<T>, Simd512<T>, BlockOfTwo>(firstRows + offset, firstPi, firstOutput + offset, secondRows + offset, secondPi, secondOutput + offset);
+                        break;
+                    case 3:
+                        TwoHeadBlock<Vector512<T>, Simd512<T>, BlockOfThree>(firstRows + offset, firstPi, firstOutput + offset, secondRows + offset, secondPi, secondOutput + offset);
+                        break;
+                    default:
+                        TwoHeadBlock<Vector512<T>, Simd512<T>, BlockOfFour>(firstRows + offset, firstPi, firstOutput + offset, secondRows + offset, secondPi, secondOutput + offset);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// For every head k, the squared distance ||E_pi_ref[w] - E_pi_k[w]||^2 into <paramref name="squaredDistances"/>
     /// (0 for the reference head): the squared gradient norm of each margin f_ref - f_k (THEORY.md section 5).
     /// <paramref name="weights"/> holds every head's N Gibbs weights, head-major. One call for all heads, so that a
@@ -355,6 +404,96 @@ internal sealed unsafe class ExpectationKernel<T>
         public ExpectationKernel<T> Self { get; }
 
         public T[] LargestNorms { get; }
+    }
+
+    // Up to four output vectors of two heads: per head Block's two chains (even pieces into a, odd into c, a trailing
+    // piece into a, then a + c), so each head's values are Block's to the bit; 16 accumulators.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TwoHeadBlock<TVector, TSimd, TColumns>(T* firstBlock, T* firstPi, T* firstDestination, T* secondBlock, T* secondPi, T* secondDestination)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+        where TColumns : struct, IBlockSize
+    {
+        int lanes = TSimd.Count;
+        long stride = Stride;
+        TVector zero = TSimd.Broadcast(T.Zero);
+        TVector a0 = zero, a1 = zero, a2 = zero, a3 = zero, c0 = zero, c1 = zero, c2 = zero, c3 = zero;
+        TVector e0 = zero, e1 = zero, e2 = zero, e3 = zero, g0 = zero, g1 = zero, g2 = zero, g3 = zero;
+        int j = 0;
+        for (; j <= Pieces - 2; j += 2)
+        {
+            T* even = firstBlock + (j * stride);
+            T* odd = even + stride;
+            T* otherEven = secondBlock + (j * stride);
+            T* otherOdd = otherEven + stride;
+            TVector p = TSimd.Broadcast(firstPi[j]);
+            TVector q = TSimd.Broadcast(firstPi[j + 1]);
+            TVector r = TSimd.Broadcast(secondPi[j]);
+            TVector t = TSimd.Broadcast(secondPi[j + 1]);
+            a0 = TSimd.MultiplyAdd(TSimd.Load(even), p, a0);
+            c0 = TSimd.MultiplyAdd(TSimd.Load(odd), q, c0);
+            e0 = TSimd.MultiplyAdd(TSimd.Load(otherEven), r, e0);
+            g0 = TSimd.MultiplyAdd(TSimd.Load(otherOdd), t, g0);
+            if (TColumns.Count > 1)
+            {
+                a1 = TSimd.MultiplyAdd(TSimd.Load(even + lanes), p, a1);
+                c1 = TSimd.MultiplyAdd(TSimd.Load(odd + lanes), q, c1);
+                e1 = TSimd.MultiplyAdd(TSimd.Load(otherEven + lanes), r, e1);
+                g1 = TSimd.MultiplyAdd(TSimd.Load(otherOdd + lanes), t, g1);
+            }
+
+            if (TColumns.Count > 2)
+            {
+                a2 = TSimd.MultiplyAdd(TSimd.Load(even + (2 * lanes)), p, a2);
+                c2 = TSimd.MultiplyAdd(TSimd.Load(odd + (2 * lanes)), q, c2);
+                e2 = TSimd.MultiplyAdd(TSimd.Load(otherEven + (2 * lanes)), r, e2);
+                g2 = TSimd.MultiplyAdd(TSimd.Load(otherOdd + (2 * lanes)), t, g2);
+            }
+
+            if (TColumns.Count > 3)
+            {
+                a3 = TSimd.MultiplyAdd(TSimd.Load(even + (3 * lanes)), p, a3);
+                c3 = TSimd.MultiplyAdd(TSimd.Load(odd + (3 * lanes)), q, c3);
+                e3 = TSimd.MultiplyAdd(TSimd.Load(otherEven + (3 * lanes)), r, e3);
+                g3 = TSimd.MultiplyAdd(TSimd.Load(otherOdd + (3 * lanes)), t, g3);
+            }
+        }
+
+        if (j < Pieces)
+        {
+            T* last = firstBlock + (j * stride);
+            T* otherLast = secondBlock + (j * stride);
+            TVector p = TSimd.Broadcast(firstPi[j]);
+            TVector r = TSimd.Broadcast(secondPi[j]);
+            a0 = TSimd.MultiplyAdd(TSimd.Load(last), p, a0);
+            e0 = TSimd.MultiplyAdd(TSimd.Load(otherLast), r, e0);
+            a1 = TColumns.Count > 1 ? TSimd.MultiplyAdd(TSimd.Load(last + lanes), p, a1) : a1;
+            e1 = TColumns.Count > 1 ? TSimd.MultiplyAdd(TSimd.Load(otherLast + lanes), r, e1) : e1;
+            a2 = TColumns.Count > 2 ? TSimd.MultiplyAdd(TSimd.Load(last + (2 * lanes)), p, a2) : a2;
+            e2 = TColumns.Count > 2 ? TSimd.MultiplyAdd(TSimd.Load(otherLast + (2 * lanes)), r, e2) : e2;
+            a3 = TColumns.Count > 3 ? TSimd.MultiplyAdd(TSimd.Load(last + (3 * lanes)), p, a3) : a3;
+            e3 = TColumns.Count > 3 ? TSimd.MultiplyAdd(TSimd.Load(otherLast + (3 * lanes)), r, e3) : e3;
+        }
+
+        TSimd.Store(TSimd.Add(a0, c0), firstDestination);
+        TSimd.Store(TSimd.Add(e0, g0), secondDestination);
+        if (TColumns.Count > 1)
+        {
+            TSimd.Store(TSimd.Add(a1, c1), firstDestination + lanes);
+            TSimd.Store(TSimd.Add(e1, g1), secondDestination + lanes);
+        }
+
+        if (TColumns.Count > 2)
+        {
+            TSimd.Store(TSimd.Add(a2, c2), firstDestination + (2 * lanes));
+            TSimd.Store(TSimd.Add(e2, g2), secondDestination + (2 * lanes));
+        }
+
+        if (TColumns.Count > 3)
+        {
+            TSimd.Store(TSimd.Add(a3, c3), firstDestination + (3 * lanes));
+            TSimd.Store(TSimd.Add(e3, g3), secondDestination + (3 * lanes));
+        }
     }
 
     // ||own - E_pi1[w]||^2 and ||own - E_pi2[w]||^2 for two heads, four vectors of features at a time.

@@ -114,6 +114,7 @@ internal sealed unsafe class LseKernel<T>
         Dimension = inputDimension;
         Heads = heads;
         Pieces = biases.Length / heads;
+        LargestEntropy = Math.Log(Pieces);
         VectorWidth = vectorWidth;
         Lanes = vectorWidth switch
         {
@@ -161,6 +162,9 @@ internal sealed unsafe class LseKernel<T>
 
     /// <summary>N per head.</summary>
     public int Pieces { get; }
+
+    // log N, the largest entropy of a head's Gibbs weights (ExplainRow clamps to it).
+    private double LargestEntropy { get; }
 
     /// <summary>The vector width the kernel runs on.</summary>
     public VectorWidth VectorWidth { get; }
@@ -559,7 +563,7 @@ internal sealed unsafe class LseKernel<T>
             // same scores) and H = log S - sum_j pi_j (z_j - m) / eps, clamped: rounding can leave a hair below zero or
             // above log N, and H is a property of a probability vector.
             Logarithms(sums, Heads);
-            double largest = Math.Log(Pieces);
+            double largest = LargestEntropy;
             for (int head = 0; head < Heads; head++)
             {
                 headScores[head] = Math.FusedMultiplyAdd(viscosity, sums[head], headScores[head]);

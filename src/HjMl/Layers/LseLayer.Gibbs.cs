@@ -115,6 +115,20 @@ public sealed partial class LseLayer<T>
         return new LseDecomposition<T>(score, TensorPrimitives.Sum<T>(contribution), biasTerm, entropy, Viscosity * entropy);
     }
 
+    // E_pi[w] of two heads (ExpectedWeight's values, bit for bit), in one pass where the register-blocked kernel serves both.
+    internal void ExpectedWeights(int first, ReadOnlySpan<T> firstPi, Span<T> firstDestination, int second, ReadOnlySpan<T> secondPi, Span<T> secondDestination)
+    {
+        ExpectationKernel<T> expectation = Expectation;
+        if (NumberOfPieces * InputDimension > DenseExpectationLimit || firstDestination.Length < expectation.Stride || secondDestination.Length < expectation.Stride)
+        {
+            ExpectedWeight(first, firstPi, firstDestination);
+            ExpectedWeight(second, secondPi, secondDestination);
+            return;
+        }
+
+        expectation.Expectations(first, firstPi, firstDestination, second, secondPi, secondDestination);
+    }
+
     // E_pi[w] = pi^T W_head (THEORY.md section 3). Heads up to 2^16 weights go through the register-blocked
     // ExpectationKernel (straight into the destination when it has room for whole vectors, else through a scratch row);
     // larger ones through the matrix product (native BLAS where installed).

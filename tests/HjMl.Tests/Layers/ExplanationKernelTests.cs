@@ -205,6 +205,40 @@ public class ExplanationKernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void TwoHeadExpectationsEqualTwoSingleHeadExpectationsBitForBit(int bits)
+    {
+        // d = 1..70: blocks of 1 to 4 vectors, several blocks, every tail; N = 1..9 (odd N leaves an unpaired last piece);
+        // the heads in either order and the same head twice.
+        VectorWidth width = KernelWidths.Of(bits);
+        var random = new Random(41);
+        for (int d = 1; d <= 70; d++)
+        {
+            int heads = 2 + random.Next(3);
+            int pieces = 1 + random.Next(9);
+            double[] weights = LayerCase.Draw(random, heads * pieces * d, 1);
+            double[] pi = LayerCase.Draw(random, heads * pieces, 1).Select(Math.Abs).ToArray();
+            var kernel = new ExpectationKernel<double>(weights, d, pieces, width);
+            foreach ((int first, int second) in new[] { (0, 1), (heads - 1, 0), (1, 1) })
+            {
+                var single = new double[2][];
+                for (int which = 0; which < 2; which++)
+                {
+                    int head = which == 0 ? first : second;
+                    single[which] = new double[kernel.Stride];
+                    kernel.Expectation(head, pi.AsSpan(head * pieces, pieces), single[which]);
+                }
+
+                var firstRow = Enumerable.Repeat(double.NaN, kernel.Stride).ToArray();
+                var secondRow = Enumerable.Repeat(double.NaN, kernel.Stride).ToArray();
+                kernel.Expectations(first, pi.AsSpan(first * pieces, pieces), firstRow, second, pi.AsSpan(second * pieces, pieces), secondRow);
+                Assert.Equal(single[0], firstRow);
+                Assert.Equal(single[1], secondRow);
+            }
+        }
+    }
+
     private static VectorWidth LseKernelPreferredWidth() => LseKernel<double>.PreferredWidth;
 
     private static double[] Expected(double[] weights, double[] pi, int head, int pieces, int d)
