@@ -470,8 +470,12 @@ public sealed class ModelExplainer
         for (int at = 0; at < count; at += Vector512<ulong>.Count)
         {
             Vector512<ulong> value = Vector512.LoadUnsafe(ref start, (nuint)(first + at)).AsUInt64();
-            Vector512<ulong> inside = Vector512.LessThan(Vector512<ulong>.Indices, Vector512.Create((ulong)(count - at)));
-            Vector512<ulong> key = ((value & high) | (order - Vector512.Create((ulong)at))) & inside;
+            Vector512<ulong> key = (value & high) | (order - Vector512.Create((ulong)at));
+            if (at > count - Vector512<ulong>.Count)
+            {
+                key &= Vector512.LessThan(Vector512<ulong>.Indices, Vector512.Create((ulong)(count - at)));
+            }
+
             KeepLarger(ref key0, ref key);
             KeepLarger(ref key1, ref key);
             KeepLarger(ref key2, ref key);

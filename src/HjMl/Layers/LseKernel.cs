@@ -499,8 +499,10 @@ internal sealed unsafe class LseKernel<T>
         }
     }
 
-    // ScoreRows for one row, keeping the exponentials as Gibbs weights and the entropy sums (see ExplainRow).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // ScoreRows for one row, keeping the exponentials as Gibbs weights and the entropy sums (see ExplainRow). Not inlined:
+    // inside the explainer's one large method its per-head loops ran with spilled registers (measured: digits explained
+    // 3-4% faster, breast_cancer about 2%, as a call of its own).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private void ExplainRow<TVector, TSimd>(T* input, T* logits, double* headScores, double* sums, double viscosity, T* weights, double* entropies)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
