@@ -63,15 +63,13 @@ public sealed class ModelExplainer
             throw new ArgumentException("explanation was created for another model; create one with new Explanation(model, top).", nameof(explanation));
         }
 
-        int pieces = layer.NumberOfPieces;
-        int heads = layer.NumberOfHeads;
         Span<double> scores = explanation.HeadScores;
         Span<double> entropies = explanation.Entropies;
         Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
 
         // Each decomposition reads E_pi[w] and E_pi[b] of two heads: binary and regression heads 0 and 1 whatever the
-        // prediction, multiclass the predicted class and its runner-up. The former start before the prediction is read
-        // (no load waits on it), so their multiply-adds overlap the latency of the scores' logarithm and the probability.
+        // prediction (so they are taken before it is read, and nothing waits on it), multiclass the predicted class and
+        // its runner-up.
         bool multiclass = Model.Kind == ModelKind.MulticlassClassification;
         ReadOnlySpan<double> z = explanation.Standardised;
         int padded = explanation.Work.Length / 2;
