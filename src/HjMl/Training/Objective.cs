@@ -75,7 +75,12 @@ internal sealed class Objective
     /// <param name="rows">r, the rows of the block.</param>
     /// <param name="gradient">Receives dL/dW then dL/db (length WeightCount + AllPieces); may be empty to skip the gradient.</param>
     /// <param name="viscosityGradient">dL / d log eps (0 unless eps is learned).</param>
-    public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient)
+    /// <param name="inputGradient">
+    /// When not null, receives dL/dx per row (rows x d, without the constant column): the weighted mean loss's gradient
+    /// with respect to each row's inputs, sum over heads of dL/df times E_pi[w] (THEORY.md section 3), which a flow before
+    /// this read-out takes as its terminal co-state.
+    /// </param>
+    public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient, double[]? inputGradient = null)
     {
         int all = AllPieces;
         int stride = Stride;
@@ -104,6 +109,7 @@ internal sealed class Objective
             }
 
             Array.Clear(accumulators, 0, chunks * accumulatorLength);
+            double weightSum = weights is null ? rows : TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
 
             void RunChunk(int chunk)
             {
@@ -118,7 +124,9 @@ internal sealed class Objective
                         targets.AsSpan(first, count),
                         weights is null ? default : weights.AsSpan(first, count),
                         accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength),
-                        wantGradient);
+                        wantGradient,
+                        inputGradient is null ? default : inputGradient.AsSpan(first * d, count * d),
+                        viscosity / weightSum);
                 }
             }
 
@@ -138,7 +146,6 @@ internal sealed class Objective
                 TensorPrimitives.Add(total, accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength), total);
             }
 
-            double weightSum = weights is null ? rows : TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
             double loss = (total[^1] / weightSum) + (0.5 * regularisation * TensorPrimitives.Dot(w, w));
             viscosityGradient = viscosity * total[^2] / weightSum;
             if (wantGradient)
@@ -165,7 +172,7 @@ internal sealed class Objective
         }
     }
 
-    private void Chunk(ReadOnlySpan<double> scaledWeights, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient)
+    private void Chunk(ReadOnlySpan<double> scaledWeights, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient, Span<double> inputGradient, double inputScale)
     {
         int rows = targets.Length;
         int all = AllPieces;
@@ -224,6 +231,12 @@ internal sealed class Objective
                 {
                     // [dL/dW dL/db]^T ((d + 1) x KN) += [X 1]^T G.
                     product.Multiply(Transpose.Yes, Transpose.No, stride, all, count, 1.0, tileInputs, stride, logits, all, 1.0, gradient, all);
+                }
+
+                if (!inputGradient.IsEmpty)
+                {
+                    // dL/dx = G W / weightSum, with W = eps S^T for the scaled weights S = W^T / eps (d x KN).
+                    product.Multiply(Transpose.No, Transpose.Yes, count, d, all, inputScale, logits, all, scaledWeights[..(d * all)], all, 0.0, inputGradient.Slice(first * d, count * d), d);
                 }
             }
 
