@@ -1,5 +1,4 @@
 using HjMl.MLNet.DataView;
-using HjMl.MLNet.Persistence;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
 using HjMl.Models;
@@ -118,7 +117,7 @@ public sealed class GibbsAttributionTransformer : ITransformer
     public void Save(ModelSaveContext ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
-        using TransformerChain<ITransformer> saved = OnnxPipeline.ForAttribution(this);
+        using TransformerChain<ITransformer> saved = AttributionSaveChain.For(this);
         ((ICanSaveModel)saved).Save(ctx);
     }
 }

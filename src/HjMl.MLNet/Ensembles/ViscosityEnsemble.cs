@@ -1,6 +1,5 @@
 using HjMl.Ensembles;
 using HjMl.MLNet.DataView;
-using HjMl.MLNet.Persistence;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
 using HjMl.Models;
@@ -258,7 +257,7 @@ public sealed class ViscosityEnsembleTransformer : ITransformer
     public void Save(ModelSaveContext ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
-        using TransformerChain<ITransformer> saved = OnnxPipeline.ForEnsemble(this);
+        using TransformerChain<ITransformer> saved = EnsembleSaveChain.For(this);
         ((ICanSaveModel)saved).Save(ctx);
     }
 }

@@ -1,7 +1,6 @@
 using HjMl.Data;
 using HjMl.Layers;
 using HjMl.MLNet.DataView;
-using HjMl.MLNet.Persistence;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
 using HjMl.Models;
@@ -194,7 +193,7 @@ public sealed class HopfColeFeaturizerTransformer : ITransformer
     public void Save(ModelSaveContext ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
-        using TransformerChain<ITransformer> saved = OnnxPipeline.ForFeaturizer(this);
+        using TransformerChain<ITransformer> saved = FeaturizerSaveChain.For(this);
         ((ICanSaveModel)saved).Save(ctx);
     }
 

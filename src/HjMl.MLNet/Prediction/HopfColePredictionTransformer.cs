@@ -1,4 +1,3 @@
-using HjMl.MLNet.Persistence;
 using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using Microsoft.ML;
@@ -75,7 +74,7 @@ public sealed class HopfColePredictionTransformer : ISingleFeaturePredictionTran
     public void Save(ModelSaveContext ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
-        using TransformerChain<ITransformer> saved = OnnxPipeline.ForPrediction(this);
+        using TransformerChain<ITransformer> saved = PredictionSaveChain.For(this);
         ((ICanSaveModel)saved).Save(ctx);
     }
 }

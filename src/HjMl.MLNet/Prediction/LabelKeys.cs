@@ -1,3 +1,4 @@
+using HjMl.MLNet.Trainers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -59,11 +60,43 @@ internal sealed class LabelKeys
         return values.DenseValues().ToArray();
     }
 
+    /// <summary>
+    /// Stages writing PredictedLabel, of this label's key type, from the float class index in <paramref name="classColumn"/>
+    /// (0-based: the key value minus one): the index is mapped to the value its key stands for, in
+    /// <paramref name="valueColumn"/>, then to the key, with the label's key values (in key order) as the key data, so
+    /// PredictedLabel gets the label's key type and KeyValues.
+    /// </summary>
+    public IEstimator<ITransformer>[] ClassIndexToKey(MLContext context, string classColumn, string valueColumn)
+        => ValueType is null
+            ? ClassIndexToKey(context, Enumerable.Range(1, Count).Select(key => (uint)key).ToArray(), classColumn, valueColumn)
+            : (IEstimator<ITransformer>[])typeof(LabelKeys).GetMethod(nameof(ClassIndexToKeyValue), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+                .MakeGenericMethod(ValueType.RawType).Invoke(this, [context, classColumn, valueColumn])!;
+
+    private IEstimator<ITransformer>[] ClassIndexToKeyValue<TValue>(MLContext context, string classColumn, string valueColumn)
+        => ClassIndexToKey(context, Values<TValue>(), classColumn, valueColumn);
+
+    private static IEstimator<ITransformer>[] ClassIndexToKey<TValue>(MLContext context, TValue[] values, string classColumn, string valueColumn)
+    {
+        IDataView keyData = context.Data.LoadFromEnumerable(values.Select(value => new KeyValue<TValue> { Value = value }));
+        return
+        [
+            context.Transforms.Conversion.MapValue(valueColumn, values.Select((value, index) => new KeyValuePair<float, TValue>(index, value)), classColumn),
+            context.Transforms.Conversion.MapValueToKey(DefaultColumnNames.PredictedLabel, valueColumn, keyData: keyData),
+        ];
+    }
+
     private static string[] ValueNames<TValue>(DataViewSchema.Annotations keyValues)
     {
         VBuffer<TValue> values = default;
         keyValues.GetValue(AnnotationNames.KeyValues, ref values);
         return values.DenseValues().Select(value => value?.ToString() ?? string.Empty).ToArray();
+    }
+
+    /// <summary>One key value, for MapValueToKey's key data.</summary>
+    public sealed class KeyValue<TValue>
+    {
+        /// <summary>The value.</summary>
+        public TValue? Value { get; set; }
     }
 }
 

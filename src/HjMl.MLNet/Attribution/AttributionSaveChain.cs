@@ -1,0 +1,148 @@
+using HjMl.MLNet.DataView;
+using HjMl.MLNet.Persistence;
+using HjMl.MLNet.Trainers;
+using HjMl.Models;
+using HjMl.Onnx;
+using HjMl.Onnx.Protocol;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace HjMl.MLNet.Attribution;
+
+/// <summary>What <see cref="GibbsAttributionTransformer"/> saves in its place (see <see cref="OnnxPipeline"/>).</summary>
+internal static class AttributionSaveChain
+{
+    private const string Prefix = OnnxPipeline.Prefix;
+
+    /// <summary>
+    /// The saveable chain standing for <paramref name="transformer"/>: the graph's per-head explanation outputs reduced to
+    /// the explained head in the graph itself (see <see cref="SelectExplainedHead"/>), then the same scalar, copy and drop
+    /// stages as predictions. The identity stages write ML.NET's fixed Score column, so a Score the input had when the
+    /// transform was fitted is copied aside first and restored, with the columns after it, to keep the column order.
+    /// </summary>
+    public static TransformerChain<ITransformer> For(GibbsAttributionTransformer transformer)
+    {
+        HopfColeModel model = transformer.Model.Model;
+        DataViewSchema schema = transformer.FitSchema ?? OnnxPipeline.FeaturesOnly(transformer.FeatureColumnName, model.InputDimension).Schema;
+        var chain = new SaveChain(new EmptyDataView(schema));
+        MLContext context = chain.Context;
+        string[] outputs = [GibbsAttributionTransformer.TopSupportWeightsColumnName, GibbsAttributionTransformer.TopSupportRowsColumnName, GibbsAttributionTransformer.AttributionEntropyColumnName, GibbsAttributionTransformer.FeatureContributionsColumnName];
+        if (transformer.HasCertifiedRadius)
+        {
+            outputs = [.. outputs, GibbsAttributionTransformer.CertifiedRadiusColumnName];
+        }
+
+        if (transformer.HasOutOfSupport)
+        {
+            outputs = [.. outputs, GibbsAttributionTransformer.OutOfSupportScoreColumnName];
+        }
+
+        var exportOptions = new OnnxExportOptions { IncludeExplanations = true, TopSupportPoints = transformer.TopSupportPoints };
+        chain.Add(OnnxPipeline.Apply(context, model, exportOptions, transformer.FeatureColumnName, outputs, chain.Current, out _, graph => SelectExplainedHead(graph, model, transformer.TopSupportPoints)));
+        int scoreIndex = schema.GetColumnOrNull(DefaultColumnNames.Score) is { IsHidden: false } existing ? existing.Index : -1;
+        if (scoreIndex >= 0)
+        {
+            chain.Fit(context.Transforms.CopyColumns(Prefix + "score_before", DefaultColumnNames.Score));
+        }
+
+        var scalars = outputs.Where(output => output is GibbsAttributionTransformer.AttributionEntropyColumnName or GibbsAttributionTransformer.CertifiedRadiusColumnName or GibbsAttributionTransformer.OutOfSupportScoreColumnName).ToArray();
+        foreach (string scalar in scalars)
+        {
+            chain.Add(OnnxPipeline.Identity(context, Prefix + scalar));
+            chain.Fit(context.Transforms.CopyColumns(Prefix + "scalar." + scalar, DefaultColumnNames.Score));
+        }
+
+        var dropped = outputs.Select(output => Prefix + output).Concat(scalars.Select(scalar => Prefix + "scalar." + scalar)).ToList();
+        if (scoreIndex >= 0)
+        {
+            // Restore Score and re-append every visible column after it, so the visible order is the input's.
+            chain.Fit(context.Transforms.CopyColumns(DefaultColumnNames.Score, Prefix + "score_before"));
+            foreach (DataViewSchema.Column later in schema.Where(column => !column.IsHidden && column.Index > scoreIndex))
+            {
+                chain.Fit(context.Transforms.CopyColumns(later.Name, later.Name));
+            }
+
+            dropped.Add(Prefix + "score_before");
+        }
+        else
+        {
+            dropped.Add(DefaultColumnNames.Score);
+        }
+
+        foreach (string output in outputs)
+        {
+            chain.Fit(context.Transforms.CopyColumns(output, scalars.Contains(output) ? Prefix + "scalar." + output : Prefix + output));
+        }
+
+        if (transformer.HasOutOfSupport)
+        {
+            chain.Fit(context.Transforms.Expression(GibbsAttributionTransformer.OutOfSupportColumnName, "score => score > 1", GibbsAttributionTransformer.OutOfSupportScoreColumnName));
+        }
+
+        chain.Fit(context.Transforms.DropColumns([.. dropped]));
+        return chain.ToChain();
+    }
+
+    /// <summary>
+    /// Replaces the graph's outputs by the explained head's explanations: a one-hot mask of the explained head (head 0
+    /// for regression; Score &gt; 0 for binary, as the prediction; the predicted class for multiclass) selects, per row,
+    /// that head's top-k weights and support rows (piece j of head h is support row SupportRows[h P + j]) and entropy;
+    /// feature contributions are combined with the coefficients of the explained quantity (LabelScale and -LabelScale
+    /// for regression, 1 and -1 for the binary margin, the mask for multiclass). CertifiedRadius and OutOfSupportScore
+    /// are the graph's own.
+    /// </summary>
+    private static void SelectExplainedHead(GraphProto graph, HopfColeModel model, int top)
+    {
+        int heads = model.Layer.NumberOfHeads;
+        int pieces = model.Layer.NumberOfPieces;
+        int d = model.InputDimension;
+        var builder = new OnnxGraphBuilder("selection", string.Empty);
+        foreach (string existing in new[] { "margin", OnnxExport.PredictedClassIndexName, OnnxExport.TopSupportWeightsName, OnnxExport.TopSupportIndicesName, OnnxExport.AttributionEntropyName, OnnxExport.FeatureContributionsName })
+        {
+            builder.Input(existing, TensorProto.Types.DataType.Float, string.Empty);
+        }
+
+        string axis1 = builder.Int64s("selection_axis1", [1], 1);
+        string axis2 = builder.Int64s("selection_axis2", [2], 1);
+        string mask;
+        string coefficients;
+        switch (model.Kind)
+        {
+            case ModelKind.Regression:
+                mask = builder.Floats("selection_mask", [1f, 0f], 1, 2);
+                coefficients = builder.Floats("selection_coefficients", [(float)model.LabelScale, -(float)model.LabelScale], 1, 2);
+                break;
+            case ModelKind.BinaryClassification:
+                string positive = builder.Node("Cast", "selection_positive", [builder.Node("Greater", "selection_greater", ["margin", builder.Floats("selection_zero", [0f])])], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+                string negative = builder.Node("Sub", "selection_negative", [builder.Floats("selection_one", [1f]), positive]);
+                mask = builder.Node("Concat", "selection_mask", [builder.Node("Unsqueeze", "selection_positive_column", [positive, axis1]), builder.Node("Unsqueeze", "selection_negative_column", [negative, axis1])], OnnxGraphBuilder.Integer("axis", 1));
+                coefficients = builder.Floats("selection_coefficients", [1f, -1f], 1, 2);
+                break;
+            default:
+                long[] indices = Enumerable.Range(0, heads).Select(head => (long)head).ToArray();
+                string predicted = builder.Node("Unsqueeze", "selection_predicted", [OnnxExport.PredictedClassIndexName, axis1]);
+                string equal = builder.Node("Equal", "selection_equal", [builder.Int64s("selection_heads", indices, heads), predicted]);
+                mask = builder.Node("Cast", "selection_mask", [equal], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+                coefficients = mask;
+                break;
+        }
+
+        string cube = builder.Node("Unsqueeze", "selection_mask_cube", [mask, axis2]);
+        string Select(string name, string values, string weights, string axes) => builder.Node("ReduceSum", name, [builder.Node("Mul", name + "_terms", [weights, values]), axes], OnnxGraphBuilder.Integer("keepdims", 0));
+        string weightsOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.TopSupportWeightsColumnName, OnnxExport.TopSupportWeightsName, cube, axis1);
+        string integerCube = builder.Node("Cast", "selection_mask_integers", [cube], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Int64));
+        long[] offsets = Enumerable.Range(0, heads).Select(head => (long)head * pieces).ToArray();
+        string global = builder.Node("Add", "selection_global_pieces", [OnnxExport.TopSupportIndicesName, builder.Int64s("selection_offsets", offsets, 1, heads, 1)]);
+        string selectedPieces = Select("selection_pieces", global, integerCube, axis1);
+        long[] rows = model.SupportRows.Select(row => (long)row).ToArray();
+        string rowsOut = builder.Node("Gather", Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.TopSupportRowsColumnName, [builder.Int64s("selection_support_rows", rows, rows.Length), selectedPieces], OnnxGraphBuilder.Integer("axis", 0));
+        string entropyOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.AttributionEntropyColumnName, OnnxExport.AttributionEntropyName, mask, axis1);
+        string contributionsOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName, OnnxExport.FeatureContributionsName, builder.Node("Unsqueeze", "selection_coefficient_cube", [coefficients, axis2]), axis1);
+        builder.Output(weightsOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, top);
+        builder.Output(rowsOut, TensorProto.Types.DataType.Int64, string.Empty, OnnxExport.BatchDimension, top);
+        builder.Output(entropyOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension);
+        builder.Output(contributionsOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, d);
+
+        OnnxPipeline.ReplaceOutputs(graph, builder, "selection_", output => output.Name is OnnxExport.CertifiedRadiusName or OnnxExport.OutOfSupportScoreName);
+    }
+}
