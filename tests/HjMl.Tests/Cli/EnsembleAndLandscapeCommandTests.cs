@@ -16,7 +16,7 @@ public sealed class EnsembleAndLandscapeCommandTests : IDisposable
     {
         string report = Path.Combine(folder, "report.csv");
         var output = new StringWriter();
-        int exit = CommandLine.Run(["ensemble", "--data", Path.Combine(TestData.Folder, "iris.csv"), "--task", "multiclass", "--members", "3", "--threads", "2", "--out", report], output, new StringWriter());
+        int exit = Program.Run(["ensemble", "--data", Path.Combine(TestData.Folder, "iris.csv"), "--task", "multiclass", "--members", "3", "--threads", "2", "--out", report], output, new StringWriter());
         string text = output.ToString();
         Assert.True(exit == 0, text);
         Assert.Contains("90 training, 30 validation (eps is chosen here), 30 held-out rows", text);
@@ -39,7 +39,7 @@ public sealed class EnsembleAndLandscapeCommandTests : IDisposable
     public void EnsembleViscosityRangeSetsTheSearchAndABadRangeIsAUsageError()
     {
         string report = Path.Combine(folder, "range.csv");
-        Assert.Equal(0, CommandLine.Run(["ensemble", "--members", "2", "--epochs", "5", "--viscosity", "0..1", "--steps", "5", "--out", report], new StringWriter(), new StringWriter()));
+        Assert.Equal(0, Program.Run(["ensemble", "--members", "2", "--epochs", "5", "--viscosity", "0..1", "--steps", "5", "--out", report], new StringWriter(), new StringWriter()));
         double[] searched = File.ReadLines(report).Where(line => line.StartsWith("search,\"Gibbs", StringComparison.Ordinal))
             .Select(line => double.Parse(line.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(6, searched.Length);
@@ -47,10 +47,10 @@ public sealed class EnsembleAndLandscapeCommandTests : IDisposable
         Assert.Equal(1, searched[^1], 12);
 
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["ensemble", "--viscosity", "5..1"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["ensemble", "--viscosity", "5..1"], new StringWriter(), error));
         Assert.Contains("--viscosity is '5..1'; it needs 0 <= from < to", error.ToString());
         error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["ensemble", "--members", "0"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["ensemble", "--members", "0"], new StringWriter(), error));
         Assert.Contains("--members is 0", error.ToString());
     }
 
@@ -60,7 +60,7 @@ public sealed class EnsembleAndLandscapeCommandTests : IDisposable
         string model = TrainIris();
         string csv = Path.Combine(folder, "landscape.csv");
         var output = new StringWriter();
-        int exit = CommandLine.Run(["landscape", "--model", model, "--data", Path.Combine(TestData.Folder, "iris.csv"), "--viscosity", "0.005..5", "--steps", "7", "--grid", "25", "--head", "0", "--out", csv], output, new StringWriter());
+        int exit = Program.Run(["landscape", "--model", model, "--data", Path.Combine(TestData.Folder, "iris.csv"), "--viscosity", "0.005..5", "--steps", "7", "--grid", "25", "--head", "0", "--out", csv], output, new StringWriter());
         string text = output.ToString();
         Assert.True(exit == 0, text);
         Assert.Contains("principal components 1 and 2 of 150 rows", text);
@@ -82,11 +82,11 @@ public sealed class EnsembleAndLandscapeCommandTests : IDisposable
     {
         string model = TrainIris();
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["landscape", "--model", model, "--data", Path.Combine(TestData.Folder, "iris.csv"), "--head", "3"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["landscape", "--model", model, "--data", Path.Combine(TestData.Folder, "iris.csv"), "--head", "3"], new StringWriter(), error));
         Assert.Contains("--head is '3'; give 'predicted' or a head from 0 to 2", error.ToString());
 
         error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["landscape", "--model", Path.Combine(folder, "missing.hjml"), "--data", "x.csv"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["landscape", "--model", Path.Combine(folder, "missing.hjml"), "--data", "x.csv"], new StringWriter(), error));
         Assert.Contains("missing.hjml", error.ToString());
     }
 
@@ -95,7 +95,7 @@ public sealed class EnsembleAndLandscapeCommandTests : IDisposable
         string model = Path.Combine(folder, "iris.hjml");
         if (!File.Exists(model))
         {
-            Assert.Equal(0, CommandLine.Run(["train", "--data", Path.Combine(TestData.Folder, "iris.csv"), "--task", "multiclass", "--width", "8", "--seed", "1", "--threads", "2", "--out", model], new StringWriter(), new StringWriter()));
+            Assert.Equal(0, Program.Run(["train", "--data", Path.Combine(TestData.Folder, "iris.csv"), "--task", "multiclass", "--width", "8", "--seed", "1", "--threads", "2", "--out", model], new StringWriter(), new StringWriter()));
         }
 
         return model;

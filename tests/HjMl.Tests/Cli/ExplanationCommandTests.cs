@@ -12,7 +12,7 @@ public sealed class ExplanationCommandTests : IDisposable
     public ExplanationCommandTests()
     {
         model = Path.Combine(folder, "bc.hjml");
-        Assert.Equal(0, CommandLine.Run(["train", "--width", "6", "--epochs", "15", "--out", model], new StringWriter(), new StringWriter()));
+        Assert.Equal(0, Program.Run(["train", "--width", "6", "--epochs", "15", "--out", model], new StringWriter(), new StringWriter()));
     }
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
@@ -22,7 +22,7 @@ public sealed class ExplanationCommandTests : IDisposable
     {
         string csv = Path.Combine(folder, "e.csv");
         var output = new StringWriter();
-        Assert.Equal(0, CommandLine.Run(["explain", "--model", model, "--data", data, "--top", "2", "--rows", "1", "--out", csv], output, new StringWriter()));
+        Assert.Equal(0, Program.Run(["explain", "--model", model, "--data", data, "--top", "2", "--rows", "1", "--out", csv], output, new StringWriter()));
         Assert.Contains("carried by: training row", output.ToString());
         string[] lines = File.ReadAllLines(csv);
         Assert.Equal(570, lines.Length);
@@ -40,7 +40,7 @@ public sealed class ExplanationCommandTests : IDisposable
     public void CertifyWithAttacksFindsNoBrokenCertificate()
     {
         var output = new StringWriter();
-        Assert.Equal(0, CommandLine.Run(["certify", "--model", model, "--data", data, "--attack"], output, new StringWriter()));
+        Assert.Equal(0, Program.Run(["certify", "--model", model, "--data", data, "--attack"], output, new StringWriter()));
         Assert.Contains("0 of", output.ToString());
         Assert.Contains("certificates broken", output.ToString());
     }
@@ -50,7 +50,7 @@ public sealed class ExplanationCommandTests : IDisposable
     {
         string json = Path.Combine(folder, "b.json");
         string svg = Path.Combine(folder, "b.svg");
-        Assert.Equal(0, CommandLine.Run(["budget", "--model", model, "--data", data, "--viscosity", "0.1..10", "--steps", "4", "--out", json, "--plot", svg], new StringWriter(), new StringWriter()));
+        Assert.Equal(0, Program.Run(["budget", "--model", model, "--data", data, "--viscosity", "0.1..10", "--steps", "4", "--out", json, "--plot", svg], new StringWriter(), new StringWriter()));
         Assert.Equal(4, System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetArrayLength());
         Assert.StartsWith("<svg", File.ReadAllText(svg));
     }
@@ -59,10 +59,10 @@ public sealed class ExplanationCommandTests : IDisposable
     public void BadArgumentsAreClearErrors()
     {
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["budget", "--model", model, "--data", data, "--viscosity", "5"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["budget", "--model", model, "--data", data, "--viscosity", "5"], new StringWriter(), error));
         Assert.Contains("<from>..<to>", error.ToString());
         error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["explain", "--model", model, "--data", data, "--top", "99"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["explain", "--model", model, "--data", data, "--top", "99"], new StringWriter(), error));
         Assert.Contains("top is 99", error.ToString());
     }
 }

@@ -121,7 +121,7 @@ public sealed class ExportAndInspectCommandTests : IDisposable
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int exit = CommandLine.Run(arguments, output, error);
+        int exit = Program.Run(arguments, output, error);
         return (exit, output.ToString(), error.ToString());
     }
 }

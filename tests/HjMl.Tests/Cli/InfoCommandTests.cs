@@ -10,7 +10,7 @@ public class InfoCommandTests
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int exit = CommandLine.Run(["info"], output, error);
+        int exit = Program.Run(["info"], output, error);
         Assert.Equal(0, exit);
         Assert.Equal(string.Empty, error.ToString());
         string text = output.ToString();
@@ -42,7 +42,7 @@ public class InfoCommandTests
     public void InfoTakesNoOptions()
     {
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["info", "--bogus", "1"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["info", "--bogus", "1"], new StringWriter(), error));
         Assert.Contains("--bogus is not an option", error.ToString());
     }
 }

@@ -15,7 +15,7 @@ public sealed class TrainAndPredictCommandTests : IDisposable
     {
         string model = Path.Combine(folder, "bc.hjml");
         var output = new StringWriter();
-        int exit = CommandLine.Run(["train", "--width", "4", "--epochs", "10", "--out", model], output, new StringWriter());
+        int exit = Program.Run(["train", "--width", "4", "--epochs", "10", "--out", model], output, new StringWriter());
         Assert.Equal(0, exit);
         Assert.Contains("breast_cancer (embedded): 569 rows x 30 features", output.ToString());
         Assert.Contains("accuracy", output.ToString());
@@ -28,8 +28,8 @@ public sealed class TrainAndPredictCommandTests : IDisposable
         string model = Path.Combine(folder, "iris.hjml");
         string predictions = Path.Combine(folder, "p.csv");
         string data = Path.Combine(TestData.Folder, "iris.csv");
-        Assert.Equal(0, CommandLine.Run(["train", "--data", data, "--task", "multiclass", "--width", "3", "--out", model], new StringWriter(), new StringWriter()));
-        Assert.Equal(0, CommandLine.Run(["predict", "--model", model, "--data", data, "--out", predictions], new StringWriter(), new StringWriter()));
+        Assert.Equal(0, Program.Run(["train", "--data", data, "--task", "multiclass", "--width", "3", "--out", model], new StringWriter(), new StringWriter()));
+        Assert.Equal(0, Program.Run(["predict", "--model", model, "--data", data, "--out", predictions], new StringWriter(), new StringWriter()));
         string[] lines = File.ReadAllLines(predictions);
         Assert.Equal("PredictedLabel,Probability,Score.0,Score.1,Score.2", lines[0]);
         Assert.Equal(151, lines.Length);
@@ -42,7 +42,7 @@ public sealed class TrainAndPredictCommandTests : IDisposable
     {
         string model = Path.Combine(folder, "never.hjml");
         var error = new StringWriter();
-        int exit = CommandLine.Run(["train", "--data", Path.Combine(TestData.Folder, "iris.csv"), "--label", "Species", "--task", "multiclass", "--out", model], new StringWriter(), error);
+        int exit = Program.Run(["train", "--data", Path.Combine(TestData.Folder, "iris.csv"), "--label", "Species", "--task", "multiclass", "--out", model], new StringWriter(), error);
         Assert.Equal(2, exit);
         Assert.Contains("no label column 'Species'", error.ToString());
         Assert.False(File.Exists(model));
@@ -56,7 +56,7 @@ public sealed class TrainAndPredictCommandTests : IDisposable
         string data = Path.Combine(folder, "one.csv");
         File.WriteAllText(data, "a,Label\n1,1\n2,1\n3,1\n");
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["train", "--data", data, "--task", "binary", "--out", model], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["train", "--data", data, "--task", "binary", "--out", model], new StringWriter(), error));
         Assert.Contains("single class", error.ToString());
         Assert.Equal("previous", File.ReadAllText(model));
     }
@@ -65,7 +65,7 @@ public sealed class TrainAndPredictCommandTests : IDisposable
     public void DataWithoutTaskIsAUsageError()
     {
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["train", "--data", "x.csv", "--out", "m"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["train", "--data", "x.csv", "--out", "m"], new StringWriter(), error));
         Assert.Contains("--task is required", error.ToString());
     }
 }

@@ -9,7 +9,7 @@ public class VerifyCommandTests
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int exit = CommandLine.Run(["verify", "--points", "50"], output, error);
+        int exit = Program.Run(["verify", "--points", "50"], output, error);
         Assert.Equal(0, exit);
         string text = output.ToString();
         Assert.Contains("all 15 rows within tolerance", text);
@@ -20,7 +20,7 @@ public class VerifyCommandTests
     public void UnknownOptionIsAUsageError()
     {
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["verify", "--bogus", "1"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["verify", "--bogus", "1"], new StringWriter(), error));
         Assert.Contains("--bogus is not an option", error.ToString());
     }
 
@@ -28,7 +28,7 @@ public class VerifyCommandTests
     public void UnknownCommandIsAUsageError()
     {
         var error = new StringWriter();
-        Assert.Equal(2, CommandLine.Run(["frobnicate"], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["frobnicate"], new StringWriter(), error));
         Assert.Contains("unknown command 'frobnicate'", error.ToString());
     }
 }
