@@ -1,4 +1,3 @@
-using HjMl.Numerics;
 
 namespace HjMl.Data;
 

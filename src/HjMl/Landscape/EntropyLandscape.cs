@@ -1,7 +1,6 @@
 using System.Globalization;
 using HjMl.Layers;
 using HjMl.Models;
-using HjMl.Numerics;
 
 namespace HjMl.Landscape;
 

@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
-using HjMl.Numerics;
 
 namespace HjMl.Landscape;
 

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
-namespace HjMl.Numerics;
+namespace HjMl;
 
 /// <summary>Validation at the public boundary. Each failure is an <see cref="ArgumentException"/> naming the argument and the problem.</summary>
 internal static class Guard
