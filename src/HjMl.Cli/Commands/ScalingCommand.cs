@@ -1,5 +1,5 @@
 using System.Globalization;
-using HjMl.Diagnostics;
+using HjMl.PaperChecks;
 
 namespace HjMl.Cli.Commands;
 

@@ -149,7 +149,7 @@ public class TrainerBehaviourTests
     {
         foreach (int d in new[] { 1, 2 })
         {
-            (_, HjMl.Diagnostics.ScalingFit fit) = HjMl.Diagnostics.WidthScaling.Run(d, HjMl.Diagnostics.WidthScaling.DefaultWidths);
+            (_, HjMl.PaperChecks.ScalingFit fit) = HjMl.PaperChecks.WidthScaling.Run(d, HjMl.PaperChecks.WidthScaling.DefaultWidths);
             Assert.InRange(fit.Exponent, 0.75 / d, 1.25 / d);
         }
     }

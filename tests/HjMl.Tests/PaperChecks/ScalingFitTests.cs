@@ -1,6 +1,6 @@
-using HjMl.Diagnostics;
+using HjMl.PaperChecks;
 
-namespace HjMl.Tests.Diagnostics;
+namespace HjMl.Tests.PaperChecks;
 
 public class ScalingFitTests
 {

@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 using HjMl.HopfCole;
 using HjMl.Layers;
 
-namespace HjMl.Diagnostics;
+namespace HjMl.PaperChecks;
 
 /// <summary>One row of <see cref="IdentityVerification"/>: the worst case of each identity over random layers and points at one (d, eps).</summary>
 /// <param name="Dimension">d.</param>

@@ -3,7 +3,7 @@ using HjMl.Evaluation;
 using HjMl.Models;
 using HjMl.Training;
 
-namespace HjMl.Diagnostics;
+namespace HjMl.PaperChecks;
 
 /// <summary>One width of a <see cref="WidthScaling"/> run.</summary>
 /// <param name="Width">N, support points per head.</param>

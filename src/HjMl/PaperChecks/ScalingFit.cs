@@ -1,4 +1,4 @@
-namespace HjMl.Diagnostics;
+namespace HjMl.PaperChecks;
 
 /// <summary>
 /// A power law error ~ C N^(-alpha) fitted to (width, error) pairs by least squares on log error = log C - alpha log N,
