@@ -23,9 +23,7 @@ namespace HjMl.LinearAlgebra;
 /// Threads: HjMl leaves the library's own threading alone. MKL uses as many threads as MKL_NUM_THREADS /
 /// OMP_NUM_THREADS allow (by default one per physical core) and its threading layer follows MKL_THREADING_LAYER;
 /// OpenBLAS follows OPENBLAS_NUM_THREADS. Training already runs chunks of rows on the .NET thread pool, so on a busy
-/// machine MKL_NUM_THREADS=1 or OPENBLAS_NUM_THREADS=1 avoids two thread pools competing for the same cores. (On a
-/// two-core machine MKL 2020.4's default threading added about 70 µs to some products between 500 and 100,000
-/// multiply-adds; with MKL_NUM_THREADS=1 those took under 5 µs.)
+/// machine MKL_NUM_THREADS=1 or OPENBLAS_NUM_THREADS=1 avoids two thread pools competing for the same cores.
 /// </para>
 /// <para>
 /// MKL's single dynamic library can be switched to 64-bit integers (MKL_INTERFACE_LAYER=ILP64); HjMl passes 32-bit
@@ -43,15 +41,6 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
     private const int RowMajor = 101;
     private const int NoTranspose = 111;
     private const int Transposed = 112;
-
-    // MKL_Set_Interface_Layer's codes: bit 0 set means ILP64 (64-bit MKL_INT), which HjMl's int arguments would corrupt.
-    private const int Lp64Interface = 0;
-    private const int Ilp64InterfaceBit = 1;
-
-    // MKL_CBWR_Get/Set (mkl_cbwr.h): the code-branch setting, its "none chosen" value, and AUTO reproducibility.
-    private const int ReproducibilityBranch = 1;
-    private const int NoReproducibilityBranch = 1;
-    private const int AutomaticReproducibility = 2;
 
     private static readonly Lazy<LoadResult>[] Cache =
     [
@@ -77,9 +66,7 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
         this.maximumThreads = (delegate* unmanaged[Cdecl]<int>)maximumThreads;
         SmallProductWork = SmallProductLimit;
 
-        // OpenBLAS 0.3.21 (Debian 12) packs and blocks a single row as it would a large product: at m = 1 it was
-        // 1.3 to 6 times slower than the managed loops from k = 32 on (1 x 128 x 512 double: 41 µs against 7 µs) and
-        // at best 0.9 µs faster below. OpenBLAS 0.3.27 forwards m = 1 to gemv, so this is worth measuring again there.
+        // OpenBLAS 0.3.21 packs a single row as it would a large product, slower than the managed loops (docs/performance/blas.md).
         SingleRowToManaged = library == BlasLibrary.OpenBlas;
     }
 
@@ -193,10 +180,8 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
         int leftCode = transposeLeft == Transpose.Yes ? Transposed : NoTranspose;
         int rightCode = transposeRight == Transpose.Yes ? Transposed : NoTranspose;
 
-        // Products below ThreadedProductWork run on the calling thread: the engine already spreads rows over the cores,
-        // and MKL's own threads on a product of this size cost more than they save (full-batch training, 4000 x 2 x 200:
-        // 4.3 ms per iteration with MKL's threads, 3.1 ms without, on two cores).
-        int previousThreads = localThreads != null && ((long)m * n * k) < ThreadedProductWork ? localThreads(1) : -1;
+        // MKL's own threads on a small product cost more than they save (see MklPolicy.ThreadedProductWork).
+        int previousThreads = localThreads != null && ((long)m * n * k) < MklPolicy.ThreadedProductWork ? localThreads(1) : -1;
         try
         {
             Compute(leftCode, rightCode, m, n, k, alpha, left, leftStride, right, rightStride, beta, destination, destinationStride);
@@ -253,7 +238,7 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
                 continue;
             }
 
-            if (library == BlasLibrary.Mkl && !RequestLp64(handle))
+            if (library == BlasLibrary.Mkl && !MklPolicy.RequestLp64(handle))
             {
                 attempts.Add($"{fileName} (loaded, but runs MKL's 64-bit-integer ILP64 interface; unset MKL_INTERFACE_LAYER)");
                 continue;
@@ -261,11 +246,11 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
 
             if (library == BlasLibrary.Mkl)
             {
-                RequestReproducibility(handle);
+                MklPolicy.RequestReproducibility(handle);
             }
 
             string path = LoadedFile(singleProduct) ?? fileName;
-            nint localThreads = library == BlasLibrary.Mkl && NativeLibrary.TryGetExport(handle, "MKL_Set_Num_Threads_Local", out nint setter) ? setter : 0;
+            nint localThreads = library == BlasLibrary.Mkl ? MklPolicy.LocalThreadSetter(handle) : 0;
             var provider = new NativeBlasMatrixProduct(library, path, VersionOf(library, handle), singleProduct, doubleProduct, ThreadQuery(library, handle), localThreads);
             return new LoadResult(provider, null);
         }
@@ -284,12 +269,7 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
         _ => throw new ArgumentOutOfRangeException(nameof(library), library, "not a BLAS library HjMl knows"),
     };
 
-    // Products of at least this many multiply-adds may use MKL's own threads (about 4 million: a millisecond of work).
-    private const long ThreadedProductWork = 1L << 22;
-
-    // Below 256 multiply-adds the managed loops won for both libraries (1 x 8 x 8 float: 0.03 µs managed, 0.07 µs
-    // MKL, 0.09 µs OpenBLAS; a native call costs about 0.06 µs before any arithmetic). From 256 on, shapes with a
-    // short inner dimension already go faster natively (1 x 128 x 2 float: 0.30 µs managed, 0.14 µs native).
+    // Below this many multiply-adds a native call's fixed cost outweighs the arithmetic (docs/performance/blas.md).
     private const long SmallProductLimit = 256;
 
     private static void CheckMatrix(int length, int rows, int columns, int stride, string argument, string strideArgument)
@@ -308,35 +288,6 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
         if (length < needed)
         {
             throw new ArgumentException($"{argument} has length {length}, but a {rows} x {columns} matrix with row stride {stride} needs {needed}.", argument);
-        }
-    }
-
-    // MKL_Set_Interface_Layer answers with the layer in force, which stays ILP64 if the environment or an earlier
-    // caller chose it. Libraries without the function (MklImports, a fixed LP64 build) are LP64.
-    private static bool RequestLp64(nint handle)
-    {
-        if (!NativeLibrary.TryGetExport(handle, "MKL_Set_Interface_Layer", out nint address))
-        {
-            return true;
-        }
-
-        int layer = ((delegate* unmanaged[Cdecl]<int, int>)address)(Lp64Interface);
-        return layer >= 0 && (layer & Ilp64InterfaceBit) == 0;
-    }
-
-    // By default MKL picks its kernels by the alignment of each operand, so the same product of the same numbers can
-    // round differently from one call to the next (measured: 300 x 64 x 96 double gave two different results over
-    // eight alignments of the same data; OpenBLAS, which packs the operands first, gave one). Training promises
-    // bit-identical models for a seed and thread count, so unless MKL_CBWR or an earlier caller chose a branch, MKL
-    // is put in its conditional numerical reproducibility mode AUTO, which keeps the fastest code path for the
-    // processor but makes results independent of alignment. A failure (MKL already computing) leaves MKL as it is.
-    private static void RequestReproducibility(nint handle)
-    {
-        if (NativeLibrary.TryGetExport(handle, "MKL_CBWR_Get", out nint get)
-            && NativeLibrary.TryGetExport(handle, "MKL_CBWR_Set", out nint set)
-            && ((delegate* unmanaged[Cdecl]<int, int>)get)(ReproducibilityBranch) == NoReproducibilityBranch)
-        {
-            _ = ((delegate* unmanaged[Cdecl]<int, int>)set)(AutomaticReproducibility);
         }
     }
 
