@@ -34,11 +34,12 @@ internal sealed class BudgetCommand : ICommand
         HopfColeModel model = ModelFile.Load(modelPath);
         Dataset data = CsvDataset.Load(dataPath, "Label");
         double[] viscosities = ViscosityBudget.Range(from, to, steps);
-        (Dataset, HopfColeTrainerOptions)? retrain = null;
+        Func<double, HopfColeModel>? retrain = null;
         if (retrainPath is not null)
         {
             var options = new HopfColeTrainerOptions { Kind = model.Kind, NumberOfSupportPoints = model.Layer.NumberOfPieces, Time = model.Time };
-            retrain = (CsvDataset.Load(retrainPath, "Label"), options);
+            Dataset training = CsvDataset.Load(retrainPath, "Label");
+            retrain = eps => new HopfColeTrainer(options with { Viscosity = eps, ViscosityMode = ViscosityMode.Fixed }).Fit(training, cancellation: cancellation);
         }
 
         string metric = model.Kind == ModelKind.Regression ? "R²" : "accuracy";

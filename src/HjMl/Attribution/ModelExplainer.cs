@@ -30,13 +30,7 @@ public sealed class ModelExplainer
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
         layer = model.Layer;
-        int d = layer.InputDimension;
-        weightSquaredNorms = new double[layer.Biases.Length];
-        for (int j = 0; j < weightSquaredNorms.Length; j++)
-        {
-            ReadOnlySpan<double> w = layer.Weights.Slice(j * d, d);
-            weightSquaredNorms[j] = TensorPrimitives.Dot(w, w);
-        }
+        weightSquaredNorms = SupportGeometry.WeightSquaredNorms(layer);
 
         // Each head's D^2 / (4 eps) now, so that no certificate pays for a diameter or a division: a margin's K is the
         // larger of its two heads' (infinite at eps = 0).
@@ -250,32 +244,8 @@ public sealed class ModelExplainer
         return CoverageFrom(logits.Slice(head * pieces, pieces), distance, nearest);
     }
 
-    /// <summary>The distance from standardised row <paramref name="standardised"/> to the nearest support point, and its piece.</summary>
-    internal static (double Distance, int Piece) NearestSupport(LseLayer<double> layer, double time, ReadOnlySpan<double> standardised, ReadOnlySpan<double> logits, ReadOnlySpan<double> weightSquaredNorms)
-    {
-        // |z - y_j|^2 with y_j = 2t w_j: |z|^2 - 4t (z . w_j) + 4t^2 |w_j|^2, and z . w_j = logit_j - b_j, so the logits serve.
-        double zz = TensorPrimitives.Dot(standardised, standardised);
-        double best = double.PositiveInfinity;
-        int nearest = 0;
-        ReadOnlySpan<double> biases = layer.Biases;
-        for (int j = 0; j < logits.Length; j++)
-        {
-            double squared = zz - (4 * time * (logits[j] - biases[j])) + (4 * time * time * weightSquaredNorms[j]);
-            if (squared < best)
-            {
-                best = squared;
-                nearest = j;
-            }
-        }
-
-        return (Math.Sqrt(Math.Max(best, 0)), nearest);
-    }
-
-    /// <summary>The squared norm of every piece's weights, head-major (for <see cref="NearestSupport(LseLayer{double}, double, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{double})"/>).</summary>
-    internal ReadOnlySpan<double> WeightSquaredNorms => weightSquaredNorms;
-
     private (double Distance, int Piece) NearestSupport(ReadOnlySpan<double> z, ReadOnlySpan<double> logits)
-        => NearestSupport(layer, Model.Time, z, logits, weightSquaredNorms);
+        => SupportGeometry.NearestSupport(layer, Model.Time, z, logits, weightSquaredNorms);
 
     private SupportCoverage CoverageFrom(ReadOnlySpan<double> headLogits, double distance, int nearest)
     {

@@ -1,7 +1,6 @@
 using HjMl.Data;
 using HjMl.Evaluation;
 using HjMl.Models;
-using HjMl.Training;
 
 namespace HjMl.Attribution;
 
@@ -45,17 +44,20 @@ public static class ViscosityBudget
 
     /// <summary>
     /// Sweeps <paramref name="viscosities"/> over <paramref name="model"/> on <paramref name="data"/>. By default each eps
-    /// rescales the trained layer (<see cref="HopfColeModel.WithViscosity"/>); with <paramref name="retrain"/> (and the
-    /// training rows and options) each eps trains a fresh model with that fixed eps.
+    /// rescales the trained layer (<see cref="HopfColeModel.WithViscosity"/>); with <paramref name="retrain"/> each eps
+    /// trains a fresh model with that fixed eps.
     /// </summary>
     /// <param name="model">The trained model.</param>
     /// <param name="data">Labelled rows the metrics are computed on.</param>
     /// <param name="viscosities">The eps values (at least one, each &gt; 0).</param>
     /// <param name="tolerance">Regression only: the output change the stability radius certifies against (label units); default a tenth of the label scale.</param>
-    /// <param name="retrain">Training rows and options to retrain with at each eps, or null to rescale.</param>
+    /// <param name="retrain">
+    /// Trains a fresh model at the fixed eps it is given (for example a <c>HopfColeTrainer</c> with
+    /// <c>ViscosityMode.Fixed</c> on the training rows), or null to rescale. It should honour the sweep's cancellation.
+    /// </param>
     /// <param name="progress">Receives each point.</param>
     /// <param name="cancellation">Stops the sweep.</param>
-    public static IReadOnlyList<BudgetPoint> Sweep(HopfColeModel model, Dataset data, IReadOnlyList<double> viscosities, double tolerance = double.NaN, (Dataset Rows, HopfColeTrainerOptions Options)? retrain = null, IProgress<BudgetPoint>? progress = null, CancellationToken cancellation = default)
+    public static IReadOnlyList<BudgetPoint> Sweep(HopfColeModel model, Dataset data, IReadOnlyList<double> viscosities, double tolerance = double.NaN, Func<double, HopfColeModel>? retrain = null, IProgress<BudgetPoint>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -75,9 +77,7 @@ public static class ViscosityBudget
                 throw new ArgumentException($"viscosities holds {eps}; each eps in a budget sweep must be finite and > 0.", nameof(viscosities));
             }
 
-            HopfColeModel at = retrain is { } training
-                ? new HopfColeTrainer(training.Options with { Viscosity = eps, ViscosityMode = ViscosityMode.Fixed }).Fit(training.Rows, cancellation: cancellation)
-                : model.WithViscosity(eps);
+            HopfColeModel at = retrain is null ? model.WithViscosity(eps) : retrain(eps);
             var explainer = new ModelExplainer(at);
             var explanation = new Explanation(at, top: 1);
             double radius = 0, entropy = 0;

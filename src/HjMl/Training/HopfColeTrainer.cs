@@ -134,7 +134,7 @@ public sealed class HopfColeTrainer
     // The 99th percentile of the training rows' distances to their nearest support point (HopfColeModel.CoverageRadius).
     private static double CoverageRadius(HopfColeModel model, Block train)
     {
-        var explainer = new Attribution.ModelExplainer(model);
+        double[] weightSquaredNorms = SupportGeometry.WeightSquaredNorms(model.Layer);
         int d = train.Dimension;
         var logits = new double[model.Layer.Biases.Length];
         var distances = new double[train.Rows];
@@ -142,7 +142,7 @@ public sealed class HopfColeTrainer
         {
             ReadOnlySpan<double> z = train.Inputs.AsSpan(row * (d + 1), d);
             model.Layer.Logits(z, logits);
-            distances[row] = Attribution.ModelExplainer.NearestSupport(model.Layer, model.Time, z, logits, explainer.WeightSquaredNorms).Distance;
+            distances[row] = SupportGeometry.NearestSupport(model.Layer, model.Time, z, logits, weightSquaredNorms).Distance;
         }
 
         Array.Sort(distances);

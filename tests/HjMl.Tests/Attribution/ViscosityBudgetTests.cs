@@ -23,7 +23,7 @@ public class ViscosityBudgetTests(ExplainerFixture models) : IClassFixture<Expla
     {
         (HopfColeModel model, var train, var test) = models.Diabetes;
         var options = new HopfColeTrainerOptions { Kind = ModelKind.Regression, NumberOfSupportPoints = 8, MaximumEpochs = 20 };
-        IReadOnlyList<BudgetPoint> points = ViscosityBudget.Sweep(model, test, [0.5, 2], retrain: (train, options));
+        IReadOnlyList<BudgetPoint> points = ViscosityBudget.Sweep(model, test, [0.5, 2], retrain: eps => new HopfColeTrainer(options with { Viscosity = eps, ViscosityMode = ViscosityMode.Fixed }).Fit(train));
         Assert.All(points, point => Assert.True(point.Retrained));
         Assert.All(points, point => Assert.True(point.Metric > 0, $"R² {point.Metric} at eps {point.Viscosity}"));
     }
