@@ -1,10 +1,66 @@
 using System.Numerics.Tensors;
+using HjMl.Models;
 
 namespace HjMl.Training;
 
-/// <summary>Chooses the training rows support points start on (k-means++ seeding or uniform sampling), seeded.</summary>
+/// <summary>Places support points: chooses the training rows they start on (k-means++ seeding or uniform sampling), seeded.</summary>
 internal static class SupportInitialiser
 {
+    /// <summary>
+    /// Writes the starting weights and biases into <paramref name="parameters"/> (W then b, head-major) and returns, per
+    /// piece, the caller's row its support point started on (-1 for random initialisation). The Hopf–Cole construction
+    /// read backwards (THEORY.md section 1): w_j = y_j / (2t), b_j = -g_j - |y_j|^2 / (4t).
+    /// </summary>
+    public static int[] Place(HopfColeTrainerOptions options, TrainingBlock train, int heads, int pieces, double[] parameters, Random random)
+    {
+        int d = train.Dimension;
+        int all = heads * pieces;
+        var supportRows = new int[all];
+        Array.Fill(supportRows, -1);
+        if (options.Initialisation == SupportInitialisation.Random)
+        {
+            double scale = 1 / Math.Sqrt(d);
+            for (int i = 0; i < all * d; i++)
+            {
+                parameters[i] = scale * Gaussian(random);
+            }
+
+            return supportRows;
+        }
+
+        bool kMeans = options.Initialisation == SupportInitialisation.KMeansPlusPlus;
+        double time = HopfColeTrainer.TimeFor(options, d);
+        for (int head = 0; head < heads; head++)
+        {
+            int[] chosen;
+            if (options.Kind == ModelKind.Regression)
+            {
+                // Both heads share support points; their initial data g = -y/2 and +y/2 make f_0 - f_1 = u_1 - u_0 ~ y near each point.
+                chosen = head == 0 ? Choose(train.Inputs, d, d + 1, Enumerable.Range(0, train.Rows).ToArray(), pieces, kMeans, random) : supportRows[..pieces].Select(train.LocalIndexOf).ToArray();
+            }
+            else
+            {
+                // Binary: head 0 holds the positive class (target 1), head 1 the negative; multiclass: head c holds class c.
+                double target = options.Kind == ModelKind.BinaryClassification ? 1 - head : head;
+                int[] candidates = Enumerable.Range(0, train.Rows).Where(i => train.Targets[i] == target).ToArray();
+                chosen = Choose(train.Inputs, d, d + 1, candidates, pieces, kMeans, random);
+            }
+
+            for (int j = 0; j < pieces; j++)
+            {
+                int row = chosen[j];
+                int piece = (head * pieces) + j;
+                ReadOnlySpan<double> y = train.Inputs.AsSpan(row * (d + 1), d);
+                double initialData = options.Kind == ModelKind.Regression ? (head == 0 ? -0.5 : 0.5) * train.Targets[row] : 0;
+                TensorPrimitives.Divide(y, 2 * time, parameters.AsSpan(piece * d, d));
+                parameters[(all * d) + piece] = -initialData - (TensorPrimitives.Dot(y, y) / (4 * time));
+                supportRows[piece] = train.SourceRows[row];
+            }
+        }
+
+        return supportRows;
+    }
+
     /// <summary>
     /// Picks <paramref name="count"/> rows (rows <paramref name="stride"/> apart, the first <paramref name="d"/> values compared) from <paramref name="candidates"/>: k-means++ seeding (the first uniformly,
     /// each next with probability proportional to its squared distance to the nearest chosen row; Arthur and
@@ -69,4 +125,8 @@ internal static class SupportInitialiser
 
         return chosen;
     }
+
+    // Box–Muller: one standard normal draw from two uniforms.
+    private static double Gaussian(Random random)
+        => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

@@ -1,0 +1,77 @@
+using System.Numerics.Tensors;
+
+namespace HjMl.Training.Optimizers;
+
+/// <summary>Adam's settings.</summary>
+/// <param name="MaximumEpochs">Passes over the training rows.</param>
+/// <param name="BatchSize">Rows per step; 0 (or at least the training rows) for full batch.</param>
+/// <param name="LearningRate">The step size.</param>
+/// <param name="CosineDecay">Whether the rate decays on a cosine to a tenth of itself over the epochs (else constant).</param>
+internal readonly record struct AdamSettings(int MaximumEpochs, int BatchSize, double LearningRate, bool CosineDecay);
+
+/// <summary>
+/// Adam (Kingma and Ba 2015), mini-batch or full batch: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+/// theta -= rate m_hat / (sqrt(v_hat) + epsilon). Mini-batches come from a seeded shuffle of the rows each epoch.
+/// </summary>
+internal static class Adam
+{
+    private const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
+
+    /// <summary>Minimises <paramref name="objective"/> from <paramref name="parameters"/>, which it updates in place.</summary>
+    public static void Minimize(IObjectiveFunction objective, IEpochSchedule schedule, double[] parameters, AdamSettings settings, Random random, CancellationToken cancellation)
+    {
+        int n = parameters.Length;
+        int all = objective.Rows;
+        var gradient = new double[n];
+        var firstMoment = new double[n];
+        var secondMoment = new double[n];
+        var scratch = new double[n];
+        int batch = settings.BatchSize == 0 || settings.BatchSize >= all ? all : settings.BatchSize;
+        int[] rows = Enumerable.Range(0, all).ToArray();
+        long step = 0;
+        for (int epoch = 1; epoch <= settings.MaximumEpochs; epoch++)
+        {
+            double rate = settings.CosineDecay
+                ? settings.LearningRate * (0.1 + (0.45 * (1 + Math.Cos(Math.PI * (epoch - 1) / Math.Max(1, settings.MaximumEpochs - 1)))))
+                : settings.LearningRate;
+            double viscosity = schedule.ViscosityAt(epoch);
+            double lossSum = 0;
+            int batches = 0;
+            if (batch < all)
+            {
+                random.Shuffle(rows);
+            }
+
+            for (int first = 0; first < all; first += batch)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                int count = Math.Min(batch, all - first);
+                double loss = count == all
+                    ? objective.Evaluate(parameters, viscosity, gradient)
+                    : objective.Evaluate(parameters, viscosity, rows.AsSpan(first, count), gradient);
+
+                step++;
+                TensorPrimitives.Multiply(firstMoment, Beta1, firstMoment);
+                TensorPrimitives.MultiplyAdd(gradient, 1 - Beta1, firstMoment, firstMoment);
+                TensorPrimitives.Multiply(gradient, gradient, scratch);
+                TensorPrimitives.Multiply(secondMoment, Beta2, secondMoment);
+                TensorPrimitives.MultiplyAdd(scratch, 1 - Beta2, secondMoment, secondMoment);
+                double correction1 = 1 - Math.Pow(Beta1, step);
+                double correction2 = 1 - Math.Pow(Beta2, step);
+                TensorPrimitives.Divide(secondMoment, correction2, scratch);
+                TensorPrimitives.Sqrt(scratch, scratch);
+                TensorPrimitives.Add(scratch, Epsilon, scratch);
+                TensorPrimitives.Divide(firstMoment, scratch, scratch);
+                TensorPrimitives.MultiplyAdd(scratch, -rate / correction1, parameters, parameters);
+                objective.Project(parameters);
+                lossSum += loss * count;
+                batches += count;
+            }
+
+            if (schedule.EndEpoch(epoch, lossSum / batches))
+            {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using HjMl.Layers;
+using HjMl.Models;
+using HjMl.Training.Optimizers;
+
+namespace HjMl.Training;
+
+/// <summary>
+/// The trainer's objective as the optimisers see it: <see cref="Objective"/> on the training rows, with theta laid out
+/// as W (K N x d), b (K N) and, when eps is learned, log eps last (d f / d eps = H(pi), THEORY.md section 3).
+/// It also scores a block of rows with the model theta stands for, for validation.
+/// </summary>
+internal sealed class TrainingObjective : IObjectiveFunction
+{
+    private const double MinimumLogViscosity = -13.8; // eps >= 1e-6 while learned
+    private const double MaximumLogViscosity = 13.8;  // eps <= 1e6
+
+    private readonly Objective objective;
+    private readonly TrainingBlock train;
+    private readonly ModelKind kind;
+    private readonly bool learnViscosity;
+    private TrainingBlock? batch;
+
+    public TrainingObjective(Objective objective, TrainingBlock train, ModelKind kind, int heads, bool learnViscosity)
+    {
+        this.objective = objective;
+        this.train = train;
+        this.kind = kind;
+        this.learnViscosity = learnViscosity;
+        Heads = heads;
+    }
+
+    /// <summary>K, the LSE heads.</summary>
+    public int Heads { get; }
+
+    /// <summary>The length of theta.</summary>
+    public int ParameterCount => objective.ParameterCount(learnViscosity);
+
+    /// <inheritdoc/>
+    public int Rows => train.Rows;
+
+    /// <inheritdoc/>
+    public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, Span<double> gradient)
+        => Evaluate(parameters, viscosity, train, gradient);
+
+    /// <inheritdoc/>
+    public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, ReadOnlySpan<int> rows, Span<double> gradient)
+    {
+        if (batch is null || batch.Targets.Length < rows.Length)
+        {
+            batch = TrainingBlock.Buffer(rows.Length, train.Dimension, train.Weights is not null);
+        }
+
+        batch.Gather(train, rows);
+        return Evaluate(parameters, viscosity, batch, gradient);
+    }
+
+    /// <inheritdoc/>
+    public double ViscosityOf(ReadOnlySpan<double> parameters, double scheduled)
+        => learnViscosity ? Math.Exp(Math.Clamp(parameters[^1], MinimumLogViscosity, MaximumLogViscosity)) : scheduled;
+
+    /// <inheritdoc/>
+    public void Project(Span<double> parameters)
+    {
+        if (learnViscosity)
+        {
+            parameters[^1] = Math.Clamp(parameters[^1], MinimumLogViscosity, MaximumLogViscosity);
+        }
+    }
+
+    /// <summary>The loss alone (no gradient) of theta on <paramref name="rows"/> at <paramref name="viscosity"/>.</summary>
+    public double Loss(ReadOnlySpan<double> parameters, double viscosity, TrainingBlock rows)
+        => objective.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, default, out _);
+
+    /// <summary>
+    /// The scores of <paramref name="rows"/> under theta with <see cref="HopfColeModel.Score(ReadOnlySpan{double}, Span{double})"/>'s
+    /// convention, regression in standardised label units: f_0 - f_1 for regression and binary, the K head scores for multiclass.
+    /// </summary>
+    public void Score(ReadOnlySpan<double> parameters, double viscosity, TrainingBlock rows, Span<double> scores)
+    {
+        int d = rows.Dimension;
+        int all = objective.AllPieces;
+
+        // The layer on the augmented rows [x 1]: each piece's weights followed by its bias, and zero biases.
+        var augmentedWeights = new double[all * (d + 1)];
+        for (int j = 0; j < all; j++)
+        {
+            parameters.Slice(j * d, d).CopyTo(augmentedWeights.AsSpan(j * (d + 1), d));
+            augmentedWeights[(j * (d + 1)) + d] = parameters[objective.WeightCount + j];
+        }
+
+        var layer = new LseLayer<double>(augmentedWeights, new double[all], d + 1, viscosity, Heads);
+        if (kind == ModelKind.MulticlassClassification)
+        {
+            layer.EvaluateBatch(rows.Inputs.AsSpan(0, rows.Rows * rows.Stride), scores[..(rows.Rows * Heads)]);
+            return;
+        }
+
+        var headScores = new double[rows.Rows * Heads];
+        layer.EvaluateBatch(rows.Inputs.AsSpan(0, rows.Rows * rows.Stride), headScores);
+        for (int i = 0; i < rows.Rows; i++)
+        {
+            scores[i] = headScores[2 * i] - headScores[(2 * i) + 1];
+        }
+    }
+
+    /// <summary>The layer theta stands for, on standardised features, at <paramref name="viscosity"/>.</summary>
+    public LseLayer<double> Layer(ReadOnlySpan<double> parameters, double viscosity)
+        => new(parameters[..objective.WeightCount], parameters.Slice(objective.WeightCount, objective.AllPieces), train.Dimension, viscosity, Heads);
+
+    private double Evaluate(ReadOnlySpan<double> parameters, double viscosity, TrainingBlock rows, Span<double> gradient)
+    {
+        double value = objective.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, gradient, out double viscosityGradient);
+        if (learnViscosity)
+        {
+            gradient[^1] = viscosityGradient;
+        }
+
+        return value;
+    }
+}
