@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Numerics.Tensors;
 using HjMl.Data;
 using HjMl.Evaluation;
@@ -7,25 +6,6 @@ using HjMl.Models;
 using HjMl.Numerics;
 
 namespace HjMl.Ensembles;
-
-/// <summary>How a <see cref="ViscosityEnsemble"/> combines its members' scores.</summary>
-public enum EnsembleCombination
-{
-    /// <summary>
-    /// Global Gibbs weights alpha = softmax(-L / eps) over members from their validation losses L_k, and the score
-    /// sum_k alpha_k s_k(x): the same weights on every row.
-    /// </summary>
-    GibbsWeights,
-
-    /// <summary>Per-row log-sum-exp pooling of the members' scores, with per-row Gibbs weights over members.</summary>
-    LogSumExpPooling,
-}
-
-/// <summary>One viscosity the search tried.</summary>
-/// <param name="Viscosity">eps.</param>
-/// <param name="ValidationLoss">The ensemble's loss on the validation rows (see <see cref="ViscosityEnsemble"/>).</param>
-/// <param name="ValidationMetric">Accuracy (classifiers) or R^2 (regression) on the validation rows.</param>
-public sealed record ViscosityCandidate(double Viscosity, double ValidationLoss, double ValidationMetric);
 
 /// <summary>
 /// A viscosity-controlled ensemble of fitted members (<see cref="EnsembleMember"/>: HjMl models or any scoring function
@@ -80,9 +60,6 @@ public sealed class ViscosityEnsemble
     // Scratch up to this many doubles lives on the stack; beyond, it is rented.
     private const int StackLimit = 1024;
 
-    // The automatic grid: this many values from 1e-3 to 1e3 times the spread, with 0 in front.
-    private const int GridSteps = 31;
-
     private readonly EnsembleMember[] members;
     private readonly double[] losses;
     private readonly double[] globalWeights;
@@ -98,7 +75,7 @@ public sealed class ViscosityEnsemble
         Viscosity = viscosity;
         LabelScale = labelScale;
         classLabels = [.. members[0].ClassLabels];
-        globalWeights = GlobalWeightsAt(losses, combination, viscosity);
+        globalWeights = combination == EnsembleCombination.LogSumExpPooling ? LogSumExpPooling.UniformWeights(losses.Length) : GibbsWeighting.Weights(losses, viscosity);
         BestMember = TensorPrimitives.IndexOfMin<double>(losses);
     }
 
@@ -193,9 +170,9 @@ public sealed class ViscosityEnsemble
 
         Guard.Finite(features, nameof(features));
         Guard.Finite(labels, nameof(labels));
-        int[] truth = TruthIndices(first, labels);
-        double[] grid = viscosities is null ? [] : ValidateGrid(viscosities);
-        double labelScale = first.Kind == ModelKind.Regression ? LabelDeviation(labels) : 1;
+        int[] truth = ViscositySearch.TruthIndices(first, labels);
+        double[] grid = viscosities is null ? [] : ViscositySearch.ValidateGrid(viscosities);
+        double labelScale = first.Kind == ModelKind.Regression ? ViscositySearch.LabelDeviation(labels) : 1;
 
         // Every member scores every validation row once; the search then only recombines. Layout: [row][member][output].
         int count = all.Length, outputs = first.OutputLength, d = first.InputDimension;
@@ -210,34 +187,23 @@ public sealed class ViscosityEnsemble
                 memberScores.AsSpan(((row * count) + k) * outputs, outputs).CopyTo(single.AsSpan(row * outputs, outputs));
             }
 
-            memberLosses[k] = Loss(first.Kind, single, labels, truth, labelScale);
+            memberLosses[k] = ViscositySearch.Loss(first.Kind, single, labels, truth, labelScale);
         }
 
         if (grid.Length == 0)
         {
-            grid = AutomaticGrid(combination, memberLosses, memberScores, rows, count, outputs, first.Kind, labelScale);
+            grid = ViscositySearch.AutomaticGrid(combination, memberLosses, memberScores, rows, count, outputs, first.Kind, labelScale);
         }
 
-        var candidates = new ViscosityCandidate[grid.Length];
-        var ensembleScores = new double[rows * outputs];
-        for (int i = 0; i < grid.Length; i++)
-        {
-            var candidate = new ViscosityEnsemble(all, memberLosses, combination, grid[i], labelScale, []);
-            candidate.CombineRows(memberScores, rows, ensembleScores);
-            double loss = Loss(first.Kind, ensembleScores, labels, truth, labelScale);
-            double metric = ModelMetrics.FromScores(first.Kind, first.ClassLabels, ensembleScores, labels).Primary;
-            candidates[i] = new ViscosityCandidate(grid[i], loss, metric);
-        }
-
-        int chosen = 0;
-        for (int i = 1; i < candidates.Length; i++)
-        {
-            if (candidates[i].ValidationLoss < candidates[chosen].ValidationLoss)
-            {
-                chosen = i;
-            }
-        }
-
+        (ViscosityCandidate[] candidates, int chosen) = ViscositySearch.Run(
+            grid,
+            (viscosity, ensembleScores) => new ViscosityEnsemble(all, memberLosses, combination, viscosity, labelScale, []).CombineRows(memberScores, rows, ensembleScores),
+            first.Kind,
+            first.ClassLabels,
+            labels,
+            truth,
+            labelScale,
+            outputs);
         return new ViscosityEnsemble(all, memberLosses, combination, grid[chosen], labelScale, candidates);
     }
 
@@ -371,126 +337,20 @@ public sealed class ViscosityEnsemble
         }
     }
 
-    // Scratch Combine needs: a column over members, two weight vectors (one also the kernels' work, so it covers the
-    // classes too) and the members' log-probabilities.
-    private int WorkLength => (2 * members.Length) + Math.Max(members.Length, classLabels.Length) + (members.Length * classLabels.Length);
+    // Scratch Combine needs (pooling's; Gibbs weights need none).
+    private int WorkLength => LogSumExpPooling.WorkLength(members.Length, classLabels.Length);
 
     // One row: the members' scores (K x outputs, member-major) to the ensemble's scores and member weights.
     private void Combine(ReadOnlySpan<double> memberScores, Span<double> scores, Span<double> memberWeights, Span<double> work)
     {
-        int count = members.Length, outputs = OutputLength;
         if (Combination == EnsembleCombination.GibbsWeights)
         {
-            // sum_k alpha_k s_k: with alpha one-hot each other member adds exactly 0, so eps = 0 is the best member bit for bit.
-            scores.Clear();
-            for (int k = 0; k < count; k++)
-            {
-                TensorPrimitives.MultiplyAdd(memberScores.Slice(k * outputs, outputs), globalWeights[k], scores, scores);
-            }
-
-            if (!memberWeights.IsEmpty)
-            {
-                globalWeights.CopyTo(memberWeights);
-            }
-
-            return;
-        }
-
-        int classes = classLabels.Length;
-        Span<double> column = work[..count];
-        Span<double> weights = work.Slice(count, count);
-        Span<double> other = work.Slice(2 * count, Math.Max(count, classes));
-        if (Kind == ModelKind.Regression)
-        {
-            // (softmax_eps(s) + softmin_eps(s)) / 2, eps in label standard deviations; its gradient is (pi+ + pi-) / 2.
-            double viscosity = Viscosity * LabelScale;
-            for (int k = 0; k < count; k++)
-            {
-                column[k] = -memberScores[k];
-            }
-
-            double lower = -LogSumExp.GibbsWeights(column, viscosity, other[..count]);
-            TensorPrimitives.Negate(column, column);
-            double upper = LogSumExp.GibbsWeights(column, viscosity, weights);
-            scores[0] = 0.5 * (upper + lower);
-            if (!memberWeights.IsEmpty)
-            {
-                TensorPrimitives.Add(weights, other[..count], memberWeights);
-                TensorPrimitives.Multiply(memberWeights, 0.5, memberWeights);
-            }
-
-            return;
-        }
-
-        // Classifiers: per class, pool the members' log-probabilities; binary margins become class scores (0, m).
-        Span<double> logProbabilities = work.Slice((2 * count) + Math.Max(count, classes), count * classes);
-        for (int k = 0; k < count; k++)
-        {
-            Span<double> member = logProbabilities.Slice(k * classes, classes);
-            if (Kind == ModelKind.BinaryClassification)
-            {
-                member[0] = 0;
-                member[1] = memberScores[k];
-            }
-            else
-            {
-                memberScores.Slice(k * classes, classes).CopyTo(member);
-            }
-
-            // log P_k(c) = s_kc - log sum_c' exp(s_kc'), with the engine's max-shifted kernel at eps = 1.
-            double normaliser = LogSumExp.Evaluate<double>(member, 1.0, other);
-            TensorPrimitives.Subtract(member, normaliser, member);
-        }
-
-        // log-mean-exp: the pool of log P_k(c) over members, minus eps log K so that large eps gives the mean.
-        double shift = Viscosity * Math.Log(count);
-        Span<double> pooled = stackalloc double[classes];
-        for (int c = 0; c < classes; c++)
-        {
-            for (int k = 0; k < count; k++)
-            {
-                column[k] = logProbabilities[(k * classes) + c];
-            }
-
-            pooled[c] = LogSumExp.Evaluate<double>(column, Viscosity, other) - shift;
-        }
-
-        int predicted;
-        if (Kind == ModelKind.BinaryClassification)
-        {
-            scores[0] = pooled[1] - pooled[0];
-            predicted = scores[0] > 0 ? 1 : 0;
+            GibbsWeighting.Combine(globalWeights, memberScores, scores, memberWeights);
         }
         else
         {
-            pooled.CopyTo(scores);
-            predicted = TensorPrimitives.IndexOfMax<double>(pooled);
+            LogSumExpPooling.Combine(Kind, Viscosity, LabelScale, members.Length, classLabels.Length, memberScores, scores, memberWeights, work);
         }
-
-        if (!memberWeights.IsEmpty)
-        {
-            for (int k = 0; k < count; k++)
-            {
-                column[k] = logProbabilities[(k * classes) + predicted];
-            }
-
-            LogSumExp.GibbsWeights<double>(column, Viscosity, memberWeights);
-        }
-    }
-
-    private static double[] GlobalWeightsAt(double[] losses, EnsembleCombination combination, double viscosity)
-    {
-        var weights = new double[losses.Length];
-        if (combination == EnsembleCombination.LogSumExpPooling)
-        {
-            weights.AsSpan().Fill(1.0 / losses.Length);
-            return weights;
-        }
-
-        // softmax(-L / eps): the Gibbs weights of logits -L_k (THEORY.md section 3); at eps = 0 uniform over the least losses.
-        double[] logits = Array.ConvertAll(losses, loss => -loss);
-        LogSumExp.GibbsWeights<double>(logits, viscosity, weights);
-        return weights;
     }
 
     private void ValidateRow(ReadOnlySpan<double> features)
@@ -538,151 +398,6 @@ public sealed class ViscosityEnsemble
         }
 
         return all;
-    }
-
-    private static double[] ValidateGrid(IReadOnlyList<double> viscosities)
-    {
-        if (viscosities.Count == 0)
-        {
-            throw new ArgumentException("viscosities is empty; the search needs at least one eps.", nameof(viscosities));
-        }
-
-        for (int i = 0; i < viscosities.Count; i++)
-        {
-            if (double.IsNaN(viscosities[i]) || viscosities[i] < 0 || double.IsInfinity(viscosities[i]))
-            {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"viscosities[{i}] is {viscosities[i]}; every eps must be finite and >= 0 (0 selects the best member)."), nameof(viscosities));
-            }
-        }
-
-        return [.. viscosities.Distinct().Order()];
-    }
-
-    // Class index of each label (-1 for regression); a label that is no class is an error naming its row.
-    private static int[] TruthIndices(EnsembleMember member, ReadOnlySpan<double> labels)
-    {
-        var truth = new int[labels.Length];
-        if (member.Kind == ModelKind.Regression)
-        {
-            truth.AsSpan().Fill(-1);
-            return truth;
-        }
-
-        for (int row = 0; row < labels.Length; row++)
-        {
-            int index = -1;
-            for (int c = 0; c < member.ClassLabels.Count; c++)
-            {
-                index = member.ClassLabels[c] == labels[row] ? c : index;
-            }
-
-            if (index < 0)
-            {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Validation row {row + 1} has label {labels[row]}, which is none of the members' classes [{string.Join(", ", member.ClassLabels)}]."), nameof(labels));
-            }
-
-            truth[row] = index;
-        }
-
-        return truth;
-    }
-
-    // The population standard deviation of the labels (1 when they are all equal, so eps keeps a unit).
-    private static double LabelDeviation(ReadOnlySpan<double> labels)
-    {
-        double mean = TensorPrimitives.Sum(labels) / labels.Length;
-        double sum = 0;
-        foreach (double label in labels)
-        {
-            sum += (label - mean) * (label - mean);
-        }
-
-        double deviation = Math.Sqrt(sum / labels.Length);
-        return deviation > 0 ? deviation : 1;
-    }
-
-    // Mean loss of row-major scores: log-loss for classifiers, mean squared error over the labels' variance for regression.
-    private static double Loss(ModelKind kind, ReadOnlySpan<double> scores, ReadOnlySpan<double> labels, int[] truth, double labelScale)
-    {
-        double total = 0;
-        int rows = labels.Length;
-        Span<double> pair = stackalloc double[2];
-        if (kind == ModelKind.Regression)
-        {
-            for (int row = 0; row < rows; row++)
-            {
-                double error = scores[row] - labels[row];
-                total += error * error;
-            }
-
-            return total / rows / (labelScale * labelScale);
-        }
-
-        if (kind == ModelKind.BinaryClassification)
-        {
-            for (int row = 0; row < rows; row++)
-            {
-                // -log sigmoid(+/-m) = log(1 + exp(-/+m)) = LSE(0, -/+m), max-shifted by the kernel.
-                pair[0] = 0;
-                pair[1] = truth[row] == 1 ? -scores[row] : scores[row];
-                total += LogSumExp.Evaluate<double>(pair, 1.0, pair);
-            }
-
-            return total / rows;
-        }
-
-        int classes = scores.Length / rows;
-        var work = new double[classes];
-        for (int row = 0; row < rows; row++)
-        {
-            ReadOnlySpan<double> classScores = scores.Slice(row * classes, classes);
-            total += LogSumExp.Evaluate(classScores, 1.0, work) - classScores[truth[row]];
-        }
-
-        return total / rows;
-    }
-
-    // The default grid: 0, then GridSteps values from 1e-3 to 1e3 times the spread of what eps divides (the losses for
-    // Gibbs weights; for pooling, the members' spread of the pooled quantity, averaged over rows).
-    private static double[] AutomaticGrid(EnsembleCombination combination, double[] losses, double[] memberScores, int rows, int count, int outputs, ModelKind kind, double labelScale)
-    {
-        double spread;
-        if (combination == EnsembleCombination.GibbsWeights)
-        {
-            spread = TensorPrimitives.Max<double>(losses) - TensorPrimitives.Min<double>(losses);
-        }
-        else
-        {
-            double sum = 0;
-            var column = new double[count];
-            for (int row = 0; row < rows; row++)
-            {
-                for (int c = 0; c < outputs; c++)
-                {
-                    for (int k = 0; k < count; k++)
-                    {
-                        column[k] = memberScores[(((row * count) + k) * outputs) + c];
-                    }
-
-                    sum += TensorPrimitives.Max<double>(column) - TensorPrimitives.Min<double>(column);
-                }
-            }
-
-            spread = sum / (rows * outputs) / (kind == ModelKind.Regression ? labelScale : 1);
-        }
-
-        if (!(spread > 0) || !double.IsFinite(spread))
-        {
-            spread = 1;
-        }
-
-        var grid = new double[GridSteps + 1];
-        for (int i = 0; i < GridSteps; i++)
-        {
-            grid[i + 1] = spread * Math.Pow(10, -3 + (6.0 * i / (GridSteps - 1)));
-        }
-
-        return grid;
     }
 
     // [row][member][output] scores of every member on every row; model members use their batch path.
