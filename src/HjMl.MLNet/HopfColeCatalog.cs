@@ -1,4 +1,5 @@
 using HjMl.MLNet.Attribution;
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.Ensembles;
 using HjMl.MLNet.Featurization;
 using HjMl.MLNet.Prediction;

@@ -1,6 +1,6 @@
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Persistence;
-using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using HjMl.Onnx;
 using HjMl.Onnx.Protocol;

@@ -1,6 +1,6 @@
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Prediction;
-using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,8 +1,8 @@
 using Google.Protobuf;
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Persistence;
 using HjMl.MLNet.Prediction;
-using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using HjMl.Onnx;
 using HjMl.Onnx.Protocol;

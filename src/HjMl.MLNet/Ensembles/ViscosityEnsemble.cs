@@ -1,7 +1,7 @@
 using HjMl.Ensembles;
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Prediction;
-using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using HjMl.Numerics;
 using Microsoft.ML;

@@ -1,8 +1,7 @@
 using HjMl.Data;
 using HjMl.Layers;
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
-using HjMl.MLNet.Prediction;
-using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using HjMl.Training;
 using Microsoft.ML;

@@ -1,4 +1,3 @@
-using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,4 +1,4 @@
-using HjMl.MLNet.Trainers;
+using HjMl.MLNet.Columns;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -98,14 +98,4 @@ internal sealed class LabelKeys
         /// <summary>The value.</summary>
         public TValue? Value { get; set; }
     }
-}
-
-/// <summary>The names of the annotations ML.NET's own components write and read (ML.NET keeps its constants internal).</summary>
-internal static class AnnotationNames
-{
-    public const string SlotNames = "SlotNames";
-    public const string KeyValues = "KeyValues";
-    public const string ScoreColumnKind = "ScoreColumnKind";
-    public const string ScoreValueKind = "ScoreValueKind";
-    public const string IsNormalized = "IsNormalized";
 }

@@ -1,5 +1,5 @@
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
-using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,3 +1,4 @@
+using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Prediction;
 using HjMl.Models;

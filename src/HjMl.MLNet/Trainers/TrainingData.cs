@@ -1,4 +1,5 @@
 using HjMl.Data;
+using HjMl.MLNet.Columns;
 using HjMl.Models;
 using Microsoft.ML;
 using HjMl.MLNet.Prediction;

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace HjMl.MLNet.Trainers;
+namespace HjMl.MLNet.Columns;
 
 /// <summary>Checks and reads the feature column every HjMl component consumes: a known-size vector of float.</summary>
 internal static class FeatureColumns
