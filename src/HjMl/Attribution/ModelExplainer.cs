@@ -28,6 +28,7 @@ public sealed class ModelExplainer
     public ModelExplainer(HopfColeModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.RequireSingleLayer("Gibbs attribution, certificates and support coverage");
         Model = model;
         layer = model.Layer;
         weightSquaredNorms = SupportGeometry.WeightSquaredNorms(layer);

@@ -38,8 +38,11 @@ public readonly record struct FlowShape(int InputDimension, int Width, int Steps
     /// <summary>Offset of the values U (J x m) of a step.</summary>
     public int ValuesOffset(int step) => ControlOffset(step) + (Pieces * Width) + Pieces;
 
-    /// <summary>Doubles a training pass stores per row: L + 1 states of width m and L rows of Gibbs weights.</summary>
-    public long StoredPerRow => ((long)(Steps + 1) * Width) + ((long)Steps * Pieces);
+    /// <summary>
+    /// Doubles a training evaluation holds per row: L + 1 states of width m and L rows of Gibbs weights, the read-out's
+    /// row [z_L 1], the co-state and the logit co-state.
+    /// </summary>
+    public long TrainingDoublesPerRow => ((long)(Steps + 1) * Width) + ((long)Steps * Pieces) + Width + 1 + Width + Pieces;
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first size that is out of range.</summary>
     public void Validate()

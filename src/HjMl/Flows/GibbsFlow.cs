@@ -136,7 +136,17 @@ public sealed class GibbsFlow
             throw new ArgumentException($"standardised has {standardised.Length} values ({d} per row) and terminal room for {terminal.Length} ({m} per row); they must hold whole rows of the same count.", nameof(terminal));
         }
 
+        TransportRows(standardised, d, rows, terminal, m);
+    }
+
+    /// <summary>
+    /// Transports <paramref name="rows"/> rows read <paramref name="inputStride"/> apart to terminal states written
+    /// <paramref name="terminalStride"/> apart (room for a trailing constant, as the read-out's training rows carry).
+    /// </summary>
+    internal void TransportRows(ReadOnlySpan<double> inputs, int inputStride, int rows, Span<double> terminal, int terminalStride)
+    {
         const int TileRows = 256;
+        int m = Width;
         int tile = Math.Min(TileRows, Math.Max(1, rows));
         double[] states = ArrayPool<double>.Shared.Rent((Shape.Steps + 1) * tile * m);
         double[] gibbs = ArrayPool<double>.Shared.Rent(Shape.Steps * tile * Shape.Pieces);
@@ -145,8 +155,11 @@ public sealed class GibbsFlow
             for (int first = 0; first < rows; first += tile)
             {
                 int count = Math.Min(tile, rows - first);
-                FlowPass.Forward(Shape, parameters, StepSize, Viscosity, standardised.Slice(first * d, count * d), d, count, states, gibbs);
-                states.AsSpan(Shape.Steps * count * m, count * m).CopyTo(terminal.Slice(first * m, count * m));
+                FlowPass.Forward(Shape, parameters, StepSize, Viscosity, inputs[(first * inputStride)..], inputStride, count, states, gibbs);
+                for (int row = 0; row < count; row++)
+                {
+                    states.AsSpan((Shape.Steps * count * m) + (row * m), m).CopyTo(terminal.Slice((first + row) * terminalStride, m));
+                }
             }
         }
         finally

@@ -96,6 +96,7 @@ public static class EntropyLandscape
     public static LandscapeSweep Sweep(HopfColeModel model, ReadOnlySpan<double> features, IReadOnlyList<double> viscosities, int? head = null, int gridSize = DefaultGridSize, int descentSteps = DefaultDescentSteps, IProgress<LandscapeLevel>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.RequireSingleLayer("The entropy landscape");
         return Sweep(model.Layer, LandscapePlane.ForModel(model, features), viscosities, head, gridSize, descentSteps, progress, cancellation);
     }
 

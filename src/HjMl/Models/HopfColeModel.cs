@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Numerics;
 
@@ -17,6 +18,13 @@ namespace HjMl.Models;
 /// </remarks>
 public sealed class HopfColeModel
 {
+    // Per-thread buffers of the flow's single-row paths: the terminal state, and a float32 row widened to double.
+    [ThreadStatic]
+    private static double[]? flowTerminal;
+
+    [ThreadStatic]
+    private static double[]? flowWide;
+
     private readonly string[] featureNames;
     private readonly double[] classLabels;
     private readonly int[] supportRows;
@@ -38,16 +46,23 @@ public sealed class HopfColeModel
     /// The distance (standardised units) from a support point within which 99% of training rows fall, or NaN when not
     /// calibrated; see <see cref="CoverageRadius"/>.
     /// </param>
-    public HopfColeModel(ModelKind kind, LseLayer<double> layer, FeatureScaling scaling, IReadOnlyList<string> featureNames, double[] classLabels, double labelMean, double labelScale, int[] supportRows, double time, double coverageRadius = double.NaN)
+    /// <param name="flow">The residual Gibbs flow the standardised features pass through before the layer, or null (depth 0).</param>
+    public HopfColeModel(ModelKind kind, LseLayer<double> layer, FeatureScaling scaling, IReadOnlyList<string> featureNames, double[] classLabels, double labelMean, double labelScale, int[] supportRows, double time, double coverageRadius = double.NaN, GibbsFlow? flow = null)
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(scaling);
         ArgumentNullException.ThrowIfNull(featureNames);
         ArgumentNullException.ThrowIfNull(classLabels);
         ArgumentNullException.ThrowIfNull(supportRows);
-        if (scaling.Dimension != layer.InputDimension || featureNames.Count != layer.InputDimension)
+        int features = flow?.InputDimension ?? layer.InputDimension;
+        if (scaling.Dimension != features || featureNames.Count != features)
         {
-            throw new ArgumentException($"The layer takes {layer.InputDimension} features, the scaling {scaling.Dimension} and there are {featureNames.Count} names; they must agree.", nameof(scaling));
+            throw new ArgumentException($"The {(flow is null ? "layer" : "flow")} takes {features} features, the scaling {scaling.Dimension} and there are {featureNames.Count} names; they must agree.", nameof(scaling));
+        }
+
+        if (flow is not null && flow.Width != layer.InputDimension)
+        {
+            throw new ArgumentException($"The flow's terminal state has width {flow.Width} but the layer takes {layer.InputDimension} inputs; they must agree.", nameof(flow));
         }
 
         int expectedHeads = kind == ModelKind.MulticlassClassification ? classLabels.Length : 2;
@@ -91,7 +106,17 @@ public sealed class HopfColeModel
 
         Time = time;
         CoverageRadius = coverageRadius;
+        Flow = flow;
     }
+
+    /// <summary>
+    /// The residual Gibbs flow (THEORY.md section 9) that carries the standardised features to the layer's inputs, or
+    /// null for a single Hopf–Cole layer (depth 0). With a flow, <see cref="Layer"/> reads the terminal state z_L.
+    /// </summary>
+    public GibbsFlow? Flow { get; }
+
+    /// <summary>L, the flow's Euler steps: 0 for a single Hopf–Cole layer.</summary>
+    public int Depth => Flow?.Shape.Steps ?? 0;
 
     /// <summary>What the model predicts.</summary>
     public ModelKind Kind { get; }
@@ -138,7 +163,7 @@ public sealed class HopfColeModel
     public double CoverageRadius { get; }
 
     /// <summary>d, features per row.</summary>
-    public int InputDimension => Layer.InputDimension;
+    public int InputDimension => Flow?.InputDimension ?? Layer.InputDimension;
 
     /// <summary>K for classifiers, 0 for regression.</summary>
     public int NumberOfClasses => Kind == ModelKind.Regression ? 0 : classLabels.Length;
@@ -148,11 +173,11 @@ public sealed class HopfColeModel
 
     /// <summary>The same model at another viscosity (the trained pieces rescaled to a new eps; nothing is retrained).</summary>
     public HopfColeModel WithViscosity(double viscosity)
-        => new(Kind, Layer.WithViscosity(viscosity), Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, CoverageRadius);
+        => new(Kind, Layer.WithViscosity(viscosity), Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, CoverageRadius, Flow);
 
     /// <summary>The same model with a calibrated <see cref="CoverageRadius"/>.</summary>
     public HopfColeModel WithCoverageRadius(double coverageRadius)
-        => new(Kind, Layer, Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, coverageRadius);
+        => new(Kind, Layer, Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, coverageRadius, Flow);
 
     /// <summary>
     /// Writes <see cref="OutputLength"/> scores for one row of raw features: the regression value, the binary margin
@@ -169,6 +194,13 @@ public sealed class HopfColeModel
 
         Span<double> standardised = ScratchBuffer<double>.Input(InputDimension);
         Scaling.Apply(features, standardised);
+        if (Flow is not null)
+        {
+            Span<double> terminal = ThreadBuffer(ref flowTerminal, Flow.Width);
+            Flow.Transport(standardised, terminal);
+            standardised = terminal;
+        }
+
         if (Kind == ModelKind.MulticlassClassification)
         {
             Layer.Evaluate(standardised, scores);
@@ -213,6 +245,12 @@ public sealed class HopfColeModel
     public void ScoreBatch(ReadOnlySpan<double> features, Span<double> scores)
     {
         CheckBatch(features.Length, scores.Length);
+        if (Flow is not null)
+        {
+            ScoreThroughFlow(features, scores);
+            return;
+        }
+
         int invalid = Layer.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, Scaling.Means, Scaling.Scales);
         if (invalid >= 0)
         {
@@ -241,6 +279,24 @@ public sealed class HopfColeModel
             throw new ArgumentException($"scores has length {scores.Length} but this model writes {OutputLength}.", nameof(scores));
         }
 
+        if (Flow is not null)
+        {
+            // A flow scores in double and rounds once (its float32 kernels are not built).
+            Span<double> wide = ThreadBuffer(ref flowWide, InputDimension + OutputLength);
+            for (int k = 0; k < features.Length; k++)
+            {
+                wide[k] = features[k];
+            }
+
+            Score(wide[..InputDimension], wide.Slice(InputDimension, OutputLength));
+            for (int k = 0; k < OutputLength; k++)
+            {
+                scores[k] = (float)wide[InputDimension + k];
+            }
+
+            return;
+        }
+
         SinglePrecision single = Single;
         Span<float> standardised = ScratchBuffer<float>.Input(InputDimension);
         TensorPrimitives.Subtract(features, single.Means, standardised);
@@ -260,11 +316,49 @@ public sealed class HopfColeModel
     public void ScoreBatch(ReadOnlySpan<float> features, Span<float> scores)
     {
         CheckBatch(features.Length, scores.Length);
+        if (Flow is not null)
+        {
+            int rows = features.Length / InputDimension;
+            double[] wide = System.Buffers.ArrayPool<double>.Shared.Rent(features.Length + (rows * OutputLength));
+            try
+            {
+                for (int i = 0; i < features.Length; i++)
+                {
+                    wide[i] = features[i];
+                }
+
+                ScoreThroughFlow(wide.AsSpan(0, features.Length), wide.AsSpan(features.Length, rows * OutputLength));
+                for (int i = 0; i < rows * OutputLength; i++)
+                {
+                    scores[i] = (float)wide[features.Length + i];
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<double>.Shared.Return(wide);
+            }
+
+            return;
+        }
+
         SinglePrecision single = Single;
         int invalid = single.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, single.Means, single.InverseScales);
         if (invalid >= 0)
         {
             ValidateFeatures(features.Slice(invalid * InputDimension, InputDimension), invalid);
+        }
+    }
+
+    /// <summary>
+    /// Refuses, with a message that names the model's depth, an operation that reads <see cref="Layer"/> as a function of
+    /// the standardised features, which it is only without a flow.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The model has a flow.</exception>
+    public void RequireSingleLayer(string operation)
+    {
+        if (Flow is not null)
+        {
+            throw new NotSupportedException($"{operation} is available for single-layer models (Depth 0); this model has a flow of depth {Depth} before its read-out.");
         }
     }
 
@@ -352,6 +446,43 @@ public sealed class HopfColeModel
 
             return built;
         }
+    }
+
+    // Batch scoring through the flow: validate every row, standardise, transport, then the read-out on z_L.
+    private void ScoreThroughFlow(ReadOnlySpan<double> features, Span<double> scores)
+    {
+        int d = InputDimension;
+        int rows = features.Length / d;
+        int m = Flow!.Width;
+        double[] buffer = System.Buffers.ArrayPool<double>.Shared.Rent(rows * (d + m));
+        try
+        {
+            Span<double> standardised = buffer.AsSpan(0, rows * d);
+            Span<double> terminal = buffer.AsSpan(rows * d, rows * m);
+            for (int row = 0; row < rows; row++)
+            {
+                ReadOnlySpan<double> raw = features.Slice(row * d, d);
+                ValidateFeatures(raw, row);
+                Scaling.Apply(raw, standardised.Slice(row * d, d));
+            }
+
+            Flow.TransportBatch(standardised, terminal);
+            Layer.Kernel.EvaluateBatch<double>(terminal, scores[..(rows * OutputLength)], Layer.Viscosity, BatchReadout);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(buffer);
+        }
+    }
+
+    private static Span<double> ThreadBuffer(ref double[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new double[length];
+        }
+
+        return buffer.AsSpan(0, length);
     }
 
     // The shape checks both batch overloads share.

@@ -116,6 +116,7 @@ public static partial class OnnxExport
     internal static ModelProto Build(HopfColeModel model, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
+        model.RequireSingleLayer("ONNX export");
         int topSupportPoints = options.TopSupportPointsFor(model.Layer.NumberOfPieces);
         int d = model.InputDimension;
         int heads = model.Layer.NumberOfHeads;

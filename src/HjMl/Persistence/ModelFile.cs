@@ -10,14 +10,14 @@ namespace HjMl.Persistence;
 /// atomically. Saving then loading gives back the same doubles, bit for bit.
 /// </summary>
 /// <remarks>
-/// <para>Layout (little-endian), format version 1:</para>
+/// <para>Layout (little-endian), format version 1 (a single layer; a model with a flow is written as version 2, which adds the flow's shape and parameters to the payload):</para>
 /// <list type="table">
 /// <listheader><term>bytes</term><description>content</description></listheader>
 /// <item><term>0–7</term><description>signature 89 48 4A 4D 4C 0D 0A 1A ("\x89HJML\r\n\x1A")</description></item>
 /// <item><term>8–11</term><description>format version (uint32)</description></item>
 /// <item><term>12–19</term><description>payload length in bytes (int64)</description></item>
 /// <item><term>20–51</term><description>SHA-256 of bytes 0–19 followed by the payload</description></item>
-/// <item><term>52–</term><description>payload: kind, d, K heads, N pieces, eps, t, label mean and scale, feature names,
+/// <item><term>52–</term><description>payload: kind, d, K heads, N pieces, the flow's shape (depth 0 for none), eps, t, label mean and scale, feature names,
 /// class labels, standardisation means and scales, weights, biases, support rows (training-row provenance), and a
 /// string-to-string metadata map (options, versions; <see cref="ModelFileContents.Metadata"/>)</description></item>
 /// </list>
@@ -30,8 +30,8 @@ namespace HjMl.Persistence;
 /// </remarks>
 public static class ModelFile
 {
-    /// <summary>The newest format version this library reads, and the one it writes.</summary>
-    public const int NewestFormatVersion = 1;
+    /// <summary>The newest format version this library reads and writes (for models with a flow; single-layer models are written as version 1, which every HjMl reads).</summary>
+    public const int NewestFormatVersion = 2;
 
     /// <summary>Bytes before the payload: signature, version, payload length and checksum.</summary>
     internal const int HeaderLength = 52;
@@ -162,7 +162,7 @@ public static class ModelFile
             throw Invalid(source, $"the SHA-256 checksum does not match (stored {Convert.ToHexString(header.Slice(ChecksumOffset, ChecksumLength))}, computed {Convert.ToHexString(checksum)}); the file is corrupted.");
         }
 
-        (HopfColeModel model, IReadOnlyDictionary<string, string> metadata) = ModelPayload.Read(payload, source);
+        (HopfColeModel model, IReadOnlyDictionary<string, string> metadata) = ModelPayload.Read(payload, source, (int)version);
         return new ModelFileContents(model, metadata, (int)version);
     }
 
@@ -184,7 +184,7 @@ public static class ModelFile
         }
 
         entries.TryAdd(WriterVersionKey, LibraryVersion);
-        return Frame(ModelPayload.Write(model, entries), NewestFormatVersion);
+        return Frame(ModelPayload.Write(model, entries), (uint)ModelPayload.FormatVersion(model));
     }
 
     /// <summary>Puts the header and checksum in front of <paramref name="payload"/>; tests use it to build hostile files with valid checksums.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Models;
 
@@ -10,7 +11,10 @@ namespace HjMl.Persistence;
 /// The payload of a model file, format version 1 (little-endian): kind (byte), d, K, N (int32), eps, t, label mean,
 /// label scale (double), feature names (int32 count, then int32 byte length + UTF-8 each), class labels (int32 count,
 /// doubles), d means, d scales, K*N*d weights, K*N biases (doubles), K*N support rows (int32), metadata (int32 count,
-/// then key and value strings).
+/// then key and value strings). Format version 2, written only for a model with a flow (a single layer keeps version 1,
+/// byte for byte, so that every HjMl reads it), adds after N: the flow's depth L (int32) and, when L &gt; 0, J and m (int32), lifted and
+/// shared (byte 0/1), T and the flow's eps (double); the read-out's weights are then K*N*m; after the support rows come
+/// the flow's parameters (doubles, <see cref="FlowShape"/> layout).
 /// </summary>
 internal static class ModelPayload
 {
@@ -24,6 +28,10 @@ internal static class ModelPayload
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>The payload of <paramref name="model"/>: format version 1 for a single layer, 2 with a flow (<see cref="FormatVersion"/>).</summary>
+    /// <summary>The format version <see cref="Write"/> uses for <paramref name="model"/>.</summary>
+    public static int FormatVersion(HopfColeModel model) => model.Flow is null ? 1 : 2;
+
     public static byte[] Write(HopfColeModel model, IReadOnlyDictionary<string, string> metadata)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -36,9 +44,21 @@ internal static class ModelPayload
             _ => throw new ArgumentException($"Model kind {model.Kind} has no model file encoding.", nameof(model)),
         };
         buffer.Advance(1);
-        Int32(buffer, layer.InputDimension);
+        Int32(buffer, model.InputDimension);
         Int32(buffer, layer.NumberOfHeads);
         Int32(buffer, layer.NumberOfPieces);
+        if (model.Flow is { } flow)
+        {
+            Int32(buffer, flow.Shape.Steps);
+            Int32(buffer, flow.Shape.Pieces);
+            Int32(buffer, flow.Shape.Width);
+            buffer.GetSpan(2)[0] = flow.Shape.Lifted ? (byte)1 : (byte)0;
+            buffer.GetSpan(2)[1] = flow.Shape.SharedControls ? (byte)1 : (byte)0;
+            buffer.Advance(2);
+            Double(buffer, flow.Horizon);
+            Double(buffer, flow.Viscosity);
+        }
+
         Double(buffer, layer.Viscosity);
         Double(buffer, model.Time);
         Double(buffer, model.LabelMean);
@@ -64,6 +84,11 @@ internal static class ModelPayload
             Int32(buffer, row);
         }
 
+        if (model.Flow is { } written)
+        {
+            Doubles(buffer, written.Parameters);
+        }
+
         // The coverage calibration travels as a reserved metadata entry, so the layout stays version 1.
         var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach ((string key, string value) in metadata)
@@ -86,7 +111,7 @@ internal static class ModelPayload
         return buffer.WrittenSpan.ToArray();
     }
 
-    public static (HopfColeModel Model, IReadOnlyDictionary<string, string> Metadata) Read(ReadOnlySpan<byte> payload, string source)
+    public static (HopfColeModel Model, IReadOnlyDictionary<string, string> Metadata) Read(ReadOnlySpan<byte> payload, string source, int version = 1)
     {
         var reader = new PayloadReader(payload, source);
         byte kindByte = reader.Byte("the model kind");
@@ -101,10 +126,46 @@ internal static class ModelPayload
         int dimension = reader.Positive("the input dimension d");
         int heads = reader.Positive("the number of heads K");
         int pieces = reader.Positive("the number of pieces per head N");
+        FlowShape? shape = null;
+        double horizon = 0, flowViscosity = 0;
+        if (version >= 2)
+        {
+            int depth = reader.Int32("the flow's depth L");
+            if (depth < 0)
+            {
+                throw reader.Problem($"the flow's depth L is {depth}; it must be >= 0.");
+            }
+
+            if (depth > 0)
+            {
+                int flowPieces = reader.Positive("the flow's support points per step J");
+                int width = reader.Positive("the flow's width m");
+                byte lifted = reader.Byte("whether the flow is lifted");
+                byte shared = reader.Byte("whether the flow's controls are shared");
+                if (lifted > 1 || shared > 1)
+                {
+                    throw reader.Problem($"the flow's lifted and shared flags are {lifted} and {shared}; each must be 0 or 1.");
+                }
+
+                horizon = reader.Double();
+                flowViscosity = reader.Double();
+                shape = new FlowShape(dimension, width, depth, flowPieces, lifted == 1, shared == 1);
+                try
+                {
+                    shape.Value.Validate();
+                }
+                catch (ArgumentException invalid)
+                {
+                    throw reader.Problem(invalid.Message);
+                }
+            }
+        }
 
         // Bound the arrays the header fields imply by the bytes left, before allocating any of them.
+        int readoutDimension = shape?.Width ?? dimension;
         Int128 pieceCount = (Int128)heads * pieces;
-        Int128 arrayBytes = (((pieceCount * dimension) + pieceCount + (2 * (Int128)dimension)) * sizeof(double)) + (pieceCount * sizeof(int));
+        Int128 flowCount = shape is { } flowShape ? (Int128)flowShape.ParameterCount : 0;
+        Int128 arrayBytes = (((pieceCount * readoutDimension) + pieceCount + (2 * (Int128)dimension) + flowCount) * sizeof(double)) + (pieceCount * sizeof(int));
         if (arrayBytes > reader.Remaining)
         {
             throw reader.Problem($"d = {dimension}, K = {heads}, N = {pieces} need {arrayBytes} bytes of weights, biases, scaling and support rows but only {reader.Remaining} bytes remain.");
@@ -130,7 +191,7 @@ internal static class ModelPayload
         var classLabels = reader.Doubles(reader.Count(sizeof(double), "class labels"));
         var means = reader.Doubles(dimension);
         var scales = reader.Doubles(dimension);
-        var weights = reader.Doubles((int)(pieceCount * dimension));
+        var weights = reader.Doubles((int)(pieceCount * readoutDimension));
         var biases = reader.Doubles((int)pieceCount);
         var supportRows = new int[(int)pieceCount];
         for (int j = 0; j < supportRows.Length; j++)
@@ -142,6 +203,7 @@ internal static class ModelPayload
             }
         }
 
+        double[] flowParameters = shape is { } stored ? reader.Doubles(stored.ParameterCount) : [];
         int entryCount = reader.Count(2 * sizeof(int), "metadata entries");
         var metadata = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < entryCount; i++)
@@ -168,9 +230,10 @@ internal static class ModelPayload
 
         try
         {
-            var layer = new LseLayer<double>(weights, biases, dimension, viscosity, heads);
+            var layer = new LseLayer<double>(weights, biases, readoutDimension, viscosity, heads);
             var scaling = new FeatureScaling(means, scales);
-            var model = new HopfColeModel(kind, layer, scaling, featureNames, classLabels, labelMean, labelScale, supportRows, time, coverageRadius);
+            GibbsFlow? flow = shape is { } trained ? new GibbsFlow(trained, horizon, flowViscosity, flowParameters) : null;
+            var model = new HopfColeModel(kind, layer, scaling, featureNames, classLabels, labelMean, labelScale, supportRows, time, coverageRadius, flow);
             return (model, metadata);
         }
         catch (ArgumentException invalid)

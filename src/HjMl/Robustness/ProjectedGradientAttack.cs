@@ -36,6 +36,7 @@ public sealed class ProjectedGradientAttack
             throw new ArgumentException($"steps ({steps}) and rivals ({rivals}) must be at least 1.", nameof(steps));
         }
 
+        model.RequireSingleLayer("The projected-gradient attack");
         this.model = model;
         layer = model.Layer;
         Steps = steps;

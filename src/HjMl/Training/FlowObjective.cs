@@ -33,6 +33,7 @@ internal sealed class FlowObjective
     {
         this.readout = readout;
         Shape = shape;
+        Horizon = horizon;
         StepSize = horizon / shape.Steps;
         FlowViscosity = flowViscosity;
         this.threads = Math.Max(1, threads);
@@ -40,6 +41,8 @@ internal sealed class FlowObjective
     }
 
     public FlowShape Shape { get; }
+
+    public double Horizon { get; }
 
     public double StepSize { get; }
 
@@ -50,11 +53,6 @@ internal sealed class FlowObjective
 
     /// <summary>All parameters, log eps included when learned.</summary>
     public int ParameterCount(bool learnViscosity) => ReadoutLength + Shape.ParameterCount + (learnViscosity ? 1 : 0);
-
-    /// <summary>
-    /// Doubles one evaluation on <paramref name="rows"/> rows holds: states, Gibbs weights, terminal rows and co-states.
-    /// </summary>
-    public long WorkingDoubles(int rows) => (long)rows * (Shape.StoredPerRow + (2L * Shape.Width) + 1 + Shape.Pieces);
 
     /// <summary>
     /// The weighted mean loss plus lambda/2 (|W|^2 + |flow|^2) and its gradient (same contract as <see cref="Objective.Evaluate"/>).

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HjMl.Data;
+using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Models;
 using HjMl.Training.Optimizers;
@@ -80,22 +81,28 @@ public sealed class HopfColeTrainer
         int pieces = options.NumberOfSupportPoints;
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
         bool learnViscosity = options.ViscosityMode == ViscosityMode.Learned;
-        var objective = new TrainingObjective(
-            new Objective(options.Kind, d, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity),
-            train,
-            options.Kind,
-            heads,
-            learnViscosity);
+        // Flows train with mini-batch Adam unless L-BFGS is asked for: full-batch curvature pairs pay a whole pass of the
+        // flow per line-search trial.
+        bool lbfgs = options.Optimizer == Optimizer.Lbfgs
+            || (options.Optimizer == Optimizer.Automatic && options.Depth == 0 && (long)train.Rows * ParameterEstimate(options, d, heads) <= AutomaticLbfgsLimit);
+        int rowsAtOnce = Math.Max(lbfgs || options.BatchSize == 0 ? train.Rows : Math.Min(options.BatchSize, train.Rows), validation?.Rows ?? 0);
+        FlowSetup? flow = options.Depth > 0 ? FlowSetup.Create(options, d, train, rowsAtOnce, random) : null;
+        int readoutDimension = flow?.Shape.Width ?? d;
+        var readout = new Objective(options.Kind, readoutDimension, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity);
+        FlowObjective? flowObjective = flow is null ? null : new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
+        var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity, flowObjective);
         var parameters = new double[objective.ParameterCount];
-        int[] supportRows = SupportInitialiser.Place(options, train, heads, pieces, parameters, random);
+
+        // The read-out's support points start on the rows as the flow first carries them (z_0: with zero values the
+        // initial flow moves nothing), so depth starts from the single layer's Hopf–Cole construction on z_0.
+        int[] supportRows = SupportInitialiser.Place(options, flow?.Start ?? train, heads, pieces, parameters, random);
+        flow?.Parameters.CopyTo(parameters.AsSpan(readout.ParameterCount(false)));
         if (learnViscosity)
         {
             parameters[^1] = Math.Log(options.Viscosity);
         }
 
-        var run = new TrainingRun(options, objective, validation, parameters, d, stopwatch, progress);
-        bool lbfgs = options.Optimizer == Optimizer.Lbfgs
-            || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * parameters.Length <= AutomaticLbfgsLimit);
+        var run = new TrainingRun(options, objective, validation, parameters, readoutDimension, stopwatch, progress);
         if (options.MaximumEpochs == 0)
         {
             run.KeepConstruction();
@@ -110,9 +117,11 @@ public sealed class HopfColeTrainer
             Adam.Minimize(objective, run, parameters, settings, random, cancellation);
         }
 
-        LseLayer<double> layer = objective.Layer(run.BestParameters ?? parameters, run.BestViscosity);
-        var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, d));
-        model = model.WithCoverageRadius(CoverageRadius(model, train));
+        double[] best = run.BestParameters ?? parameters;
+        LseLayer<double> layer = objective.Layer(best, run.BestViscosity);
+        GibbsFlow? trained = objective.Flow(best);
+        var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
+        model = model.WithCoverageRadius(CoverageRadius(model, trained is null ? train : FlowSetup.Terminal(trained, train)));
         return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder);
     }
 
@@ -121,6 +130,10 @@ public sealed class HopfColeTrainer
     /// second per iteration on two cores), and mini-batch Adam beyond, where one pass of many small steps learns faster.
     /// </summary>
     public const long AutomaticLbfgsLimit = 50_000_000;
+
+    // The single layer's parameter count (W, b, log eps), which Automatic weighs against the rows.
+    private static long ParameterEstimate(HopfColeTrainerOptions options, int dimension, int heads)
+        => ((long)heads * options.NumberOfSupportPoints * (dimension + 1)) + (options.ViscosityMode == ViscosityMode.Learned ? 1 : 0);
 
     /// <summary>The t a run uses: the option, or d/4.</summary>
     public static double TimeFor(HopfColeTrainerOptions options, int dimension)

@@ -131,6 +131,30 @@ public sealed record HopfColeTrainerOptions
     /// <summary>The Huber threshold, in standardised label units.</summary>
     public double HuberDelta { get; init; } = 1.0;
 
+    /// <summary>
+    /// L, Euler steps of the residual Gibbs flow before the LSE read-out (THEORY.md section 9: depth is time). 0 is the
+    /// single Hopf–Cole layer on the standardised features, exactly as without this option.
+    /// </summary>
+    public int Depth { get; init; }
+
+    /// <summary>
+    /// m, the flow's state width: 0 keeps the d standardised features (z_0 = x); a width above d lifts them with a learned
+    /// linear map z_0 = P x + q. Used only when <see cref="Depth"/> &gt; 0.
+    /// </summary>
+    public int FlowWidth { get; init; }
+
+    /// <summary>J, support points (attention keys and values) per flow step. Used only when <see cref="Depth"/> &gt; 0.</summary>
+    public int FlowSupportPoints { get; init; } = 32;
+
+    /// <summary>T, the flow's time horizon; each step is h = T / L. Used only when <see cref="Depth"/> &gt; 0.</summary>
+    public double FlowHorizon { get; init; } = 1.0;
+
+    /// <summary>eps of the flow's Gibbs weights (the attention temperature). Used only when <see cref="Depth"/> &gt; 0.</summary>
+    public double FlowViscosity { get; init; } = 1.0;
+
+    /// <summary>Whether every flow step shares one set of keys, offsets and values (a time-independent velocity field).</summary>
+    public bool SharedFlowControls { get; init; }
+
     /// <summary>The seed of every random choice (initialisation, split, shuffling). Same seed and thread count give bit-identical models.</summary>
     public int Seed { get; init; }
 
@@ -153,6 +177,11 @@ public sealed record HopfColeTrainerOptions
         Require(ValidationFrequency >= 1, nameof(ValidationFrequency), ValidationFrequency, "must be at least 1");
         Require(L2Regularisation >= 0 && double.IsFinite(L2Regularisation), nameof(L2Regularisation), L2Regularisation, "must be finite and >= 0");
         Require(HuberDelta > 0 && double.IsFinite(HuberDelta), nameof(HuberDelta), HuberDelta, "must be finite and > 0");
+        Require(Depth >= 0, nameof(Depth), Depth, "must be >= 0 (0 is the single Hopf–Cole layer)");
+        Require(FlowWidth >= 0, nameof(FlowWidth), FlowWidth, "must be >= 0 (0 keeps the input width)");
+        Require(FlowSupportPoints >= 1, nameof(FlowSupportPoints), FlowSupportPoints, "must be at least 1");
+        Require(FlowHorizon > 0 && double.IsFinite(FlowHorizon), nameof(FlowHorizon), FlowHorizon, "must be finite and > 0");
+        Require(FlowViscosity > 0 && double.IsFinite(FlowViscosity), nameof(FlowViscosity), FlowViscosity, "eps must be finite and > 0");
         Require(MaximumDegreeOfParallelism >= 0, nameof(MaximumDegreeOfParallelism), MaximumDegreeOfParallelism, "must be >= 0 (0 is all cores)");
     }
 

@@ -69,6 +69,12 @@ internal sealed class TrainingBlock
     public static TrainingBlock Buffer(int capacity, int dimension, bool weighted)
         => new(new double[capacity * (dimension + 1)], new double[capacity], weighted ? new double[capacity] : null, new int[capacity], dimension, 0);
 
+    /// <summary>
+    /// The same rows, targets, weights and provenance with other inputs: <paramref name="inputs"/> holds
+    /// <paramref name="dimension"/> values and a 1 per row (a flow's states, on which its read-out trains).
+    /// </summary>
+    public TrainingBlock WithInputs(double[] inputs, int dimension) => new(inputs, Targets, Weights, SourceRows, dimension, Rows);
+
     /// <summary>Fills this buffer with rows <paramref name="rows"/> (0-based, local) of <paramref name="source"/>.</summary>
     public void Gather(TrainingBlock source, ReadOnlySpan<int> rows)
     {

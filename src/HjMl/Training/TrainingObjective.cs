@@ -1,3 +1,4 @@
+using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Models;
 using HjMl.Training.Optimizers;
@@ -7,7 +8,9 @@ namespace HjMl.Training;
 /// <summary>
 /// The trainer's objective as the optimisers see it: <see cref="Objective"/> on the training rows, with theta laid out
 /// as W (K N x d), b (K N) and, when eps is learned, log eps last (d f / d eps = H(pi), THEORY.md section 3).
-/// It also scores a block of rows with the model theta stands for, for validation.
+/// It also scores a block of rows with the model theta stands for, for validation. With a flow before the read-out
+/// (depth &gt; 0), <see cref="FlowObjective"/> takes the loss and theta holds the read-out (on the flow's width m), the flow's
+/// controls, then log eps.
 /// </summary>
 internal sealed class TrainingObjective : IObjectiveFunction
 {
@@ -15,14 +18,16 @@ internal sealed class TrainingObjective : IObjectiveFunction
     private const double MaximumLogViscosity = 13.8;  // eps <= 1e6
 
     private readonly Objective objective;
+    private readonly FlowObjective? flow;
     private readonly TrainingBlock train;
     private readonly ModelKind kind;
     private readonly bool learnViscosity;
     private TrainingBlock? batch;
 
-    public TrainingObjective(Objective objective, TrainingBlock train, ModelKind kind, int heads, bool learnViscosity)
+    public TrainingObjective(Objective objective, TrainingBlock train, ModelKind kind, int heads, bool learnViscosity, FlowObjective? flow = null)
     {
         this.objective = objective;
+        this.flow = flow;
         this.train = train;
         this.kind = kind;
         this.learnViscosity = learnViscosity;
@@ -33,7 +38,10 @@ internal sealed class TrainingObjective : IObjectiveFunction
     public int Heads { get; }
 
     /// <summary>The length of theta.</summary>
-    public int ParameterCount => objective.ParameterCount(learnViscosity);
+    public int ParameterCount => flow?.ParameterCount(learnViscosity) ?? objective.ParameterCount(learnViscosity);
+
+    /// <summary>The read-out's input width: the flow's m, or d.</summary>
+    public int ReadoutDimension => flow?.Shape.Width ?? train.Dimension;
 
     /// <inheritdoc/>
     public int Rows => train.Rows;
@@ -69,7 +77,9 @@ internal sealed class TrainingObjective : IObjectiveFunction
 
     /// <summary>The loss alone (no gradient) of theta on <paramref name="rows"/> at <paramref name="viscosity"/>.</summary>
     public double Loss(ReadOnlySpan<double> parameters, double viscosity, TrainingBlock rows)
-        => objective.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, default, out _);
+        => flow is null
+            ? objective.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, default, out _)
+            : flow.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, default, out _);
 
     /// <summary>
     /// The scores of <paramref name="rows"/> under theta with <see cref="HopfColeModel.Score(ReadOnlySpan{double}, Span{double})"/>'s
@@ -77,7 +87,21 @@ internal sealed class TrainingObjective : IObjectiveFunction
     /// </summary>
     public void Score(ReadOnlySpan<double> parameters, double viscosity, TrainingBlock rows, Span<double> scores)
     {
+        double[] inputs = rows.Inputs;
         int d = rows.Dimension;
+        if (flow is not null)
+        {
+            // The read-out scores the terminal states [z_L 1].
+            d = flow.Shape.Width;
+            inputs = new double[rows.Rows * (d + 1)];
+            Flow(parameters)!.TransportRows(rows.Inputs, rows.Stride, rows.Rows, inputs, d + 1);
+            for (int i = 0; i < rows.Rows; i++)
+            {
+                inputs[(i * (d + 1)) + d] = 1.0;
+            }
+        }
+
+        int stride = d + 1;
         int all = objective.AllPieces;
 
         // The layer on the augmented rows [x 1]: each piece's weights followed by its bias, and zero biases.
@@ -91,12 +115,12 @@ internal sealed class TrainingObjective : IObjectiveFunction
         var layer = new LseLayer<double>(augmentedWeights, new double[all], d + 1, viscosity, Heads);
         if (kind == ModelKind.MulticlassClassification)
         {
-            layer.EvaluateBatch(rows.Inputs.AsSpan(0, rows.Rows * rows.Stride), scores[..(rows.Rows * Heads)]);
+            layer.EvaluateBatch(inputs.AsSpan(0, rows.Rows * stride), scores[..(rows.Rows * Heads)]);
             return;
         }
 
         var headScores = new double[rows.Rows * Heads];
-        layer.EvaluateBatch(rows.Inputs.AsSpan(0, rows.Rows * rows.Stride), headScores);
+        layer.EvaluateBatch(inputs.AsSpan(0, rows.Rows * stride), headScores);
         for (int i = 0; i < rows.Rows; i++)
         {
             scores[i] = headScores[2 * i] - headScores[(2 * i) + 1];
@@ -105,11 +129,17 @@ internal sealed class TrainingObjective : IObjectiveFunction
 
     /// <summary>The layer theta stands for, on standardised features, at <paramref name="viscosity"/>.</summary>
     public LseLayer<double> Layer(ReadOnlySpan<double> parameters, double viscosity)
-        => new(parameters[..objective.WeightCount], parameters.Slice(objective.WeightCount, objective.AllPieces), train.Dimension, viscosity, Heads);
+        => new(parameters[..objective.WeightCount], parameters.Slice(objective.WeightCount, objective.AllPieces), ReadoutDimension, viscosity, Heads);
+
+    /// <summary>The flow theta stands for, or null at depth 0.</summary>
+    public GibbsFlow? Flow(ReadOnlySpan<double> parameters)
+        => flow is null ? null : new GibbsFlow(flow.Shape, flow.Horizon, flow.FlowViscosity, parameters.Slice(flow.ReadoutLength, flow.Shape.ParameterCount).ToArray());
 
     private double Evaluate(ReadOnlySpan<double> parameters, double viscosity, TrainingBlock rows, Span<double> gradient)
     {
-        double value = objective.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, gradient, out double viscosityGradient);
+        double value = flow is null
+            ? objective.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, gradient, out double viscosityGradient)
+            : flow.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, gradient, out viscosityGradient);
         if (learnViscosity)
         {
             gradient[^1] = viscosityGradient;

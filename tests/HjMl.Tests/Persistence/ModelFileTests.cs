@@ -33,7 +33,8 @@ public sealed class ModelFileTests : IDisposable
         stream.Position = 0;
         ModelFileContents contents = ModelFile.Read(stream);
         AssertBitIdentical(model, contents.Model);
-        Assert.Equal(ModelFile.NewestFormatVersion, contents.FormatVersion);
+        Assert.Equal(1, contents.FormatVersion); // single-layer files keep version 1 so that every HjMl reads them
+        Assert.Equal(2, ModelFile.NewestFormatVersion);
         Assert.Equal("40", contents.Metadata["trainer.epochs"]);
         Assert.Equal("ünïcödé ✓", contents.Metadata["note"]);
         Assert.Equal(ModelFile.LibraryVersion, contents.Metadata[ModelFile.WriterVersionKey]);
