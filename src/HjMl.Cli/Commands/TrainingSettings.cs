@@ -6,7 +6,7 @@ namespace HjMl.Cli.Commands;
 /// <summary>The trainer options shared by <c>train</c> and <c>cross-validate</c>, read from the command line.</summary>
 internal static class TrainingSettings
 {
-    public const string Usage = "[--task regression|binary|multiclass] [--width N] [--viscosity eps] [--viscosity-mode fixed|learned|annealed|width] [--final-viscosity eps] [--time t] [--optimizer auto|adam|lbfgs] [--epochs E] [--batch B] [--learning-rate r] [--validation f] [--l2 lambda] [--seed s] [--threads n]";
+    public const string Usage = "[--task regression|binary|multiclass] [--width N] [--viscosity eps] [--viscosity-mode fixed|learned|annealed|width] [--final-viscosity eps] [--time t] [--optimizer auto|adam|lbfgs] [--epochs E] [--batch B] [--learning-rate r] [--validation f] [--l2 lambda] [--seed s] [--threads n] [--depth L [--flow-width m] [--flow-pieces J] [--horizon T] [--flow-viscosity eps]]";
 
     public static HopfColeTrainerOptions Read(ParsedArguments arguments, ModelKind defaultKind)
     {
@@ -28,6 +28,11 @@ internal static class TrainingSettings
             L2Regularisation = arguments.Number("l2", defaults.L2Regularisation),
             Seed = arguments.Integer("seed", defaults.Seed),
             MaximumDegreeOfParallelism = arguments.Integer("threads", defaults.MaximumDegreeOfParallelism),
+            Depth = arguments.Integer("depth", defaults.Depth),
+            FlowWidth = arguments.Integer("flow-width", defaults.FlowWidth),
+            FlowSupportPoints = arguments.Integer("flow-pieces", defaults.FlowSupportPoints),
+            FlowHorizon = arguments.Number("horizon", defaults.FlowHorizon),
+            FlowViscosity = arguments.Number("flow-viscosity", defaults.FlowViscosity),
         };
     }
 
