@@ -5,13 +5,15 @@ namespace HjMl.Cli.Commands;
 
 /// <summary>
 /// <c>hjml verify</c>: the paper's checks as a table over an eps sweep (LSE = Hopf–Cole identity, tropical limit,
-/// softplus to ReLU, PDE residuals, two-layer composition). Exits 1 if any identity misses its tolerance.
+/// softplus to ReLU, PDE residuals, two-layer composition), then the depth-as-time and attention claims (Euler
+/// convergence, adjoint gradient, terminal co-state, attention as a Gibbs expectation and a Hopf–Cole solution).
+/// Exits 1 if any row misses its tolerance or bar.
 /// </summary>
 internal sealed class VerifyCommand : ICommand
 {
     public string Name => "verify";
 
-    public string Summary => "check the LSE = Hopf–Cole identities over an eps sweep in d = 1, 2, 8";
+    public string Summary => "check the LSE = Hopf–Cole identities over an eps sweep in d = 1, 2, 8, then Euler convergence, the adjoint and attention";
 
     public string Usage => "hjml verify [--pieces N] [--points P] [--seed s]";
 
@@ -59,6 +61,36 @@ internal sealed class VerifyCommand : ICommand
         int failed = rows.Count(row => !row.Passed);
         output.WriteLine();
         output.WriteLine(failed == 0 ? $"all {rows.Count} rows within tolerance" : $"{failed} of {rows.Count} rows MISSED a tolerance");
-        return failed == 0 ? 0 : 1;
+
+        IReadOnlyList<ClaimCheckRow> claims = FlowVerification.Run(seed, out EulerConvergence euler);
+        output.WriteLine();
+        output.WriteLine($"Depth as time and attention (THEORY.md sections 8-9), seed {seed} (double)");
+        output.WriteLine("Euler terminal error |z_L - z(T)|: " + string.Join(", ", euler.Steps.Select((steps, i) => string.Create(CultureInfo.InvariantCulture, $"L = {steps} {euler.Errors[i]:0.00e+0}"))));
+        int claimsFailed = WriteClaims(claims, output);
+        return failed == 0 && claimsFailed == 0 ? 0 : 1;
+    }
+
+    /// <summary>Writes the claim rows as a table and a summary line; returns how many missed their bar.</summary>
+    internal static int WriteClaims(IReadOnlyList<ClaimCheckRow> claims, TextWriter output)
+    {
+        output.WriteLine();
+        string header = string.Format(CultureInfo.InvariantCulture, "{0,-3} | {1,9} | {2,-12} | {3}", "ok", "measured", "bar", "claim (setting)");
+        output.WriteLine(header);
+        output.WriteLine(new string('-', 100));
+        foreach (ClaimCheckRow claim in claims)
+        {
+            string bar = claim.Lower == 0
+                ? string.Create(CultureInfo.InvariantCulture, $"<= {claim.Upper:0e0}")
+                : string.Create(CultureInfo.InvariantCulture, $"[{claim.Lower}, {claim.Upper}]");
+            string measured = claim.Lower == 0
+                ? claim.Measured.ToString("0.0e+0", CultureInfo.InvariantCulture)
+                : claim.Measured.ToString("0.0000", CultureInfo.InvariantCulture);
+            output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-3} | {1,9} | {2,-12} | {3} ({4})", claim.Passed ? "yes" : "NO", measured, bar, claim.Claim, claim.Setting));
+        }
+
+        int failed = claims.Count(claim => !claim.Passed);
+        output.WriteLine();
+        output.WriteLine(failed == 0 ? $"all {claims.Count} depth and attention rows within their bars" : $"{failed} of {claims.Count} depth and attention rows MISSED their bar");
+        return failed;
     }
 }
