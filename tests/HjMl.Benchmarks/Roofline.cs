@@ -2,10 +2,9 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Text.Json;
-using HjMl.Layers;
+using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
-using HjMl.Numerics;
 
 namespace HjMl.Benchmarks;
 

@@ -1,3 +1,4 @@
+using HjMl.Kernels;
 using HjMl.Models;
 using HjMl.Numerics;
 

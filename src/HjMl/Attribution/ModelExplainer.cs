@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using HjMl.Kernels;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
 using HjMl.Models;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
 

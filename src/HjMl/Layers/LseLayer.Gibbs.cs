@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
 

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
 

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using HjMl.Flows;
+using HjMl.Kernels;
 using HjMl.Layers;
 using HjMl.Numerics;
 

@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
-using HjMl.Layers;
+using HjMl.Kernels;
 using HjMl.Numerics;
 
 namespace HjMl.Models;

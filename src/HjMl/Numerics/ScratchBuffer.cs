@@ -1,3 +1,5 @@
+using HjMl.Kernels;
+
 namespace HjMl.Numerics;
 
 /// <summary>

@@ -1,4 +1,4 @@
-using HjMl.Layers;
+using HjMl.Kernels;
 
 namespace HjMl.Tests.Support;
 

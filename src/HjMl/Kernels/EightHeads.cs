@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using HjMl.Numerics;
 
-namespace HjMl.Layers;
+namespace HjMl.Kernels;
 
 /// <summary>
 /// <see cref="LseKernel{T}.ExplainRow"/> for eight heads of at most eight pieces at once on 512-bit double vectors, head

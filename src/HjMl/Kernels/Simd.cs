@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
-namespace HjMl.Numerics;
+namespace HjMl.Kernels;
 
 /// <summary>
 /// The vector operations the fused scoring kernels use, for one hardware vector width, so that one generic kernel

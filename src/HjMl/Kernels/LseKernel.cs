@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using HjMl.Numerics;
 
-namespace HjMl.Layers;
+namespace HjMl.Kernels;
 
 /// <summary>The hardware vector width a <see cref="LseKernel{T}"/> runs on.</summary>
 internal enum VectorWidth

@@ -1,7 +1,7 @@
-using HjMl.Layers;
+using HjMl.Kernels;
 using HjMl.Tests.Support;
 
-namespace HjMl.Tests.Layers;
+namespace HjMl.Tests.Kernels;
 
 /// <summary>Measures allocations across every thread, so it runs alone (no other test allocates meanwhile).</summary>
 [CollectionDefinition(nameof(TileSchedulerTests), DisableParallelization = true)]

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace HjMl.Numerics;
+namespace HjMl.Kernels;
 
 /// <summary>
 /// A vectorised float32 exponential for the arguments a max-shifted log-sum-exp takes, (z_j - m) / eps &lt;= 0.

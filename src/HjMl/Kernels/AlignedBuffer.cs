@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace HjMl.Numerics;
+namespace HjMl.Kernels;
 
 /// <summary>
 /// Where a pinned array's first 64-byte cache line starts, so that buffers the kernels load and store whole vectors

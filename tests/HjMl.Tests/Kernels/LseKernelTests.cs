@@ -1,7 +1,7 @@
-using HjMl.Layers;
+using HjMl.Kernels;
 using HjMl.Tests.Support;
 
-namespace HjMl.Tests.Layers;
+namespace HjMl.Tests.Kernels;
 
 public class LseKernelTests
 {

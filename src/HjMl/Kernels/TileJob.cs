@@ -1,6 +1,6 @@
 using System.Runtime.ExceptionServices;
 
-namespace HjMl.Layers;
+namespace HjMl.Kernels;
 
 /// <summary>The work of one batch: tiles [0, count), each scored by <see cref="RunTile"/> on any worker.</summary>
 internal abstract class TileJob

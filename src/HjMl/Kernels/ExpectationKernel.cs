@@ -6,7 +6,7 @@ using System.Numerics.Tensors;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
 
-namespace HjMl.Layers;
+namespace HjMl.Kernels;
 
 /// <summary>
 /// E_pi[w] = sum_j pi_j w_j for one head (THEORY.md section 3: the gradient of f, and the feature part of the

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
-using HjMl.Numerics;
+using HjMl.Kernels;
 
-namespace HjMl.Tests.Numerics;
+namespace HjMl.Tests.Kernels;
 
 public class VectorExponentialTests
 {

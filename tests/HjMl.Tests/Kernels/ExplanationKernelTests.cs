@@ -1,8 +1,8 @@
 using System.Runtime.Intrinsics;
-using HjMl.Layers;
+using HjMl.Kernels;
 using HjMl.Tests.Support;
 
-namespace HjMl.Tests.Layers;
+namespace HjMl.Tests.Kernels;
 
 /// <summary>
 /// The kernels explanations run on: <see cref="LseKernel{T}.ExplainRow"/> (scores, Gibbs weights and entropies from one
