@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HjMl.Attribution;
 using HjMl.Data;
+using HjMl.Kernels;
 using HjMl.Models;
 using HjMl.Training;
 
@@ -42,9 +43,9 @@ public class ExplanationBenchmarks
         var layer = model.Layer;
         standardised = new double[model.InputDimension];
         headScores = new double[layer.NumberOfHeads];
-        weights = new double[layer.Biases.Length + layer.Kernel.Lanes];
+        weights = new double[layer.Kernel.GibbsWeightsLength];
         entropies = new double[layer.NumberOfHeads];
-        expected = new double[2 * ModelExplainer.Padded(model.InputDimension)];
+        expected = new double[2 * ExpectationKernel<double>.PaddedLength(model.InputDimension)];
     }
 
     [Benchmark(Baseline = true)]

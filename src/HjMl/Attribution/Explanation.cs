@@ -1,6 +1,5 @@
 using HjMl.Kernels;
 using HjMl.Models;
-using HjMl.Numerics;
 
 namespace HjMl.Attribution;
 
@@ -60,16 +59,8 @@ public readonly record struct SupportAttribution(int Head, int Piece, double Wei
 /// </summary>
 public sealed class Explanation
 {
-    private readonly double[] buffers;
-    private readonly int weightsStart;
-    private readonly int standardisedStart;
-    private readonly int workStart;
-    private readonly int weightsLength;
-    private readonly int dimension;
-    private readonly int workLength;
-    private readonly int scoresStart;
-    private readonly int entropiesStart;
-    private readonly int heads;
+    // Per-row work, laid out as the kernels need it.
+    private readonly ExplanationWorkspace workspace;
 
     /// <summary>Creates buffers for <paramref name="model"/> with room for <paramref name="top"/> support points.</summary>
     /// <exception cref="ArgumentException"><paramref name="top"/> is below 1 or above the pieces a top list can draw from.</exception>
@@ -88,22 +79,7 @@ public sealed class Explanation
         TopSupport = new SupportAttribution[top];
         TopPieces = new int[top];
         TopWeights = new double[top];
-        int all = model.Layer.Biases.Length + model.Layer.Kernel.Lanes;
-        int padded = ModelExplainer.Padded(model.InputDimension);
-
-        // One pinned block, each buffer on its own cache lines (the kernels store whole vectors into them).
-        int line = AlignedBuffer<double>.Padding;
-        heads = model.Layer.NumberOfHeads;
-        int headLines = (heads + line - 1) / line * line;
-        buffers = AlignedBuffer<double>.Allocate(all + (3 * padded) + (2 * headLines) + (2 * line));
-        weightsStart = AlignedBuffer<double>.Offset(buffers);
-        standardisedStart = weightsStart + ((all + line - 1) / line * line);
-        workStart = standardisedStart + padded;
-        scoresStart = workStart + (2 * padded);
-        entropiesStart = scoresStart + headLines;
-        weightsLength = all;
-        dimension = model.InputDimension;
-        workLength = 2 * padded;
+        workspace = new ExplanationWorkspace(model.Layer.Kernel);
     }
 
     /// <summary>The model explained.</summary>
@@ -136,19 +112,21 @@ public sealed class Explanation
     public double EffectiveSupportCount => Math.Exp(Entropy);
 
     // Per-row work: standardised features, Gibbs weights of every head (with a vector of slack), two expectations E_pi[w].
-    internal Span<double> Standardised => buffers.AsSpan(standardisedStart, dimension);
+    internal Span<double> Standardised => workspace.Standardised;
 
     // The top list under construction: pieces and their weights, largest first.
     internal int[] TopPieces { get; }
 
     internal double[] TopWeights { get; }
 
-    internal Span<double> Weights => buffers.AsSpan(weightsStart, weightsLength);
+    internal Span<double> Weights => workspace.Weights;
 
-    internal Span<double> Work => buffers.AsSpan(workStart, workLength);
+    internal Span<double> FirstExpectation => workspace.FirstExpectation;
+
+    internal Span<double> SecondExpectation => workspace.SecondExpectation;
 
     // Every head's score (with slack up to whole vectors of 8, which ScoreInterpretation reads) and entropy.
-    internal Span<double> HeadScores => buffers.AsSpan(scoresStart, heads);
+    internal Span<double> HeadScores => workspace.HeadScores;
 
-    internal Span<double> Entropies => buffers.AsSpan(entropiesStart, heads);
+    internal Span<double> Entropies => workspace.Entropies;
 }

@@ -7,7 +7,6 @@ using HjMl.Kernels;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
-using HjMl.Numerics;
 
 namespace HjMl.Attribution;
 
@@ -24,6 +23,14 @@ public sealed class ModelExplainer
     private readonly double[] weightSquaredNorms;
     private readonly double[] curvatures;
     private readonly double minimumScale;
+
+    // The calling thread's buffers for Certify, StabilityRadius and Coverage (see AlignedBuffer.Rent): the standardised
+    // row, and every head's Gibbs weights or logits.
+    [ThreadStatic]
+    private static double[]? standardisedScratch;
+
+    [ThreadStatic]
+    private static double[]? weightScratch;
 
     /// <summary>Prepares an explainer for <paramref name="model"/> (precomputes weight norms and each head's curvature bound).</summary>
     public ModelExplainer(HopfColeModel model)
@@ -68,9 +75,8 @@ public sealed class ModelExplainer
         // its runner-up.
         bool multiclass = Model.Kind == ModelKind.MulticlassClassification;
         ReadOnlySpan<double> z = explanation.Standardised;
-        int padded = explanation.Work.Length / 2;
-        Span<double> first = explanation.Work.Slice(0, padded);
-        Span<double> second = explanation.Work.Slice(padded, padded);
+        Span<double> first = explanation.FirstExpectation;
+        Span<double> second = explanation.SecondExpectation;
         double biasFirst = 0, biasSecond = 0;
         if (!multiclass)
         {
@@ -236,8 +242,8 @@ public sealed class ModelExplainer
         int pieces = layer.NumberOfPieces;
         int d = layer.InputDimension;
         Span<double> scores = stackalloc double[heads];
-        Span<double> z = ScratchBuffer<double>.Input(d);
-        Span<double> logits = ScratchBuffer<double>.Second(heads * pieces);
+        Span<double> z = AlignedBuffer<double>.Rent(ref standardisedScratch, d);
+        Span<double> logits = AlignedBuffer<double>.Rent(ref weightScratch, heads * pieces);
         Model.ValidateFeatures(features);
         Model.Scaling.Apply(features, z);
         layer.Kernel.EvaluateRow(z, scores, layer.Viscosity, logits);
@@ -283,14 +289,14 @@ public sealed class ModelExplainer
     // Gibbs weights of every head.
     private Span<double> PrepareScratch(ReadOnlySpan<double> features, Span<double> scores)
     {
-        Span<double> standardised = ScratchBuffer<double>.Input(layer.InputDimension);
-        Span<double> pi = ScratchBuffer<double>.Second(layer.Biases.Length + layer.Kernel.Lanes);
+        Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, layer.InputDimension);
+        Span<double> pi = AlignedBuffer<double>.Rent(ref weightScratch, layer.Kernel.GibbsWeightsLength);
         Span<double> entropies = stackalloc double[scores.Length];
         Prepare(features, standardised, pi, scores, entropies);
         return pi;
     }
 
-    // Validates and standardises the row; every head's score, Gibbs weights (buffer of K N + Lanes) and entropy.
+    // Validates and standardises the row; every head's score, Gibbs weights (a buffer of Kernel.GibbsWeightsLength) and entropy.
     private void Prepare(ReadOnlySpan<double> features, Span<double> standardised, Span<double> pi, Span<double> scores, Span<double> entropies)
     {
         Model.ValidateFeatures(features);
@@ -300,9 +306,6 @@ public sealed class ModelExplainer
         // the last bit; the Gibbs weights and entropies from the same exponentials.
         layer.Kernel.ExplainRow(standardised, scores, layer.Viscosity, pi, entropies);
     }
-
-    // d rounded up to whole vectors of doubles (at most 8 lanes), the length ExpectedWeight writes with whole vectors.
-    internal static int Padded(int dimension) => (dimension + 7) / 8 * 8;
 
     private int PredictedHead(ReadOnlySpan<double> scores)
         => Model.Kind == ModelKind.MulticlassClassification ? TensorPrimitives.IndexOfMax(scores) : (scores[0] >= scores[1] ? 0 : 1);

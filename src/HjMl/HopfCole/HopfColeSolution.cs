@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using HjMl.Kernels;
 using HjMl.Layers;
 using HjMl.Numerics;
 
@@ -30,6 +31,14 @@ public sealed class HopfColeSolution<T>
     private readonly T[] supportPoints;
     private readonly T[] initialData;
     private readonly T[] measureWeights;
+
+    // The calling thread's buffers (see AlignedBuffer.Rent), so that evaluation allocates nothing once warm: one value
+    // per support point, and a row of up to 2d values.
+    [ThreadStatic]
+    private static T[]? exponentScratch;
+
+    [ThreadStatic]
+    private static T[]? vectorScratch;
 
     /// <summary>Creates a solution from support points y_j (N rows of d), initial data g_j, optional measure weights m_j &gt; 0, time t &gt; 0 and eps &gt;= 0.</summary>
     /// <exception cref="ArgumentException">A length disagrees, a value is not finite, a measure weight is not positive, t &lt;= 0, eps &lt; 0 or N = 0.</exception>
@@ -137,7 +146,7 @@ public sealed class HopfColeSolution<T>
     public T Evaluate(ReadOnlySpan<T> point, HeatKernelNormalisation normalisation = HeatKernelNormalisation.Unnormalised)
     {
         ValidatePoint(point);
-        Span<T> exponents = ScratchBuffer<T>.First(NumberOfSupportPoints);
+        Span<T> exponents = AlignedBuffer<T>.Rent(ref exponentScratch, NumberOfSupportPoints);
         Exponents(point, exponents);
         T value = -LogSumExp.Evaluate<T>(exponents, Viscosity, exponents);
         return value + NormalisationConstant(normalisation);
@@ -147,7 +156,7 @@ public sealed class HopfColeSolution<T>
     public T HopfLax(ReadOnlySpan<T> point)
     {
         ValidatePoint(point);
-        Span<T> exponents = ScratchBuffer<T>.First(NumberOfSupportPoints);
+        Span<T> exponents = AlignedBuffer<T>.Rent(ref exponentScratch, NumberOfSupportPoints);
         Exponents(point, exponents);
         return -TensorPrimitives.Max<T>(exponents);
     }
@@ -168,8 +177,8 @@ public sealed class HopfColeSolution<T>
 
         int n = NumberOfSupportPoints;
         int d = Dimension;
-        Span<T> p = ScratchBuffer<T>.First(n);
-        Span<T> velocity = ScratchBuffer<T>.Second(2 * d);
+        Span<T> p = AlignedBuffer<T>.Rent(ref exponentScratch, n);
+        Span<T> velocity = AlignedBuffer<T>.Rent(ref vectorScratch, 2 * d);
         Span<T> mean = velocity[..d];
         Span<T> difference = velocity.Slice(d, d);
         Exponents(point, p);
@@ -204,7 +213,7 @@ public sealed class HopfColeSolution<T>
     {
         int d = Dimension;
         T fourTime = T.CreateChecked(4) * Time;
-        Span<T> difference = ScratchBuffer<T>.Second(d);
+        Span<T> difference = AlignedBuffer<T>.Rent(ref vectorScratch, d);
         for (int j = 0; j < NumberOfSupportPoints; j++)
         {
             TensorPrimitives.Subtract(point, supportPoints.AsSpan(j * d, d), difference);

@@ -67,7 +67,7 @@ public sealed partial class LseLayer<T>
         try
         {
             CentredGibbsWeights(input, head, centred);
-            Span<T> gramT = ScratchBuffer<T>.First(size * size);
+            Span<T> gramT = AlignedBuffer<T>.Rent(ref logitScratch, size * size);
             if (size == d)
             {
                 MatrixProducts.Current.Multiply(Transpose.Yes, Transpose.No, d, d, n, T.One, centred, d, centred, d, T.Zero, gramT, d);
@@ -127,9 +127,9 @@ public sealed partial class LseLayer<T>
         ValidateInput(input);
         Guard.Index(head, NumberOfHeads, nameof(head), "heads");
         int d = InputDimension;
-        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        Span<T> pi = AlignedBuffer<T>.Rent(ref weightScratch, NumberOfPieces);
         GibbsWeights(input, head, pi);
-        Span<T> mean = ScratchBuffer<T>.First(d);
+        Span<T> mean = AlignedBuffer<T>.Rent(ref logitScratch, d);
         ExpectedWeight(head, pi, mean);
         ReadOnlySpan<T> headWeights = HeadWeights(head);
         for (int j = 0; j < NumberOfPieces; j++)

@@ -21,7 +21,7 @@ public sealed partial class LseLayer<T>
         ValidateInput(input);
         Guard.Index(head, NumberOfHeads, nameof(head), "heads");
         Guard.AtLeast(gibbsWeights, NumberOfPieces, nameof(gibbsWeights), "one weight per piece");
-        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
+        Span<T> logits = AlignedBuffer<T>.Rent(ref logitScratch, NumberOfPieces);
         HeadLogits(input, head, logits);
         return LogSumExp.GibbsWeights<T>(logits, Viscosity, gibbsWeights);
     }
@@ -30,7 +30,7 @@ public sealed partial class LseLayer<T>
     public T Gradient(ReadOnlySpan<T> input, int head, Span<T> gradient)
     {
         Guard.AtLeast(gradient, InputDimension, nameof(gradient), "one entry per feature");
-        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        Span<T> pi = AlignedBuffer<T>.Rent(ref weightScratch, NumberOfPieces);
         T score = GibbsWeights(input, head, pi);
         ExpectedWeight(head, pi, gradient);
         return score;
@@ -41,8 +41,8 @@ public sealed partial class LseLayer<T>
     {
         ValidateInput(input);
         Guard.Index(head, NumberOfHeads, nameof(head), "heads");
-        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
-        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        Span<T> logits = AlignedBuffer<T>.Rent(ref logitScratch, NumberOfPieces);
+        Span<T> pi = AlignedBuffer<T>.Rent(ref weightScratch, NumberOfPieces);
         HeadLogits(input, head, logits);
         LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
         return LogSumExp.Entropy<T>(pi, logits);
@@ -60,8 +60,8 @@ public sealed partial class LseLayer<T>
         Guard.Index(head, NumberOfHeads, nameof(head), "heads");
         Guard.AtLeast(gradient, InputDimension, nameof(gradient), "one entry per feature");
         gradient = gradient[..InputDimension];
-        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
-        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        Span<T> logits = AlignedBuffer<T>.Rent(ref logitScratch, NumberOfPieces);
+        Span<T> pi = AlignedBuffer<T>.Rent(ref weightScratch, NumberOfPieces);
         HeadLogits(input, head, logits);
         LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
         if (Viscosity == T.Zero)
@@ -103,8 +103,8 @@ public sealed partial class LseLayer<T>
         ValidateInput(input);
         Guard.Index(head, NumberOfHeads, nameof(head), "heads");
         Guard.AtLeast(contributions, InputDimension, nameof(contributions), "one contribution per feature");
-        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
-        Span<T> pi = ScratchBuffer<T>.Second(NumberOfPieces);
+        Span<T> logits = AlignedBuffer<T>.Rent(ref logitScratch, NumberOfPieces);
+        Span<T> pi = AlignedBuffer<T>.Rent(ref weightScratch, NumberOfPieces);
         HeadLogits(input, head, logits);
         T score = LogSumExp.GibbsWeights<T>(logits, Viscosity, pi);
         T entropy = LogSumExp.Entropy<T>(pi, logits);
@@ -151,7 +151,7 @@ public sealed partial class LseLayer<T>
             return;
         }
 
-        Span<T> padded = ScratchBuffer<T>.Expectation(expectation.Stride);
+        Span<T> padded = AlignedBuffer<T>.Rent(ref paddedScratch, expectation.Stride);
         expectation.Expectation(head, pi, padded);
         padded[..d].CopyTo(destination);
     }

@@ -36,6 +36,20 @@ public sealed partial class LseLayer<T>
     // The padded weight rows E_pi[w] runs on, built on first use and shared with WithViscosity's layers.
     private readonly StrongBox<ExpectationKernel<T>?> expectation;
 
+    // The calling thread's buffers (see AlignedBuffer.Rent), so that single-row methods allocate nothing once warm: a
+    // head's logits (or another row of N or d values), its Gibbs weights, a padded E_pi[w] row, and the head scores.
+    [ThreadStatic]
+    private static T[]? logitScratch;
+
+    [ThreadStatic]
+    private static T[]? weightScratch;
+
+    [ThreadStatic]
+    private static T[]? paddedScratch;
+
+    [ThreadStatic]
+    private static double[]? scoreScratch;
+
     /// <summary>Creates a layer from row-major weights (heads*pieces rows of <paramref name="inputDimension"/>), biases and viscosity.</summary>
     /// <param name="weights">Row-major weights: row (k * N + j) holds w_kj.</param>
     /// <param name="biases">b_kj at index k * N + j.</param>
@@ -141,7 +155,7 @@ public sealed partial class LseLayer<T>
     {
         ValidateInput(input);
         Guard.Index(head, NumberOfHeads, nameof(head), "heads");
-        Span<T> logits = ScratchBuffer<T>.First(NumberOfPieces);
+        Span<T> logits = AlignedBuffer<T>.Rent(ref logitScratch, NumberOfPieces);
         HeadLogits(input, head, logits);
         return LogSumExp.Evaluate<T>(logits, Viscosity, logits);
     }
@@ -159,7 +173,7 @@ public sealed partial class LseLayer<T>
             return;
         }
 
-        Span<double> headScores = ScratchBuffer<double>.First(NumberOfHeads);
+        Span<double> headScores = AlignedBuffer<double>.Rent(ref scoreScratch, NumberOfHeads);
         Kernel.EvaluateRow(input, headScores, viscosity);
         for (int head = 0; head < NumberOfHeads; head++)
         {

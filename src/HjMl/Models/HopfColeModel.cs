@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using HjMl.Flows;
 using HjMl.Kernels;
 using HjMl.Layers;
-using HjMl.Numerics;
 
 namespace HjMl.Models;
 
@@ -29,6 +28,17 @@ public sealed class HopfColeModel
     private readonly string[] featureNames;
     private readonly double[] classLabels;
     private readonly int[] supportRows;
+
+    // The calling thread's buffers (see AlignedBuffer.Rent), so that single-row scoring allocates nothing once warm: a
+    // standardised row in double and in float, and float scoring's head scores.
+    [ThreadStatic]
+    private static double[]? standardisedScratch;
+
+    [ThreadStatic]
+    private static float[]? singleStandardisedScratch;
+
+    [ThreadStatic]
+    private static double[]? headScratch;
 
     // The float32 scoring path, built on first use: the layer's parameters and the scaling rounded to float.
     private SinglePrecision? singlePrecision;
@@ -193,7 +203,7 @@ public sealed class HopfColeModel
             throw new ArgumentException($"scores has length {scores.Length} but this model writes {OutputLength}.", nameof(scores));
         }
 
-        Span<double> standardised = ScratchBuffer<double>.Input(InputDimension);
+        Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, InputDimension);
         Scaling.Apply(features, standardised);
         if (Flow is not null)
         {
@@ -299,10 +309,10 @@ public sealed class HopfColeModel
         }
 
         SinglePrecision single = Single;
-        Span<float> standardised = ScratchBuffer<float>.Input(InputDimension);
+        Span<float> standardised = AlignedBuffer<float>.Rent(ref singleStandardisedScratch, InputDimension);
         TensorPrimitives.Subtract(features, single.Means, standardised);
         TensorPrimitives.Multiply(standardised, single.InverseScales, standardised);
-        Span<double> heads = ScratchBuffer<double>.First(Layer.NumberOfHeads);
+        Span<double> heads = AlignedBuffer<double>.Rent(ref headScratch, Layer.NumberOfHeads);
         single.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
         BatchReadout.Write(heads, Layer.NumberOfHeads, scores);
     }

@@ -33,7 +33,7 @@ public class ExplanationKernelTests
                 var expected = new double[heads];
                 kernel.EvaluateRow(input, expected, eps);
                 var scores = new double[heads];
-                var pi = new double[(heads * pieces) + kernel.Lanes];
+                var pi = new double[kernel.GibbsWeightsLength];
                 var entropies = new double[heads];
                 kernel.ExplainRow(input, scores, eps, pi, entropies);
                 Assert.Equal(expected, scores);
@@ -121,7 +121,7 @@ public class ExplanationKernelTests
         foreach (double eps in new[] { 0.0, 1e-320 })
         {
             var scores = new double[2];
-            var pi = new double[6 + kernel.Lanes];
+            var pi = new double[kernel.GibbsWeightsLength];
             var entropies = new double[2];
             kernel.ExplainRow(input, scores, eps, pi, entropies);
             Assert.Equal([2.0, 3.0], scores);
@@ -142,7 +142,7 @@ public class ExplanationKernelTests
             double[] input = LayerCase.Draw(random, 3, 1);
             var kernel = new LseKernel<double>(weights, biases, 3, 2, LseKernelPreferredWidth());
             var scores = new double[2];
-            var pi = new double[14 + kernel.Lanes];
+            var pi = new double[kernel.GibbsWeightsLength];
             var entropies = new double[2];
             kernel.ExplainRow(input, scores, eps, pi, entropies);
             Assert.All(scores, value => Assert.True(double.IsFinite(value)));
