@@ -1,8 +1,4 @@
-using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using HjMl.Kernels;
 using HjMl.Layers;
 using HjMl.LinearAlgebra;
@@ -121,7 +117,7 @@ public sealed class ModelExplainer
         double scale = Model.Kind == ModelKind.Regression ? Model.LabelScale : 1;
         Decomposition single = explanation.Class;
         Decomposition margin = explanation.Margin;
-        Contributions(z, classFirst ? first : second, first, second, scale, single.FeatureContributions, margin.FeatureContributions);
+        ExplanationProducts.Contributions(z, classFirst ? first : second, first, second, scale, single.FeatureContributions, margin.FeatureContributions);
 
         single.Value = scores[classHead];
         single.BiasTerm = classFirst ? biasFirst : biasSecond;
@@ -152,7 +148,7 @@ public sealed class ModelExplainer
         ReadOnlySpan<double> piB = explanation.Weights.Slice(b * pieces, pieces);
         layer.ExpectedWeights(a, piA, expectedA, b, piB, expectedB);
 
-        (biasA, biasB) = Dots(piA, layer.HeadBiases(a), piB, layer.HeadBiases(b));
+        (biasA, biasB) = ExplanationProducts.Dots(piA, layer.HeadBiases(a), piB, layer.HeadBiases(b));
     }
 
     /// <summary>
@@ -310,217 +306,6 @@ public sealed class ModelExplainer
     private int PredictedHead(ReadOnlySpan<double> scores)
         => Model.Kind == ModelKind.MulticlassClassification ? TensorPrimitives.IndexOfMax(scores) : (scores[0] >= scores[1] ? 0 : 1);
 
-    // Feature contributions of both decompositions in one pass over the features (THEORY.md section 4): the class head's
-    // z_k (E_pi[w])_k, and the margin's (E_positive - E_negative)_k z_k, times the label scale for regression.
-    private static void Contributions(ReadOnlySpan<double> z, ReadOnlySpan<double> expectedClass, ReadOnlySpan<double> expectedPositive, ReadOnlySpan<double> expectedNegative, double scale, Span<double> single, Span<double> margin)
-    {
-        int d = z.Length;
-        int k = 0;
-        if (Vector512.IsHardwareAccelerated && d >= Vector512<double>.Count)
-        {
-            // Whole 512-bit vectors, the last one ending at d (it may overlap the one before: each entry is a function of
-            // its own index only, so writing it twice writes the same value).
-            ref double features = ref MemoryMarshal.GetReference(z);
-            ref double classes = ref MemoryMarshal.GetReference(expectedClass);
-            ref double positives = ref MemoryMarshal.GetReference(expectedPositive);
-            ref double negatives = ref MemoryMarshal.GetReference(expectedNegative);
-            ref double singles = ref MemoryMarshal.GetReference(single);
-            ref double margins = ref MemoryMarshal.GetReference(margin);
-            var scales = Vector512.Create(scale);
-            for (int at = 0; at < d; at += Vector512<double>.Count)
-            {
-                nuint offset = (nuint)Math.Min(at, d - Vector512<double>.Count);
-                Vector512<double> feature = Vector512.LoadUnsafe(ref features, offset);
-                Vector512.StoreUnsafe(feature * Vector512.LoadUnsafe(ref classes, offset), ref singles, offset);
-                Vector512<double> difference = (Vector512.LoadUnsafe(ref positives, offset) - Vector512.LoadUnsafe(ref negatives, offset)) * feature;
-                Vector512.StoreUnsafe(scale != 1 ? difference * scales : difference, ref margins, offset);
-            }
-
-            return;
-        }
-
-        if (Vector.IsHardwareAccelerated && d >= Vector<double>.Count)
-        {
-            // Whole vectors by reference (every span holds at least d values), without a slice per step.
-            ref double features = ref MemoryMarshal.GetReference(z);
-            ref double classes = ref MemoryMarshal.GetReference(expectedClass);
-            ref double positives = ref MemoryMarshal.GetReference(expectedPositive);
-            ref double negatives = ref MemoryMarshal.GetReference(expectedNegative);
-            ref double singles = ref MemoryMarshal.GetReference(single);
-            ref double margins = ref MemoryMarshal.GetReference(margin);
-            var scales = new Vector<double>(scale);
-            for (; k <= d - Vector<double>.Count; k += Vector<double>.Count)
-            {
-                nuint at = (nuint)k;
-                Vector<double> feature = Vector.LoadUnsafe(ref features, at);
-                Vector.StoreUnsafe(feature * Vector.LoadUnsafe(ref classes, at), ref singles, at);
-                Vector<double> difference = (Vector.LoadUnsafe(ref positives, at) - Vector.LoadUnsafe(ref negatives, at)) * feature;
-                Vector.StoreUnsafe(scale != 1 ? difference * scales : difference, ref margins, at);
-            }
-        }
-
-        for (; k < d; k++)
-        {
-            single[k] = z[k] * expectedClass[k];
-            double difference = (expectedPositive[k] - expectedNegative[k]) * z[k];
-            margin[k] = scale != 1 ? difference * scale : difference;
-        }
-    }
-
-    // E_pi[b] of two heads, (pi_a . b_a, pi_c . b_c), in one pass over their pieces.
-    private static (double First, double Second) Dots(ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, ReadOnlySpan<double> e)
-    {
-        int n = a.Length;
-        int j = 0;
-        double first = 0, second = 0;
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<double>.Count)
-        {
-            ref double ar = ref MemoryMarshal.GetReference(a);
-            ref double br = ref MemoryMarshal.GetReference(b);
-            ref double cr = ref MemoryMarshal.GetReference(c);
-            ref double er = ref MemoryMarshal.GetReference(e);
-            Vector512<double> firstSums = Vector512<double>.Zero, secondSums = Vector512<double>.Zero;
-            for (; j <= n - Vector512<double>.Count; j += Vector512<double>.Count)
-            {
-                nuint at = (nuint)j;
-                firstSums = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ar, at), Vector512.LoadUnsafe(ref br, at), firstSums);
-                secondSums = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref cr, at), Vector512.LoadUnsafe(ref er, at), secondSums);
-            }
-
-            first = Vector512.Sum(firstSums);
-            second = Vector512.Sum(secondSums);
-        }
-        else if (Vector.IsHardwareAccelerated && n >= Vector<double>.Count)
-        {
-            ref double ar = ref MemoryMarshal.GetReference(a);
-            ref double br = ref MemoryMarshal.GetReference(b);
-            ref double cr = ref MemoryMarshal.GetReference(c);
-            ref double er = ref MemoryMarshal.GetReference(e);
-            Vector<double> firstSums = Vector<double>.Zero, secondSums = Vector<double>.Zero;
-            for (; j <= n - Vector<double>.Count; j += Vector<double>.Count)
-            {
-                nuint at = (nuint)j;
-                firstSums += Vector.LoadUnsafe(ref ar, at) * Vector.LoadUnsafe(ref br, at);
-                secondSums += Vector.LoadUnsafe(ref cr, at) * Vector.LoadUnsafe(ref er, at);
-            }
-
-            first = Vector.Sum(firstSums);
-            second = Vector.Sum(secondSums);
-        }
-
-        for (; j < n; j++)
-        {
-            first += a[j] * b[j];
-            second += c[j] * e[j];
-        }
-
-        return (first, second);
-    }
-
-    // The k <= 8 largest of weights[first..end) into magnitudes and indices, largest first, ties by lower piece, with no
-    // data-dependent branch. Why: a scan that inserts piece by piece mispredicts on each entry to the list, and how
-    // often depends on where a process's code falls (BenchmarkDotNet: breast_cancer explanations 236 to 334 us over
-    // five processes, the rest of the work within 3%); this costs the same in every process. Each weight becomes one
-    // 64-bit key: its bits (a non-negative double orders as an unsigned integer) with the lowest b bits replaced by
-    // (2^b - 1 - piece), so that keys are distinct and, of equal weights, the lower piece has the larger key. Each of the
-    // 8 lanes keeps its 4 (for lists of 5 to 8: 8) largest keys, sorted, through a max/min chain per vector of pieces;
-    // then k times the largest lane head is found (halves, quarters, neighbours) and its lane moves up. The price of the
-    // key: weights that agree in all but their last b bits count as tied (2^b > N: a relative 2^(b - 52), 2^-46 (64 ulps)
-    // at N = 32, 2^-41 at N = 1024; equal weights are the case that matters, near-equal ones of no interest to a
-    // reader of the list). Lanes at or past end get key 0, below every piece's (they may read the next head or the
-    // buffer's slack); the reported weights are read back exactly.
-    private static void SelectLargest(ReadOnlySpan<double> weights, int first, int end, double[] magnitudes, int[] indices)
-    {
-        ref double start = ref MemoryMarshal.GetReference(weights);
-        int count = end - first;
-        int bits = 32 - BitOperations.LeadingZeroCount((uint)count);
-        ulong low = (1UL << bits) - 1;
-        Vector512<ulong> high = Vector512.Create(~low);
-        Vector512<ulong> order = Vector512.Create(low) - Vector512<ulong>.Indices;
-        // Lists of up to 4 keep 4 keys per lane, longer ones 8 (a loop-invariant branch).
-        bool wide = magnitudes.Length > 4;
-        Vector512<ulong> key0 = Vector512<ulong>.Zero, key1 = key0, key2 = key0, key3 = key0, key4 = key0, key5 = key0, key6 = key0, key7 = key0;
-        for (int at = 0; at < count; at += Vector512<ulong>.Count)
-        {
-            Vector512<ulong> value = Vector512.LoadUnsafe(ref start, (nuint)(first + at)).AsUInt64();
-            Vector512<ulong> key = (value & high) | (order - Vector512.Create((ulong)at));
-            if (at > count - Vector512<ulong>.Count)
-            {
-                key &= Vector512.LessThan(Vector512<ulong>.Indices, Vector512.Create((ulong)(count - at)));
-            }
-
-            KeepLarger(ref key0, ref key);
-            KeepLarger(ref key1, ref key);
-            KeepLarger(ref key2, ref key);
-            if (wide)
-            {
-                KeepLarger(ref key3, ref key);
-                KeepLarger(ref key4, ref key);
-                KeepLarger(ref key5, ref key);
-                KeepLarger(ref key6, ref key);
-                key7 = Vector512.Max(key7, key);
-            }
-            else
-            {
-                key3 = Vector512.Max(key3, key);
-            }
-        }
-
-        for (int rank = 0; rank < magnitudes.Length; rank++)
-        {
-            Vector512<ulong> best = Vector512.Max(key0, Vector512.Shuffle(key0, Vector512.Create(4UL, 5, 6, 7, 0, 1, 2, 3)));
-            best = Vector512.Max(best, Vector512.Shuffle(best, Vector512.Create(2UL, 3, 0, 1, 6, 7, 4, 5)));
-            best = Vector512.Max(best, Vector512.Shuffle(best, Vector512.Create(1UL, 0, 3, 2, 5, 4, 7, 6)));
-            int piece = first + (int)(low - (best.ToScalar() & low));
-            indices[rank] = piece;
-            magnitudes[rank] = Unsafe.Add(ref start, piece);
-            Vector512<ulong> lane = Vector512.Equals(key0, best);
-            key0 = Vector512.ConditionalSelect(lane, key1, key0);
-            key1 = Vector512.ConditionalSelect(lane, key2, key1);
-            key2 = Vector512.ConditionalSelect(lane, key3, key2);
-            key3 = Vector512.ConditionalSelect(lane, key4, key3);
-            if (wide)
-            {
-                key4 = Vector512.ConditionalSelect(lane, key5, key4);
-                key5 = Vector512.ConditionalSelect(lane, key6, key5);
-                key6 = Vector512.ConditionalSelect(lane, key7, key6);
-                key7 = Vector512.ConditionalSelect(lane, Vector512<ulong>.Zero, key7);
-            }
-        }
-    }
-
-    // Keeps the larger key in the slot and passes the smaller on.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KeepLarger(ref Vector512<ulong> slot, ref Vector512<ulong> key)
-    {
-        Vector512<ulong> larger = Vector512.Max(slot, key);
-        key = Vector512.Min(slot, key);
-        slot = larger;
-    }
-
-    // One piece into a top list kept largest first (ties: the earlier piece first); returns the new floor, the weight
-    // a piece must exceed to enter (-infinity until the list is full).
-    private static double Insert(double magnitude, int piece, double floor, double[] magnitudes, int[] indices, ref int filled)
-    {
-        if (magnitude <= floor)
-        {
-            return floor;
-        }
-
-        int capacity = magnitudes.Length;
-        int position = filled < capacity ? filled++ : capacity - 1;
-        while (position > 0 && magnitudes[position - 1] < magnitude)
-        {
-            magnitudes[position] = magnitudes[position - 1];
-            indices[position] = indices[position - 1];
-            position--;
-        }
-
-        magnitudes[position] = magnitude;
-        indices[position] = piece;
-        return filled == capacity ? magnitudes[capacity - 1] : double.NegativeInfinity;
-    }
-
     // The largest score's head (the first on ties, as TensorPrimitives.IndexOfMax and so Interpret choose) and the
     // largest of the others (the first on ties), in one pass: a head that takes the lead hands it to the runner-up.
     internal static (int Best, int RunnerUp) BestTwo(ReadOnlySpan<double> scores)
@@ -566,36 +351,21 @@ public sealed class ModelExplainer
         return 2 * margin / (Math.Sqrt((gradientNorm * gradientNorm) + (2 * curvature * margin)) + gradientNorm);
     }
 
-    // The top pieces by |influence|: the predicted class's head for classifiers, both heads (signed) for regression.
-    // Once the list is full, a piece no larger than its smallest entry is rejected with one comparison, so the scan
-    // costs little more than reading the weights; records are built only for the winners.
+    // The top pieces by |influence|: the predicted class's head for classifiers, both heads (signed) for regression;
+    // records are built only for the winners.
     private void SelectTop(Explanation explanation, int classHead, double scale)
     {
         int pieces = layer.NumberOfPieces;
         SupportAttribution[] top = explanation.TopSupport;
         int[] indices = explanation.TopPieces;
         double[] magnitudes = explanation.TopWeights;
-        int filled = 0;
         bool regression = Model.Kind == ModelKind.Regression;
         int first = regression ? 0 : classHead * pieces;
         int end = regression ? 2 * pieces : first + pieces;
         ReadOnlySpan<double> weights = explanation.Weights;
-        // Heads of one vector or less keep the scan, measured faster there (digits, N = 8: 1,330 against 1,373 us for
-        // all rows, medians of five processes); so do 65,536 pieces or more, whose keys would lose more than 16 bits.
-        if (Vector512.IsHardwareAccelerated && magnitudes.Length <= 8 && end - first > Vector512<double>.Count && end - first < 1 << 16)
-        {
-            // Whole vectors may be read past a head's end: the explanation's buffer continues past the weights.
-            SelectLargest(weights, first, end, magnitudes, indices);
-            filled = magnitudes.Length;
-        }
-        else
-        {
-            double floor = double.NegativeInfinity;
-            for (int piece = first; piece < end; piece++)
-            {
-                floor = Insert(weights[piece], piece, floor, magnitudes, indices, ref filled);
-            }
-        }
+
+        // Whole vectors may be read past a head's end: the explanation's buffer continues past the weights.
+        int filled = TopList.Select(weights, first, end, magnitudes, indices);
 
         int[] supportRows = Model.SupportRowArray;
         for (int i = 0; i < filled; i++)
