@@ -42,8 +42,9 @@ internal sealed unsafe partial class LseKernel<T>
     // Weights up to this size are swept per chunk of 8 rows (they stay in L2); larger ones per tile.
     private const int SmallWeightBytes = 256 * 1024;
 
-    // The most negative finite T: an exponent below it is -infinity.
-    private static readonly T LowestFinite = -T.CreateSaturating(double.MaxValue);
+    // The most negative finite T: an exponent below it is -infinity. (Float's from float.MaxValue: double.MaxValue
+    // converts to float infinity, which left float's -infinity lanes in the entropy sums as 0 * -infinity.)
+    private static readonly T LowestFinite = typeof(T) == typeof(float) ? T.CreateTruncating(-float.MaxValue) : T.CreateTruncating(-double.MaxValue);
 
     private static readonly ParallelOptions Parallelism = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 using HjMl.Kernels;
 using HjMl.Numerics;
 
@@ -56,52 +55,5 @@ internal static class ScoreInterpretation
     /// <param name="label">Its label value.</param>
     /// <param name="slack">Whether memory past the scores' end may be read up to a whole vector (a padded buffer): the ragged end is then masked in place instead of copied.</param>
     public static Prediction Multiclass(ReadOnlySpan<double> scores, int best, double label, bool slack = false)
-        => new(scores[best], 1 / ShiftedExponentialSum(scores, scores[best], slack), best, label);
-
-    // sum_k exp(s_k - m) for m = max_k s_k (at least 1), with whole vectors on the widest the machine accelerates: a
-    // handful of class scores cost one or two vector exponentials, not library calls.
-    private static unsafe double ShiftedExponentialSum(ReadOnlySpan<double> scores, double maximum, bool slack = false)
-    {
-        fixed (double* values = scores)
-        {
-            return LseKernel<double>.PreferredWidth switch
-            {
-                VectorWidth.Bits512 => ShiftedExponentialSum<Vector512<double>, Simd512<double>>(values, scores.Length, maximum, slack),
-                VectorWidth.Bits256 => ShiftedExponentialSum<Vector256<double>, Simd256<double>>(values, scores.Length, maximum, slack),
-                _ => ShiftedExponentialSum<Vector128<double>, Simd128<double>>(values, scores.Length, maximum, slack),
-            };
-        }
-    }
-
-    // The ragged end goes through a vector padded with -infinity, whose exponential is 0: masked in place where the
-    // buffer has slack, else copied.
-    private static unsafe double ShiftedExponentialSum<TVector, TSimd>(double* values, int count, double maximum, bool slack)
-        where TVector : unmanaged
-        where TSimd : struct, ISimd<double, TVector>
-    {
-        TVector shift = TSimd.Broadcast(maximum);
-        TVector sum = TSimd.Broadcast(0);
-        int k = 0;
-        for (; k <= count - TSimd.Count; k += TSimd.Count)
-        {
-            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Subtract(TSimd.Load(values + k), shift)));
-        }
-
-        if (k < count && slack)
-        {
-            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Subtract(TSimd.FirstLanes(TSimd.Load(values + k), count - k, double.NegativeInfinity), shift)));
-        }
-        else if (k < count)
-        {
-            double* padded = stackalloc double[TSimd.Count];
-            for (int lane = 0; lane < TSimd.Count; lane++)
-            {
-                padded[lane] = k + lane < count ? values[k + lane] : double.NegativeInfinity;
-            }
-
-            sum = TSimd.Add(sum, TSimd.Exponential(TSimd.Subtract(TSimd.Load(padded), shift)));
-        }
-
-        return TSimd.SumAcross(sum);
-    }
+        => new(scores[best], 1 / SoftmaxNormaliser.Sum(scores, scores[best], slack), best, label);
 }

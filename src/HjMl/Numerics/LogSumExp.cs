@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -31,8 +32,24 @@ public static class LogSumExp
             return maximum;
         }
 
-        T sum = ShiftedExponentials(logits, maximum, viscosity, work[..logits.Length]);
-        return maximum + viscosity * T.Log(sum);
+        return Shifted(logits, maximum, viscosity, work[..logits.Length], out _);
+    }
+
+    /// <summary>
+    /// f_eps(z) as <see cref="Evaluate{T}(ReadOnlySpan{T}, T, Span{T})"/> computes it, for eps &gt; 0, keeping what a
+    /// gradient reads: exp((z_j - m) / eps) = S pi_j in <paramref name="exponentials"/> and S = sum_j exp((z_j - m) / eps)
+    /// in <paramref name="sum"/>.
+    /// </summary>
+    /// <param name="logits">The logits z_j.</param>
+    /// <param name="viscosity">eps &gt; 0.</param>
+    /// <param name="exponentials">At least <c>logits.Length</c> elements; may alias <paramref name="logits"/>' storage.</param>
+    /// <param name="sum">S, in [1, N].</param>
+    internal static T Evaluate<T>(ReadOnlySpan<T> logits, T viscosity, Span<T> exponentials, out T sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckLengths(logits, exponentials, nameof(exponentials));
+        Debug.Assert(viscosity > T.Zero, "The exponentials need eps > 0.");
+        return Shifted(logits, TensorPrimitives.Max(logits), viscosity, exponentials[..logits.Length], out sum);
     }
 
     /// <summary>
@@ -60,9 +77,9 @@ public static class LogSumExp
             return maximum;
         }
 
-        T sum = ShiftedExponentials(logits, maximum, viscosity, weights);
+        T score = Shifted(logits, maximum, viscosity, weights, out T sum);
         TensorPrimitives.Divide(weights, sum, weights);
-        return maximum + viscosity * T.Log(sum);
+        return score;
     }
 
     /// <summary>
@@ -103,6 +120,14 @@ public static class LogSumExp
 
         TensorPrimitives.Exp(destination, destination);
         return TensorPrimitives.Sum<T>(destination);
+    }
+
+    // m + eps log S, with the shifted exponentials left in destination.
+    private static T Shifted<T>(ReadOnlySpan<T> logits, T maximum, T viscosity, Span<T> destination, out T sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        sum = ShiftedExponentials(logits, maximum, viscosity, destination);
+        return maximum + viscosity * T.Log(sum);
     }
 
     private static void CheckLengths<T>(ReadOnlySpan<T> logits, Span<T> destination, string argument)

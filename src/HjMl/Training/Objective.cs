@@ -201,11 +201,9 @@ internal sealed class Objective
                     Span<double> z = logits.Slice(row * all, all);
                     for (int head = 0; head < heads; head++)
                     {
-                        // In place: the head's scaled logits z' = z / eps become exp(z' - m'); f = eps (m' + log S).
+                        // In place: the head's scaled logits z' = z / eps become exp(z' - m'); f = eps f_1(z') = eps (m' + log S).
                         Span<double> exponentials = z.Slice(head * pieces, pieces);
-                        double maximum = TensorPrimitives.Max<double>(exponentials);
-                        sums[head] = LogSumExp.ShiftedExponentials<double>(exponentials, maximum, 1.0, exponentials);
-                        scores[head] = viscosity * (maximum + Math.Log(sums[head]));
+                        scores[head] = viscosity * LogSumExp.Evaluate<double>(exponentials, 1.0, exponentials, out sums[head]);
                         if (learnViscosity)
                         {
                             // d f / d eps = H(pi), needed only when eps is learned.
