@@ -10,8 +10,9 @@ namespace HjMl.Kernels;
 /// decomposition of section 4), register-blocked: the weights are copied once into rows padded to whole vectors, and
 /// each block of up to eight output vectors (four below AVX-512) accumulates two pieces per step in two independent
 /// chains, so that the accumulation is bound by the multiply-add throughput rather than by its latency. An explanation
-/// needs this product for one or two heads per row, a certificate for every head; on heads of 30 to 64 features a
-/// library call per piece cost more than its arithmetic. Immutable once built (the Gram form is built once, on first use).
+/// needs this product for one or two heads per row, a certificate for every head; on heads of a few dozen features a
+/// library call per piece costs more than its arithmetic (docs/performance/kernels.md). Immutable once built (the Gram
+/// form is built once, on first use).
 /// </summary>
 internal sealed unsafe partial class ExpectationKernel<T>
     where T : unmanaged, IFloatingPointIeee754<T>

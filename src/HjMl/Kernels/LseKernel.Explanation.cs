@@ -7,9 +7,8 @@ namespace HjMl.Kernels;
 // Scoring that keeps what an explanation reads: Gibbs weights and attribution entropies (THEORY.md sections 3 and 4).
 internal sealed unsafe partial class LseKernel<T>
 {
-    // ScoreRows for one row, keeping the exponentials as Gibbs weights and the entropy sums (see ExplainRow). Not inlined:
-    // inside the explainer's one large method its per-head loops ran with spilled registers (measured: digits explained
-    // 3-4% faster, breast_cancer about 2%, as a call of its own).
+    // ScoreRows for one row, keeping the exponentials as Gibbs weights and the entropy sums (see ExplainRow). Not inlined,
+    // so that its per-head loops keep their registers (docs/performance/kernels.md).
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private void ExplainRow<TVector, TSimd>(T* input, T* logits, double* headScores, double* sums, double viscosity, T* weights, double* entropies)
         where TVector : unmanaged

@@ -8,8 +8,8 @@ internal sealed unsafe partial class LseKernel<T>
 {
     // z = (x - mean) / scale, the model's standardisation (FeatureScaling.Apply); rows go from the source into the tile
     // buffer the logits read. Double divides, exactly as FeatureScaling.Apply does; float multiplies by reciprocals the
-    // caller rounded once (within 1 ulp of dividing; a division per feature cost 6% of float scoring at d = 64). The
-    // default value (no source) does nothing.
+    // caller rounded once (within 1 ulp of dividing, and cheaper: docs/performance/kernels.md). The default value (no
+    // source) does nothing.
     private readonly struct Standardisation(T* source, T* means, T* scales, int length)
     {
         // The raw rows, or null when there is nothing to standardise.
@@ -75,9 +75,9 @@ internal sealed unsafe partial class LseKernel<T>
         }
     }
 
-    // Asks for the next rows' inputs (up to 4 KiB) while this chunk computes: measured, reading the raw rows otherwise
-    // stalled on memory for about a tenth of float scoring at d = 64, the hardware prefetcher not running far enough
-    // ahead of a stream read a few kilobytes at a time. A prefetch past the end of the inputs is harmless.
+    // Asks for the next rows' inputs (up to 4 KiB) while this chunk computes, because the hardware prefetcher does not
+    // run far enough ahead of a stream read a few kilobytes at a time (docs/performance/kernels.md). A prefetch past the
+    // end of the inputs is harmless.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Prefetch(T* next, int length)
     {
