@@ -25,10 +25,6 @@ public sealed class HopfColeModel
     [ThreadStatic]
     private static double[]? flowWide;
 
-    private readonly string[] featureNames;
-    private readonly double[] classLabels;
-    private readonly int[] supportRows;
-
     // The calling thread's buffers (see AlignedBuffer.Rent), so that single-row scoring allocates nothing once warm: a
     // standardised row in double and in float, and float scoring's head scores.
     [ThreadStatic]
@@ -39,6 +35,10 @@ public sealed class HopfColeModel
 
     [ThreadStatic]
     private static double[]? headScratch;
+
+    private readonly string[] featureNames;
+    private readonly double[] classLabels;
+    private readonly int[] supportRows;
 
     // The float32 scoring path, built on first use: the layer's parameters and the scaling rounded to float.
     private SinglePrecision? singlePrecision;
