@@ -36,7 +36,7 @@ namespace HjMl.MLNet.Attribution;
 /// ### Characteristics
 /// | | |
 /// | -- | -- |
-/// | Does this transform need training? | No: it reads a trained Hopf–Cole model |
+/// | Does this transform need training? | No: it reads a trained Hopf–Cole model of Depth 0 (Fit refuses a model with a flow) |
 /// | Exportable to ONNX | Yes: HjMl's exporter with explanation outputs; Model.Save stores the transform through it |
 /// ]]></format>
 /// </remarks>

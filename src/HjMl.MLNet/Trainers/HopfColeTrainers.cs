@@ -33,12 +33,13 @@ namespace HjMl.MLNet.Trainers;
 /// | Is normalization required? | No (HjMl standardises features and stores the scaling in the model) |
 /// | Is caching required? | No (the data is read once into memory) |
 /// | Required NuGet in addition to Microsoft.ML | HjMl.MLNet, Microsoft.ML.OnnxTransformer |
-/// | Exportable to ONNX | Yes: HjMl's exporter (OnnxExport); Model.Save stores the pipeline through it |
+/// | Exportable to ONNX | Yes, at every Depth: HjMl's exporter (OnnxExport); Model.Save stores the pipeline through it |
 ///
 /// ### Algorithm Details
 /// Each head is an LSE layer f(x) = eps * log sum_j exp((w_j . x + b_j) / eps), the Hopf–Cole solution of the viscous
 /// Hamilton–Jacobi equation at x (THEORY.md section 1). Support points start on training rows (k-means++), then squared
 /// or Huber loss is minimised with exact gradients by L-BFGS or Adam, with early stopping on a held-out fraction.
+/// With Depth &gt; 0 the heads read the terminal state of a residual Gibbs flow of that many Euler steps (section 9).
 /// ]]></format>
 /// </remarks>
 public sealed class HopfColeRegressionTrainer : ITrainerEstimator<HopfColePredictionTransformer, HopfColeModelParameters>
@@ -107,11 +108,12 @@ public sealed class HopfColeRegressionTrainer : ITrainerEstimator<HopfColePredic
 /// | Is normalization required? | No (HjMl standardises features and stores the scaling in the model) |
 /// | Is caching required? | No |
 /// | Required NuGet in addition to Microsoft.ML | HjMl.MLNet, Microsoft.ML.OnnxTransformer |
-/// | Exportable to ONNX | Yes: HjMl's exporter (OnnxExport); Model.Save stores the pipeline through it |
+/// | Exportable to ONNX | Yes, at every Depth: HjMl's exporter (OnnxExport); Model.Save stores the pipeline through it |
 ///
 /// ### Algorithm Details
 /// Two LSE heads f_k(x) = eps * log sum_j exp((w_kj . x + b_kj) / eps) (THEORY.md section 1), support points started on
 /// rows of their class (k-means++); the margin is certified robust within r* of THEORY.md section 5.
+/// With Depth &gt; 0 the heads read the terminal state of a residual Gibbs flow of that many Euler steps (section 9).
 /// ]]></format>
 /// </remarks>
 public sealed class HopfColeBinaryTrainer : ITrainerEstimator<HopfColePredictionTransformer, HopfColeModelParameters>
@@ -167,11 +169,12 @@ public sealed class HopfColeBinaryTrainer : ITrainerEstimator<HopfColePrediction
 /// | Is normalization required? | No (HjMl standardises features and stores the scaling in the model) |
 /// | Is caching required? | No |
 /// | Required NuGet in addition to Microsoft.ML | HjMl.MLNet, Microsoft.ML.OnnxTransformer |
-/// | Exportable to ONNX | Yes: HjMl's exporter (OnnxExport); Model.Save stores the pipeline through it |
+/// | Exportable to ONNX | Yes, at every Depth: HjMl's exporter (OnnxExport); Model.Save stores the pipeline through it |
 ///
 /// ### Algorithm Details
 /// One LSE head per class (THEORY.md section 1), support points started on rows of that class; the certified radius
 /// of THEORY.md section 5 takes the minimum over rival classes.
+/// With Depth &gt; 0 the heads read the terminal state of a residual Gibbs flow of that many Euler steps (section 9).
 /// ]]></format>
 /// </remarks>
 public sealed class HopfColeMulticlassTrainer : ITrainerEstimator<HopfColePredictionTransformer, HopfColeModelParameters>

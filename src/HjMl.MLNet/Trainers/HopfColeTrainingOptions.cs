@@ -69,6 +69,35 @@ public abstract class HopfColeTrainingOptions
     /// <summary>The L2 penalty on the weights.</summary>
     public double L2Regularisation { get; set; } = EngineDefaults.L2Regularisation;
 
+    /// <summary>
+    /// L, Euler steps of a residual Gibbs flow before the LSE heads (THEORY.md section 9: depth is time): each step moves
+    /// the standardised features by h times an attention-shaped velocity, a Gibbs expectation over learned keys and
+    /// values. 0 (the default) is the single Hopf–Cole layer. Models of any depth save through ONNX; the
+    /// GibbsAttribution transform explains only depth 0.
+    /// </summary>
+    public int Depth { get; set; } = EngineDefaults.Depth;
+
+    /// <summary>
+    /// m, the flow's state width: 0 (the default) keeps the d features; a width above d lifts them with a learned linear
+    /// map first. Used only when <see cref="Depth"/> &gt; 0.
+    /// </summary>
+    public int FlowWidth { get; set; } = EngineDefaults.FlowWidth;
+
+    /// <summary>J, support points (attention keys and values) per flow step. Used only when <see cref="Depth"/> &gt; 0.</summary>
+    public int FlowSupportPoints { get; set; } = EngineDefaults.FlowSupportPoints;
+
+    /// <summary>T, the flow's time horizon; each step is h = T / L. Used only when <see cref="Depth"/> &gt; 0.</summary>
+    public double FlowHorizon { get; set; } = EngineDefaults.FlowHorizon;
+
+    /// <summary>eps of the flow's Gibbs weights (the attention temperature, &gt; 0). Used only when <see cref="Depth"/> &gt; 0.</summary>
+    public double FlowViscosity { get; set; } = EngineDefaults.FlowViscosity;
+
+    /// <summary>
+    /// Whether every flow step shares one set of keys, offsets and values (a time-independent velocity field) instead of
+    /// its own. Used only when <see cref="Depth"/> &gt; 0.
+    /// </summary>
+    public bool SharedFlowControls { get; set; } = EngineDefaults.SharedFlowControls;
+
     /// <summary>The seed of every random choice; the same seed and thread count give bit-identical models.</summary>
     public int Seed { get; set; }
 
@@ -100,6 +129,12 @@ public abstract class HopfColeTrainingOptions
             ValidationFraction = ValidationFraction,
             Patience = Patience,
             L2Regularisation = L2Regularisation,
+            Depth = Depth,
+            FlowWidth = FlowWidth,
+            FlowSupportPoints = FlowSupportPoints,
+            FlowHorizon = FlowHorizon,
+            FlowViscosity = FlowViscosity,
+            SharedFlowControls = SharedFlowControls,
             Seed = Seed,
             MaximumDegreeOfParallelism = MaximumDegreeOfParallelism,
         };

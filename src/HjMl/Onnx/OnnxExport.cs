@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Google.Protobuf;
+using HjMl.Flows;
 using HjMl.Models;
 using HjMl.Onnx.Protocol;
 using HjMl.Persistence;
@@ -37,14 +38,22 @@ namespace HjMl.Onnx;
 /// ReduceSum, Log, Mul, Add; THEORY.md section 1). The exponentials lie in (0, 1] and their sum in [1, pieces], so no
 /// exponential of an unshifted logit is ever taken. eps = 0 is exported as ReduceMax alone (the tropical limit).
 /// Multiclass probabilities use the same max shift. Metadata (metadata_props): hjml.version, hjml.kind,
-/// hjml.viscosity, hjml.time, hjml.pieces_per_head, hjml.feature_names and hjml.class_labels (JSON arrays),
-/// hjml.label_mean, hjml.label_scale.</para>
+/// hjml.viscosity, hjml.time, hjml.pieces_per_head, hjml.depth (0 without a flow), for a flow hjml.flow_width,
+/// hjml.flow_support_points, hjml.flow_horizon, hjml.flow_viscosity, hjml.flow_lifted and hjml.flow_shared_controls,
+/// then hjml.feature_names and hjml.class_labels (JSON arrays), hjml.label_mean, hjml.label_scale.</para>
+/// <para><b>Flows.</b> A model with a residual Gibbs flow (<see cref="HopfColeModel.Flow"/>, THEORY.md section 9) exports
+/// the flow between the standardisation and the logits: z_0 = x P^T + q when lifted (MatMul, Add), then per step
+/// logits = z (A / eps)^T + c / eps (MatMul, Add), Softmax over the step's support points, z += pi (h U) (MatMul, Add);
+/// the LSE heads read z_L (their weight matrix has m rows). The explanation outputs are not built through a flow:
+/// <see cref="OnnxExportOptions.IncludeExplanations"/> with a flow model is a <see cref="NotSupportedException"/>.</para>
 /// <para><b>Precision.</b> Parameters are rounded to float32. The outputs agree with the double model evaluated on the
-/// same float32 inputs to about 1e-6 relative to max(1, |value|) on standardised data (tests check 1e-5 in ONNX Runtime).</para>
+/// same float32 inputs to about 1e-6 relative to max(1, |value|) on standardised data (tests check 1e-5 in ONNX Runtime,
+/// flows included).</para>
 /// <para><b>Unsupported</b> (a <see cref="NotSupportedException"/> that names the value): a parameter that is not a finite
-/// float32 (a weight, bias, mean, label mean or scale beyond ±3.4e38), a feature scale that is not a normal float32, an
-/// eps &gt; 0 that rounds to 0 in float32, class labels that collide or overflow in float32, and models whose weights
-/// exceed the 2 GiB protobuf limit (HjMl writes no external data).</para>
+/// float32 (a weight, bias, mean, label mean or scale beyond ±3.4e38; a flow's keys and offsets over eps or values times
+/// h), a feature scale that is not a normal float32, an eps &gt; 0 that rounds to 0 in float32, class labels that collide
+/// or overflow in float32, explanation outputs of a flow model, and models whose weights exceed the 2 GiB protobuf limit
+/// (HjMl writes no external data).</para>
 /// </remarks>
 public static partial class OnnxExport
 {
@@ -116,18 +125,30 @@ public static partial class OnnxExport
     internal static ModelProto Build(HopfColeModel model, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
-        model.RequireSingleLayer("ONNX export");
-        int topSupportPoints = options.TopSupportPointsFor(model.Layer.NumberOfPieces);
-        int d = model.InputDimension;
-        int heads = model.Layer.NumberOfHeads;
-        int pieces = model.Layer.NumberOfPieces;
-        long weightBytes = (long)heads * pieces * d * sizeof(float);
-        if (weightBytes > MaximumWeightBytes)
+        if (options.IncludeExplanations)
         {
-            throw new NotSupportedException($"The model's weights take {weightBytes} bytes as float32 ({heads} heads x {pieces} pieces x {d} features); ONNX protobuf files are limited to 2 GiB and HjMl does not write ONNX external data.");
+            // The explanation outputs read the layer as a function of the standardised features, which it is only
+            // without a flow; attribution through the flow's trajectory is not built in the graph yet.
+            model.RequireSingleLayer("ONNX export with explanation outputs (explanations through a flow are not built yet; export the predictions only)");
         }
 
-        var graph = new OnnxGraphBuilder("hjml_" + KindName(model.Kind), $"HjMl Hopf–Cole {KindName(model.Kind)} model: {heads} LSE heads of {pieces} pieces on {d} standardised features, eps = {Text(model.Viscosity)}.");
+        int topSupportPoints = options.TopSupportPointsFor(model.Layer.NumberOfPieces);
+        int d = model.InputDimension;
+        int width = model.Layer.InputDimension;
+        int heads = model.Layer.NumberOfHeads;
+        int pieces = model.Layer.NumberOfPieces;
+        long flowParameters = model.Flow is { } flow ? flow.Shape.ParameterCount : 0;
+        long weightBytes = (((long)heads * pieces * width) + flowParameters) * sizeof(float);
+        if (weightBytes > MaximumWeightBytes)
+        {
+            string flowPart = flowParameters > 0 ? $" and {flowParameters} flow parameters" : string.Empty;
+            throw new NotSupportedException($"The model's weights take {weightBytes} bytes as float32 ({heads} heads x {pieces} pieces x {width} inputs{flowPart}); ONNX protobuf files are limited to 2 GiB and HjMl does not write ONNX external data.");
+        }
+
+        string reads = model.Flow is { } described
+            ? $"the terminal state (width {width}) of a residual Gibbs flow of depth {model.Depth} on {d} standardised features"
+            : $"{d} standardised features";
+        var graph = new OnnxGraphBuilder("hjml_" + KindName(model.Kind), $"HjMl Hopf–Cole {KindName(model.Kind)} model: {heads} LSE heads of {pieces} pieces on {reads}, eps = {Text(model.Viscosity)}.");
         graph.Input(FeaturesName, DataType.Float, $"Raw features, float32 [N, {d}], in the order of hjml.feature_names.", BatchDimension, d);
 
         LseGraph lse = HeadScores(graph, model, options.IncludeExplanations);
@@ -177,6 +198,17 @@ public static partial class OnnxExport
         yield return ("hjml.viscosity", Text(model.Viscosity));
         yield return ("hjml.time", Text(model.Time));
         yield return ("hjml.pieces_per_head", model.Layer.NumberOfPieces.ToString(CultureInfo.InvariantCulture));
+        yield return ("hjml.depth", model.Depth.ToString(CultureInfo.InvariantCulture));
+        if (model.Flow is { } flow)
+        {
+            yield return ("hjml.flow_width", flow.Width.ToString(CultureInfo.InvariantCulture));
+            yield return ("hjml.flow_support_points", flow.Shape.Pieces.ToString(CultureInfo.InvariantCulture));
+            yield return ("hjml.flow_horizon", Text(flow.Horizon));
+            yield return ("hjml.flow_viscosity", Text(flow.Viscosity));
+            yield return ("hjml.flow_lifted", flow.Shape.Lifted ? "true" : "false");
+            yield return ("hjml.flow_shared_controls", flow.Shape.SharedControls ? "true" : "false");
+        }
+
         yield return ("hjml.feature_names", JsonSerializer.Serialize(model.FeatureNames));
         yield return ("hjml.class_labels", "[" + string.Join(",", model.ClassLabels.Select(Text)) + "]");
         yield return ("hjml.label_mean", Text(model.LabelMean));
@@ -184,10 +216,12 @@ public static partial class OnnxExport
         yield return ("hjml.explanations", explanations ? "true" : "false");
     }
 
-    // Standardisation, logits and every head's LSE: float32 [N, K]; the explanation outputs reuse the intermediates.
+    // Standardisation, the flow (if any), logits and every head's LSE: float32 [N, K]; the explanation outputs reuse
+    // the intermediates.
     private static LseGraph HeadScores(OnnxGraphBuilder graph, HopfColeModel model, bool keepIntermediates)
     {
         int d = model.InputDimension;
+        int width = model.Layer.InputDimension;
         int heads = model.Layer.NumberOfHeads;
         int pieces = model.Layer.NumberOfPieces;
         int all = heads * pieces;
@@ -204,14 +238,15 @@ public static partial class OnnxExport
             }
         }
 
-        // MatMul wants [d, K*pieces]: column (k*pieces + j) holds w_kj, so logits come out head-major like LseLayer's.
+        // MatMul wants [m, K*pieces]: column (k*pieces + j) holds w_kj, so logits come out head-major like LseLayer's.
         ReadOnlySpan<double> weights = model.Layer.Weights;
-        var transposed = new float[d * all];
+        var transposed = new float[width * all];
         for (int piece = 0; piece < all; piece++)
         {
-            for (int k = 0; k < d; k++)
+            for (int k = 0; k < width; k++)
             {
-                transposed[(k * all) + piece] = Single(weights[(piece * d) + k], $"the weight of {PieceName(piece, pieces)} on feature '{model.FeatureNames[k]}'");
+                string input = model.Flow is null ? $"feature '{model.FeatureNames[k]}'" : $"terminal coordinate {k}";
+                transposed[(k * all) + piece] = Single(weights[(piece * width) + k], $"the weight of {PieceName(piece, pieces)} on {input}");
             }
         }
 
@@ -223,7 +258,12 @@ public static partial class OnnxExport
 
         string centred = graph.Node("Sub", "centred_features", [FeaturesName, graph.Floats("feature_means", means, d)]);
         string standardised = graph.Node("Div", "standardised_features", [centred, graph.Floats("feature_scales", scales, d)]);
-        string products = graph.Node("MatMul", "weight_products", [standardised, graph.Floats("weights", transposed, d, all)]);
+        if (model.Flow is { } flow)
+        {
+            standardised = FlowGraph(graph, flow, model.FeatureNames, standardised);
+        }
+
+        string products = graph.Node("MatMul", "weight_products", [standardised, graph.Floats("weights", transposed, width, all)]);
         string flatLogits = graph.Node("Add", "logits_flat", [products, graph.Floats("biases", biases, all)]);
 
         // Shape [0, K, pieces]: 0 copies the batch size (allowzero = 0), so an empty batch reshapes too.
@@ -255,6 +295,82 @@ public static partial class OnnxExport
         string scores = graph.Node("Add", "head_scores_column", [maximum, smoothing]);
         string headScores = graph.Node("Reshape", "head_scores", [scores, graph.Int64s("head_scores_shape", [0, heads], 2)]);
         return new LseGraph(standardised, products, logits, maximum, scaled, exponentials, sum, logSum, headScores);
+    }
+
+    /// <summary>
+    /// The residual Gibbs flow on the standardised features (THEORY.md section 9), as <c>FlowPass.Forward</c> computes
+    /// it: z_0 = x P^T + q when lifted (MatMul, Add), then per step logits = z (A / eps)^T + c / eps (MatMul, Add),
+    /// pi = Softmax over the support points, z += pi (h U) (MatMul, Add). Returns the terminal state z_L, float32 [N, m].
+    /// </summary>
+    /// <remarks>
+    /// 1/eps and h are folded into the keys, offsets and values in double before rounding to float32, so each step is two
+    /// products and two additions. Softmax subtracts its row maximum (ONNX Runtime's kernel), so no exponential of an
+    /// unshifted logit is taken. Shared controls are one set of initializers that every step reads.
+    /// </remarks>
+    private static string FlowGraph(OnnxGraphBuilder graph, GibbsFlow flow, IReadOnlyList<string> featureNames, string standardised)
+    {
+        FlowShape shape = flow.Shape;
+        int d = shape.InputDimension;
+        int m = shape.Width;
+        int pieces = shape.Pieces;
+        string state = standardised;
+        if (shape.Lifted)
+        {
+            ReadOnlySpan<double> lift = flow.Parameters[..(m * d)];
+            ReadOnlySpan<double> liftBias = flow.Parameters.Slice(m * d, m);
+            var liftTransposed = new float[d * m];
+            var liftBiases = new float[m];
+            for (int i = 0; i < m; i++)
+            {
+                for (int k = 0; k < d; k++)
+                {
+                    liftTransposed[(k * m) + i] = Single(lift[(i * d) + k], $"the flow's lift weight of coordinate {i} on feature '{featureNames[k]}'");
+                }
+
+                liftBiases[i] = Single(liftBias[i], $"the flow's lift bias of coordinate {i}");
+            }
+
+            string lifted = graph.Node("MatMul", "flow_lift_products", [state, graph.Floats("flow_lift", liftTransposed, d, m)]);
+            state = graph.Node("Add", "flow_state_0", [lifted, graph.Floats("flow_lift_biases", liftBiases, m)]);
+        }
+
+        double inverse = 1 / flow.Viscosity;
+        string keys = string.Empty, offsets = string.Empty, values = string.Empty;
+        for (int step = 0; step < shape.Steps; step++)
+        {
+            if (step == 0 || !shape.SharedControls)
+            {
+                string set = shape.SharedControls ? "flow_shared" : $"flow_step{step}";
+                ReadOnlySpan<double> stepKeys = flow.Keys(step);
+                ReadOnlySpan<double> stepOffsets = flow.Offsets(step);
+                ReadOnlySpan<double> stepValues = flow.Values(step);
+                var scaledKeys = new float[m * pieces];
+                var scaledOffsets = new float[pieces];
+                var scaledValues = new float[pieces * m];
+                for (int j = 0; j < pieces; j++)
+                {
+                    for (int i = 0; i < m; i++)
+                    {
+                        scaledKeys[(i * pieces) + j] = Single(stepKeys[(j * m) + i] * inverse, $"the flow's key {j} of step {step}, coordinate {i}, divided by eps");
+                        scaledValues[(j * m) + i] = Single(stepValues[(j * m) + i] * flow.StepSize, $"the flow's value {j} of step {step}, coordinate {i}, times h");
+                    }
+
+                    scaledOffsets[j] = Single(stepOffsets[j] * inverse, $"the flow's offset {j} of step {step}, divided by eps");
+                }
+
+                keys = graph.Floats(set + "_keys", scaledKeys, m, pieces);
+                offsets = graph.Floats(set + "_offsets", scaledOffsets, pieces);
+                values = graph.Floats(set + "_values", scaledValues, pieces, m);
+            }
+
+            string products = graph.Node("MatMul", $"flow_step{step}_key_products", [state, keys]);
+            string logits = graph.Node("Add", $"flow_step{step}_logits", [products, offsets]);
+            string gibbs = graph.Node("Softmax", $"flow_step{step}_gibbs_weights", [logits], Integer("axis", -1));
+            string velocity = graph.Node("MatMul", $"flow_step{step}_displacement", [gibbs, values]);
+            state = graph.Node("Add", $"flow_state_{step + 1}", [state, velocity]);
+        }
+
+        return state;
     }
 
     private static string Margin(OnnxGraphBuilder graph, string headScores)

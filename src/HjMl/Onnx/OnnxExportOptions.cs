@@ -10,6 +10,8 @@ public sealed record OnnxExportOptions
     /// Adds the explanation outputs (THEORY.md sections 3–6): Gibbs weights per head, the top support points with their
     /// weights, attribution entropy, feature contributions and bias terms, the nearest support point and its distance,
     /// and for eps &gt; 0 the out-of-support score and (classifiers) the certified radius. See <see cref="OnnxExport"/>.
+    /// Not built through a residual Gibbs flow yet: exporting a model with a flow (Depth &gt; 0) with this option throws a
+    /// <see cref="NotSupportedException"/>.
     /// </summary>
     /// <remarks>
     /// The explanation outputs, all in standardised feature space

@@ -2,6 +2,7 @@ using HjMl.Layers;
 using HjMl.MLNet.Attribution;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Tests.Support;
+using HjMl.MLNet.Trainers;
 using HjMl.Models;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -140,6 +141,22 @@ public class GibbsAttributionTests
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext().Transforms.GibbsAttribution(model, topSupportPoints: 99));
 
         Assert.Contains("topSupportPoints", error.Message);
+    }
+
+    [Fact]
+    public void ModelWithAFlowIsRefusedAtFitNamingTheDepth()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView data = MLNetData.BreastCancer(context);
+        HopfColePredictionTransformer model = context.BinaryClassification.Trainers.HopfCole(
+            new HopfColeBinaryTrainer.Options { NumberOfSupportPoints = 4, MaximumEpochs = 2, Depth = 2, FlowSupportPoints = 4 }).Fit(data);
+        GibbsAttributionEstimator estimator = context.Transforms.GibbsAttribution(model);
+
+        var error = Assert.Throws<NotSupportedException>(() => estimator.Fit(data));
+
+        Assert.Contains("The GibbsAttribution transform", error.Message);
+        Assert.Contains("single-layer models (Depth 0)", error.Message);
+        Assert.Contains("flow of depth 2", error.Message);
     }
 
     internal static (IDataView Data, HopfColePredictionTransformer Model) Binary()

@@ -1,4 +1,6 @@
+using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Tests.Support;
+using HjMl.MLNet.Trainers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -56,6 +58,28 @@ public class SaveAndLoadTests
         Assert.Contains(types, type => type.Name == "OnnxTransformer");
     }
 
+    [Theory]
+    [MemberData(nameof(Tasks))]
+    public void SavedPipelineWithAFlowOfDepthTwoPredictsTheSameWithinOneInAHundredThousand(string task)
+    {
+        var context = new MLContext(seed: 1);
+        (IDataView data, IEstimator<ITransformer> pipeline) = DeepPipeline(context, task);
+        ITransformer model = pipeline.Fit(data);
+        HopfColePredictionTransformer trained = Flatten(model).OfType<HopfColePredictionTransformer>().Single();
+        Assert.Equal(2, trained.Model.Model.Depth);
+
+        ITransformer loaded = SaveAndLoad(context, model, data.Schema);
+
+        IDataView before = model.Transform(data);
+        IDataView after = loaded.Transform(data);
+        foreach (string column in PredictionColumns(task))
+        {
+            AssertSameColumn(before, after, column);
+        }
+
+        Assert.Equal(Visible(model.GetOutputSchema(data.Schema)), Visible(loaded.GetOutputSchema(data.Schema)));
+    }
+
     [Fact]
     public void SavedPredictionEngineScoresLikeTheLiveOne()
     {
@@ -103,6 +127,18 @@ public class SaveAndLoadTests
         "regression" => (MLNetData.Diabetes(context), context.Transforms.NormalizeMinMax("Features").Append(context.Regression.Trainers.HopfCole(numberOfSupportPoints: 8, maximumEpochs: 30))),
         "binary" => (MLNetData.BreastCancer(context), context.Transforms.NormalizeMeanVariance("Features").Append(context.BinaryClassification.Trainers.HopfCole(numberOfSupportPoints: 8, maximumEpochs: 30))),
         _ => (MLNetData.Iris(context), context.MulticlassClassification.Trainers.HopfCole(numberOfSupportPoints: 4, maximumEpochs: 30).Append(context.Transforms.Conversion.MapKeyToValue("PredictedSpecies", "PredictedLabel"))),
+    };
+
+    // Depth 2 on every task: regression and multiclass lift to a wider state, binary keeps its 30 features and shares controls.
+    private static (IDataView Data, IEstimator<ITransformer> Pipeline) DeepPipeline(MLContext context, string task) => task switch
+    {
+        "regression" => (MLNetData.Diabetes(context), context.Transforms.NormalizeMinMax("Features").Append(context.Regression.Trainers.HopfCole(
+            new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 8, MaximumEpochs = 20, Depth = 2, FlowWidth = 16, FlowSupportPoints = 8 }))),
+        "binary" => (MLNetData.BreastCancer(context), context.Transforms.NormalizeMeanVariance("Features").Append(context.BinaryClassification.Trainers.HopfCole(
+            new HopfColeBinaryTrainer.Options { NumberOfSupportPoints = 8, MaximumEpochs = 20, Depth = 2, FlowSupportPoints = 8, SharedFlowControls = true }))),
+        _ => (MLNetData.Iris(context), context.MulticlassClassification.Trainers.HopfCole(
+            new HopfColeMulticlassTrainer.Options { NumberOfSupportPoints = 4, MaximumEpochs = 20, Depth = 2, FlowWidth = 8, FlowSupportPoints = 6 })
+            .Append(context.Transforms.Conversion.MapKeyToValue("PredictedSpecies", "PredictedLabel"))),
     };
 
     private static string[] PredictionColumns(string task) => task switch

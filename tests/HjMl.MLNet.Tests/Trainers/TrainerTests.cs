@@ -1,7 +1,9 @@
+using HjMl.Flows;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Tests.Support;
 using HjMl.MLNet.Trainers;
 using HjMl.Models;
+using HjMl.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -226,6 +228,44 @@ public class TrainerTests
         var error = Assert.Throws<ArgumentException>(() => context.BinaryClassification.Trainers.HopfCole(viscosity: -1));
 
         Assert.Contains("Viscosity", error.Message);
+    }
+
+    [Fact]
+    public void FlowOptionsDefaultToTheEnginesAndReachTheTrainedModel()
+    {
+        var defaults = new HopfColeBinaryTrainer.Options();
+        var engine = new HopfColeTrainerOptions();
+        Assert.Equal(
+            (engine.Depth, engine.FlowWidth, engine.FlowSupportPoints, engine.FlowHorizon, engine.FlowViscosity, engine.SharedFlowControls),
+            (defaults.Depth, defaults.FlowWidth, defaults.FlowSupportPoints, defaults.FlowHorizon, defaults.FlowViscosity, defaults.SharedFlowControls));
+
+        var context = new MLContext(seed: 1);
+        IDataView data = MLNetData.Iris(context);
+        var options = new HopfColeMulticlassTrainer.Options
+        {
+            NumberOfSupportPoints = 3,
+            MaximumEpochs = 2,
+            Depth = 3,
+            FlowWidth = 6,
+            FlowSupportPoints = 5,
+            FlowHorizon = 0.5,
+            FlowViscosity = 2,
+            SharedFlowControls = true,
+        };
+        GibbsFlow flow = context.MulticlassClassification.Trainers.HopfCole(options).Fit(data).Model.Model.Flow!;
+        Assert.Equal(new FlowShape(4, 6, 3, 5, Lifted: true, SharedControls: true), flow.Shape);
+        Assert.Equal(0.5, flow.Horizon);
+        Assert.Equal(2, flow.Viscosity);
+    }
+
+    [Fact]
+    public void NegativeDepthIsRejectedWhenTheTrainerIsCreated()
+    {
+        var context = new MLContext(seed: 1);
+
+        var error = Assert.Throws<ArgumentException>(() => context.Regression.Trainers.HopfCole(new HopfColeRegressionTrainer.Options { Depth = -1 }));
+
+        Assert.Contains("Depth", error.Message);
     }
 
     // ML.NET keeps SchemaShape.Create(DataViewSchema) internal; tests call it to hand estimators a real input shape.

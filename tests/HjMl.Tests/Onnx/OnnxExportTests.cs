@@ -157,6 +157,68 @@ public sealed class OnnxExportTests
         Assert.Throws<InvalidDataException>(() => OnnxModelSummary.Read(new MemoryStream("hello, world\n"u8.ToArray())));
     }
 
+    [Theory]
+    [InlineData(3, 8, false)]
+    [InlineData(2, 0, true)]
+    public void FlowRunsBetweenStandardisationAndTheHeadsOneSoftmaxPerStep(int depth, int flowWidth, bool shared)
+    {
+        HopfColeModel model = FlowModel(depth, flowWidth, shared);
+        GraphProto graph = OnnxExport.Build(model).Graph;
+        string[] operators = graph.Node.Select(node => node.OpType).ToArray();
+        string[] lift = flowWidth > 0 ? ["MatMul", "Add"] : [];
+        string[] step = ["MatMul", "Add", "Softmax", "MatMul", "Add"];
+        string[] expected = [.. (string[])["Sub", "Div"], .. lift, .. Enumerable.Repeat(step, depth).SelectMany(ops => ops), "MatMul", "Add", "Reshape", "ReduceMax"];
+        Assert.Equal(expected, operators.Take(expected.Length));
+        Assert.Equal($"flow_state_{depth}", graph.Node.Single(node => node.Output.Single() == "weight_products").Input[0]);
+
+        // The heads' weights have one row per coordinate of the terminal state; shared controls are one set of initializers.
+        TensorProto weights = graph.Initializer.Single(tensor => tensor.Name == "weights");
+        Assert.Equal(model.Layer.InputDimension, weights.Dims[0]);
+        Assert.Equal(shared ? 1 : depth, graph.Initializer.Count(tensor => tensor.Name.EndsWith("_keys", StringComparison.Ordinal)));
+        Assert.All(graph.Node.Where(node => node.OpType == "Softmax"), softmax => Assert.Equal(-1, softmax.Attribute.Single(attribute => attribute.Name == "axis").I));
+    }
+
+    [Fact]
+    public void MetadataNamesTheDepthAndTheFlowsSizes()
+    {
+        HopfColeModel model = FlowModel(depth: 3, flowWidth: 8, shared: false);
+        Dictionary<string, string> metadata = OnnxExport.Build(model).MetadataProps.ToDictionary(entry => entry.Key, entry => entry.Value);
+        Assert.Equal("3", metadata["hjml.depth"]);
+        Assert.Equal("8", metadata["hjml.flow_width"]);
+        Assert.Equal("6", metadata["hjml.flow_support_points"]);
+        Assert.Equal(model.Flow!.Horizon, double.Parse(metadata["hjml.flow_horizon"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(model.Flow.Viscosity, double.Parse(metadata["hjml.flow_viscosity"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("true", metadata["hjml.flow_lifted"]);
+        Assert.Equal("false", metadata["hjml.flow_shared_controls"]);
+        Dictionary<string, string> single = OnnxExport.Build(ModelFileTests.Model("binary")).MetadataProps.ToDictionary(entry => entry.Key, entry => entry.Value);
+        Assert.Equal("0", single["hjml.depth"]);
+        Assert.DoesNotContain(single.Keys, key => key.StartsWith("hjml.flow_", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ExplanationsOfAFlowModelAreUnsupportedAndSayWhy()
+    {
+        HopfColeModel model = FlowModel(depth: 2, flowWidth: 0, shared: false);
+        var problem = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(model, new OnnxExportOptions { IncludeExplanations = true }));
+        Assert.Contains("explanation outputs", problem.Message);
+        Assert.Contains("explanations through a flow are not built yet", problem.Message);
+        Assert.Contains("Depth 0", problem.Message);
+        Assert.NotEmpty(OnnxExport.ToBytes(model));
+    }
+
+    private static HopfColeModel FlowModel(int depth, int flowWidth, bool shared) => new HjMl.Training.HopfColeTrainer(new HjMl.Training.HopfColeTrainerOptions
+    {
+        Kind = ModelKind.MulticlassClassification,
+        NumberOfSupportPoints = 4,
+        Depth = depth,
+        FlowWidth = flowWidth,
+        FlowSupportPoints = 6,
+        SharedFlowControls = shared,
+        MaximumEpochs = 2,
+        Seed = 3,
+        MaximumDegreeOfParallelism = 1,
+    }).Fit(TestData.Load("iris.csv"));
+
     private static Dictionary<string, NodeProto> Producers(GraphProto graph)
     {
         var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Numerics.Tensors;
 using HjMl.Data;
+using HjMl.Flows;
 using HjMl.Models;
 using HjMl.Onnx;
 using HjMl.Persistence;
@@ -118,6 +120,68 @@ public sealed class OnnxRuntimeTests(OnnxRuntimeFixture runtime, ITestOutputHelp
     }
 
     [Theory]
+    [InlineData("diabetes.csv", ModelKind.Regression, 3, 16, false)]
+    [InlineData("diabetes.csv", ModelKind.Regression, 2, 0, true)]
+    [InlineData("breast_cancer.csv", ModelKind.BinaryClassification, 2, 0, false)]
+    [InlineData("breast_cancer.csv", ModelKind.BinaryClassification, 3, 40, true)]
+    [InlineData("iris.csv", ModelKind.MulticlassClassification, 3, 8, false)]
+    [InlineData("iris.csv", ModelKind.MulticlassClassification, 4, 0, true)]
+    [InlineData("digits.csv", ModelKind.MulticlassClassification, 2, 0, false)]
+    public void TrainedFlowModelMatchesFloatScoringInOnnxRuntime(string file, ModelKind kind, int depth, int flowWidth, bool sharedControls)
+    {
+        Dataset data = TestData.Load(file);
+        var options = new HopfColeTrainerOptions
+        {
+            Kind = kind,
+            NumberOfSupportPoints = 8,
+            Depth = depth,
+            FlowWidth = flowWidth,
+            FlowSupportPoints = 8,
+            SharedFlowControls = sharedControls,
+            MaximumEpochs = 8,
+            Seed = 5,
+            MaximumDegreeOfParallelism = 1,
+        };
+        HopfColeModel model = new HopfColeTrainer(options).Fit(data);
+        Assert.Equal(depth, model.Depth);
+        Assert.Equal(flowWidth > 0, model.Flow!.Shape.Lifted);
+        AssertTheFlowMoves(model, data);
+        RuntimeResult result = RunAll(model, data, out double[][] rows);
+        int outputs = model.OutputLength;
+        var scores = new float[rows.Length * outputs];
+        var probabilities = new double[rows.Length * outputs];
+        var predictions = new Prediction[rows.Length];
+        var wide = new double[outputs];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            float[] row = rows[i].Select(value => (float)value).ToArray();
+            model.Score(row, scores.AsSpan(i * outputs, outputs));
+            model.Score(rows[i], wide);
+            predictions[i] = model.Interpret(wide, probabilities.AsSpan(i * outputs, outputs));
+        }
+
+        IEnumerable<double> expectedScores = scores.Select(score => (double)score);
+        switch (kind)
+        {
+            case ModelKind.Regression:
+                Assert.Equal([OnnxExport.ScoreName], result.Outputs.Keys);
+                AssertTensor(result, OnnxExport.ScoreName, "float32", [rows.Length], expectedScores);
+                break;
+            case ModelKind.BinaryClassification:
+                AssertTensor(result, OnnxExport.ScoreName, "float32", [rows.Length], expectedScores);
+                AssertTensor(result, OnnxExport.ProbabilityName, "float32", [rows.Length], predictions.Select(prediction => prediction.Probability));
+                AssertLabels(result, OnnxExport.PredictedLabelName, "bool", predictions.Select(prediction => (double)prediction.ClassIndex));
+                break;
+            default:
+                AssertTensor(result, OnnxExport.ScoreName, "float32", [rows.Length, outputs], probabilities);
+                AssertTensor(result, OnnxExport.ClassScoresName, "float32", [rows.Length, outputs], expectedScores);
+                AssertLabels(result, OnnxExport.PredictedLabelName, "float32", predictions.Select(prediction => prediction.PredictedLabel));
+                AssertLabels(result, OnnxExport.PredictedClassIndexName, "int64", predictions.Select(prediction => (double)prediction.ClassIndex));
+                break;
+        }
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(7)]
     [InlineData(300)]
@@ -182,6 +246,24 @@ public sealed class OnnxRuntimeTests(OnnxRuntimeFixture runtime, ITestOutputHelp
         var problem = Assert.Throws<InvalidOperationException>(() => OnnxRuntimeFixture.Execute("hjml-no-such-program", [], runtime.Folder, TimeSpan.FromSeconds(10)));
         Assert.Contains("'hjml-no-such-program' could not be started", problem.Message);
         Assert.Contains("need Node.js (18 or newer) and npm on PATH", problem.Message);
+    }
+
+    // Training moved the state: z_L differs from z_0, so the exported steps are exercised, not identities.
+    private static void AssertTheFlowMoves(HopfColeModel model, Dataset data)
+    {
+        GibbsFlow flow = model.Flow!;
+        int m = flow.Width;
+        var standardised = new double[model.InputDimension];
+        var states = new double[(flow.Shape.Steps + 1) * m];
+        double largest = 0;
+        for (int row = 0; row < data.Rows; row++)
+        {
+            model.Scaling.Apply(data.Row(row), standardised);
+            flow.Trajectory(standardised, states);
+            largest = Math.Max(largest, TensorPrimitives.Distance(states.AsSpan(0, m), states.AsSpan(flow.Shape.Steps * m, m)));
+        }
+
+        Assert.True(largest > 1e-2, $"the flow moves no row by more than {largest}");
     }
 
     private RuntimeResult RunAll(HopfColeModel model, Dataset data, out double[][] rows)
