@@ -125,6 +125,7 @@ public class ViscosityEnsembleTests
     }
 
     [Theory]
+    [Trait("Speed", "Slow")]
     [MemberData(nameof(FilesAndCombinations))]
     public void LargeViscosityReproducesUniformAveraging(string file, EnsembleCombination combination)
     {

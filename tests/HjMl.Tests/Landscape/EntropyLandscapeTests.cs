@@ -44,6 +44,7 @@ public class EntropyLandscapeTests
     private static LandscapePlane Square(double half) => LandscapePlane.Through([0, 0], [1, 0], [0, 1], -half, half, -half, half);
 
     [Fact]
+    [Trait("Speed", "Slow")]
     public void TwoClusterBasinsMergeFromManyToOneAndThenFlattenAway()
     {
         LandscapeSweep sweep = EntropyLandscape.Sweep(TwoClusters(), Square(3.5), EntropyLandscape.GeometricViscosities(1e-3, 10, 41));
@@ -58,6 +59,7 @@ public class EntropyLandscapeTests
     }
 
     [Fact]
+    [Trait("Speed", "Slow")]
     public void BasinCountsNeverRiseAlongTheSweepOnEveryIrisHead()
     {
         (HopfColeModel model, Dataset data) = Iris.Value;

@@ -74,6 +74,7 @@ public sealed class OnnxExplanationTests(OnnxRuntimeFixture runtime, ITestOutput
     }
 
     [Theory]
+    [Trait("Speed", "Slow")]
     [MemberData(nameof(Cases))]
     public void TopSupportPointsAreTheLargestGibbsWeights(string name, double viscosity)
     {
@@ -117,6 +118,7 @@ public sealed class OnnxExplanationTests(OnnxRuntimeFixture runtime, ITestOutput
     }
 
     [Theory]
+    [Trait("Speed", "Slow")]
     [MemberData(nameof(Cases))]
     public void ContributionsBiasAndEntropySumToTheHeadScores(string name, double viscosity)
     {

@@ -8,6 +8,7 @@ public class TrainingQualityTests
     public static TheoryData<string> Cases => [.. QualityCommand.Cases.Select(c => c.File)];
 
     [Theory]
+    [Trait("Speed", "Slow")]
     [MemberData(nameof(Cases))]
     public void CrossValidatedMetricClearsTheIssuesBar(string file)
     {
