@@ -141,14 +141,14 @@ public sealed partial class FolderDependencies
             stack.Push(folder);
             foreach (string next in Edges.Where(e => e.From == folder).Select(e => e.To).Order(StringComparer.Ordinal))
             {
-                if (!index.ContainsKey(next))
+                if (!index.TryGetValue(next, out int nextIndex))
                 {
                     Visit(next);
                     lowLink[folder] = Math.Min(lowLink[folder], lowLink[next]);
                 }
                 else if (stack.Contains(next))
                 {
-                    lowLink[folder] = Math.Min(lowLink[folder], index[next]);
+                    lowLink[folder] = Math.Min(lowLink[folder], nextIndex);
                 }
             }
 

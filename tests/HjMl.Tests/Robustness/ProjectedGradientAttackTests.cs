@@ -155,7 +155,7 @@ public class ProjectedGradientAttackTests(AttackFixture models) : IClassFixture<
         (HopfColeModel model, double[] row, _, _) = LinearCase("binary");
         Assert.Contains("steps (0) and rivals (3) must be at least 1", Assert.Throws<ArgumentException>(() => new ProjectedGradientAttack(model, steps: 0)).Message);
         Assert.Contains("steps (60) and rivals (0) must be at least 1", Assert.Throws<ArgumentException>(() => new ProjectedGradientAttack(model, rivals: 0)).Message);
-        Assert.Contains("features has length 2 but the model was trained on 3 features", Assert.Throws<ArgumentException>(() => new ProjectedGradientAttack(model).Attack(row[..2], 1)).Message);
+        Assert.Contains("features has length 2 but the model was trained on 3 features", Assert.Throws<ArgumentException>(() => new ProjectedGradientAttack(model).Attack(row.AsSpan(0, 2), 1)).Message);
     }
 
     // The head a classifier predicts: the largest class score, or for binary head 0 (the positive class) iff the margin is > 0.
