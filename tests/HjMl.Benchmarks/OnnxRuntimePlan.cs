@@ -9,6 +9,8 @@ namespace HjMl.Benchmarks;
 /// </summary>
 public static class OnnxRuntimePlan
 {
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
     /// <summary>Rows whose ONNX Runtime scores are kept to compare with HjMl's.</summary>
     public const int ScoreRows = 1000;
 
@@ -38,7 +40,7 @@ public static class OnnxRuntimePlan
         }
 
         string plan = Path.Combine(folder, "plan.json");
-        File.WriteAllText(plan, JsonSerializer.Serialize(new { threads = Threads, cases }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(plan, JsonSerializer.Serialize(new { threads = Threads, cases }, IndentedJson));
         return plan;
     }
 }

@@ -16,6 +16,8 @@ namespace HjMl.Benchmarks;
 /// </summary>
 public static class Roofline
 {
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
     /// <summary>One measured rate.</summary>
     public sealed record Rate(string Name, string Shape, double PerSecond);
 
@@ -75,7 +77,7 @@ public static class Roofline
             ExponentialRate("hjml-vector-exp", HjMlExponential),
         };
         var result = new Result(products, exponentials, Environment.ProcessorCount, TargetRounds(7));
-        File.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(path, JsonSerializer.Serialize(result, IndentedJson));
         return result;
     }
 

@@ -8,6 +8,8 @@ namespace HjMl.Cli.Commands;
 /// <summary>Writes a table of named columns as CSV or JSON (by the file's extension), atomically.</summary>
 internal static class TableOutput
 {
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
     public static void Write(string path, IReadOnlyList<string> columns, IEnumerable<IReadOnlyList<object>> rows)
     {
         bool json = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
@@ -15,7 +17,7 @@ internal static class TableOutput
         if (json)
         {
             var records = rows.Select(row => columns.Select((name, i) => (name, value: row[i])).ToDictionary(pair => pair.name, pair => Plain(pair.value))).ToList();
-            text.Append(JsonSerializer.Serialize(records, new JsonSerializerOptions { WriteIndented = true }));
+            text.Append(JsonSerializer.Serialize(records, IndentedJson));
         }
         else
         {

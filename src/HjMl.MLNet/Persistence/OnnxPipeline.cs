@@ -63,7 +63,7 @@ internal static class OnnxPipeline
         GraphProto graph = proto.Graph;
         selectOutputs?.Invoke(graph);
         var renames = graph.Output.ToDictionary(output => output.Name, output => output.Name.StartsWith(Prefix + Selected, StringComparison.Ordinal) ? Prefix + output.Name[(Prefix.Length + Selected.Length)..] : Prefix + output.Name);
-        if (renames.Values.Contains(featureColumn) || featureColumn.StartsWith(Prefix, StringComparison.Ordinal))
+        if (renames.ContainsValue(featureColumn) || featureColumn.StartsWith(Prefix, StringComparison.Ordinal))
         {
             throw new NotSupportedException($"The feature column is named '{featureColumn}'; names starting with '{Prefix}' are reserved for HjMl's saved graph.");
         }

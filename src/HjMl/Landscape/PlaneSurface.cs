@@ -322,8 +322,8 @@ internal sealed class PlaneSurface
         int pieces = layer.NumberOfPieces;
         int first = head is int chosen ? chosen * pieces : 0;
         int count = head is null ? layer.Biases.Length : pieces;
-        Span<double> start = buffers.Start[..count];
-        Span<double> slope = buffers.Slope[..count];
+        Span<double> start = buffers.Start.AsSpan(0, count);
+        Span<double> slope = buffers.Slope.AsSpan(0, count);
         AllLogits(FirstAt(s0), SecondAt(t0), buffers.Logits);
         buffers.Logits.AsSpan(first, count).CopyTo(start);
         AllLogits(FirstAt(s1), SecondAt(t1), buffers.Logits);

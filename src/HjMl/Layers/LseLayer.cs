@@ -205,7 +205,7 @@ public sealed partial class LseLayer<T>
             {
                 if (!T.IsFinite(values[feature]))
                 {
-                    throw new ArgumentException($"inputs row {invalid}, feature {feature} is {values[feature]}; every value must be finite (no NaN or infinity).", "inputs");
+                    throw new ArgumentException($"inputs row {invalid}, feature {feature} is {values[feature]}; every value must be finite (no NaN or infinity).", nameof(inputs));
                 }
             }
         }
