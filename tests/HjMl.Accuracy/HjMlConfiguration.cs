@@ -84,6 +84,36 @@ internal sealed class HjMlConfiguration
         return options;
     }
 
+    /// <summary>
+    /// Every hyper-parameter as the trainers will see it ("Name=Value", column names and callbacks left out): the
+    /// multiclass options, then what only regression has, so the report pins what "defaults" meant for this run.
+    /// </summary>
+    public string Effective()
+    {
+        object multiclass = Apply(new HopfColeMulticlassTrainer.Options());
+        object regression = Apply(new HopfColeRegressionTrainer.Options());
+        IEnumerable<string> Values(object options, Func<PropertyInfo, bool> keep) => Settable(options.GetType())
+            .Where(p => !p.Name.EndsWith("ColumnName", StringComparison.Ordinal) && IsShown(p.PropertyType) && keep(p))
+            .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name}={Format(p.GetValue(options))}"));
+        string[] shared = Values(multiclass, _ => true).ToArray();
+        string[] regressionOnly = Values(regression, p => Property(typeof(HopfColeMulticlassTrainer.Options), p.Name) is null).ToArray();
+        return string.Join(", ", shared) + (regressionOnly.Length > 0 ? $"; regression also {string.Join(", ", regressionOnly)}" : string.Empty);
+    }
+
+    private static bool IsShown(Type type)
+    {
+        Type target = Nullable.GetUnderlyingType(type) ?? type;
+        return target.IsEnum || target == typeof(TimeSpan) || target.IsPrimitive || target == typeof(decimal) || (target.IsArray && IsShown(target.GetElementType()!));
+    }
+
+    private static string Format(object? value) => value switch
+    {
+        null => "null",
+        Array array => string.Join(";", array.Cast<object?>().Select(Format)),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "null",
+    };
+
     private static IEnumerable<PropertyInfo> Settable(Type type)
         => type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.SetMethod!.IsPublic);
 

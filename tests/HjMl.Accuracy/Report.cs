@@ -57,7 +57,8 @@ internal static class Report
         text.AppendLine("  default options, changed only where a column's heading names an option:");
         foreach (HjMlConfiguration configuration in run.Configurations)
         {
-            text.AppendLine(Invariant, $"  - {configuration.Heading}: {(configuration.Assignments.Count == 0 ? "the plug-in's defaults" : $"`--hjml {configuration.Text}`")}");
+            text.AppendLine(Invariant, $"  - {configuration.Heading}: {(configuration.Assignments.Count == 0 ? "the plug-in's defaults" : $"`--hjml {configuration.Text}`")}, that is");
+            text.AppendLine(Invariant, $"    {configuration.Effective()}.");
         }
 
         text.AppendLine("- A cell is the mean over the folds ± their standard deviation, then the mean training time per fold (the");
