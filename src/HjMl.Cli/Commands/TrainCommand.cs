@@ -52,6 +52,10 @@ internal sealed class TrainCommand : ICommand, IHasSwitches
 
         HopfColeModel model = result.Model;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best epoch {result.BestEpoch} of {result.History.Count}, eps {model.Viscosity:G4}, {result.History[^1].Elapsed.TotalSeconds:F1}s"));
+        if (result.StopReason is not null)
+        {
+            output.WriteLine(result.StopReason);
+        }
         if (result.ValidationRows.Count > 0)
         {
             ModelMetrics metrics = ModelMetrics.Evaluate(model, data.Subset(result.ValidationRows));

@@ -14,7 +14,14 @@ namespace HjMl.Training;
 /// <param name="ValidationLoss">The best validation loss (NaN without a validation split).</param>
 /// <param name="ValidationMetric">Accuracy or R^2 on the validation rows at the best epoch (NaN without a split).</param>
 /// <param name="ValidationRows">The 0-based rows of the caller's data held out for validation (empty without a split).</param>
-public sealed record TrainingResult(HopfColeModel Model, IReadOnlyList<TrainingProgress> History, int BestEpoch, double ValidationLoss, double ValidationMetric, IReadOnlyList<int> ValidationRows);
+public sealed record TrainingResult(HopfColeModel Model, IReadOnlyList<TrainingProgress> History, int BestEpoch, double ValidationLoss, double ValidationMetric, IReadOnlyList<int> ValidationRows)
+{
+    /// <summary>
+    /// Why training stopped early for a reason other than early stopping (a training loss that was no longer finite:
+    /// which epoch, and which epoch the model keeps), or null.
+    /// </summary>
+    public string? StopReason { get; init; }
+}
 
 /// <summary>
 /// Trains Hopf–Cole models: regression (a difference of two LSE heads, squared or Huber loss), binary classification
@@ -122,7 +129,7 @@ public sealed class HopfColeTrainer
         GibbsFlow? trained = objective.Flow(best);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
         model = model.WithCoverageRadius(CoverageRadius(model, trained is null ? train : FlowSetup.Terminal(trained, train)));
-        return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder);
+        return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder) { StopReason = run.StopReason };
     }
 
     /// <summary>

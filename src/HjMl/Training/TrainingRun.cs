@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using HjMl.Evaluation;
 using HjMl.Models;
 using HjMl.Training.Optimizers;
@@ -20,6 +21,10 @@ internal sealed class TrainingRun : IEpochSchedule
     private readonly Stopwatch stopwatch;
     private readonly IProgress<TrainingProgress>? progress;
     private int sinceImprovement;
+
+    // The parameters at the end of the last epoch whose training loss was finite (kept without a validation split).
+    private double[]? lastFinite;
+    private int lastFiniteEpoch;
 
     public TrainingRun(HopfColeTrainerOptions options, TrainingObjective objective, TrainingBlock? validation, double[] parameters, int dimension, Stopwatch stopwatch, IProgress<TrainingProgress>? progress)
     {
@@ -48,6 +53,9 @@ internal sealed class TrainingRun : IEpochSchedule
 
     public double BestValidationMetric { get; private set; } = double.NaN;
 
+    /// <summary>Why training stopped before its last epoch for a reason other than early stopping, or null.</summary>
+    public string? StopReason { get; private set; }
+
     /// <summary>No optimisation: the model is the Hopf–Cole construction.</summary>
     public void KeepConstruction()
     {
@@ -67,6 +75,12 @@ internal sealed class TrainingRun : IEpochSchedule
     /// <summary>Validates when due, keeps the best parameters, reports progress; returns true to stop early.</summary>
     public bool EndEpoch(int epoch, double trainingLoss)
     {
+        // The loss is taken before an epoch's last step, so the parameters that step left are checked too.
+        if (!double.IsFinite(trainingLoss) || !double.IsFinite(TensorPrimitives.Sum<double>(parameters) * 0))
+        {
+            return StopOnNonFiniteLoss(epoch, trainingLoss);
+        }
+
         double viscosity = ViscosityAt(epoch);
         double validationLoss = double.NaN, metric = double.NaN;
         bool stop = false;
@@ -75,6 +89,9 @@ internal sealed class TrainingRun : IEpochSchedule
             BestParameters = null;
             BestViscosity = viscosity;
             BestEpoch = epoch;
+            lastFinite ??= new double[parameters.Length];
+            parameters.CopyTo(lastFinite, 0);
+            lastFiniteEpoch = epoch;
         }
         else if (epoch % options.ValidationFrequency == 0 || epoch == options.MaximumEpochs)
         {
@@ -99,6 +116,29 @@ internal sealed class TrainingRun : IEpochSchedule
         History.Add(report);
         progress?.Report(report);
         return stop;
+    }
+
+    // A loss that is no longer finite ends the run: the model keeps the best validated parameters, or without a
+    // validation split the last epoch whose loss was finite; with neither there is no model to keep.
+    private bool StopOnNonFiniteLoss(int epoch, double trainingLoss)
+    {
+        if (validation is null)
+        {
+            if (lastFinite is null)
+            {
+                throw new InvalidOperationException($"Training diverged in epoch {epoch} (training loss {trainingLoss}, or parameters no longer finite), before any epoch ended with a finite loss, so there is no model to keep; lower LearningRate (now {options.LearningRate}) or raise L2Regularisation.");
+            }
+
+            BestParameters = lastFinite;
+            BestEpoch = lastFiniteEpoch;
+        }
+        else if (BestParameters is null)
+        {
+            throw new InvalidOperationException($"Training diverged in epoch {epoch} (training loss {trainingLoss}, or parameters no longer finite), before any validation, so there is no model to keep; lower LearningRate (now {options.LearningRate}) or raise L2Regularisation.");
+        }
+
+        StopReason = $"stopped in epoch {epoch}: training diverged (training loss {trainingLoss}, or parameters no longer finite); the model keeps epoch {BestEpoch}, the {(validation is null ? "last with a finite loss" : "best validated")}.";
+        return true;
     }
 
     // Accuracy (classifiers) or R^2 (regression, in standardised units, which R^2 does not depend on) on the validation rows.
