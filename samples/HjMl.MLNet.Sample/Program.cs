@@ -1,22 +1,25 @@
-// An ML.NET pipeline with HjMl: ML.NET's featurisers (mean-variance normalisation, then MKL-backed PCA whitening to
-// the leading principal components),
-// the Hopf–Cole binary trainer and its Gibbs attribution, trained on data/breast_cancer.csv, evaluated, saved as an
-// ML.NET zip, loaded back (without HjMl: the zip holds ML.NET's OnnxTransformer) and used from a PredictionEngine
-// that prints, per patient, the prediction and its top attributions.
+// An ML.NET pipeline with HjMl: ML.NET's featurisers (mean-variance normalisation, then PCA whitening to the leading
+// principal components), the Hopf–Cole binary trainer and its Gibbs attribution, trained on data/breast_cancer.csv,
+// evaluated, saved as an ML.NET zip, loaded back (without HjMl: the zip holds ML.NET's OnnxTransformer) and used from a
+// PredictionEngine that prints, per patient, the prediction and its top attributions.
 //
-// With "automl", it lets ML.NET AutoML sweep the trainer's width and viscosity instead, printing every trial.
+// The whitening is ML.NET's VectorWhiten when built with -p:HjMlWithMkl=true (Microsoft.ML.Mkl.Components, from the
+// public NuGet gallery); otherwise ML.NET's own PCA projection followed by mean-variance scaling, which whitens the same
+// leading components. The sample prints which one it used.
 //
-//   dotnet run --project samples/HjMl.MLNet.Sample -c Release -p:HjMlWithMLNet=true [-- [automl] [path/to/breast_cancer.csv]]
+// With "automl" (built with -p:HjMlWithAutoML=true, Microsoft.ML.AutoML from the public NuGet gallery), it lets ML.NET
+// AutoML sweep the trainer's width and viscosity instead, printing every trial.
+//
+//   dotnet run --project samples/HjMl.MLNet.Sample -c Release [-- [automl] [path/to/breast_cancer.csv]]
 using HjMl.MLNet;
 using HjMl.MLNet.Attribution;
-using HjMl.MLNet.AutoML;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Trainers;
 using Microsoft.ML;
-using Microsoft.ML.AutoML;
 using Microsoft.ML.Data;
-using Microsoft.ML.SearchSpace;
+#if HJML_WITH_MKL
 using Microsoft.ML.Transforms;
+#endif
 
 bool automl = args.Contains("automl");
 string[] paths = args.Where(arg => arg != "automl").ToArray();
@@ -36,31 +39,28 @@ DataOperationsCatalog.TrainTestData split = context.Data.TrainTestSplit(data, te
 
 if (automl)
 {
-    // AutoML samples (width, eps) from HopfColeSearchSpace; each trial trains on the train split, scores accuracy on the test split.
-    var sampled = new List<HopfColeSearchSpace>();
-    SweepableEstimator sweepable = context.Auto().CreateSweepableEstimator(
-        (trialContext, point) =>
-        {
-            sampled.Add(point);
-            return trialContext.BinaryClassification.Trainers.HopfCole(point.ApplyTo(new HopfColeBinaryTrainer.Options { MaximumEpochs = 50, Seed = 1 }));
-        },
-        new SearchSpace<HopfColeSearchSpace>());
-    AutoMLExperiment experiment = context.Auto().CreateExperiment(new AutoMLExperiment.AutoMLExperimentSettings { Seed = 1 })
-        .SetPipeline(context.Transforms.NormalizeMeanVariance("Features").Append(sweepable))
-        .SetDataset(split)
-        .SetBinaryClassificationMetric(BinaryClassificationMetric.Accuracy, "Label")
-        .SetMaxModelToExplore(12)
-        .SetTrainingTimeInSeconds(120)
-        .SetMonitor(new TrialPrinter(sampled));
-    TrialResult best = experiment.Run();
-    Console.WriteLine($"Best: trial {best.TrialSettings.TrialId}, accuracy {best.Metric:F4}");
-    return;
+#if HJML_WITH_AUTOML
+    AutoMLSweep.Run(context, split);
+    return 0;
+#else
+    Console.Error.WriteLine("The automl mode needs Microsoft.ML.AutoML from the public NuGet gallery: run the sample with -p:HjMlWithAutoML=true.");
+    return 2;
+#endif
 }
 
 // Featurisers (whitening keeps the leading principal components), then the trainer; the attribution transform is fitted on the trained model.
 const int components = 10;
+#if HJML_WITH_MKL
+Console.WriteLine($"Whitening: VectorWhiten (PCA, rank {components}; Microsoft.ML.Mkl.Components)");
+IEstimator<ITransformer> whitening = context.Transforms.VectorWhiten("Features", kind: WhiteningKind.PrincipalComponentAnalysis, rank: components);
+#else
+// Projecting onto the leading principal components and scaling each to unit variance is PCA whitening.
+Console.WriteLine($"Whitening: ProjectToPrincipalComponents (rank {components}) then NormalizeMeanVariance (VectorWhiten needs -p:HjMlWithMkl=true)");
+IEstimator<ITransformer> whitening = context.Transforms.ProjectToPrincipalComponents("Features", rank: components, seed: 1)
+    .Append(context.Transforms.NormalizeMeanVariance("Features"));
+#endif
 var pipeline = context.Transforms.NormalizeMeanVariance("Features")
-    .Append(context.Transforms.VectorWhiten("Features", kind: WhiteningKind.PrincipalComponentAnalysis, rank: components))
+    .Append(whitening)
     .Append(context.BinaryClassification.Trainers.HopfCole(numberOfSupportPoints: 8, viscosity: 0.5));
 var trained = pipeline.Fit(split.TrainSet);
 HopfColePredictionTransformer hopfCole = trained.LastTransformer;
@@ -92,6 +92,7 @@ foreach (var (patient, truth) in split.TestSet.GetColumn<float[]>("Features").Zi
 }
 
 File.Delete(zip);
+return 0;
 
 static IEnumerable<ITransformer> Stages(ITransformer transformer)
     => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Stages) : [transformer];
@@ -107,26 +108,6 @@ static string RepositoryRoot()
     }
 
     throw new InvalidOperationException("Pass the path of breast_cancer.csv: no folder above the sample holds HjMl.sln.");
-}
-
-/// <summary>Prints each AutoML trial as it ends: the width and viscosity it tried and its accuracy.</summary>
-internal sealed class TrialPrinter(List<HopfColeSearchSpace> sampled) : IMonitor
-{
-    public void ReportCompletedTrial(TrialResult result)
-    {
-        HopfColeSearchSpace point = sampled[^1];
-        Console.WriteLine($"trial {result.TrialSettings.TrialId,2}: {point.NumberOfSupportPoints,2} support points, eps = {point.Viscosity:F3}: accuracy {result.Metric:F4} ({result.DurationInMilliseconds / 1000:F1} s)");
-    }
-
-    public void ReportBestTrial(TrialResult result)
-    {
-    }
-
-    public void ReportFailTrial(TrialSettings settings, Exception? exception = null) => Console.WriteLine($"trial {settings.TrialId} failed: {exception?.Message}");
-
-    public void ReportRunningTrial(TrialSettings settings)
-    {
-    }
 }
 
 /// <summary>One patient's 30 measurements.</summary>
