@@ -52,11 +52,11 @@ if (automl)
 const int components = 10;
 #if HJML_WITH_MKL
 Console.WriteLine($"Whitening: VectorWhiten (PCA, rank {components}; Microsoft.ML.Mkl.Components)");
-IEstimator<ITransformer> whitening = context.Transforms.VectorWhiten("Features", kind: WhiteningKind.PrincipalComponentAnalysis, rank: components);
+var whitening = context.Transforms.VectorWhiten("Features", kind: WhiteningKind.PrincipalComponentAnalysis, rank: components);
 #else
 // Projecting onto the leading principal components and scaling each to unit variance is PCA whitening.
 Console.WriteLine($"Whitening: ProjectToPrincipalComponents (rank {components}) then NormalizeMeanVariance (VectorWhiten needs -p:HjMlWithMkl=true)");
-IEstimator<ITransformer> whitening = context.Transforms.ProjectToPrincipalComponents("Features", rank: components, seed: 1)
+var whitening = context.Transforms.ProjectToPrincipalComponents("Features", rank: components, seed: 1)
     .Append(context.Transforms.NormalizeMeanVariance("Features"));
 #endif
 var pipeline = context.Transforms.NormalizeMeanVariance("Features")
@@ -65,7 +65,7 @@ var pipeline = context.Transforms.NormalizeMeanVariance("Features")
 var trained = pipeline.Fit(split.TrainSet);
 HopfColePredictionTransformer hopfCole = trained.LastTransformer;
 var attribution = context.Transforms.GibbsAttribution(hopfCole, topSupportPoints: 3).Fit(trained.Transform(split.TrainSet));
-ITransformer model = trained.Append(attribution);
+var model = trained.Append(attribution);
 
 CalibratedBinaryClassificationMetrics metrics = context.BinaryClassification.Evaluate(model.Transform(split.TestSet));
 Console.WriteLine($"Test rows: accuracy {metrics.Accuracy:F4}, AUC {metrics.AreaUnderRocCurve:F4}, log-loss {metrics.LogLoss:F4}");
