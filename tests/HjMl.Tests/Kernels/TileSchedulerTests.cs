@@ -24,13 +24,20 @@ public class TileSchedulerTests
             kernel.EvaluateBatch(inputs, scores, 0.5, Readout.MarginOf(0, 1));
         }
 
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int call = 0; call < 200; call++)
+        // The fewest bytes of up to three windows (process-wide, since tiles run on pool threads): under load the pool
+        // now and then starts a thread, which allocates once; work that allocates per batch does so in every window.
+        long allocated = long.MaxValue;
+        for (int window = 0; window < 3 && allocated >= 1024; window++)
         {
-            kernel.EvaluateBatch(inputs, scores, 0.5, Readout.MarginOf(0, 1));
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int call = 0; call < 200; call++)
+            {
+                kernel.EvaluateBatch(inputs, scores, 0.5, Readout.MarginOf(0, 1));
+            }
+
+            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
         }
 
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         Assert.True(allocated < 1024, $"{allocated} bytes over 200 batches of {rows} rows");
     }
 
