@@ -48,7 +48,10 @@ public sealed class FeatureScaling
     /// Fits means and standard deviations on <paramref name="data"/>. A scale is floored at 5% of the column's range,
     /// so that a nearly constant column (a border pixel that is almost always 0) cannot turn one unusual value into a
     /// huge standardised one; a typical column's standard deviation is a quarter of its range or more, so the floor
-    /// leaves it alone. A constant column gets scale 1.
+    /// leaves it alone. An indicator column (only two values, as one-hot encoding makes) is floored at a quarter of its
+    /// range instead, so that a rare category (frequency p, standard deviation sqrt(p (1 - p))) stands at most 4 units
+    /// from the mean rather than 1 / sqrt(p) (30 at p = 0.001): such a lever lets a few rows pull pieces of their own, and
+    /// on one-hot data the validation loss rose from the first epoch. A constant column gets scale 1.
     /// </summary>
     public static FeatureScaling Fit(Dataset data)
     {
@@ -74,11 +77,22 @@ public sealed class FeatureScaling
         }
 
         TensorPrimitives.Divide(variances, Math.Max(1, data.Rows - 1), variances);
+        var indicators = new bool[d];
+        Array.Fill(indicators, true);
+        for (int row = 0; row < data.Rows; row++)
+        {
+            ReadOnlySpan<double> values = data.Row(row);
+            for (int k = 0; k < d; k++)
+            {
+                indicators[k] &= values[k] == minimums[k] || values[k] == maximums[k];
+            }
+        }
+
         var scales = new double[d];
         for (int k = 0; k < d; k++)
         {
             double range = maximums[k] - minimums[k];
-            scales[k] = range > 0 ? Math.Max(Math.Sqrt(variances[k]), 0.05 * range) : 1.0;
+            scales[k] = range > 0 ? Math.Max(Math.Sqrt(variances[k]), (indicators[k] ? 0.25 : 0.05) * range) : 1.0;
         }
 
         return new FeatureScaling(means, scales);
