@@ -44,6 +44,54 @@ public sealed class Decomposition
     }
 }
 
+/// <summary>
+/// One explained value of a model with a flow split over its input features (THEORY.md section 9, integrated gradients
+/// [derived]): <c>Value = Baseline + sum(FeatureContributions) + Remainder</c>, to rounding. Feature k contributes
+/// z_k times the mean of d value / d z_k along the straight path from the training means (z = 0) to the row, the mean
+/// taken by a Gauss–Legendre rule; z_k = (x_k - mean_k) / scale_k, so a contribution is also (x_k - mean_k) times the
+/// mean of d value / d x_k, in the value's units, as a single layer's contributions are.
+/// </summary>
+public sealed class InputDecomposition
+{
+    internal InputDecomposition(int dimension) => FeatureContributions = new double[dimension];
+
+    /// <summary>The explained value (the same as the terminal decomposition's).</summary>
+    public double Value { get; internal set; }
+
+    /// <summary>Per input feature, its contribution, in the model's feature order.</summary>
+    public double[] FeatureContributions { get; }
+
+    /// <summary>The value at the baseline row: every feature at its training mean (z = 0).</summary>
+    public double Baseline { get; internal set; }
+
+    /// <summary>
+    /// Value - Baseline - sum(FeatureContributions): the quadrature's error (the path integral itself is exact), refined
+    /// to within 1e-9 of max(1, |Value|) where 64 panels suffice, and reported as it is where they do not.
+    /// </summary>
+    public double Remainder { get; internal set; }
+
+    /// <summary>
+    /// Gradient evaluations the path integral took: <see cref="ModelExplainer.PathQuadratureNodes"/> on one panel, or
+    /// 4, 16 or 64 times as many where a coarser rule left a remainder above 1e-9 of the value.
+    /// </summary>
+    public int QuadratureNodes { get; internal set; }
+
+    /// <summary>Baseline + contributions + remainder, which equals <see cref="Value"/> to rounding.</summary>
+    public double Sum
+    {
+        get
+        {
+            double sum = Baseline + Remainder;
+            foreach (double contribution in FeatureContributions)
+            {
+                sum += contribution;
+            }
+
+            return sum;
+        }
+    }
+}
+
 /// <summary>How much one support point (piece) carries an explained value.</summary>
 /// <param name="Head">The head the piece belongs to (binary/regression: 0 positive, 1 negative; multiclass: the class index).</param>
 /// <param name="Piece">The piece's index within its head.</param>
@@ -74,12 +122,18 @@ public sealed class Explanation
         }
 
         Model = model;
-        Class = new Decomposition(model.InputDimension);
-        Margin = new Decomposition(model.InputDimension);
+        Class = new Decomposition(model.Layer.InputDimension);
+        Margin = new Decomposition(model.Layer.InputDimension);
         TopSupport = new SupportAttribution[top];
         TopPieces = new int[top];
         TopWeights = new double[top];
         workspace = new ExplanationWorkspace(model.Layer.Kernel);
+        if (model.Flow is not null)
+        {
+            InputClass = new InputDecomposition(model.InputDimension);
+            InputMargin = new InputDecomposition(model.InputDimension);
+            Path = new FlowPath(model.Flow);
+        }
     }
 
     /// <summary>The model explained.</summary>
@@ -89,15 +143,32 @@ public sealed class Explanation
     public Prediction Prediction { get; internal set; }
 
     /// <summary>
-    /// Classifiers: the predicted class's head f_c(x) decomposed. Regression: the same as <see cref="Margin"/>.
+    /// Classifiers: the predicted class's head f_c(x) decomposed. Regression: the same as <see cref="Margin"/>. With a
+    /// flow, over the read-out's inputs: the terminal coordinates z_L (see <see cref="CoordinateNames"/>).
     /// </summary>
     public Decomposition Class { get; }
 
     /// <summary>
     /// The margin decomposed: binary f_0 - f_1 (positive class minus negative; the score), multiclass f_c - f_r against
-    /// the runner-up class r, regression the prediction LabelMean + LabelScale (f_0 - f_1) itself.
+    /// the runner-up class r, regression the prediction LabelMean + LabelScale (f_0 - f_1) itself. With a flow, over the
+    /// terminal coordinates z_L.
     /// </summary>
     public Decomposition Margin { get; }
+
+    /// <summary>
+    /// The names of the entries of <see cref="Class"/>'s and <see cref="Margin"/>'s contributions: the model's feature
+    /// names for a single layer, "z[0]" .. "z[m-1]" (the flow's terminal state) for a model with a flow.
+    /// </summary>
+    public IReadOnlyList<string> CoordinateNames => Model.Flow is null ? Model.FeatureNames : Path!.CoordinateNames;
+
+    /// <summary>
+    /// Models with a flow: <see cref="Class"/>'s value split over the input features (integrated gradients through the
+    /// flow); null for a single layer, whose <see cref="Class"/> is already over the input features.
+    /// </summary>
+    public InputDecomposition? InputClass { get; }
+
+    /// <summary>Models with a flow: <see cref="Margin"/>'s value split over the input features; null for a single layer.</summary>
+    public InputDecomposition? InputMargin { get; }
 
     /// <summary>The runner-up class for multiclass margins, -1 otherwise.</summary>
     public int RunnerUp { get; internal set; } = -1;
@@ -111,7 +182,10 @@ public sealed class Explanation
     /// <summary>exp(H): the effective number of support points carrying the row.</summary>
     public double EffectiveSupportCount => Math.Exp(Entropy);
 
-    // Per-row work: standardised features, Gibbs weights of every head (with a vector of slack), two expectations E_pi[w].
+    // Models with a flow: the path points, the flow's adjoint buffers and the standardised input.
+    internal FlowPath? Path { get; }
+
+    // Per-row work: standardised features (with a flow: the terminal state z_L), Gibbs weights of every head (with a vector of slack), two expectations E_pi[w].
     internal Span<double> Standardised => workspace.Standardised;
 
     // The top list under construction: pieces and their weights, largest first.

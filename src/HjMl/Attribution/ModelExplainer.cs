@@ -12,8 +12,10 @@ namespace HjMl.Attribution;
 /// points that carry the row with their Gibbs weights, provenance and label sensitivity; the attribution entropy; the
 /// certified radius; and support coverage. Immutable and thread-safe; <see cref="Explain"/> allocates nothing when
 /// the caller reuses an <see cref="Explanation"/>, and <see cref="Certify"/> and <see cref="Coverage"/> allocate nothing.
+/// A model with a flow is explained at its read-out, on the terminal state z_L, and through the flow (section 9): see
+/// <see cref="Explanation.InputMargin"/> and <see cref="Certificate.LipschitzBound"/>.
 /// </summary>
-public sealed class ModelExplainer
+public sealed partial class ModelExplainer
 {
     private readonly LseLayer<double> layer;
     private readonly double[] weightSquaredNorms;
@@ -32,7 +34,6 @@ public sealed class ModelExplainer
     public ModelExplainer(HopfColeModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.RequireSingleLayer("Gibbs attribution, certificates and support coverage");
         Model = model;
         layer = model.Layer;
         weightSquaredNorms = SupportGeometry.WeightSquaredNorms(layer);
@@ -47,6 +48,12 @@ public sealed class ModelExplainer
         }
 
         minimumScale = TensorPrimitives.Min(model.Scaling.Scales);
+        flow = model.Flow;
+        if (flow is not null)
+        {
+            lipschitzBound = flow.LipschitzBound();
+            baselineScores = BaselineScores(model);
+        }
     }
 
     /// <summary>The model explained.</summary>
@@ -64,7 +71,14 @@ public sealed class ModelExplainer
 
         Span<double> scores = explanation.HeadScores;
         Span<double> entropies = explanation.Entropies;
-        Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
+        if (flow is null)
+        {
+            Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
+        }
+        else
+        {
+            PrepareThroughFlow(features, explanation.Path!.Input, explanation.Standardised, explanation.Weights, scores, entropies);
+        }
 
         // Each decomposition reads E_pi[w] and E_pi[b] of two heads: binary and regression heads 0 and 1 whatever the
         // prediction (so they are taken before it is read, and nothing waits on it), multiclass the predicted class and
@@ -138,6 +152,10 @@ public sealed class ModelExplainer
         }
 
         SelectTop(explanation, classHead, scale);
+        if (flow is not null)
+        {
+            ExplainInputs(explanation, classHead, positive, negative, scale);
+        }
     }
 
     // E_pi[w] of heads a and b into their buffers, and their E_pi[b].
@@ -173,7 +191,7 @@ public sealed class ModelExplainer
         Span<double> squaredNorms = stackalloc double[heads];
         layer.Expectation.SquaredDistances(predicted, pi[..(heads * pieces)], squaredNorms);
 
-        var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN);
+        var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN, double.PositiveInfinity, 1);
         for (int other = 0; other < heads; other++)
         {
             if (other == predicted)
@@ -188,11 +206,11 @@ public sealed class ModelExplainer
             if (radius < best.Radius)
             {
                 int binding = Model.Kind == ModelKind.BinaryClassification ? (other == 0 ? 1 : 0) : other;
-                best = new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, binding, double.NaN);
+                best = new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, binding, double.NaN, radius, 1);
             }
         }
 
-        return best;
+        return flow is null ? best : ThroughFlow(best);
     }
 
     /// <summary>
@@ -224,7 +242,8 @@ public sealed class ModelExplainer
         double curvature = Curvature(0, 1);
         double margin = tolerance / Model.LabelScale;
         double radius = Radius(gradientNorm, curvature, margin);
-        return new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, -1, tolerance);
+        var certificate = new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, -1, tolerance, radius, 1);
+        return flow is null ? certificate : ThroughFlow(certificate);
     }
 
     /// <summary>
@@ -241,7 +260,18 @@ public sealed class ModelExplainer
         Span<double> z = AlignedBuffer<double>.Rent(ref standardisedScratch, d);
         Span<double> logits = AlignedBuffer<double>.Rent(ref weightScratch, heads * pieces);
         Model.ValidateFeatures(features);
-        Model.Scaling.Apply(features, z);
+        if (flow is null)
+        {
+            Model.Scaling.Apply(features, z);
+        }
+        else
+        {
+            // With a flow the read-out's support points and the trained coverage radius live at z_L.
+            Span<double> input = AlignedBuffer<double>.Rent(ref inputScratch, Model.InputDimension);
+            Model.Scaling.Apply(features, input);
+            flow.Transport(input, z);
+        }
+
         layer.Kernel.EvaluateRow(z, scores, layer.Viscosity, logits);
         (double distance, int nearest) = NearestSupport(z, logits);
         int head = PredictedHead(scores);
@@ -288,7 +318,15 @@ public sealed class ModelExplainer
         Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, layer.InputDimension);
         Span<double> pi = AlignedBuffer<double>.Rent(ref weightScratch, layer.Kernel.GibbsWeightsLength);
         Span<double> entropies = stackalloc double[scores.Length];
-        Prepare(features, standardised, pi, scores, entropies);
+        if (flow is null)
+        {
+            Prepare(features, standardised, pi, scores, entropies);
+        }
+        else
+        {
+            PrepareThroughFlow(features, AlignedBuffer<double>.Rent(ref inputScratch, Model.InputDimension), standardised, pi, scores, entropies);
+        }
+
         return pi;
     }
 

@@ -104,6 +104,6 @@ public class FlowTrainingTests
         features[5] = double.NaN;
         var scores = new double[Iris.Rows * 3];
         Assert.Contains("Row 2", Assert.Throws<ArgumentException>(() => model.ScoreBatch(features, scores)).Message);
-        Assert.Contains("Depth 0", Assert.Throws<NotSupportedException>(() => new HjMl.Attribution.ModelExplainer(model)).Message);
+        Assert.Contains("Depth 0", Assert.Throws<NotSupportedException>(() => HjMl.Landscape.EntropyLandscape.Sweep(model, Iris.Features, [1.0])).Message);
     }
 }
