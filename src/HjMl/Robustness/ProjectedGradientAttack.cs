@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Models;
 
@@ -14,12 +15,14 @@ public readonly record struct AttackResult(bool Succeeded, double Distance, int 
 /// Projected gradient descent on the margins of a classifier, in the model's standardised feature space: for each
 /// rival class c, step z against grad (f_pred - f_c) = E_pi_pred[w] - E_pi_c[w] (THEORY.md section 3), project back
 /// onto the ball of the given radius, and stop when c wins. An empirical check of certified radii (which no attack may
-/// beat) and a measure of how tight they are.
+/// beat) and a measure of how tight they are. With a flow the attack moves the standardised input z_0 and the heads read
+/// z_L; the margin's gradient is carried from z_L back to z_0 by the flow's discrete adjoint (THEORY.md section 9).
 /// </summary>
 public sealed class ProjectedGradientAttack
 {
     private readonly HopfColeModel model;
     private readonly LseLayer<double> layer;
+    private readonly GibbsFlow? flow;
 
     /// <summary>Creates an attack on <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The model is a regressor, which has no class to change.</exception>
@@ -36,9 +39,9 @@ public sealed class ProjectedGradientAttack
             throw new ArgumentException($"steps ({steps}) and rivals ({rivals}) must be at least 1.", nameof(steps));
         }
 
-        model.RequireSingleLayer("The projected-gradient attack");
         this.model = model;
         layer = model.Layer;
+        flow = model.Flow;
         Steps = steps;
         Rivals = rivals;
     }
@@ -53,12 +56,15 @@ public sealed class ProjectedGradientAttack
     public AttackResult Attack(ReadOnlySpan<double> features, double radius)
     {
         model.ValidateFeatures(features);
-        int d = layer.InputDimension;
+        int d = model.InputDimension;
         int heads = layer.NumberOfHeads;
         var origin = new double[d];
         model.Scaling.Apply(features, origin);
         var scores = new double[heads];
-        layer.Evaluate(origin, scores);
+        Span<double> terminal = flow is null ? default : new double[flow.Width];
+        Span<double> rivalCostate = flow is null ? default : new double[flow.Width];
+        FlowInputGradient? adjoint = flow is null ? null : new FlowInputGradient(flow, 1);
+        Evaluate(origin, terminal, scores);
         int predicted = TensorPrimitives.IndexOfMax<double>(scores);
         if (!(radius > 0))
         {
@@ -75,9 +81,17 @@ public sealed class ProjectedGradientAttack
             origin.CopyTo(z, 0);
             for (int iteration = 0; iteration < Steps; iteration++)
             {
-                layer.Gradient(z, predicted, gradient);
-                layer.Gradient(z, rival, other);
-                TensorPrimitives.Subtract(gradient, other, gradient);
+                if (adjoint is null)
+                {
+                    layer.Gradient(z, predicted, gradient);
+                    layer.Gradient(z, rival, other);
+                    TensorPrimitives.Subtract(gradient, other, gradient);
+                }
+                else
+                {
+                    MarginGradient(adjoint, z, predicted, rival, rivalCostate, gradient);
+                }
+
                 double norm = TensorPrimitives.Norm<double>(gradient);
                 if (norm == 0)
                 {
@@ -94,7 +108,7 @@ public sealed class ProjectedGradientAttack
                     TensorPrimitives.MultiplyAdd(step, radius / distance, origin, z);
                 }
 
-                layer.Evaluate(z, scores);
+                Evaluate(z, terminal, scores);
                 int now = TensorPrimitives.IndexOfMax<double>(scores);
                 if (now != predicted)
                 {
@@ -105,6 +119,31 @@ public sealed class ProjectedGradientAttack
         }
 
         return new AttackResult(false, radius, predicted);
+    }
+
+    // Every head's score at standardised input z: the layer on z, or on z_L as the model scores it.
+    private void Evaluate(ReadOnlySpan<double> z, Span<double> terminal, Span<double> scores)
+    {
+        if (flow is null)
+        {
+            layer.Evaluate(z, scores);
+            return;
+        }
+
+        flow.Transport(z, terminal);
+        layer.Evaluate(terminal, scores);
+    }
+
+    // grad_z (f_a - f_b) through the flow: p_L = E_pi_a[w] - E_pi_b[w] at z_L (section 3), carried back by the adjoint.
+    private void MarginGradient(FlowInputGradient adjoint, ReadOnlySpan<double> z, int a, int b, Span<double> other, Span<double> gradient)
+    {
+        z.CopyTo(adjoint.Inputs);
+        adjoint.Forward(1);
+        Span<double> costate = adjoint.Costate(0);
+        layer.Gradient(adjoint.Terminal(0), a, costate);
+        layer.Gradient(adjoint.Terminal(0), b, other);
+        TensorPrimitives.Subtract(costate, other, costate);
+        adjoint.Backward(gradient);
     }
 
     /// <summary>
