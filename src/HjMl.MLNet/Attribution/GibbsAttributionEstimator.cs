@@ -32,14 +32,10 @@ public sealed class GibbsAttributionEstimator : IEstimator<GibbsAttributionTrans
 
     private GibbsAttributionTransformer Transformer { get; }
 
-    /// <summary>Checks that the model is explainable and <paramref name="input"/> has the feature column, and returns the transformer.</summary>
-    /// <exception cref="NotSupportedException">The model has a residual Gibbs flow (Depth &gt; 0): attribution through the flow is not built yet.</exception>
+    /// <summary>Checks that <paramref name="input"/> has the feature column, and returns the transformer.</summary>
     public GibbsAttributionTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-
-        // Otherwise the first row read would fail inside the cursor, far from the pipeline that asked for it.
-        Model.Model.Model.RequireSingleLayer("The GibbsAttribution transform (Gibbs attribution, certificates and support coverage)");
         Transformer.GetOutputSchema(input.Schema);
         return new GibbsAttributionTransformer(Transformer.Model, Transformer.FeatureColumnName, Transformer.TopSupportPoints, input.Schema);
     }

@@ -25,19 +25,20 @@ namespace HjMl.MLNet.Attribution;
 /// | `TopSupportWeights` | Vector of <xref:System.Single>, k slots | The k largest Gibbs weights pi_j(x) of the explained head, largest first (section 3). |
 /// | `TopSupportRows` | Vector of <xref:System.Int64>, k slots | The training rows (0-based, in the order the trainer read them; -1 if unknown) of those support points. |
 /// | `AttributionEntropy` | <xref:System.Single> | H(pi) in nats, in [0, log N]; exp(H) is the effective number of support points (section 4). |
-/// | `FeatureContributions` | Vector of <xref:System.Single>, d slots, slot names copied from the features | Each standardised feature's term z_k (E_pi[w])_k of the exact decomposition (section 4): of the margin f_0 - f_1 (binary), of Score - LabelMean (regression, times LabelScale), of the predicted class's head (multiclass). |
-/// | `CertifiedRadius` | <xref:System.Single> | Classifiers with eps > 0: no change of the standardised features shorter than this changes the prediction (section 5). |
+/// | `FeatureContributions` | Vector of <xref:System.Single>, d slots, slot names copied from the features | Each standardised feature's term z_k (E_pi[w])_k of the exact decomposition (section 4): of the margin f_0 - f_1 (binary), of Score - LabelMean (regression, times LabelScale), of the predicted class's head (multiclass). With a flow (Depth > 0): each feature's integrated gradient along the straight path from the training means (section 9) of the same value (regression: of Score), which with the value at the means and a quadrature remainder (below 1e-6 of it on the tested models) sums to it. |
+/// | `CertifiedRadius` | <xref:System.Single> | Classifiers with eps > 0: no change of the standardised features shorter than this changes the prediction (section 5; with a flow, the read-out's radius at z_L over the flow's Lipschitz bound, section 9). |
 /// | `OutOfSupportScore` | <xref:System.Single> | eps > 0: distance to the nearest support point over the in-support radius, the diffusion radius sqrt(2 eps t) or the model's calibrated coverage radius where larger (section 6). |
 /// | `OutOfSupport` | <xref:System.Boolean> | eps > 0: OutOfSupportScore > 1. |
 ///
 /// The explained head is the predicted class's head for classifiers and head 0 for regression. Distances and radii are
 /// in the model's standardised feature space: the space after the pipeline's featurisers and HjMl's own standardisation.
+/// With a flow, the support weights, entropy and out-of-support score are the read-out's, at the flow's terminal state z_L.
 ///
 /// ### Characteristics
 /// | | |
 /// | -- | -- |
-/// | Does this transform need training? | No: it reads a trained Hopf–Cole model of Depth 0 (Fit refuses a model with a flow) |
-/// | Exportable to ONNX | Yes: HjMl's exporter with explanation outputs; Model.Save stores the transform through it |
+/// | Does this transform need training? | No: it reads a trained Hopf–Cole model of any depth |
+/// | Exportable to ONNX | Depth 0: yes, HjMl's exporter with explanation outputs; Model.Save stores the transform through it. With a flow: not yet (Save raises NotSupportedException; save the prediction pipeline without this transform) |
 /// ]]></format>
 /// </remarks>
 public sealed class GibbsAttributionTransformer : ITransformer
@@ -114,9 +115,11 @@ public sealed class GibbsAttributionTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new AttributionMapping(inputSchema, this);
 
     /// <summary>Saves, in this transform's place, ML.NET's OnnxTransformer running HjMl's ONNX graph with explanation outputs.</summary>
+    /// <exception cref="NotSupportedException">The model has a flow: the ONNX graph has no explanation outputs through a flow yet.</exception>
     public void Save(ModelSaveContext ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
+        Model.Model.RequireSingleLayer("Saving the GibbsAttribution transform (its ONNX graph has no explanation outputs through a flow yet; save the prediction pipeline without it)");
         using TransformerChain<ITransformer> saved = AttributionSaveChain.For(this);
         ((ICanSaveModel)saved).Save(ctx);
     }

@@ -43,10 +43,14 @@ internal sealed class RowExplainer
     /// <summary>
     /// Per standardised feature, its term of the exact decomposition of the explained quantity: LabelScale (c_0 - c_1)
     /// for regression (Score - LabelMean), c_0 - c_1 for binary (the margin), c_p for multiclass (the predicted head).
+    /// With a flow, the same quantities (regression: the Score) split over the input features by integrated gradients
+    /// from the training means (<see cref="InputDecomposition"/>: with its baseline and quadrature remainder they sum to it).
     /// </summary>
-    public ReadOnlySpan<double> Contributions => model.Kind == ModelKind.MulticlassClassification ? explanation.Class.FeatureContributions : explanation.Margin.FeatureContributions;
+    public ReadOnlySpan<double> Contributions => model.Flow is null
+        ? (model.Kind == ModelKind.MulticlassClassification ? explanation.Class.FeatureContributions : explanation.Margin.FeatureContributions)
+        : (model.Kind == ModelKind.MulticlassClassification ? explanation.InputClass! : explanation.InputMargin!).FeatureContributions;
 
-    /// <summary>The certified radius in standardised units (classifiers with eps &gt; 0; NaN otherwise).</summary>
+    /// <summary>The certified radius in standardised units, of the whole model with a flow (classifiers with eps &gt; 0; NaN otherwise).</summary>
     public double CertifiedRadius { get; private set; }
 
     /// <summary>

@@ -59,7 +59,12 @@ public sealed partial class ModelExplainer
     /// <summary>The model explained.</summary>
     public HopfColeModel Model { get; }
 
-    /// <summary>Explains one row of raw features into <paramref name="explanation"/> (which must belong to this model).</summary>
+    /// <summary>
+    /// Explains one row of raw features into <paramref name="explanation"/> (which must belong to this model). With a
+    /// flow the row is validated, standardised and transported to z_L; the read-out is explained there, and
+    /// <see cref="Explanation.InputClass"/> and <see cref="Explanation.InputMargin"/> split the same values over the
+    /// input features.
+    /// </summary>
     /// <exception cref="ArgumentException">Wrong length or a NaN/infinite feature, or an explanation made for another model.</exception>
     public void Explain(ReadOnlySpan<double> features, Explanation explanation)
     {
@@ -171,7 +176,8 @@ public sealed partial class ModelExplainer
 
     /// <summary>
     /// The certified radius of a classifier's prediction (THEORY.md section 5): with K = max(D_a^2, D_b^2) / (4 eps) bounding
-    /// the margin's Hessian, r* = (sqrt(||grad m||^2 + 2 K m) - ||grad m||) / K, minimised over the other classes.
+    /// the margin's Hessian, r* = (sqrt(||grad m||^2 + 2 K m) - ||grad m||) / K, minimised over the other classes. With a
+    /// flow, r* is the read-out's radius at z_L divided by the flow's Lipschitz bound (section 9).
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is a regressor: it has no margin to certify; use <see cref="StabilityRadius"/>.</exception>
     public Certificate Certify(ReadOnlySpan<double> features)
@@ -216,6 +222,7 @@ public sealed partial class ModelExplainer
     /// <summary>
     /// For a regressor, the radius within which the prediction moves by less than <paramref name="tolerance"/> (label
     /// units): |m(x + delta) - m(x)| &lt;= ||grad m|| r + K r^2 / 2 with K as in <see cref="Certify"/> [derived from THEORY.md section 5].
+    /// With a flow, the read-out's radius at z_L divided by the flow's Lipschitz bound (section 9).
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is a classifier; use <see cref="Certify"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="tolerance"/> is not finite and &gt; 0.</exception>
@@ -249,7 +256,8 @@ public sealed partial class ModelExplainer
     /// <summary>
     /// Support coverage of a row (THEORY.md section 6): the distance to the nearest support point against the diffusion
     /// radius sqrt(2 eps t) and the model's calibrated coverage radius, the top-two logit gap of the predicted class's head,
-    /// and the extrapolation bound eps log(1 + (N - 1) exp(-gap / eps)).
+    /// and the extrapolation bound eps log(1 + (N - 1) exp(-gap / eps)). With a flow, at z_L: the read-out's support points
+    /// and the coverage radius the trainer measured on the training rows' z_L live there.
     /// </summary>
     public SupportCoverage Coverage(ReadOnlySpan<double> features)
     {

@@ -1,3 +1,4 @@
+using HjMl.Attribution;
 using HjMl.Layers;
 using HjMl.MLNet.Attribution;
 using HjMl.MLNet.Prediction;
@@ -144,19 +145,39 @@ public class GibbsAttributionTests
     }
 
     [Fact]
-    public void ModelWithAFlowIsRefusedAtFitNamingTheDepth()
+    public void ModelWithAFlowGivesInputFeatureContributionsThatWithTheBaselineSumToTheMarginAndRefusesToSaveNamingTheDepth()
     {
         var context = new MLContext(seed: 1);
         IDataView data = MLNetData.BreastCancer(context);
         HopfColePredictionTransformer model = context.BinaryClassification.Trainers.HopfCole(
-            new HopfColeBinaryTrainer.Options { NumberOfSupportPoints = 4, MaximumEpochs = 2, Depth = 2, FlowSupportPoints = 4 }).Fit(data);
-        GibbsAttributionEstimator estimator = context.Transforms.GibbsAttribution(model);
+            new HopfColeBinaryTrainer.Options { NumberOfSupportPoints = 4, MaximumEpochs = 5, Depth = 2, FlowSupportPoints = 4 }).Fit(data);
+        GibbsAttributionTransformer attribution = context.Transforms.GibbsAttribution(model).Fit(data);
+        IDataView explained = attribution.Transform(model.Transform(data));
 
-        var error = Assert.Throws<NotSupportedException>(() => estimator.Fit(data));
+        float[][] contributions = explained.GetColumn<float[]>(GibbsAttributionTransformer.FeatureContributionsColumnName).ToArray();
+        float[] margins = explained.GetColumn<float>("Score").ToArray();
+        float[][] rows = data.GetColumn<float[]>("Features").ToArray();
+        HopfColeModel hopfCole = model.Model.Model;
+        var explainer = new ModelExplainer(hopfCole);
+        var explanation = new Explanation(hopfCole, top: 1);
+        Assert.Equal(rows[0].Length, contributions[0].Length);
+        for (int row = 0; row < rows.Length; row += 11)
+        {
+            explainer.Explain(rows[row].Select(value => (double)value).ToArray(), explanation);
+            InputDecomposition parts = explanation.InputMargin!;
+            double sum = contributions[row].Sum(value => (double)value) + parts.Baseline + parts.Remainder;
+            Assert.True(Math.Abs(sum - margins[row]) <= 1e-4 * Math.Max(1, Math.Abs(margins[row])), $"row {row}: {sum} vs margin {margins[row]}");
+            for (int k = 0; k < rows[row].Length; k++)
+            {
+                Assert.Equal((float)parts.FeatureContributions[k], contributions[row][k]);
+            }
+        }
 
-        Assert.Contains("The GibbsAttribution transform", error.Message);
-        Assert.Contains("single-layer models (Depth 0)", error.Message);
-        Assert.Contains("flow of depth 2", error.Message);
+        using var stream = new MemoryStream();
+        var refusal = Assert.Throws<NotSupportedException>(() => context.Model.Save(attribution, data.Schema, stream));
+        Assert.Contains("Saving the GibbsAttribution transform", refusal.Message);
+        Assert.Contains("single-layer models (Depth 0)", refusal.Message);
+        Assert.Contains("flow of depth 2", refusal.Message);
     }
 
     internal static (IDataView Data, HopfColePredictionTransformer Model) Binary()
