@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using HjMl.Flows;
+using HjMl.Kernels;
 using HjMl.Models;
 
 namespace HjMl.Attribution;
@@ -46,8 +48,25 @@ public sealed partial class ModelExplainer
         return scores;
     }
 
+    // The flow's steps stay out of line in the single layer's methods, whose code they would otherwise enlarge.
+
+    // Standardises into the calling thread's input buffer and transports to terminal (z_L).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void StandardiseAndTransport(ReadOnlySpan<double> features, Span<double> terminal)
+    {
+        Span<double> input = AlignedBuffer<double>.Rent(ref inputScratch, Model.InputDimension);
+        Model.Scaling.Apply(features, input);
+        flow!.Transport(input, terminal);
+    }
+
+    // PrepareThroughFlow with the calling thread's input buffer.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PrepareThroughFlow(ReadOnlySpan<double> features, Span<double> terminal, Span<double> pi, Span<double> scores, Span<double> entropies)
+        => PrepareThroughFlow(features, AlignedBuffer<double>.Rent(ref inputScratch, Model.InputDimension), terminal, pi, scores, entropies);
+
     // Validates, standardises into input, transports to terminal (z_L); then the read-out's scores, Gibbs weights and
     // entropies from the same kernel pass as a single layer's.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void PrepareThroughFlow(ReadOnlySpan<double> features, Span<double> input, Span<double> terminal, Span<double> pi, Span<double> scores, Span<double> entropies)
     {
         Model.ValidateFeatures(features);
@@ -58,6 +77,7 @@ public sealed partial class ModelExplainer
 
     // The read-out's certificate at z_L made one for the input: ||z_L(z') - z_L(z)|| <= Lip ||z' - z||, so no input
     // within r_L / Lip leaves the read-out's certified ball (section 9 [derived]).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private Certificate ThroughFlow(Certificate terminal)
     {
         double radius = terminal.TerminalRadius / lipschitzBound;
@@ -69,6 +89,7 @@ public sealed partial class ModelExplainer
     // first whose remainders are within RemainderTarget); the gradients come from the flow's adjoint with p_L = E_pi_h[w]
     // at z_L(alpha z), a panel's nodes in one batch. The class head is one of the two; the margin is their difference
     // (times LabelScale).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ExplainInputs(Explanation explanation, int classHead, int positive, int negative, double scale)
     {
         FlowPath path = explanation.Path!;

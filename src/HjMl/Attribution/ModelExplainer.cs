@@ -275,9 +275,7 @@ public sealed partial class ModelExplainer
         else
         {
             // With a flow the read-out's support points and the trained coverage radius live at z_L.
-            Span<double> input = AlignedBuffer<double>.Rent(ref inputScratch, Model.InputDimension);
-            Model.Scaling.Apply(features, input);
-            flow.Transport(input, z);
+            StandardiseAndTransport(features, z);
         }
 
         layer.Kernel.EvaluateRow(z, scores, layer.Viscosity, logits);
@@ -332,7 +330,7 @@ public sealed partial class ModelExplainer
         }
         else
         {
-            PrepareThroughFlow(features, AlignedBuffer<double>.Rent(ref inputScratch, Model.InputDimension), standardised, pi, scores, entropies);
+            PrepareThroughFlow(features, standardised, pi, scores, entropies);
         }
 
         return pi;
