@@ -33,16 +33,19 @@ internal sealed class ExplainCommand : ICommand
         int d = model.InputDimension;
         var records = new List<IReadOnlyList<object>>();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model.Kind} model, eps {model.Viscosity:G4}, {model.Layer.NumberOfPieces} support points per head; explaining {table.Rows} rows of {Path.GetFileName(dataPath)}"));
-        output.WriteLine("the margin's parts: feature contributions + bias + eps·entropy (+ label mean) = score, exactly");
+        output.WriteLine(model.Flow is null
+            ? "the margin's parts: feature contributions + bias + eps·entropy (+ label mean) = score, exactly"
+            : $"a flow of depth {model.Depth} carries the features to {model.Flow.Width} terminal coordinates z; the score's parts: baseline + input-feature contributions (integrated gradients) + quadrature remainder, and at z: contributions + bias + eps·entropy");
         for (int row = 0; row < table.Rows; row++)
         {
             cancellation.ThrowIfCancellationRequested();
             ReadOnlySpan<double> features = table.Features.Slice(row * d, d);
             explainer.Explain(features, explanation);
             Decomposition parts = model.Kind == ModelKind.MulticlassClassification ? explanation.Class : explanation.Margin;
+            InputDecomposition? input = model.Kind == ModelKind.MulticlassClassification ? explanation.InputClass : explanation.InputMargin;
             if (row < shown)
             {
-                WriteRow(output, model, row, explanation, parts);
+                WriteRow(output, model, row, explanation, parts, input);
             }
 
             var record = new List<object>
@@ -58,7 +61,22 @@ internal sealed class ExplainCommand : ICommand
                 parts.BiasTerm,
                 parts.EntropyTerm,
             };
-            record.AddRange(parts.FeatureContributions.Select(c => (object)c));
+            if (input is null)
+            {
+                record.AddRange(parts.FeatureContributions.Select(c => (object)c));
+            }
+            else
+            {
+                // With a flow the CSV's columns decompose the score over the input features: the value at the
+                // training means, the contributions and the quadrature remainder (no bias or entropy term in that
+                // decomposition: the terminal coordinates' parts stay on screen), so the columns still sum to the score.
+                record[7] = input.Baseline;
+                record[8] = 0.0;
+                record[9] = 0.0;
+                record.AddRange(input.FeatureContributions.Select(c => (object)c));
+                record.Add(input.Remainder);
+            }
+
             foreach (SupportAttribution support in explanation.TopSupport)
             {
                 record.Add(support.SupportRow);
@@ -74,6 +92,11 @@ internal sealed class ExplainCommand : ICommand
         {
             var columns = new List<string> { "Row", "PredictedLabel", "Score", "Probability", "AttributionEntropy", "EffectiveSupportCount", "ExplainedValue", "Baseline", "BiasTerm", "EntropyTerm" };
             columns.AddRange(model.FeatureNames.Select(name => "Contribution." + name));
+            if (model.Flow is not null)
+            {
+                columns.Add("QuadratureRemainder");
+            }
+
             for (int k = 1; k <= top; k++)
             {
                 columns.AddRange([$"Top{k}.TrainingRow", $"Top{k}.Head", $"Top{k}.Weight", $"Top{k}.Influence"]);
@@ -86,16 +109,26 @@ internal sealed class ExplainCommand : ICommand
         return 0;
     }
 
-    private static void WriteRow(TextWriter output, HopfColeModel model, int row, Explanation explanation, Decomposition parts)
+    private static void WriteRow(TextWriter output, HopfColeModel model, int row, Explanation explanation, Decomposition parts, InputDecomposition? input)
     {
         Prediction prediction = explanation.Prediction;
         string probability = double.IsNaN(prediction.Probability) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
         output.WriteLine();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {row + 1}: predicted {prediction.PredictedLabel:G6}{probability}; entropy {explanation.Entropy:F3} nats = {explanation.EffectiveSupportCount:F1} effective support points"));
         string what = model.Kind == ModelKind.MulticlassClassification ? $"class {prediction.ClassIndex}'s score" : model.Kind == ModelKind.Regression ? "prediction" : "margin (positive minus negative)";
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what} {parts.Value:G6} = {parts.FeatureContributions.Sum():G6} (features) + {parts.BiasTerm:G6} (bias) + {parts.EntropyTerm:G6} (eps·H){(parts.Baseline != 0 ? $" + {parts.Baseline:G6} (label mean)" : string.Empty)}"));
-        int[] order = Enumerable.Range(0, parts.FeatureContributions.Length).OrderByDescending(k => Math.Abs(parts.FeatureContributions[k])).Take(3).ToArray();
-        output.WriteLine("  largest feature contributions: " + string.Join("; ", order.Select(k => string.Create(CultureInfo.InvariantCulture, $"{model.FeatureNames[k]} {parts.FeatureContributions[k]:+0.###;-0.###}"))));
+        string features = input is null ? "features" : "terminal coordinates";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what} {parts.Value:G6} = {parts.FeatureContributions.Sum():G6} ({features}) + {parts.BiasTerm:G6} (bias) + {parts.EntropyTerm:G6} (eps·H){(parts.Baseline != 0 ? $" + {parts.Baseline:G6} (label mean)" : string.Empty)}"));
+        double[] contributions = parts.FeatureContributions;
+        IReadOnlyList<string> names = explanation.CoordinateNames;
+        if (input is not null)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what} {input.Value:G6} = {input.Baseline:G6} (at the training means) + {input.FeatureContributions.Sum():G6} (features) + {input.Remainder:G2} (quadrature, {input.QuadratureNodes} nodes)"));
+            contributions = input.FeatureContributions;
+            names = model.FeatureNames;
+        }
+
+        int[] order = Enumerable.Range(0, contributions.Length).OrderByDescending(k => Math.Abs(contributions[k])).Take(3).ToArray();
+        output.WriteLine("  largest feature contributions: " + string.Join("; ", order.Select(k => string.Create(CultureInfo.InvariantCulture, $"{names[k]} {contributions[k]:+0.###;-0.###}"))));
         output.WriteLine("  carried by: " + string.Join("; ", explanation.TopSupport.Select(s => string.Create(CultureInfo.InvariantCulture, $"training row {(s.SupportRow >= 0 ? (s.SupportRow + 1).ToString(CultureInfo.InvariantCulture) : "?")} (head {s.Head}) pi {s.Weight:F3}"))));
     }
 }

@@ -37,6 +37,30 @@ public sealed class ExplanationCommandTests : IDisposable
     }
 
     [Fact]
+    public void ExplainingALiftedFlowModelWritesInputFeatureContributionsThatSumToTheScore()
+    {
+        string deep = Path.Combine(folder, "deep.hjml");
+        string iris = Path.Combine(TestData.Folder, "iris.csv");
+        Assert.Equal(0, Program.Run(["train", "--data", iris, "--task", "multiclass", "--depth", "2", "--flow-width", "8", "--epochs", "20", "--out", deep], new StringWriter(), new StringWriter()));
+        string csv = Path.Combine(folder, "deep.csv");
+        var output = new StringWriter();
+        Assert.Equal(0, Program.Run(["explain", "--model", deep, "--data", iris, "--rows", "2", "--out", csv], output, new StringWriter()));
+        Assert.Contains("terminal coordinates", output.ToString());
+        Assert.Contains("(at the training means)", output.ToString());
+        string[] lines = File.ReadAllLines(csv);
+        Assert.Equal(151, lines.Length);
+        string[] header = lines[0].Split(',');
+        Assert.Equal(4, header.Count(name => name.StartsWith("Contribution.", StringComparison.Ordinal)));
+        foreach (string line in lines.Skip(1))
+        {
+            double[] cells = line.Split(',').Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            double sum = cells[Array.IndexOf(header, "Baseline")] + cells[Array.IndexOf(header, "BiasTerm")] + cells[Array.IndexOf(header, "EntropyTerm")]
+                + cells[Array.IndexOf(header, "QuadratureRemainder")] + header.Select((name, i) => name.StartsWith("Contribution.", StringComparison.Ordinal) ? cells[i] : 0).Sum();
+            Assert.Equal(cells[Array.IndexOf(header, "ExplainedValue")], sum, 9);
+        }
+    }
+
+    [Fact]
     public void CertifyWithAttacksFindsNoBrokenCertificate()
     {
         var output = new StringWriter();
