@@ -28,6 +28,7 @@ internal sealed class FlowObjective
     private double[] costate = [];
     private double[] scratch = [];
     private double[] accumulators = [];
+    private double[] flow = [];
 
     public FlowObjective(Objective readout, FlowShape shape, double horizon, double flowViscosity, int threads, double regularisation)
     {
@@ -76,7 +77,10 @@ internal sealed class FlowObjective
             Grow(ref accumulators, (long)chunks * flowLength);
         }
 
-        double[] flow = parameters.Slice(readoutLength, flowLength).ToArray();
+        // The chunks run as lambdas, which cannot capture a span: the flow's controls are copied into a reused array.
+        Grow(ref flow, flowLength);
+        parameters.Slice(readoutLength, flowLength).CopyTo(flow);
+        double[] controls = flow;
         double stepSize = StepSize;
         double flowViscosity = FlowViscosity;
         FlowShape shape = Shape;
@@ -90,7 +94,7 @@ internal sealed class FlowObjective
             }
 
             Span<double> chunkStates = stateBuffer.AsSpan(first * (shape.Steps + 1) * m, count * (shape.Steps + 1) * m);
-            FlowPass.Forward(shape, flow, stepSize, flowViscosity, inputs.AsSpan(first * stride), stride, count, chunkStates, gibbsBuffer.AsSpan(first * shape.Steps * shape.Pieces, count * shape.Steps * shape.Pieces));
+            FlowPass.Forward(shape, controls, stepSize, flowViscosity, inputs.AsSpan(first * stride), stride, count, chunkStates, gibbsBuffer.AsSpan(first * shape.Steps * shape.Pieces, count * shape.Steps * shape.Pieces));
 
             // The read-out sees [z_L 1], the layout Objective expects.
             for (int row = 0; row < count; row++)
@@ -121,7 +125,7 @@ internal sealed class FlowObjective
 
             FlowPass.Backward(
                 shape,
-                flow,
+                controls,
                 stepSize,
                 flowViscosity,
                 inputs.AsSpan(first * stride),
