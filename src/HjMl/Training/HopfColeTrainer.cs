@@ -88,10 +88,10 @@ public sealed class HopfColeTrainer
         int pieces = options.NumberOfSupportPoints;
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
         bool learnViscosity = options.ViscosityMode == ViscosityMode.Learned;
-        // Flows train with mini-batch Adam unless L-BFGS is asked for: full-batch curvature pairs pay a whole pass of the
-        // flow per line-search trial.
+        // Automatic: full-batch L-BFGS while rows x parameters x (L + 1) stays small (a flow's pass costs about L + 1
+        // read-out passes, and every line-search trial pays one), mini-batch Adam beyond.
         bool lbfgs = options.Optimizer == Optimizer.Lbfgs
-            || (options.Optimizer == Optimizer.Automatic && options.Depth == 0 && (long)train.Rows * ParameterEstimate(options, d, heads) <= AutomaticLbfgsLimit);
+            || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads) * (options.Depth + 1) <= AutomaticLbfgsLimit);
         int rowsAtOnce = Math.Max(lbfgs || options.BatchSize == 0 ? train.Rows : Math.Min(options.BatchSize, train.Rows), validation?.Rows ?? 0);
         FlowSetup? flow = options.Depth > 0 ? FlowSetup.Create(options, d, train, rowsAtOnce, random) : null;
         int readoutDimension = flow?.Shape.Width ?? d;
@@ -138,9 +138,14 @@ public sealed class HopfColeTrainer
     /// </summary>
     public const long AutomaticLbfgsLimit = 50_000_000;
 
-    // The single layer's parameter count (W, b, log eps), which Automatic weighs against the rows.
+    // The parameter count (read-out W and b on the flow's width, the flow's controls, log eps), which Automatic weighs
+    // against the rows; a flow's pass also costs about L + 1 read-out passes, which the caller multiplies in.
     private static long ParameterEstimate(HopfColeTrainerOptions options, int dimension, int heads)
-        => ((long)heads * options.NumberOfSupportPoints * (dimension + 1)) + (options.ViscosityMode == ViscosityMode.Learned ? 1 : 0);
+    {
+        int width = options.Depth > 0 && options.FlowWidth > dimension ? options.FlowWidth : dimension;
+        long flow = options.Depth > 0 ? new FlowShape(dimension, width, options.Depth, options.FlowSupportPoints, width > dimension, options.SharedFlowControls).ParameterCount : 0;
+        return ((long)heads * options.NumberOfSupportPoints * (width + 1)) + flow + (options.ViscosityMode == ViscosityMode.Learned ? 1 : 0);
+    }
 
     /// <summary>The t a run uses: the option, or d/4.</summary>
     public static double TimeFor(HopfColeTrainerOptions options, int dimension)

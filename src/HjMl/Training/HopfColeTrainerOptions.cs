@@ -38,7 +38,7 @@ public enum SupportInitialisation
 /// <summary>The optimiser.</summary>
 public enum Optimizer
 {
-    /// <summary>L-BFGS up to <see cref="HopfColeTrainer.AutomaticLbfgsLimit"/> rows x parameters, mini-batch Adam beyond.</summary>
+    /// <summary>L-BFGS up to <see cref="HopfColeTrainer.AutomaticLbfgsLimit"/> rows x parameters (times L + 1 with a flow), mini-batch Adam beyond.</summary>
     Automatic,
 
     /// <summary>Adam, mini-batch (<see cref="HopfColeTrainerOptions.BatchSize"/> &gt; 0) or full-batch (0).</summary>

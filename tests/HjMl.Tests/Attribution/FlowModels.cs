@@ -47,6 +47,7 @@ internal static class FlowModels
             SharedFlowControls = lifted,
             Seed = 2,
             MaximumEpochs = 60,
+            Optimizer = Optimizer.Adam, // the mini-batch models these explanation tests were written on
             MaximumDegreeOfParallelism = 2,
         };
         return (new HopfColeTrainer(options).Fit(data.Subset(order[test..])), data.Subset(order[..test]));
