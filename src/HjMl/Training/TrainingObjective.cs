@@ -93,12 +93,7 @@ internal sealed class TrainingObjective : IObjectiveFunction
         {
             // The read-out scores the terminal states [z_L 1].
             d = flow.Shape.Width;
-            inputs = new double[rows.Rows * (d + 1)];
-            Flow(parameters)!.TransportRows(rows.Inputs, rows.Stride, rows.Rows, inputs, d + 1);
-            for (int i = 0; i < rows.Rows; i++)
-            {
-                inputs[(i * (d + 1)) + d] = 1.0;
-            }
+            inputs = FlowSetup.Terminal(Flow(parameters)!, rows).Inputs;
         }
 
         int stride = d + 1;
