@@ -39,7 +39,7 @@ public static class HopfColeCatalog
         int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeRegressionTrainer(Simple(new HopfColeRegressionTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+        return new HopfColeRegressionTrainer(CatalogEnvironment.Of(catalog), Simple(new HopfColeRegressionTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
     }
 
     /// <summary>Creates a <see cref="HopfColeRegressionTrainer"/> from <paramref name="options"/>.</summary>
@@ -48,7 +48,7 @@ public static class HopfColeCatalog
     public static HopfColeRegressionTrainer HopfCole(this RegressionCatalog.RegressionTrainers catalog, HopfColeRegressionTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeRegressionTrainer(options);
+        return new HopfColeRegressionTrainer(CatalogEnvironment.Of(catalog), options);
     }
 
     /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> (see its remarks).</summary>
@@ -69,7 +69,7 @@ public static class HopfColeCatalog
         int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeBinaryTrainer(Simple(new HopfColeBinaryTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+        return new HopfColeBinaryTrainer(CatalogEnvironment.Of(catalog), Simple(new HopfColeBinaryTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
     }
 
     /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> from <paramref name="options"/>.</summary>
@@ -78,7 +78,7 @@ public static class HopfColeCatalog
     public static HopfColeBinaryTrainer HopfCole(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, HopfColeBinaryTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeBinaryTrainer(options);
+        return new HopfColeBinaryTrainer(CatalogEnvironment.Of(catalog), options);
     }
 
     /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> (see its remarks).</summary>
@@ -99,7 +99,7 @@ public static class HopfColeCatalog
         int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeMulticlassTrainer(Simple(new HopfColeMulticlassTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+        return new HopfColeMulticlassTrainer(CatalogEnvironment.Of(catalog), Simple(new HopfColeMulticlassTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
     }
 
     /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> from <paramref name="options"/>.</summary>
@@ -108,7 +108,7 @@ public static class HopfColeCatalog
     public static HopfColeMulticlassTrainer HopfCole(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, HopfColeMulticlassTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeMulticlassTrainer(options);
+        return new HopfColeMulticlassTrainer(CatalogEnvironment.Of(catalog), options);
     }
 
     /// <summary>
