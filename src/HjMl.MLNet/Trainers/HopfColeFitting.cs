@@ -49,18 +49,20 @@ internal static class HopfColeFitting
                 [(AnnotationNames.ScoreColumnKind, TextDataViewType.Instance, SchemaShape.Column.VectorKind.Scalar),
                  (AnnotationNames.ScoreValueKind, TextDataViewType.Instance, SchemaShape.Column.VectorKind.Scalar), .. extra]);
 
+        // Score also carries the model (ModelAnnotation), for a GibbsAttribution estimator later in the chain.
+        (string, DataViewType, SchemaShape.Column.VectorKind) model = ModelAnnotation.Shape(kind, smooth: true, options.FeatureColumnName);
         SchemaShape.Column[] added = kind switch
         {
-            ModelKind.Regression => [MLNetConstruction.Scalar(DefaultColumnNames.Score, NumberDataViewType.Single, Kinds())],
+            ModelKind.Regression => [MLNetConstruction.Scalar(DefaultColumnNames.Score, NumberDataViewType.Single, Kinds(model))],
             ModelKind.BinaryClassification =>
             [
-                MLNetConstruction.Scalar(DefaultColumnNames.Score, NumberDataViewType.Single, Kinds()),
+                MLNetConstruction.Scalar(DefaultColumnNames.Score, NumberDataViewType.Single, Kinds(model)),
                 MLNetConstruction.Scalar(DefaultColumnNames.Probability, NumberDataViewType.Single, Kinds()),
                 MLNetConstruction.Scalar(DefaultColumnNames.PredictedLabel, BooleanDataViewType.Instance, Kinds()),
             ],
             _ =>
             [
-                MLNetConstruction.Vector(DefaultColumnNames.Score, NumberDataViewType.Single, Kinds((AnnotationNames.SlotNames, TextDataViewType.Instance, SchemaShape.Column.VectorKind.Vector))),
+                MLNetConstruction.Vector(DefaultColumnNames.Score, NumberDataViewType.Single, Kinds((AnnotationNames.SlotNames, TextDataViewType.Instance, SchemaShape.Column.VectorKind.Vector), model)),
                 MLNetConstruction.Column(DefaultColumnNames.PredictedLabel, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, label.Annotations is { Count: > 0 } annotations ? new SchemaShape(annotations.Where(a => a.Name == AnnotationNames.KeyValues).Concat(Kinds())) : Kinds()),
             ],
         };
