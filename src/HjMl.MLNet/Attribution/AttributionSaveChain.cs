@@ -117,39 +117,11 @@ internal static class AttributionSaveChain
         int heads = model.Layer.NumberOfHeads;
         int piecesPerHead = model.Layer.NumberOfPieces;
         int d = model.InputDimension;
-        var builder = new OnnxGraphBuilder("selection", string.Empty);
-        foreach (string existing in new[] { "margin", OnnxExport.ScoreName, HeadScores, OnnxExport.PredictedClassIndexName, OnnxExport.TopSupportWeightsName, OnnxExport.TopSupportIndicesName, OnnxExport.AttributionEntropyName, OnnxExport.FeatureContributionsName, OnnxExport.BiasTermsName })
-        {
-            builder.Input(existing, TensorProto.Types.DataType.Float, string.Empty);
-        }
-
+        (OnnxGraphBuilder builder, string mask, string coefficients) = Selection(model);
         string axis1 = builder.Int64s("selection_axis1", [1], 1);
         string axis2 = builder.Int64s("selection_axis2", [2], 1);
-        string mask;
-        string coefficients;
-        switch (model.Kind)
-        {
-            case ModelKind.Regression:
-                mask = builder.Floats("selection_mask", [1f, 0f], 1, 2);
-                coefficients = builder.Floats("selection_coefficients", [(float)model.LabelScale, -(float)model.LabelScale], 1, 2);
-                break;
-            case ModelKind.BinaryClassification:
-                string positive = builder.Node("Cast", "selection_positive", [builder.Node("Greater", "selection_greater", ["margin", builder.Floats("selection_zero", [0f])])], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
-                string negative = builder.Node("Sub", "selection_negative", [builder.Floats("selection_one", [1f]), positive]);
-                mask = builder.Node("Concat", "selection_mask", [builder.Node("Unsqueeze", "selection_positive_column", [positive, axis1]), builder.Node("Unsqueeze", "selection_negative_column", [negative, axis1])], OnnxGraphBuilder.Integer("axis", 1));
-                coefficients = builder.Floats("selection_coefficients", [1f, -1f], 1, 2);
-                break;
-            default:
-                long[] indices = Enumerable.Range(0, heads).Select(head => (long)head).ToArray();
-                string predicted = builder.Node("Unsqueeze", "selection_predicted", [OnnxExport.PredictedClassIndexName, axis1]);
-                string equal = builder.Node("Equal", "selection_equal", [builder.Int64s("selection_heads", indices, heads), predicted]);
-                mask = builder.Node("Cast", "selection_mask", [equal], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
-                coefficients = mask;
-                break;
-        }
-
         string cube = builder.Node("Unsqueeze", "selection_mask_cube", [mask, axis2]);
-        string Select(string name, string values, string weights, string axes) => builder.Node("ReduceSum", name, [builder.Node("Mul", name + "_terms", [weights, values]), axes], OnnxGraphBuilder.Integer("keepdims", 0));
+        string Select(string name, string values, string weights, string axes) => SelectHeads(builder, name, values, weights, axes);
         string weightsOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.TopSupportWeightsColumnName, OnnxExport.TopSupportWeightsName, cube, axis1);
         string integerCube = builder.Node("Cast", "selection_mask_integers", [cube], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Int64));
         long[] offsets = Enumerable.Range(0, heads).Select(head => (long)head * piecesPerHead).ToArray();
@@ -161,7 +133,7 @@ internal static class AttributionSaveChain
             ? builder.Node("Identity", rowsName, [selectedPieces])
             : builder.Node("Gather", rowsName, [builder.Int64s("selection_support_rows", rows, rows.Length), selectedPieces], OnnxGraphBuilder.Integer("axis", 0));
         string entropyOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.AttributionEntropyColumnName, OnnxExport.AttributionEntropyName, mask, axis1);
-        string contributionsOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName, OnnxExport.FeatureContributionsName, builder.Node("Unsqueeze", "selection_coefficient_cube", [coefficients, axis2]), axis1);
+        string contributionsOut = Contributions(builder, coefficients, Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName);
         string explainedName = Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.ExplainedScoreColumnName;
         string explainedOut = model.Kind == ModelKind.MulticlassClassification
             ? Select(explainedName, HeadScores, mask, axis1)
@@ -183,4 +155,46 @@ internal static class AttributionSaveChain
 
         OnnxPipeline.ReplaceOutputs(graph, builder, "selection_", output => output.Name is OnnxExport.CertifiedRadiusName or OnnxExport.OutOfSupportScoreName);
     }
+
+    /// <summary>
+    /// A builder for the outputs that replace the graph's explanation outputs, reading the graph's own values by name,
+    /// with the per-row one-hot mask of the explained head (head 0 for regression; Score &gt; 0 for binary, as the
+    /// prediction; the predicted class for multiclass) and the coefficients of the explained quantity over the heads
+    /// (LabelScale and -LabelScale for regression, 1 and -1 for the binary margin, the mask for multiclass).
+    /// </summary>
+    internal static (OnnxGraphBuilder Builder, string Mask, string Coefficients) Selection(HopfColeModel model)
+    {
+        int heads = model.Layer.NumberOfHeads;
+        var builder = new OnnxGraphBuilder("selection", string.Empty);
+        foreach (string existing in new[] { "margin", OnnxExport.ScoreName, HeadScores, OnnxExport.PredictedClassIndexName, OnnxExport.TopSupportWeightsName, OnnxExport.TopSupportIndicesName, OnnxExport.AttributionEntropyName, OnnxExport.FeatureContributionsName, OnnxExport.BiasTermsName })
+        {
+            builder.Input(existing, TensorProto.Types.DataType.Float, string.Empty);
+        }
+
+        string axis1 = builder.Int64s("selection_mask_axis", [1], 1);
+        switch (model.Kind)
+        {
+            case ModelKind.Regression:
+                return (builder, builder.Floats("selection_mask", [1f, 0f], 1, 2), builder.Floats("selection_coefficients", [(float)model.LabelScale, -(float)model.LabelScale], 1, 2));
+            case ModelKind.BinaryClassification:
+                string positive = builder.Node("Cast", "selection_positive", [builder.Node("Greater", "selection_greater", ["margin", builder.Floats("selection_zero", [0f])])], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+                string negative = builder.Node("Sub", "selection_negative", [builder.Floats("selection_one", [1f]), positive]);
+                string binaryMask = builder.Node("Concat", "selection_mask", [builder.Node("Unsqueeze", "selection_positive_column", [positive, axis1]), builder.Node("Unsqueeze", "selection_negative_column", [negative, axis1])], OnnxGraphBuilder.Integer("axis", 1));
+                return (builder, binaryMask, builder.Floats("selection_coefficients", [1f, -1f], 1, 2));
+            default:
+                long[] indices = Enumerable.Range(0, heads).Select(head => (long)head).ToArray();
+                string predicted = builder.Node("Unsqueeze", "selection_predicted", [OnnxExport.PredictedClassIndexName, axis1]);
+                string equal = builder.Node("Equal", "selection_equal", [builder.Int64s("selection_heads", indices, heads), predicted]);
+                string mask = builder.Node("Cast", "selection_mask", [equal], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+                return (builder, mask, mask);
+        }
+    }
+
+    /// <summary>The explained quantity's feature contributions, float32 [N, d]: the heads' contributions weighted by <paramref name="coefficients"/>.</summary>
+    internal static string Contributions(OnnxGraphBuilder builder, string coefficients, string name)
+        => SelectHeads(builder, name, OnnxExport.FeatureContributionsName, builder.Node("Unsqueeze", "selection_coefficient_cube", [coefficients, builder.Int64s("selection_coefficient_axis", [2], 1)]), builder.Int64s("selection_head_axis", [1], 1));
+
+    // sum over the heads (axis 1) of weights * values.
+    private static string SelectHeads(OnnxGraphBuilder builder, string name, string values, string weights, string axes)
+        => builder.Node("ReduceSum", name, [builder.Node("Mul", name + "_terms", [weights, values]), axes], OnnxGraphBuilder.Integer("keepdims", 0));
 }
