@@ -61,6 +61,22 @@ public class MLContextTests
         Assert.Equal(messages.Count(message => message.Kind == ChannelMessageKind.Trace && message.RawMessage.StartsWith("Epoch ", StringComparison.Ordinal)), progress.Count);
     }
 
+    [Fact]
+    public void LogSaysWhichOptimizerRanWhenOneIsAskedForAndThatTheEpochLimitEndedTraining()
+    {
+        var context = new MLContext(seed: 1);
+        var messages = new List<string>();
+        context.Log += (_, message) => messages.Add(message.RawMessage);
+        IDataView data = MLNetData.Diabetes(context);
+        var options = new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 4, MaximumEpochs = 3, Optimizer = Optimizer.Adam, ValidationFraction = 0, Seed = 9 };
+
+        context.Regression.Trainers.HopfCole(options).Fit(data);
+
+        Assert.Contains(messages, message => message.EndsWith("no validation split; seed 9 (Options.Seed).", StringComparison.Ordinal));
+        Assert.Contains("Optimizer: Adam (as Options.Optimizer asked).", messages);
+        Assert.Contains("Stopped after 3 of 3 epochs: the epoch limit (MaximumEpochs); the model keeps epoch 3.", messages);
+    }
+
     // Progress<T> posts to the thread pool; the user's reports must arrive in order and before Fit returns.
     private sealed class Reports(List<TrainingProgress> received) : IProgress<TrainingProgress>
     {
