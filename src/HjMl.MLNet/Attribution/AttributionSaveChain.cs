@@ -19,8 +19,8 @@ internal static class AttributionSaveChain
 
     /// <summary>
     /// The saveable chain standing for <paramref name="transformer"/>: the graph's per-head explanation outputs reduced to
-    /// the explained head in the graph itself (see <see cref="SelectExplainedHead"/>), then the same scalar, copy and drop
-    /// stages as predictions. The identity stages write ML.NET's fixed Score column, so a Score the input had when the
+    /// the explained head in the graph itself (see <see cref="SelectExplainedHead"/>), with an id column ML.NET's value
+    /// mapping from the support points' indices to their ids, then the same scalar, copy and drop stages as predictions. The identity stages write ML.NET's fixed Score column, so a Score the input had when the
     /// transform was fitted is copied aside first and restored, with the columns after it, to keep the column order.
     /// </summary>
     public static TransformerChain<ITransformer> For(GibbsAttributionTransformer transformer)
