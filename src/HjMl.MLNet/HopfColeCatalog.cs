@@ -39,7 +39,7 @@ public static class HopfColeCatalog
         int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeRegressionTrainer(Simple(new HopfColeRegressionTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+        return new HopfColeRegressionTrainer(CatalogEnvironment.Of(catalog), Simple(new HopfColeRegressionTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
     }
 
     /// <summary>Creates a <see cref="HopfColeRegressionTrainer"/> from <paramref name="options"/>.</summary>
@@ -48,7 +48,7 @@ public static class HopfColeCatalog
     public static HopfColeRegressionTrainer HopfCole(this RegressionCatalog.RegressionTrainers catalog, HopfColeRegressionTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeRegressionTrainer(options);
+        return new HopfColeRegressionTrainer(CatalogEnvironment.Of(catalog), options);
     }
 
     /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> (see its remarks).</summary>
@@ -69,7 +69,7 @@ public static class HopfColeCatalog
         int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeBinaryTrainer(Simple(new HopfColeBinaryTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+        return new HopfColeBinaryTrainer(CatalogEnvironment.Of(catalog), Simple(new HopfColeBinaryTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
     }
 
     /// <summary>Creates a <see cref="HopfColeBinaryTrainer"/> from <paramref name="options"/>.</summary>
@@ -78,7 +78,7 @@ public static class HopfColeCatalog
     public static HopfColeBinaryTrainer HopfCole(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, HopfColeBinaryTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeBinaryTrainer(options);
+        return new HopfColeBinaryTrainer(CatalogEnvironment.Of(catalog), options);
     }
 
     /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> (see its remarks).</summary>
@@ -99,7 +99,7 @@ public static class HopfColeCatalog
         int maximumEpochs = HopfColeTrainingOptions.DefaultMaximumEpochs)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeMulticlassTrainer(Simple(new HopfColeMulticlassTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
+        return new HopfColeMulticlassTrainer(CatalogEnvironment.Of(catalog), Simple(new HopfColeMulticlassTrainer.Options(), labelColumnName, featureColumnName, exampleWeightColumnName, numberOfSupportPoints, viscosity, maximumEpochs));
     }
 
     /// <summary>Creates a <see cref="HopfColeMulticlassTrainer"/> from <paramref name="options"/>.</summary>
@@ -108,7 +108,44 @@ public static class HopfColeCatalog
     public static HopfColeMulticlassTrainer HopfCole(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, HopfColeMulticlassTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new HopfColeMulticlassTrainer(options);
+        return new HopfColeMulticlassTrainer(CatalogEnvironment.Of(catalog), options);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="GibbsAttributionEstimator"/> that explains the model of the HopfCole trainer before it in the
+    /// same chain, found at Fit on that trainer's Score column: per row, the support points (training rows) that carried
+    /// the prediction with their Gibbs weights, the attribution entropy, exact feature contributions which with
+    /// <c>ScoreTerms</c> sum to <c>ExplainedScore</c> (the Score for regression and binary), the certified radius and the
+    /// out-of-support score and flag (see <see cref="GibbsAttributionTransformer"/>). One estimator chain then trains,
+    /// scores and explains, in <c>Fit</c> and in <c>CrossValidate</c>.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="topSupportPoints">k, support points listed per row; null for min(5, support points per head).</param>
+    /// <param name="idColumnName">A column of the training data whose values TopSupportRows reports instead of row positions; null for positions.</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var pipeline = mlContext.Transforms.Concatenate("Features", featureColumns)
+    ///     .Append(mlContext.BinaryClassification.Trainers.HopfCole())
+    ///     .Append(mlContext.Transforms.GibbsAttribution(idColumnName: "CustomerId"));
+    /// var folds = mlContext.BinaryClassification.CrossValidate(data, pipeline, numberOfFolds: 5);
+    /// </code>
+    /// </example>
+    public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, int? topSupportPoints = null, string? idColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new GibbsAttributionEstimator(null, new GibbsAttributionEstimator.Options { TopSupportPoints = topSupportPoints, IdColumnName = idColumnName });
+    }
+
+    /// <summary>
+    /// Creates a <see cref="GibbsAttributionEstimator"/> from <paramref name="options"/> that explains the model of the
+    /// HopfCole trainer before it in the same chain (found at Fit on <see cref="GibbsAttributionEstimator.Options.ScoreColumnName"/>).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">k, the feature, score and id columns.</param>
+    public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, GibbsAttributionEstimator.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new GibbsAttributionEstimator(null, options);
     }
 
     /// <summary>
@@ -128,16 +165,18 @@ public static class HopfColeCatalog
     public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, HopfColePredictionTransformer model, int? topSupportPoints = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
         return new GibbsAttributionEstimator(model, new GibbsAttributionEstimator.Options { TopSupportPoints = topSupportPoints });
     }
 
     /// <summary>Creates a <see cref="GibbsAttributionEstimator"/> from <paramref name="options"/>.</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="model">The trained Hopf–Cole prediction transformer to explain.</param>
-    /// <param name="options">k and the feature column.</param>
+    /// <param name="options">k, the feature and id columns (an id column is read from the data Fit gets, which must then be the training data).</param>
     public static GibbsAttributionEstimator GibbsAttribution(this TransformsCatalog catalog, HopfColePredictionTransformer model, GibbsAttributionEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
         return new GibbsAttributionEstimator(model, options);
     }
 

@@ -14,10 +14,13 @@ internal static class AttributionSaveChain
 {
     private const string Prefix = OnnxPipeline.Prefix;
 
+    // The graph's every-head LSE values, float32 [N, K] (OnnxExport's intermediate; the explained head's is ExplainedScore for multiclass).
+    private const string HeadScores = "head_scores";
+
     /// <summary>
     /// The saveable chain standing for <paramref name="transformer"/>: the graph's per-head explanation outputs reduced to
-    /// the explained head in the graph itself (see <see cref="SelectExplainedHead"/>), then the same scalar, copy and drop
-    /// stages as predictions. The identity stages write ML.NET's fixed Score column, so a Score the input had when the
+    /// the explained head in the graph itself (see <see cref="SelectExplainedHead"/>), with an id column ML.NET's value
+    /// mapping from the support points' indices to their ids, then the same scalar, copy and drop stages as predictions. The identity stages write ML.NET's fixed Score column, so a Score the input had when the
     /// transform was fitted is copied aside first and restored, with the columns after it, to keep the column order.
     /// </summary>
     public static TransformerChain<ITransformer> For(GibbsAttributionTransformer transformer)
@@ -26,7 +29,7 @@ internal static class AttributionSaveChain
         DataViewSchema schema = transformer.FitSchema ?? OnnxPipeline.FeaturesOnly(transformer.FeatureColumnName, model.InputDimension).Schema;
         var chain = new SaveChain(new EmptyDataView(schema));
         MLContext context = chain.Context;
-        string[] outputs = [GibbsAttributionTransformer.TopSupportWeightsColumnName, GibbsAttributionTransformer.TopSupportRowsColumnName, GibbsAttributionTransformer.AttributionEntropyColumnName, GibbsAttributionTransformer.FeatureContributionsColumnName];
+        string[] outputs = [GibbsAttributionTransformer.TopSupportWeightsColumnName, GibbsAttributionTransformer.TopSupportRowsColumnName, GibbsAttributionTransformer.AttributionEntropyColumnName, GibbsAttributionTransformer.FeatureContributionsColumnName, GibbsAttributionTransformer.ExplainedScoreColumnName, GibbsAttributionTransformer.ScoreTermsColumnName];
         if (transformer.HasCertifiedRadius)
         {
             outputs = [.. outputs, GibbsAttributionTransformer.CertifiedRadiusColumnName];
@@ -38,14 +41,23 @@ internal static class AttributionSaveChain
         }
 
         var exportOptions = new OnnxExportOptions { IncludeExplanations = true, TopSupportPoints = transformer.TopSupportPoints };
-        chain.Add(OnnxPipeline.Apply(context, model, exportOptions, transformer.FeatureColumnName, outputs, chain.Current, out _, graph => SelectExplainedHead(graph, model, transformer.TopSupportPoints)));
+        SupportIdentifiers? ids = transformer.SupportIdentifiers;
+        chain.Add(OnnxPipeline.Apply(context, model, exportOptions, transformer.FeatureColumnName, outputs, chain.Current, out _, graph => SelectExplainedHead(graph, model, transformer.TopSupportPoints, pieces: ids is not null)));
+        string rows = Prefix + GibbsAttributionTransformer.TopSupportRowsColumnName;
+        if (ids is not null)
+        {
+            // The graph gave the support points' head-major indices; ML.NET's value mapping turns them into the ids.
+            chain.Fit(ids.PiecesToIds(context, Prefix + "ids", rows));
+            rows = Prefix + "ids";
+        }
+
         int scoreIndex = schema.GetColumnOrNull(DefaultColumnNames.Score) is { IsHidden: false } existing ? existing.Index : -1;
         if (scoreIndex >= 0)
         {
             chain.Fit(context.Transforms.CopyColumns(Prefix + "score_before", DefaultColumnNames.Score));
         }
 
-        var scalars = outputs.Where(output => output is GibbsAttributionTransformer.AttributionEntropyColumnName or GibbsAttributionTransformer.CertifiedRadiusColumnName or GibbsAttributionTransformer.OutOfSupportScoreColumnName).ToArray();
+        var scalars = outputs.Where(output => output is GibbsAttributionTransformer.AttributionEntropyColumnName or GibbsAttributionTransformer.ExplainedScoreColumnName or GibbsAttributionTransformer.CertifiedRadiusColumnName or GibbsAttributionTransformer.OutOfSupportScoreColumnName).ToArray();
         foreach (string scalar in scalars)
         {
             chain.Add(OnnxPipeline.Identity(context, Prefix + scalar));
@@ -53,6 +65,11 @@ internal static class AttributionSaveChain
         }
 
         var dropped = outputs.Select(output => Prefix + output).Concat(scalars.Select(scalar => Prefix + "scalar." + scalar)).ToList();
+        if (ids is not null)
+        {
+            dropped.Add(rows);
+        }
+
         if (scoreIndex >= 0)
         {
             // Restore Score and re-append every visible column after it, so the visible order is the input's.
@@ -71,7 +88,8 @@ internal static class AttributionSaveChain
 
         foreach (string output in outputs)
         {
-            chain.Fit(context.Transforms.CopyColumns(output, scalars.Contains(output) ? Prefix + "scalar." + output : Prefix + output));
+            string source = output == GibbsAttributionTransformer.TopSupportRowsColumnName ? rows : scalars.Contains(output) ? Prefix + "scalar." + output : Prefix + output;
+            chain.Fit(context.Transforms.CopyColumns(output, source));
         }
 
         if (transformer.HasOutOfSupport)
@@ -86,63 +104,97 @@ internal static class AttributionSaveChain
     /// <summary>
     /// Replaces the graph's outputs by the explained head's explanations: a one-hot mask of the explained head (head 0
     /// for regression; Score &gt; 0 for binary, as the prediction; the predicted class for multiclass) selects, per row,
-    /// that head's top-k weights and support rows (piece j of head h is support row SupportRows[h P + j]) and entropy;
-    /// feature contributions are combined with the coefficients of the explained quantity (LabelScale and -LabelScale
-    /// for regression, 1 and -1 for the binary margin, the mask for multiclass). CertifiedRadius and OutOfSupportScore
-    /// are the graph's own.
+    /// that head's top-k weights and support rows (piece j of head h is support row SupportRows[h P + j]; with
+    /// <paramref name="pieces"/>, the head-major index h P + j itself) and entropy; feature contributions, bias terms
+    /// E_pi[b] and entropy terms eps H are combined with the coefficients of the explained quantity (LabelScale and
+    /// -LabelScale for regression, 1 and -1 for the binary margin, the mask for multiclass), and the explained score is
+    /// the graph's Score (regression, binary) or the masked head score (multiclass), so that ExplainedScore =
+    /// sum(FeatureContributions) + sum(ScoreTerms) holds in the graph as in process (THEORY.md section 4).
+    /// CertifiedRadius and OutOfSupportScore are the graph's own.
     /// </summary>
-    private static void SelectExplainedHead(GraphProto graph, HopfColeModel model, int top)
+    private static void SelectExplainedHead(GraphProto graph, HopfColeModel model, int top, bool pieces)
     {
         int heads = model.Layer.NumberOfHeads;
-        int pieces = model.Layer.NumberOfPieces;
+        int piecesPerHead = model.Layer.NumberOfPieces;
         int d = model.InputDimension;
-        var builder = new OnnxGraphBuilder("selection", string.Empty);
-        foreach (string existing in new[] { "margin", OnnxExport.PredictedClassIndexName, OnnxExport.TopSupportWeightsName, OnnxExport.TopSupportIndicesName, OnnxExport.AttributionEntropyName, OnnxExport.FeatureContributionsName })
-        {
-            builder.Input(existing, TensorProto.Types.DataType.Float, string.Empty);
-        }
-
+        (OnnxGraphBuilder builder, string mask, string coefficients) = Selection(model);
         string axis1 = builder.Int64s("selection_axis1", [1], 1);
         string axis2 = builder.Int64s("selection_axis2", [2], 1);
-        string mask;
-        string coefficients;
-        switch (model.Kind)
-        {
-            case ModelKind.Regression:
-                mask = builder.Floats("selection_mask", [1f, 0f], 1, 2);
-                coefficients = builder.Floats("selection_coefficients", [(float)model.LabelScale, -(float)model.LabelScale], 1, 2);
-                break;
-            case ModelKind.BinaryClassification:
-                string positive = builder.Node("Cast", "selection_positive", [builder.Node("Greater", "selection_greater", ["margin", builder.Floats("selection_zero", [0f])])], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
-                string negative = builder.Node("Sub", "selection_negative", [builder.Floats("selection_one", [1f]), positive]);
-                mask = builder.Node("Concat", "selection_mask", [builder.Node("Unsqueeze", "selection_positive_column", [positive, axis1]), builder.Node("Unsqueeze", "selection_negative_column", [negative, axis1])], OnnxGraphBuilder.Integer("axis", 1));
-                coefficients = builder.Floats("selection_coefficients", [1f, -1f], 1, 2);
-                break;
-            default:
-                long[] indices = Enumerable.Range(0, heads).Select(head => (long)head).ToArray();
-                string predicted = builder.Node("Unsqueeze", "selection_predicted", [OnnxExport.PredictedClassIndexName, axis1]);
-                string equal = builder.Node("Equal", "selection_equal", [builder.Int64s("selection_heads", indices, heads), predicted]);
-                mask = builder.Node("Cast", "selection_mask", [equal], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
-                coefficients = mask;
-                break;
-        }
-
         string cube = builder.Node("Unsqueeze", "selection_mask_cube", [mask, axis2]);
-        string Select(string name, string values, string weights, string axes) => builder.Node("ReduceSum", name, [builder.Node("Mul", name + "_terms", [weights, values]), axes], OnnxGraphBuilder.Integer("keepdims", 0));
+        string Select(string name, string values, string weights, string axes) => SelectHeads(builder, name, values, weights, axes);
         string weightsOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.TopSupportWeightsColumnName, OnnxExport.TopSupportWeightsName, cube, axis1);
         string integerCube = builder.Node("Cast", "selection_mask_integers", [cube], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Int64));
-        long[] offsets = Enumerable.Range(0, heads).Select(head => (long)head * pieces).ToArray();
+        long[] offsets = Enumerable.Range(0, heads).Select(head => (long)head * piecesPerHead).ToArray();
         string global = builder.Node("Add", "selection_global_pieces", [OnnxExport.TopSupportIndicesName, builder.Int64s("selection_offsets", offsets, 1, heads, 1)]);
         string selectedPieces = Select("selection_pieces", global, integerCube, axis1);
         long[] rows = model.SupportRows.Select(row => (long)row).ToArray();
-        string rowsOut = builder.Node("Gather", Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.TopSupportRowsColumnName, [builder.Int64s("selection_support_rows", rows, rows.Length), selectedPieces], OnnxGraphBuilder.Integer("axis", 0));
+        string rowsName = Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.TopSupportRowsColumnName;
+        string rowsOut = pieces
+            ? builder.Node("Identity", rowsName, [selectedPieces])
+            : builder.Node("Gather", rowsName, [builder.Int64s("selection_support_rows", rows, rows.Length), selectedPieces], OnnxGraphBuilder.Integer("axis", 0));
         string entropyOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.AttributionEntropyColumnName, OnnxExport.AttributionEntropyName, mask, axis1);
-        string contributionsOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName, OnnxExport.FeatureContributionsName, builder.Node("Unsqueeze", "selection_coefficient_cube", [coefficients, axis2]), axis1);
+        string contributionsOut = Contributions(builder, coefficients, Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName);
+        string explainedName = Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.ExplainedScoreColumnName;
+        string explainedOut = model.Kind == ModelKind.MulticlassClassification
+            ? Select(explainedName, HeadScores, mask, axis1)
+            : builder.Node("Identity", explainedName, [OnnxExport.ScoreName]);
+        string bias = Select("selection_bias", OnnxExport.BiasTermsName, coefficients, axis1);
+        string entropyDifference = Select("selection_entropy_difference", OnnxExport.AttributionEntropyName, coefficients, axis1);
+        string entropy = builder.Node("Mul", "selection_entropy_term", [entropyDifference, builder.Floats("selection_viscosity", [(float)model.Viscosity])]);
+        string batch = builder.Node("Shape", "selection_batch", [bias]);
+        string baseline = builder.Node("Expand", "selection_baseline", [builder.Floats("selection_baseline_value", [model.Kind == ModelKind.Regression ? (float)model.LabelMean : 0f]), batch]);
+        string remainder = builder.Node("Expand", "selection_remainder", [builder.Floats("selection_remainder_value", [0f]), batch]);
+        string[] termColumns = [.. new[] { baseline, bias, entropy, remainder }.Select(term => builder.Node("Unsqueeze", term + "_column", [term, axis1]))];
+        string termsOut = builder.Node("Concat", Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.ScoreTermsColumnName, termColumns, OnnxGraphBuilder.Integer("axis", 1));
         builder.Output(weightsOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, top);
         builder.Output(rowsOut, TensorProto.Types.DataType.Int64, string.Empty, OnnxExport.BatchDimension, top);
         builder.Output(entropyOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension);
         builder.Output(contributionsOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, d);
+        builder.Output(explainedOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension);
+        builder.Output(termsOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, GibbsAttributionTransformer.ScoreTermNames.Count);
 
         OnnxPipeline.ReplaceOutputs(graph, builder, "selection_", output => output.Name is OnnxExport.CertifiedRadiusName or OnnxExport.OutOfSupportScoreName);
     }
+
+    /// <summary>
+    /// A builder for the outputs that replace the graph's explanation outputs, reading the graph's own values by name,
+    /// with the per-row one-hot mask of the explained head (head 0 for regression; Score &gt; 0 for binary, as the
+    /// prediction; the predicted class for multiclass) and the coefficients of the explained quantity over the heads
+    /// (LabelScale and -LabelScale for regression, 1 and -1 for the binary margin, the mask for multiclass).
+    /// </summary>
+    internal static (OnnxGraphBuilder Builder, string Mask, string Coefficients) Selection(HopfColeModel model)
+    {
+        int heads = model.Layer.NumberOfHeads;
+        var builder = new OnnxGraphBuilder("selection", string.Empty);
+        foreach (string existing in new[] { "margin", OnnxExport.ScoreName, HeadScores, OnnxExport.PredictedClassIndexName, OnnxExport.TopSupportWeightsName, OnnxExport.TopSupportIndicesName, OnnxExport.AttributionEntropyName, OnnxExport.FeatureContributionsName, OnnxExport.BiasTermsName })
+        {
+            builder.Input(existing, TensorProto.Types.DataType.Float, string.Empty);
+        }
+
+        string axis1 = builder.Int64s("selection_mask_axis", [1], 1);
+        switch (model.Kind)
+        {
+            case ModelKind.Regression:
+                return (builder, builder.Floats("selection_mask", [1f, 0f], 1, 2), builder.Floats("selection_coefficients", [(float)model.LabelScale, -(float)model.LabelScale], 1, 2));
+            case ModelKind.BinaryClassification:
+                string positive = builder.Node("Cast", "selection_positive", [builder.Node("Greater", "selection_greater", ["margin", builder.Floats("selection_zero", [0f])])], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+                string negative = builder.Node("Sub", "selection_negative", [builder.Floats("selection_one", [1f]), positive]);
+                string binaryMask = builder.Node("Concat", "selection_mask", [builder.Node("Unsqueeze", "selection_positive_column", [positive, axis1]), builder.Node("Unsqueeze", "selection_negative_column", [negative, axis1])], OnnxGraphBuilder.Integer("axis", 1));
+                return (builder, binaryMask, builder.Floats("selection_coefficients", [1f, -1f], 1, 2));
+            default:
+                long[] indices = Enumerable.Range(0, heads).Select(head => (long)head).ToArray();
+                string predicted = builder.Node("Unsqueeze", "selection_predicted", [OnnxExport.PredictedClassIndexName, axis1]);
+                string equal = builder.Node("Equal", "selection_equal", [builder.Int64s("selection_heads", indices, heads), predicted]);
+                string mask = builder.Node("Cast", "selection_mask", [equal], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+                return (builder, mask, mask);
+        }
+    }
+
+    /// <summary>The explained quantity's feature contributions, float32 [N, d]: the heads' contributions weighted by <paramref name="coefficients"/>.</summary>
+    internal static string Contributions(OnnxGraphBuilder builder, string coefficients, string name)
+        => SelectHeads(builder, name, OnnxExport.FeatureContributionsName, builder.Node("Unsqueeze", "selection_coefficient_cube", [coefficients, builder.Int64s("selection_coefficient_axis", [2], 1)]), builder.Int64s("selection_head_axis", [1], 1));
+
+    // sum over the heads (axis 1) of weights * values.
+    private static string SelectHeads(OnnxGraphBuilder builder, string name, string values, string weights, string axes)
+        => builder.Node("ReduceSum", name, [builder.Node("Mul", name + "_terms", [weights, values]), axes], OnnxGraphBuilder.Integer("keepdims", 0));
 }

@@ -26,6 +26,7 @@ internal sealed class RowExplainer
         order = model.Kind == ModelKind.Regression ? new int[model.Layer.NumberOfPieces] : [];
         TopWeights = new double[topSupportPoints];
         TopRows = new long[topSupportPoints];
+        TopPieces = new int[topSupportPoints];
     }
 
     /// <summary>The explained head.</summary>
@@ -37,6 +38,9 @@ internal sealed class RowExplainer
     /// <summary>The training rows (0-based, -1 unknown) of the support points of <see cref="TopWeights"/>.</summary>
     public long[] TopRows { get; }
 
+    /// <summary>The head-major indices (head times pieces per head plus piece) of the support points of <see cref="TopWeights"/>.</summary>
+    public int[] TopPieces { get; }
+
     /// <summary>H(pi) of the explained head, in nats.</summary>
     public double Entropy { get; private set; }
 
@@ -46,9 +50,26 @@ internal sealed class RowExplainer
     /// With a flow, the same quantities (regression: the Score) split over the input features by integrated gradients
     /// from the training means (<see cref="InputDecomposition"/>: with its baseline and quadrature remainder they sum to it).
     /// </summary>
-    public ReadOnlySpan<double> Contributions => model.Flow is null
-        ? (model.Kind == ModelKind.MulticlassClassification ? explanation.Class.FeatureContributions : explanation.Margin.FeatureContributions)
-        : (model.Kind == ModelKind.MulticlassClassification ? explanation.InputClass! : explanation.InputMargin!).FeatureContributions;
+    public ReadOnlySpan<double> Contributions => model.Flow is null ? Decomposed.FeatureContributions : InputDecomposed.FeatureContributions;
+
+    /// <summary>
+    /// The value <see cref="Contributions"/> decompose: the Score for regression and binary (the margin), the predicted
+    /// class's head f_p(x) for multiclass (Score[p] = softmax of the heads at p).
+    /// </summary>
+    public double ExplainedScore => model.Flow is null ? Decomposed.Value : InputDecomposed.Value;
+
+    /// <summary>
+    /// The terms that with the feature contributions sum to <see cref="ExplainedScore"/> (THEORY.md section 4):
+    /// the baseline (regression: LabelMean; with a flow: the value at the training means), E_pi[b] and eps H(pi) of the
+    /// explained value (0 with a flow), and the flow's quadrature remainder (0 for a single layer).
+    /// </summary>
+    public (double Baseline, double Bias, double Entropy, double Remainder) Terms => model.Flow is null
+        ? (Decomposed.Baseline, Decomposed.BiasTerm, Decomposed.EntropyTerm, 0)
+        : (InputDecomposed.Baseline, 0, 0, InputDecomposed.Remainder);
+
+    private Decomposition Decomposed => model.Kind == ModelKind.MulticlassClassification ? explanation.Class : explanation.Margin;
+
+    private InputDecomposition InputDecomposed => model.Kind == ModelKind.MulticlassClassification ? explanation.InputClass! : explanation.InputMargin!;
 
     /// <summary>The certified radius in standardised units, of the whole model with a flow (classifiers with eps &gt; 0; NaN otherwise).</summary>
     public double CertifiedRadius { get; private set; }
@@ -80,6 +101,7 @@ internal sealed class RowExplainer
                 SupportAttribution support = explanation.TopSupport[i];
                 TopWeights[i] = support.Weight;
                 TopRows[i] = support.SupportRow;
+                TopPieces[i] = (support.Head * pieces) + support.Piece;
             }
         }
 
@@ -113,6 +135,7 @@ internal sealed class RowExplainer
         {
             TopWeights[i] = gibbs[order[i]];
             TopRows[i] = model.SupportRows[order[i]];
+            TopPieces[i] = order[i];
         }
     }
 }

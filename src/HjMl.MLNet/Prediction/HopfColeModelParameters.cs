@@ -10,10 +10,11 @@ namespace HjMl.MLNet.Prediction;
 /// </summary>
 public sealed class HopfColeModelParameters
 {
-    internal HopfColeModelParameters(HopfColeModel model, TrainingResult? training)
+    internal HopfColeModelParameters(HopfColeModel model, TrainingResult? training, int numberOfTrainingRows = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
+        NumberOfTrainingRows = numberOfTrainingRows;
         History = training?.History ?? [];
         BestEpoch = training?.BestEpoch ?? 0;
         ValidationMetric = training?.ValidationMetric ?? double.NaN;
@@ -39,6 +40,13 @@ public sealed class HopfColeModelParameters
 
     /// <summary>The epoch whose parameters the model holds.</summary>
     public int BestEpoch { get; }
+
+    /// <summary>
+    /// The rows the trainer read, held-out rows included (0 for a model not trained here). The support points' training
+    /// rows (<see cref="HopfColeModel.SupportRows"/>, the GibbsAttribution transform's TopSupportRows) are 0-based
+    /// positions among them, in the order the trainer read them.
+    /// </summary>
+    public int NumberOfTrainingRows { get; }
 
     /// <summary>Accuracy or R² on the held-out rows at the best epoch (NaN without a validation split).</summary>
     public double ValidationMetric { get; }

@@ -13,7 +13,11 @@ namespace HjMl.MLNet.Prediction;
 /// <remarks>
 /// <para>It is an <see cref="ISingleFeaturePredictionTransformer{TModel}"/>, so <c>Evaluate</c>,
 /// <c>CreatePredictionEngine</c>, transformer chains and <c>PermutationFeatureImportance</c> take it like any ML.NET
-/// trainer's transformer.</para>
+/// trainer's transformer (for ML.NET's non-generic PFI overload and CalculateFeatureContribution, which need internal
+/// interfaces, see <see cref="HopfColeExplainabilityCatalog"/>).</para>
+/// <para><b>The Score column names its model.</b> Score carries an annotation ("HjMl.HopfColeModel") whose value is this
+/// transformer, so that a GibbsAttribution estimator later in the same estimator chain finds the model at Fit (ML.NET
+/// passes an estimator nothing but the data). A saved-and-loaded pipeline's Score does not have it.</para>
 /// <para><b>Saving.</b> ML.NET has no public hook for saving third-party transformers, so <see cref="Save"/> writes, in
 /// this transformer's place, ML.NET's own <c>OnnxTransformer</c> running HjMl's ONNX export of the model (and for
 /// multiclass a value mapping that turns the predicted class back into the label's key). A saved pipeline therefore

@@ -62,11 +62,11 @@ internal sealed class PredictionMapping : RowMapping
         switch (transformer.Kind)
         {
             case ModelKind.Regression:
-                return [new(DefaultColumnNames.Score, NumberDataViewType.Single, ScoreAnnotations(kind, "Score"))];
+                return [new(DefaultColumnNames.Score, NumberDataViewType.Single, ModelAnnotation.With(ScoreAnnotations(kind, "Score"), transformer))];
             case ModelKind.BinaryClassification:
                 return
                 [
-                    new(DefaultColumnNames.Score, NumberDataViewType.Single, ScoreAnnotations(kind, "Score")),
+                    new(DefaultColumnNames.Score, NumberDataViewType.Single, ModelAnnotation.With(ScoreAnnotations(kind, "Score"), transformer)),
                     new(DefaultColumnNames.Probability, NumberDataViewType.Single, ScoreAnnotations(kind, "Probability")),
                     new(DefaultColumnNames.PredictedLabel, BooleanDataViewType.Instance, ScoreAnnotations(kind, "PredictedLabel")),
                 ];
@@ -74,6 +74,7 @@ internal sealed class PredictionMapping : RowMapping
                 LabelKeys keys = transformer.LabelKeys!;
                 var scoreAnnotations = new DataViewSchema.Annotations.Builder();
                 scoreAnnotations.Add(ScoreAnnotations(kind, "Score"), _ => true);
+                ModelAnnotation.Add(scoreAnnotations, transformer);
                 string[] names = keys.Names;
                 scoreAnnotations.Add(AnnotationNames.SlotNames, new VectorDataViewType(TextDataViewType.Instance, names.Length), (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.Select(name => name.AsMemory()).ToArray()));
                 var labelAnnotations = new DataViewSchema.Annotations.Builder();

@@ -4,6 +4,7 @@ using HjMl.Models;
 using HjMl.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 
 namespace HjMl.MLNet.Trainers;
@@ -44,10 +45,16 @@ namespace HjMl.MLNet.Trainers;
 /// </remarks>
 public sealed class HopfColeRegressionTrainer : ITrainerEstimator<HopfColePredictionTransformer, HopfColeModelParameters>
 {
-    internal HopfColeRegressionTrainer(Options options)
+    private readonly IHost host;
+    private readonly int? contextSeed;
+
+    internal HopfColeRegressionTrainer(IHostEnvironment environment, Options options)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
-        options.ToEngineOptions(ModelKind.Regression);
+        options.ToEngineOptions(ModelKind.Regression, options.Seed ?? 0);
+        contextSeed = CatalogEnvironment.Seed(environment);
+        host = environment.Register(nameof(HopfColeRegressionTrainer));
         TrainerOptions = options;
     }
 
@@ -59,7 +66,7 @@ public sealed class HopfColeRegressionTrainer : ITrainerEstimator<HopfColePredic
 
     /// <summary>Trains on <paramref name="input"/>.</summary>
     /// <exception cref="ArgumentException">A column is missing or of the wrong type, or a value is not finite (the message names it).</exception>
-    public HopfColePredictionTransformer Fit(IDataView input) => HopfColeFitting.Fit(input, TrainerOptions, ModelKind.Regression);
+    public HopfColePredictionTransformer Fit(IDataView input) => HopfColeFitting.Fit(host, contextSeed, input, TrainerOptions, ModelKind.Regression);
 
     /// <summary>The input shape with <c>Score</c> appended.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => HopfColeFitting.OutputSchema(inputSchema, TrainerOptions, ModelKind.Regression);
@@ -73,9 +80,9 @@ public sealed class HopfColeRegressionTrainer : ITrainerEstimator<HopfColePredic
         /// <summary>The Huber threshold, in standardised label units.</summary>
         public double HuberDelta { get; set; } = 1.0;
 
-        internal override HopfColeTrainerOptions ToEngineOptions(ModelKind kind)
+        internal override HopfColeTrainerOptions ToEngineOptions(ModelKind kind, int seed)
         {
-            HopfColeTrainerOptions options = base.ToEngineOptions(kind) with { RegressionLoss = Loss, HuberDelta = HuberDelta };
+            HopfColeTrainerOptions options = base.ToEngineOptions(kind, seed) with { RegressionLoss = Loss, HuberDelta = HuberDelta };
             options.Validate();
             return options;
         }
@@ -118,10 +125,16 @@ public sealed class HopfColeRegressionTrainer : ITrainerEstimator<HopfColePredic
 /// </remarks>
 public sealed class HopfColeBinaryTrainer : ITrainerEstimator<HopfColePredictionTransformer, HopfColeModelParameters>
 {
-    internal HopfColeBinaryTrainer(Options options)
+    private readonly IHost host;
+    private readonly int? contextSeed;
+
+    internal HopfColeBinaryTrainer(IHostEnvironment environment, Options options)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
-        options.ToEngineOptions(ModelKind.BinaryClassification);
+        options.ToEngineOptions(ModelKind.BinaryClassification, options.Seed ?? 0);
+        contextSeed = CatalogEnvironment.Seed(environment);
+        host = environment.Register(nameof(HopfColeBinaryTrainer));
         TrainerOptions = options;
     }
 
@@ -133,7 +146,7 @@ public sealed class HopfColeBinaryTrainer : ITrainerEstimator<HopfColePrediction
 
     /// <summary>Trains on <paramref name="input"/>.</summary>
     /// <exception cref="ArgumentException">A column is missing or of the wrong type, a value is not finite, or one class is absent.</exception>
-    public HopfColePredictionTransformer Fit(IDataView input) => HopfColeFitting.Fit(input, TrainerOptions, ModelKind.BinaryClassification);
+    public HopfColePredictionTransformer Fit(IDataView input) => HopfColeFitting.Fit(host, contextSeed, input, TrainerOptions, ModelKind.BinaryClassification);
 
     /// <summary>The input shape with <c>Score</c>, <c>Probability</c> and <c>PredictedLabel</c> appended.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => HopfColeFitting.OutputSchema(inputSchema, TrainerOptions, ModelKind.BinaryClassification);
@@ -179,10 +192,16 @@ public sealed class HopfColeBinaryTrainer : ITrainerEstimator<HopfColePrediction
 /// </remarks>
 public sealed class HopfColeMulticlassTrainer : ITrainerEstimator<HopfColePredictionTransformer, HopfColeModelParameters>
 {
-    internal HopfColeMulticlassTrainer(Options options)
+    private readonly IHost host;
+    private readonly int? contextSeed;
+
+    internal HopfColeMulticlassTrainer(IHostEnvironment environment, Options options)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
-        options.ToEngineOptions(ModelKind.MulticlassClassification);
+        options.ToEngineOptions(ModelKind.MulticlassClassification, options.Seed ?? 0);
+        contextSeed = CatalogEnvironment.Seed(environment);
+        host = environment.Register(nameof(HopfColeMulticlassTrainer));
         TrainerOptions = options;
     }
 
@@ -194,7 +213,7 @@ public sealed class HopfColeMulticlassTrainer : ITrainerEstimator<HopfColePredic
 
     /// <summary>Trains on <paramref name="input"/>.</summary>
     /// <exception cref="ArgumentException">A column is missing or of the wrong type, a value is not finite, or a key is missing.</exception>
-    public HopfColePredictionTransformer Fit(IDataView input) => HopfColeFitting.Fit(input, TrainerOptions, ModelKind.MulticlassClassification);
+    public HopfColePredictionTransformer Fit(IDataView input) => HopfColeFitting.Fit(host, contextSeed, input, TrainerOptions, ModelKind.MulticlassClassification);
 
     /// <summary>The input shape with <c>Score</c> and <c>PredictedLabel</c> appended.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) => HopfColeFitting.OutputSchema(inputSchema, TrainerOptions, ModelKind.MulticlassClassification);

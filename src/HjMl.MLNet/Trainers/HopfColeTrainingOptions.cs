@@ -98,8 +98,13 @@ public abstract class HopfColeTrainingOptions
     /// </summary>
     public bool SharedFlowControls { get; set; } = EngineDefaults.SharedFlowControls;
 
-    /// <summary>The seed of every random choice; the same seed and thread count give bit-identical models.</summary>
-    public int Seed { get; set; }
+    /// <summary>
+    /// The seed of every random choice; the same seed and thread count give bit-identical models. Null (the default)
+    /// uses the seed of the MLContext whose catalog made the trainer (<c>new MLContext(seed)</c>); with a context made
+    /// without one (<c>new MLContext()</c>) each Fit draws a seed from the context's random source, so runs differ, as
+    /// with ML.NET's own trainers. The seed used, and where it came from, is written to <c>MLContext.Log</c>.
+    /// </summary>
+    public int? Seed { get; set; }
 
     /// <summary>Threads for the gradient; 0 for all cores.</summary>
     public int MaximumDegreeOfParallelism { get; set; }
@@ -110,8 +115,8 @@ public abstract class HopfColeTrainingOptions
     /// <summary>Cancels <c>Fit</c> (an <see cref="OperationCanceledException"/>); ML.NET's Fit has no token of its own.</summary>
     public CancellationToken Cancellation { get; set; }
 
-    /// <summary>The engine options these describe, validated (the message names a bad option).</summary>
-    internal virtual HopfColeTrainerOptions ToEngineOptions(ModelKind kind)
+    /// <summary>The engine options these describe with <paramref name="seed"/>, validated (the message names a bad option).</summary>
+    internal virtual HopfColeTrainerOptions ToEngineOptions(ModelKind kind, int seed)
     {
         var options = new HopfColeTrainerOptions
         {
@@ -135,7 +140,7 @@ public abstract class HopfColeTrainingOptions
             FlowHorizon = FlowHorizon,
             FlowViscosity = FlowViscosity,
             SharedFlowControls = SharedFlowControls,
-            Seed = Seed,
+            Seed = seed,
             MaximumDegreeOfParallelism = MaximumDegreeOfParallelism,
         };
         options.Validate();

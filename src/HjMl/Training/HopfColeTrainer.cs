@@ -21,6 +21,12 @@ public sealed record TrainingResult(HopfColeModel Model, IReadOnlyList<TrainingP
     /// which epoch, and which epoch the model keeps), or null.
     /// </summary>
     public string? StopReason { get; init; }
+
+    /// <summary>
+    /// The optimiser that ran, <see cref="Optimizer.Lbfgs"/> or <see cref="Optimizer.Adam"/> (what <see cref="Optimizer.Automatic"/>
+    /// resolved to); <see cref="Optimizer.Automatic"/> on a result that did not record it.
+    /// </summary>
+    public Optimizer Optimizer { get; init; }
 }
 
 /// <summary>
@@ -129,7 +135,7 @@ public sealed class HopfColeTrainer
         GibbsFlow? trained = objective.Flow(best);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
         model = model.WithCoverageRadius(CoverageRadius(model, trained is null ? train : FlowSetup.Terminal(trained, train)));
-        return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder) { StopReason = run.StopReason };
+        return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam };
     }
 
     /// <summary>

@@ -46,6 +46,45 @@ public class AttributionSaveTests
         }
     }
 
+    [Fact]
+    public void SavedAttributionReportsTheTrainingRowsIdsAsTheLiveOneDoes()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView data = HjMl.MLNet.Tests.Attribution.ComposedAttributionTests.WithIds(context, MLNetData.BreastCancer(context), row => $"patient-{row:D3}".AsMemory());
+        var model = context.BinaryClassification.Trainers.HopfCole(numberOfSupportPoints: 6, maximumEpochs: 20)
+            .Append(context.Transforms.GibbsAttribution(topSupportPoints: 3, idColumnName: "Id")).Fit(data);
+
+        string path = Path.Combine(Path.GetTempPath(), $"hjml-attribution-ids-{Guid.NewGuid():N}.zip");
+        ITransformer loaded;
+        try
+        {
+            context.Model.Save(model, data.Schema, path);
+            loaded = new MLContext().Model.Load(path, out _);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        IDataView before = model.Transform(data);
+        IDataView after = loaded.Transform(data);
+        Assert.Equal(Visible(before.Schema), Visible(after.Schema));
+        string[][] left = before.GetColumn<ReadOnlyMemory<char>[]>(GibbsAttributionTransformer.TopSupportRowsColumnName).Select(ids => ids.Select(id => id.ToString()).ToArray()).ToArray();
+        string[][] right = after.GetColumn<ReadOnlyMemory<char>[]>(GibbsAttributionTransformer.TopSupportRowsColumnName).Select(ids => ids.Select(id => id.ToString()).ToArray()).ToArray();
+        float[][] weights = before.GetColumn<float[]>(GibbsAttributionTransformer.TopSupportWeightsColumnName).ToArray();
+        for (int row = 0; row < left.Length; row++)
+        {
+            // Equal wherever the Gibbs weights are not tied within float rounding.
+            Assert.All(left[row], id => Assert.StartsWith("patient-", id));
+            if (weights[row][0] - weights[row][1] > 1e-5)
+            {
+                Assert.Equal(left[row][0], right[row][0]);
+            }
+        }
+
+        HjMl.MLNet.Tests.Attribution.ComposedAttributionTests.AssertClosure(after, "binary");
+    }
+
     private static void Compare(IDataView before, IDataView after, DataViewSchema.Column column)
     {
         if (column.Type == NumberDataViewType.Single)
@@ -97,17 +136,18 @@ public class AttributionSaveTests
         double worst = 0;
         for (int row = 0; row < left.Length; row++)
         {
-            // Feature contributions are the float32 graph's c_0 - c_1 (times LabelScale for regression), whose rounding
-            // scales with the row's largest term, so they are compared relative to it; everything else per value.
+            // Feature contributions and score terms are the float32 graph's differences of the heads' terms (times
+            // LabelScale for regression), whose rounding scales with the row's largest term, so they are compared
+            // relative to it; everything else per value.
             double rowScale = left[row].Max(value => Math.Abs(value));
             for (int k = 0; k < left[row].Length; k++)
             {
-                double scale = Math.Max(1, name == GibbsAttributionTransformer.FeatureContributionsColumnName ? rowScale : Math.Abs(left[row][k]));
+                double scale = Math.Max(1, name is GibbsAttributionTransformer.FeatureContributionsColumnName or GibbsAttributionTransformer.ScoreTermsColumnName ? rowScale : Math.Abs(left[row][k]));
                 worst = Math.Max(worst, Math.Abs(left[row][k] - right[row][k]) / scale);
             }
         }
 
-        Assert.True(worst <= 1e-5, $"{name}: largest difference {worst:E2} relative to max(1, |value|) (for contributions, the row's largest)");
+        Assert.True(worst <= 1e-5, $"{name}: largest difference {worst:E2} relative to max(1, |value|) (for contributions and score terms, the row's largest)");
     }
 
     private static (string Name, string Type)[] Visible(DataViewSchema schema)
