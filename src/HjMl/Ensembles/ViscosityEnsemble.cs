@@ -61,35 +61,27 @@ public sealed class ViscosityEnsemble
     private const int StackLimit = 1024;
 
     private readonly EnsembleMember[] members;
-    private readonly double[] losses;
-    private readonly double[] globalWeights;
-    private readonly double[] classLabels;
-    private readonly ViscosityCandidate[] search;
 
-    private ViscosityEnsemble(EnsembleMember[] members, double[] losses, EnsembleCombination combination, double viscosity, double labelScale, ViscosityCandidate[] search)
+    private ViscosityEnsemble(EnsembleMember[] members, EnsembleRule rule)
     {
         this.members = members;
-        this.losses = losses;
-        this.search = search;
-        Combination = combination;
-        Viscosity = viscosity;
-        LabelScale = labelScale;
-        classLabels = [.. members[0].ClassLabels];
-        globalWeights = combination == EnsembleCombination.LogSumExpPooling ? LogSumExpPooling.UniformWeights(losses.Length) : GibbsWeighting.Weights(losses, viscosity);
-        BestMember = TensorPrimitives.IndexOfMin<double>(losses);
+        Rule = rule;
     }
 
     /// <summary>The members, in the order given.</summary>
     public IReadOnlyList<EnsembleMember> Members => members;
 
+    /// <summary>How the members' scores are combined: combination, eps, losses and weights (shared with the ML.NET plug-in's ensemble).</summary>
+    public EnsembleRule Rule { get; }
+
     /// <summary>K, the number of members.</summary>
     public int NumberOfMembers => members.Length;
 
     /// <summary>How the members are combined.</summary>
-    public EnsembleCombination Combination { get; }
+    public EnsembleCombination Combination => Rule.Combination;
 
     /// <summary>eps.</summary>
-    public double Viscosity { get; }
+    public double Viscosity => Rule.Viscosity;
 
     /// <summary>What the ensemble predicts (every member's kind).</summary>
     public ModelKind Kind => members[0].Kind;
@@ -101,32 +93,32 @@ public sealed class ViscosityEnsemble
     public int OutputLength => members[0].OutputLength;
 
     /// <summary>Class label values (binary: negative, positive); empty for regression.</summary>
-    public IReadOnlyList<double> ClassLabels => classLabels;
+    public IReadOnlyList<double> ClassLabels => Rule.ClassLabels;
 
     /// <summary>L_k, each member's validation loss (log-loss, or 1 - R^2 for regression).</summary>
-    public IReadOnlyList<double> ValidationLosses => losses;
+    public IReadOnlyList<double> ValidationLosses => Rule.ValidationLosses;
 
     /// <summary>
     /// The global Gibbs weights softmax(-L / eps) of <see cref="EnsembleCombination.GibbsWeights"/>, the same on every row;
     /// for <see cref="EnsembleCombination.LogSumExpPooling"/> the uniform prior 1/K that pooling starts from (its
     /// per-row weights come with each prediction).
     /// </summary>
-    public IReadOnlyList<double> GlobalWeights => globalWeights;
+    public IReadOnlyList<double> GlobalWeights => Rule.GlobalWeights;
 
     /// <summary>The index of the member of least validation loss (the first on ties).</summary>
-    public int BestMember { get; }
+    public int BestMember => Rule.BestMember;
 
     /// <summary>Regression: the validation labels' standard deviation, the unit of eps for pooling (1 for classifiers).</summary>
-    public double LabelScale { get; }
+    public double LabelScale => Rule.LabelScale;
 
     /// <summary>Every eps the search tried, in increasing order, with the validation loss and metric there.</summary>
-    public IReadOnlyList<ViscosityCandidate> Search => search;
+    public IReadOnlyList<ViscosityCandidate> Search => Rule.Search;
 
     /// <summary>The validation loss at <see cref="Viscosity"/> if the search tried it (it did for the eps <c>Fit</c> chose), else NaN.</summary>
-    public double ValidationLoss => search.FirstOrDefault(candidate => candidate.Viscosity == Viscosity)?.ValidationLoss ?? double.NaN;
+    public double ValidationLoss => Rule.ValidationLoss;
 
     /// <summary>The validation accuracy or R^2 at <see cref="Viscosity"/> if the search tried it, else NaN.</summary>
-    public double ValidationMetric => search.FirstOrDefault(candidate => candidate.Viscosity == Viscosity)?.ValidationMetric ?? double.NaN;
+    public double ValidationMetric => Rule.ValidationMetric;
 
     /// <summary>
     /// Fits both combinations (<see cref="Fit(IReadOnlyList{EnsembleMember}, Dataset, EnsembleCombination, IReadOnlyList{double}?)"/>)
@@ -170,49 +162,18 @@ public sealed class ViscosityEnsemble
 
         Guard.Finite(features, nameof(features));
         Guard.Finite(labels, nameof(labels));
-        int[] truth = ViscositySearch.TruthIndices(first, labels);
-        double[] grid = viscosities is null ? [] : ViscositySearch.ValidateGrid(viscosities);
-        double labelScale = first.Kind == ModelKind.Regression ? ViscositySearch.LabelDeviation(labels) : 1;
 
-        // Every member scores every validation row once; the search then only recombines. Layout: [row][member][output].
-        int count = all.Length, outputs = first.OutputLength, d = first.InputDimension;
-        var memberScores = new double[rows * count * outputs];
-        ScoreMembers(all, features, rows, d, memberScores);
-        var memberLosses = new double[count];
-        var single = new double[rows * outputs];
-        for (int k = 0; k < count; k++)
-        {
-            for (int row = 0; row < rows; row++)
-            {
-                memberScores.AsSpan(((row * count) + k) * outputs, outputs).CopyTo(single.AsSpan(row * outputs, outputs));
-            }
-
-            memberLosses[k] = ViscositySearch.Loss(first.Kind, single, labels, truth, labelScale);
-        }
-
-        if (grid.Length == 0)
-        {
-            grid = ViscositySearch.AutomaticGrid(combination, memberLosses, memberScores, rows, count, outputs, first.Kind, labelScale);
-        }
-
-        (ViscosityCandidate[] candidates, int chosen) = ViscositySearch.Run(
-            grid,
-            (viscosity, ensembleScores) => new ViscosityEnsemble(all, memberLosses, combination, viscosity, labelScale, []).CombineRows(memberScores, rows, ensembleScores),
-            first.Kind,
-            first.ClassLabels,
-            labels,
-            truth,
-            labelScale,
-            outputs);
-        return new ViscosityEnsemble(all, memberLosses, combination, grid[chosen], labelScale, candidates);
+        // Every member scores every validation row once; the rule's search then only recombines. Layout: [row][member][output].
+        var memberScores = new double[rows * all.Length * first.OutputLength];
+        ScoreMembers(all, features, rows, first.InputDimension, memberScores);
+        return new ViscosityEnsemble(all, EnsembleRule.Fit(first.Kind, first.ClassLabels, all.Length, memberScores, labels, combination, viscosities));
     }
 
     /// <summary>The same members and losses at another eps (nothing is refitted; the search is kept).</summary>
     /// <exception cref="ArgumentException">eps &lt; 0, NaN or infinite.</exception>
     public ViscosityEnsemble WithViscosity(double viscosity)
     {
-        Guard.Viscosity(viscosity, nameof(viscosity));
-        return new ViscosityEnsemble(members, losses, Combination, viscosity, LabelScale, search);
+        return new ViscosityEnsemble(members, Rule.WithViscosity(viscosity));
     }
 
     /// <summary>
@@ -232,7 +193,7 @@ public sealed class ViscosityEnsemble
         }
 
         int count = members.Length, outputs = OutputLength;
-        int length = (count * outputs) + WorkLength;
+        int length = (count * outputs) + LogSumExpPooling.WorkLength(count, Rule.ClassLabels.Count);
         double[]? rented = length > StackLimit ? ArrayPool<double>.Shared.Rent(length) : null;
         Span<double> scratch = rented is null ? stackalloc double[length] : rented.AsSpan(0, length);
         try
@@ -243,7 +204,7 @@ public sealed class ViscosityEnsemble
                 members[k].Score(features, memberScores.Slice(k * outputs, outputs));
             }
 
-            Combine(memberScores, scores[..outputs], memberWeights.IsEmpty ? memberWeights : memberWeights[..count], scratch[(count * outputs)..]);
+            Rule.CombineRow(memberScores, scores[..outputs], memberWeights.IsEmpty ? memberWeights : memberWeights[..count], scratch[(count * outputs)..]);
         }
         finally
         {
@@ -281,7 +242,7 @@ public sealed class ViscosityEnsemble
 
     /// <summary>Turns <see cref="OutputLength"/> scores into a prediction (see <see cref="HopfColeModel.Interpret"/>).</summary>
     public Prediction Interpret(ReadOnlySpan<double> scores, Span<double> probabilities = default)
-        => ScoreInterpretation.Interpret(Kind, classLabels, scores, probabilities);
+        => ScoreInterpretation.Interpret(Kind, Rule.ClassLabels, scores, probabilities);
 
     /// <summary>
     /// Scores a batch of raw rows (row-major): <see cref="OutputLength"/> scores per row, and K member weights per row
@@ -305,7 +266,7 @@ public sealed class ViscosityEnsemble
         Guard.Finite(features, nameof(features));
         var memberScores = new double[rows * count * outputs];
         ScoreMembers(members, features, rows, d, memberScores);
-        CombineRows(memberScores, rows, scores, memberWeights);
+        Rule.CombineRows(memberScores, rows, scores, memberWeights);
     }
 
     /// <summary>Scores every row of <paramref name="data"/> and computes the metrics a model would get (<see cref="ModelMetrics.FromScores"/>).</summary>
@@ -319,38 +280,7 @@ public sealed class ViscosityEnsemble
 
         var scores = new double[data.Rows * OutputLength];
         ScoreBatch(data.Features, scores);
-        return ModelMetrics.FromScores(Kind, classLabels, scores, data.Labels);
-    }
-
-    // Rows of member scores ([row][member][output]) to rows of ensemble scores and member weights.
-    private void CombineRows(double[] memberScores, int rows, Span<double> scores, Span<double> memberWeights = default)
-    {
-        int count = members.Length, outputs = OutputLength;
-        var scratch = new double[WorkLength];
-        for (int row = 0; row < rows; row++)
-        {
-            Combine(
-                memberScores.AsSpan(row * count * outputs, count * outputs),
-                scores.Slice(row * outputs, outputs),
-                memberWeights.IsEmpty ? memberWeights : memberWeights.Slice(row * count, count),
-                scratch);
-        }
-    }
-
-    // Scratch Combine needs (pooling's; Gibbs weights need none).
-    private int WorkLength => LogSumExpPooling.WorkLength(members.Length, classLabels.Length);
-
-    // One row: the members' scores (K x outputs, member-major) to the ensemble's scores and member weights.
-    private void Combine(ReadOnlySpan<double> memberScores, Span<double> scores, Span<double> memberWeights, Span<double> work)
-    {
-        if (Combination == EnsembleCombination.GibbsWeights)
-        {
-            GibbsWeighting.Combine(globalWeights, memberScores, scores, memberWeights);
-        }
-        else
-        {
-            LogSumExpPooling.Combine(Kind, Viscosity, LabelScale, members.Length, classLabels.Length, memberScores, scores, memberWeights, work);
-        }
+        return ModelMetrics.FromScores(Kind, Rule.ClassLabels, scores, data.Labels);
     }
 
     private void ValidateRow(ReadOnlySpan<double> features)

@@ -128,10 +128,10 @@ internal static class ViscositySearch
 
     /// <summary>Class index of each label (-1 for regression).</summary>
     /// <exception cref="ArgumentException">A label is none of the member's classes (the message names its row).</exception>
-    public static int[] TruthIndices(EnsembleMember member, ReadOnlySpan<double> labels)
+    public static int[] TruthIndices(ModelKind kind, IReadOnlyList<double> classLabels, ReadOnlySpan<double> labels)
     {
         var truth = new int[labels.Length];
-        if (member.Kind == ModelKind.Regression)
+        if (kind == ModelKind.Regression)
         {
             truth.AsSpan().Fill(-1);
             return truth;
@@ -140,14 +140,14 @@ internal static class ViscositySearch
         for (int row = 0; row < labels.Length; row++)
         {
             int index = -1;
-            for (int c = 0; c < member.ClassLabels.Count; c++)
+            for (int c = 0; c < classLabels.Count; c++)
             {
-                index = member.ClassLabels[c] == labels[row] ? c : index;
+                index = classLabels[c] == labels[row] ? c : index;
             }
 
             if (index < 0)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Validation row {row + 1} has label {labels[row]}, which is none of the members' classes [{string.Join(", ", member.ClassLabels)}]."), nameof(labels));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Validation row {row + 1} has label {labels[row]}, which is none of the members' classes [{string.Join(", ", classLabels)}]."), nameof(labels));
             }
 
             truth[row] = index;
