@@ -103,7 +103,7 @@ internal static class SavedPipeline
     {
         HopfColeModel model = stage.RequireModel();
         LabelKeys? keys = model.Kind == ModelKind.MulticlassClassification ? LabelKeys.From(saved[DefaultColumnNames.PredictedLabel]) : null;
-        return new HopfColePredictionTransformer(new HopfColeModelParameters(model, null), stage.Text(PredictionSaveChain.FeatureColumnSetting), keys);
+        return new HopfColePredictionTransformer(new HopfColeModelParameters(model, null, stage.Integer(PredictionSaveChain.TrainingRowsSetting)), stage.Text(PredictionSaveChain.FeatureColumnSetting), keys);
     }
 
     // The members are the recorded stages of the ensemble's chain, each re-bound on the schema the chain gives it.

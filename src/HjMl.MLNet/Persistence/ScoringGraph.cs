@@ -1,28 +1,23 @@
 using HjMl.Models;
 using HjMl.Onnx;
 using HjMl.Onnx.Protocol;
-using static HjMl.Onnx.OnnxGraphBuilder;
 using DataType = HjMl.Onnx.Protocol.TensorProto.Types.DataType;
 
 namespace HjMl.MLNet.Persistence;
 
 /// <summary>
-/// The ONNX graphs a saved pipeline runs in OnnxTransformer, one row per run: the fewest nodes that give a Hopf–Cole
-/// model's head values in ONNX Runtime, a guard that refuses a row the live transformer refuses, and each task's outputs.
+/// The ONNX graphs a saved pipeline runs in OnnxTransformer, one row per run: HjMl's own export of the model up to its
+/// head scores, a guard that refuses a row the live transformer refuses, and each task's outputs.
 /// </summary>
 /// <remarks>
-/// <para>OnnxTransformer pays a fixed cost per node per row, so a single layer (depth 0) is written compactly for ONNX
-/// Runtime: 1/scale and 1/eps are folded into the weights in double before rounding to float32 (the mean stays a
-/// subtraction of its own, because folding it into the bias would cancel catastrophically for features far from zero),
-/// and each head's log-sum-exp L_k = log sum_j exp(a_kj), a_kj = z_kj / eps (THEORY.md section 1), is ONNX Runtime's
-/// ReduceLogSumExp, which shifts by the maximum itself; eps = 0 is ReduceMax (the tropical limit of section 2). The head
-/// values are f_k = eps L_k. A model with a flow, or whose folded weights leave float32, is written from HjMl's own
-/// export (<see cref="OnnxExport"/>) up to its head scores.</para>
+/// <para>The head scores f_k are <see cref="OnnxExport"/>'s (standardisation, flow, logits and the max-shifted log-sum-exp
+/// of THEORY.md section 1), node for node, so a saved prediction's Score is, bit for bit, the float32 value every other
+/// saved HjMl graph computes for the same row (the GibbsAttribution transform's ExplainedScore among them).</para>
 /// <para><b>Guard.</b> The live transformer throws on a NaN or infinite feature. A non-finite feature makes every logit
-/// of the row non-finite, and every head value NaN or infinite, so the graph keeps the head values only where
+/// of the row non-finite, and every head score NaN or infinite, so the graph keeps the head scores only where
 /// v - v == v - v (false for NaN and infinity: Sub, Equal, Compress) and reshapes what is kept to the K values it must
 /// hold; a row that lost one makes that Reshape fail, and ONNX Runtime's error names the node, whose name is
-/// <see cref="GuardMessage"/>. A finite row whose values overflow float32 (features near 1e38) is refused too, where the
+/// <see cref="GuardMessage"/>. A finite row whose scores overflow float32 (features near 1e38) is refused too, where the
 /// live transformer, in double, would score it.</para>
 /// </remarks>
 internal static class ScoringGraph
@@ -36,11 +31,11 @@ internal static class ScoringGraph
     private const string ExportedHeadScores = "head_scores";
 
     /// <summary>
-    /// A graph reading <paramref name="featureColumn"/>, float32 [1, d], whose head values f_k pass the guard as
-    /// <c>values</c>, float32 [K], with f = <c>scale</c> * values; <paramref name="build"/> adds the task's nodes and
-    /// outputs to the builder it is given, which already declares <c>values</c>.
+    /// A graph reading <paramref name="featureColumn"/>, float32 [1, d], whose head scores f_k pass the guard as
+    /// <c>values</c>, float32 [K]; <paramref name="build"/> adds the task's nodes and outputs to the builder it is given,
+    /// which already declares <c>values</c>.
     /// </summary>
-    public static ModelProto Build(HopfColeModel model, string featureColumn, Action<OnnxGraphBuilder, string, float> build)
+    public static ModelProto Build(HopfColeModel model, string featureColumn, Action<OnnxGraphBuilder, string> build)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (featureColumn.StartsWith(Prefix, StringComparison.Ordinal))
@@ -51,15 +46,13 @@ internal static class ScoringGraph
         string kind = OnnxExport.KindName(model.Kind);
         var front = new OnnxGraphBuilder("hjml_saved_" + kind, $"A HjMl Hopf–Cole {kind} model as ML.NET's OnnxTransformer runs it, one row at a time.");
         front.Input(featureColumn, DataType.Float, "Raw features, float32 [1, d].", 1, model.InputDimension);
-        (string values, float scale) = model.Flow is null && Compact(front, model, featureColumn) is { } compact
-            ? compact
-            : Spliced(front.Graph, model, featureColumn);
+        string values = Spliced(front.Graph, model, featureColumn);
 
         int heads = model.Layer.NumberOfHeads;
         var tail = new OnnxGraphBuilder("tail", string.Empty);
         tail.Input(values, DataType.Float, string.Empty, 1, heads);
         string guarded = Guard(tail, values, heads);
-        build(tail, guarded, scale);
+        build(tail, guarded);
         Append(front.Graph, tail.Graph, "hjml.tail.");
         return Model(front.Graph);
     }
@@ -102,8 +95,9 @@ internal static class ScoringGraph
 
     /// <summary>
     /// The logits of the first <paramref name="heads"/> heads over eps, a = (x - mu) (W / (s eps))^T + b / eps, float32
-    /// [1, heads * pieces] head-major (eps = 0 divides by 1), or null when a folded parameter is not a finite float32.
-    /// The mean stays a subtraction of its own (see remarks).
+    /// [1, heads * pieces] head-major (eps = 0 divides by 1), or null when a folded parameter is not a finite float32:
+    /// 1/scale and 1/eps are folded into the weights in double before rounding, and the mean stays a subtraction of its
+    /// own, because folding it into the bias would cancel catastrophically for features far from zero.
     /// </summary>
     public static string? ScaledLogits(OnnxGraphBuilder graph, HopfColeModel model, string featureColumn, int heads)
     {
@@ -149,26 +143,9 @@ internal static class ScoringGraph
         return graph.Node("Add", Prefix + "logits", [products, graph.Floats(Prefix + "biases", biases, all)]);
     }
 
-    // L_k = ReduceLogSumExp of each head's scaled logits (ReduceMax for eps = 0), with f = eps L; null when the folded
-    // parameters or eps itself leave float32.
-    private static (string Values, float Scale)? Compact(OnnxGraphBuilder graph, HopfColeModel model, string featureColumn)
-    {
-        int heads = model.Layer.NumberOfHeads;
-        float scale = (float)model.Viscosity;
-        if ((model.Viscosity > 0 && !float.IsNormal(scale)) || ScaledLogits(graph, model, featureColumn, heads) is not { } logits)
-        {
-            return null;
-        }
-
-        string shaped = graph.Node("Reshape", Prefix + "head_logits", [logits, graph.Int64s(Prefix + "head_logits_shape", [1, heads, model.Layer.NumberOfPieces], 3)]);
-        string reduction = model.Viscosity > 0 ? "ReduceLogSumExp" : "ReduceMax";
-        string values = graph.Node(reduction, Prefix + "head_values", [shaped], Integers("axes", 2), Integer("keepdims", 0));
-        return (values, model.Viscosity > 0 ? scale : 1f);
-    }
-
     // HjMl's own export of the model (flow included) up to its head scores f_k, every value renamed into the saved
     // graph's namespace and its input renamed to the feature column.
-    private static (string Values, float Scale) Spliced(GraphProto graph, HopfColeModel model, string featureColumn)
+    private static string Spliced(GraphProto graph, HopfColeModel model, string featureColumn)
     {
         GraphProto exported = OnnxExport.Build(model).Graph;
         int last = exported.Node.ToList().FindLastIndex(node => node.Output.Contains(ExportedHeadScores));
@@ -202,6 +179,6 @@ internal static class ScoringGraph
             graph.Initializer.Add(copy);
         }
 
-        return (Renamed(ExportedHeadScores), 1f);
+        return Renamed(ExportedHeadScores);
     }
 }

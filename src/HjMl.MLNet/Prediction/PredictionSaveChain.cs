@@ -18,7 +18,7 @@ namespace HjMl.MLNet.Prediction;
 internal static class PredictionSaveChain
 {
     /// <summary>The settings <see cref="SavedStage"/> records for a prediction stage.</summary>
-    public const string FeatureColumnSetting = "feature_column";
+    public const string FeatureColumnSetting = "feature_column", TrainingRowsSetting = "training_rows";
 
     /// <summary>The saveable chain standing for <paramref name="transformer"/>.</summary>
     public static TransformerChain<ITransformer> For(HopfColePredictionTransformer transformer)
@@ -34,13 +34,13 @@ internal static class PredictionSaveChain
         // The one-slot output is named Score so that the identity's Score hides it, unless the features are called Score.
         string output = featureColumn == DefaultColumnNames.Score ? OnnxPipeline.Prefix + "score" : DefaultColumnNames.Score;
         string[] outputs = [];
-        ModelProto proto = ScoringGraph.Build(model, featureColumn, (graph, values, scale) => outputs = Outputs(graph, model, values, scale, output, featureColumn));
+        ModelProto proto = ScoringGraph.Build(model, featureColumn, (graph, values) => outputs = Outputs(graph, model, values, output, featureColumn));
         if (model.Kind == ModelKind.MulticlassClassification)
         {
             OnnxPipeline.AddSlotNames(proto, PredictionStages.Probabilities, transformer.LabelKeys!.Names);
         }
 
-        SavedStage.Write(proto, SavedStage.Prediction, model, (FeatureColumnSetting, featureColumn));
+        SavedStage.Write(proto, SavedStage.Prediction, model, (FeatureColumnSetting, featureColumn), (TrainingRowsSetting, transformer.Model.NumberOfTrainingRows.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var chain = new SaveChain(OnnxPipeline.FeaturesOnly(featureColumn, model.InputDimension));
         chain.Add(OnnxPipeline.ApplyGraph(chain.Context, proto, outputs, [featureColumn], chain.Current));
         switch (model.Kind)
@@ -59,33 +59,33 @@ internal static class PredictionSaveChain
         return chain.ToChain();
     }
 
-    // Regression: LabelMean + LabelScale (f_0 - f_1); binary: the margin f_0 - f_1; multiclass: softmax(f) and the index of
-    // the largest f (the first on ties, as HjMl), as a float.
-    private static string[] Outputs(OnnxGraphBuilder graph, HopfColeModel model, string values, float scale, string output, string featureColumn)
+    // Regression: LabelMean + LabelScale (f_0 - f_1); binary: the margin f_0 - f_1 (each with the export's own nodes, so
+    // the same float32 value); multiclass: softmax(f) and the index of the largest f (the first on ties, as HjMl), as a float.
+    private static string[] Outputs(OnnxGraphBuilder graph, HopfColeModel model, string values, string output, string featureColumn)
     {
         string prefix = OnnxPipeline.Prefix;
-        switch (model.Kind)
+        if (model.Kind == ModelKind.MulticlassClassification)
         {
-            case ModelKind.Regression:
-                float factor = (float)(scale * model.LabelScale);
-                string scaled = graph.Node("MatMul", prefix + "scaled_margin", [values, graph.Floats(prefix + "margin_weights", [factor, -factor], 2, 1)]);
-                graph.Node("Add", output, [scaled, graph.Floats(prefix + "label_mean", [(float)model.LabelMean], 1)]);
-                graph.Output(output, DataType.Float, "LabelMean + LabelScale * (f_0 - f_1).", 1);
-                return [output];
-            case ModelKind.BinaryClassification:
-                graph.Node("MatMul", output, [values, graph.Floats(prefix + "margin_weights", [scale, -scale], 2, 1)]);
-                graph.Output(output, DataType.Float, "The margin f_0 - f_1.", 1);
-                return PredictionStages.BinaryPlaceholders(graph, output, featureColumn);
-            default:
-                int classes = model.NumberOfClasses;
-                string scores = scale == 1f ? values : graph.Node("Mul", prefix + "class_scores", [values, graph.Floats(prefix + "viscosity", [scale])]);
-                graph.Node("Softmax", PredictionStages.Probabilities, [scores], Integer("axis", -1));
-                string index = graph.Node("ArgMax", prefix + "class_index", [values], Integer("axis", 0), Integer("keepdims", 1), Integer("select_last_index", 0));
-                graph.Node("Cast", output, [index], Integer("to", (long)DataType.Float));
-                graph.Output(PredictionStages.Probabilities, DataType.Float, "Class probabilities softmax(f), in key order.", classes);
-                graph.Output(output, DataType.Float, "The 0-based index of the largest f_k.", 1);
-                return [PredictionStages.Probabilities, output];
+            graph.Node("Softmax", PredictionStages.Probabilities, [values], Integer("axis", -1));
+            string index = graph.Node("ArgMax", prefix + "class_index", [values], Integer("axis", 0), Integer("keepdims", 1), Integer("select_last_index", 0));
+            graph.Node("Cast", output, [index], Integer("to", (long)DataType.Float));
+            graph.Output(PredictionStages.Probabilities, DataType.Float, "Class probabilities softmax(f), in key order.", model.NumberOfClasses);
+            graph.Output(output, DataType.Float, "The 0-based index of the largest f_k.", 1);
+            return [PredictionStages.Probabilities, output];
         }
+
+        graph.Node("Split", [prefix + "head0_score", prefix + "head1_score"], [values], Integer("axis", 0));
+        string margin = graph.Node("Sub", model.Kind == ModelKind.Regression ? prefix + "margin" : output, [prefix + "head0_score", prefix + "head1_score"]);
+        if (model.Kind == ModelKind.BinaryClassification)
+        {
+            graph.Output(output, DataType.Float, "The margin f_0 - f_1.", 1);
+            return PredictionStages.BinaryPlaceholders(graph, output, featureColumn);
+        }
+
+        string scaled = graph.Node("Mul", prefix + "scaled_margin", [margin, graph.Floats(prefix + "label_scale", [(float)model.LabelScale])]);
+        graph.Node("Add", output, [scaled, graph.Floats(prefix + "label_mean", [(float)model.LabelMean])]);
+        graph.Output(output, DataType.Float, "LabelMean + LabelScale * (f_0 - f_1).", 1);
+        return [output];
     }
 
     // The saved Score has one slot per key, in key order, so every key must be a class the model has, in that order.

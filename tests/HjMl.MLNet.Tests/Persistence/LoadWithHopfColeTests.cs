@@ -27,6 +27,7 @@ public class LoadWithHopfColeTests
         Assert.DoesNotContain(Stages(loaded), stage => stage.GetType().Name == "OnnxTransformer");
         Assert.Equal(trained.Model.Model.Layer.Weights.ToArray(), rebound.Model.Model.Layer.Weights.ToArray());
         Assert.Equal(trained.FeatureColumnName, rebound.FeatureColumnName);
+        Assert.Equal(trained.Model.NumberOfTrainingRows, rebound.Model.NumberOfTrainingRows);
         AssertSameColumns(model.Transform(data), loaded.Transform(data), SaveAndLoadTests.PredictionColumns(task));
         Assert.Equal(Visible(model.GetOutputSchema(data.Schema)), Visible(loaded.GetOutputSchema(data.Schema)));
     }
