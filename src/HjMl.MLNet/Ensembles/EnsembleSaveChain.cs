@@ -1,4 +1,4 @@
-using Google.Protobuf;
+using System.Text.Json;
 using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Persistence;
@@ -14,14 +14,18 @@ namespace HjMl.MLNet.Ensembles;
 /// <summary>What <see cref="ViscosityEnsembleTransformer"/> saves in its place (see <see cref="OnnxPipeline"/>).</summary>
 internal static class EnsembleSaveChain
 {
+    /// <summary>The settings <see cref="SavedStage"/> records for an ensemble stage.</summary>
+    public const string KindSetting = "kind", ViscositySetting = "viscosity", WeightsSetting = "weights", LossesSetting = "losses", SearchSetting = "search", MemberStagesSetting = "member_stages";
+
     private const string Prefix = OnnxPipeline.Prefix;
+    private const string Members = Prefix + "members";
 
     /// <summary>
     /// The saveable chain standing for a viscosity ensemble: the members as they save themselves, each reading the
     /// original input (columns a member rewrites are kept aside and put back), their Score (Probability for binary)
     /// copied aside and concatenated, a small ONNX graph computing the Gibbs-weighted sum (and for multiclass the
-    /// largest slot), then the same scalar, copy, key and drop stages as predictions, so the visible columns are the
-    /// live ensemble's.
+    /// largest slot), the input columns put back in order, a drop of everything else the members added, then the same
+    /// stages as predictions (<see cref="PredictionStages"/>), so the visible columns are the live ensemble's.
     /// </summary>
     public static TransformerChain<ITransformer> For(ViscosityEnsembleTransformer ensemble)
     {
@@ -38,6 +42,7 @@ internal static class EnsembleSaveChain
 
         string source = ensemble.Kind == ModelKind.BinaryClassification ? DefaultColumnNames.Probability : DefaultColumnNames.Score;
         var memberColumns = new List<string>();
+        var memberStages = new List<int>();
         for (int i = 0; i < ensemble.Members.Count; i++)
         {
             foreach (string name in i == 0 ? [] : rewritten)
@@ -45,16 +50,25 @@ internal static class EnsembleSaveChain
                 chain.Fit(context.Transforms.CopyColumns(name, Prefix + "input." + name));
             }
 
+            memberStages.Add(chain.Count);
             chain.Add(ensemble.Members[i]);
             memberColumns.Add(Prefix + "member" + i);
             chain.Fit(context.Transforms.CopyColumns(memberColumns[^1], source));
         }
 
         DataViewSchema memberSchema = chain.Current.Schema;
-        chain.Fit(context.Transforms.Concatenate(Prefix + "members", [.. memberColumns]));
+        chain.Fit(context.Transforms.Concatenate(Members, [.. memberColumns]));
         int classes = ensemble.Kind == ModelKind.MulticlassClassification ? ((VectorDataViewType)memberSchema[DefaultColumnNames.Score].Type).Size : 1;
-        byte[] graph = CombinationGraph(ensemble, classes, out string[] outputs, out Dictionary<string, int[]> shapes);
-        chain.Add(OnnxPipeline.ApplyGraph(context, graph, outputs, [Prefix + "members"], shapes, chain.Current));
+        ModelProto graph = CombinationGraph(ensemble, classes, out string[] outputs);
+        if (ensemble.Kind == ModelKind.MulticlassClassification && memberSchema[DefaultColumnNames.Score].Annotations.Schema.GetColumnOrNull(AnnotationNames.SlotNames) is not null)
+        {
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            memberSchema[DefaultColumnNames.Score].Annotations.GetValue(AnnotationNames.SlotNames, ref names);
+            OnnxPipeline.AddSlotNames(graph, PredictionStages.Probabilities, names.DenseValues().Select(name => name.ToString()).ToArray());
+        }
+
+        SavedStage.Write(graph, SavedStage.Ensemble, null, Settings(ensemble, memberStages));
+        chain.Add(OnnxPipeline.ApplyGraph(context, graph, outputs, [Members], chain.Current));
 
         // Put the input columns back in their order (from the first rewritten one on), as the live ensemble keeps them.
         int first = rewritten.Length == 0 ? int.MaxValue : rewritten.Min(name => schema[name].Index);
@@ -63,55 +77,50 @@ internal static class EnsembleSaveChain
             chain.Fit(context.Transforms.CopyColumns(column.Name, rewritten.Contains(column.Name) ? Prefix + "input." + column.Name : column.Name));
         }
 
-        var scalars = outputs.Where(output => output != Prefix + "combined" || ensemble.Kind != ModelKind.MulticlassClassification).ToArray();
-        foreach (string scalar in scalars)
-        {
-            chain.Add(OnnxPipeline.Identity(context, scalar));
-            chain.Fit(context.Transforms.CopyColumns(scalar + ".scalar", DefaultColumnNames.Score));
-        }
-
-        switch (ensemble.Kind)
-        {
-            case ModelKind.Regression:
-                chain.Fit(context.Transforms.CopyColumns(DefaultColumnNames.Score, Prefix + "combined.scalar"));
-                break;
-            case ModelKind.BinaryClassification:
-                chain.Fit(context.Transforms.CopyColumns(DefaultColumnNames.Score, Prefix + "margin.scalar"));
-                chain.Fit(context.Transforms.CopyColumns(DefaultColumnNames.Probability, Prefix + "combined.scalar"));
-                chain.Fit(context.Transforms.Expression(DefaultColumnNames.PredictedLabel, "margin => margin > 0", DefaultColumnNames.Score));
-                break;
-            default:
-                chain.Fit(context.Transforms.CopyColumns(DefaultColumnNames.Score, Prefix + "combined"));
-                foreach (IEstimator<ITransformer> stage in LabelKeys.From(memberSchema[DefaultColumnNames.PredictedLabel]).ClassIndexToKey(context, Prefix + "class.scalar", Prefix + "value"))
-                {
-                    chain.Fit(stage);
-                }
-
-                break;
-        }
-
-        string[] finals = ensemble.Kind switch
-        {
-            ModelKind.Regression => [DefaultColumnNames.Score],
-            ModelKind.BinaryClassification => [DefaultColumnNames.Score, DefaultColumnNames.Probability, DefaultColumnNames.PredictedLabel],
-            _ => [DefaultColumnNames.Score, DefaultColumnNames.PredictedLabel],
-        };
-        var drop = chain.Current.Schema.Where(column => !column.IsHidden && !finals.Contains(column.Name) && (column.Name.StartsWith(Prefix, StringComparison.Ordinal) || schema.GetColumnOrNull(column.Name) is null)).Select(column => column.Name).Distinct().ToArray();
+        // Everything the members and the copies added, but the graph's outputs, goes before the prediction stages.
+        var drop = chain.Current.Schema.Where(column => !column.IsHidden && !outputs.Contains(column.Name) && (column.Name.StartsWith(Prefix, StringComparison.Ordinal) || schema.GetColumnOrNull(column.Name) is null)).Select(column => column.Name).Distinct().ToArray();
         if (drop.Length > 0)
         {
             chain.Fit(context.Transforms.DropColumns(drop));
         }
 
+        switch (ensemble.Kind)
+        {
+            case ModelKind.Regression:
+                PredictionStages.Regression(chain, DefaultColumnNames.Score);
+                break;
+            case ModelKind.BinaryClassification:
+                PredictionStages.BinaryFromCentredProbability(chain, DefaultColumnNames.Score);
+                break;
+            default:
+                PredictionStages.Multiclass(chain, DefaultColumnNames.Score, LabelKeys.From(memberSchema[DefaultColumnNames.PredictedLabel]).ClassIndexToKey);
+                break;
+        }
+
         return chain.ToChain();
     }
 
-    // [N, M] or [N, M K] member outputs times the Gibbs weights: [N] (regression; binary also its margin P - 1/2) or
-    // [N, K] with its largest slot as a float class index (multiclass).
-    private static byte[] CombinationGraph(ViscosityEnsembleTransformer ensemble, int classes, out string[] outputs, out Dictionary<string, int[]> shapes)
+    /// <summary>
+    /// What <see cref="SavedStage"/> records to give the ensemble back: the task, eps, the members' weights and losses,
+    /// the eps search, and which stages of the saved chain are the members.
+    /// </summary>
+    private static (string Name, string Value)[] Settings(ViscosityEnsembleTransformer ensemble, List<int> memberStages) =>
+    [
+        (KindSetting, ensemble.Kind.ToString()),
+        (ViscositySetting, SavedStage.Format(ensemble.Viscosity)),
+        (WeightsSetting, JsonSerializer.Serialize(ensemble.Weights)),
+        (LossesSetting, JsonSerializer.Serialize(ensemble.Losses)),
+        (SearchSetting, JsonSerializer.Serialize(ensemble.Search.Select(candidate => new[] { candidate.Viscosity, candidate.ValidationLoss, candidate.ValidationMetric }))),
+        (MemberStagesSetting, JsonSerializer.Serialize(memberStages)),
+    ];
+
+    // [1, M] or [1, M K] member outputs times the Gibbs weights: Score [1] (regression; binary P - 1/2), or the
+    // probabilities [K] and the index of the largest as Score [1] (multiclass; the first on ties, as the live ensemble).
+    private static ModelProto CombinationGraph(ViscosityEnsembleTransformer ensemble, int classes, out string[] outputs)
     {
         int members = ensemble.Members.Count;
         var builder = new OnnxGraphBuilder("hjml_viscosity_ensemble", "Gibbs-weighted combination of ensemble members.");
-        builder.Input(Prefix + "members", TensorProto.Types.DataType.Float, "Member outputs, member-major.", OnnxExport.BatchDimension, members * classes);
+        builder.Input(Members, TensorProto.Types.DataType.Float, "Member outputs, member-major.", 1, members * classes);
         var matrix = new float[members * classes * classes];
         for (int i = 0; i < members; i++)
         {
@@ -121,33 +130,29 @@ internal static class EnsembleSaveChain
             }
         }
 
-        string product = builder.Node("MatMul", "weighted", [Prefix + "members", builder.Floats("weights", matrix, members * classes, classes)]);
-        shapes = [];
-        if (ensemble.Kind == ModelKind.MulticlassClassification)
+        string product = builder.Node("MatMul", Prefix + "weighted", [Members, builder.Floats(Prefix + "weights", matrix, members * classes, classes)]);
+        string score = DefaultColumnNames.Score;
+        switch (ensemble.Kind)
         {
-            builder.Node("Reshape", Prefix + "combined", [product, builder.Int64s("flat", [-1], 1)]);
-            string index = builder.Node("ArgMax", "class_index", [product], OnnxGraphBuilder.Integer("axis", 1), OnnxGraphBuilder.Integer("keepdims", 0), OnnxGraphBuilder.Integer("select_last_index", 0));
-            builder.Node("Cast", Prefix + "class", [index], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
-            builder.Output(Prefix + "combined", TensorProto.Types.DataType.Float, "Combined class probabilities.", "N_" + classes);
-            builder.Output(Prefix + "class", TensorProto.Types.DataType.Float, "The largest slot.", OnnxExport.BatchDimension);
-            shapes[Prefix + "combined"] = [classes];
-            outputs = [Prefix + "combined", Prefix + "class"];
-        }
-        else
-        {
-            string combined = builder.Node("Reshape", Prefix + "combined", [product, builder.Int64s("flat", [-1], 1)]);
-            builder.Output(combined, TensorProto.Types.DataType.Float, "Combined score or probability.", OnnxExport.BatchDimension);
-            outputs = [combined];
-            if (ensemble.Kind == ModelKind.BinaryClassification)
-            {
-                builder.Node("Sub", Prefix + "margin", [combined, builder.Floats("half", [0.5f])]);
-                builder.Output(Prefix + "margin", TensorProto.Types.DataType.Float, "Probability - 1/2.", OnnxExport.BatchDimension);
-                outputs = [combined, Prefix + "margin"];
-            }
+            case ModelKind.Regression:
+                builder.Node("Reshape", score, [product, builder.Int64s(Prefix + "flat", [1], 1)]);
+                outputs = [score];
+                break;
+            case ModelKind.BinaryClassification:
+                string combined = builder.Node("Reshape", Prefix + "combined", [product, builder.Int64s(Prefix + "flat", [1], 1)]);
+                builder.Node("Sub", score, [combined, builder.Floats(Prefix + "half", [0.5f])]);
+                outputs = PredictionStages.BinaryPlaceholders(builder, score, Members);
+                break;
+            default:
+                string probabilities = builder.Node("Reshape", PredictionStages.Probabilities, [product, builder.Int64s(Prefix + "flat", [classes], 1)]);
+                string index = builder.Node("ArgMax", Prefix + "class_index", [probabilities], OnnxGraphBuilder.Integer("axis", 0), OnnxGraphBuilder.Integer("keepdims", 1), OnnxGraphBuilder.Integer("select_last_index", 0));
+                builder.Node("Cast", score, [index], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.Float));
+                builder.Output(probabilities, TensorProto.Types.DataType.Float, "Combined class probabilities.", classes);
+                outputs = [probabilities, score];
+                break;
         }
 
-        var proto = new ModelProto { IrVersion = OnnxExport.IrVersion, ProducerName = "HjMl", ProducerVersion = HjMl.Persistence.ModelFile.LibraryVersion, Graph = builder.Graph };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = OnnxExport.Opset });
-        return proto.ToByteArray();
+        builder.Output(score, TensorProto.Types.DataType.Float, ensemble.Kind == ModelKind.MulticlassClassification ? "The largest slot." : "Combined score, or probability - 1/2.", 1);
+        return ScoringGraph.Model(builder.Graph);
     }
 }

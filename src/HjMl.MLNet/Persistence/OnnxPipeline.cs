@@ -35,6 +35,9 @@ internal static class OnnxPipeline
     /// <summary>A graph output named Prefix + Selected + column replaces the graph's outputs and is renamed Prefix + column.</summary>
     public const string Selected = "selected.";
 
+    // The domain of ONNX's traditional machine learning operators (LabelEncoder).
+    private const string MachineLearningDomain = "ai.onnx.ml";
+
     // The identity regression's label column; ML.NET's usual name, so the saved identity stage is what it always was.
     private const string IdentityLabel = "Label";
 
@@ -54,6 +57,42 @@ internal static class OnnxPipeline
     {
         using var stream = new MemoryStream(graph);
         return context.Transforms.ApplyOnnxModel(outputs, inputs, stream, shapes, gpuDeviceId: null, fallbackToCpu: false, recursionLimit: 100).Fit(schemaSource);
+    }
+
+    /// <summary>Fits OnnxTransformer on <paramref name="proto"/>, whose inputs and outputs have fixed shapes, binding them to the columns of the same names.</summary>
+    public static ITransformer ApplyGraph(MLContext context, ModelProto proto, string[] outputs, string[] inputs, IDataView schemaSource)
+        => ApplyGraph(context, proto.ToByteArray(), outputs, inputs, [], schemaSource);
+
+    /// <summary>
+    /// Gives <paramref name="column"/>, an output of <paramref name="proto"/>, the slot names <paramref name="names"/> in
+    /// OnnxTransformer's own convention, which ML.NET's ONNX export writes: a LabelEncoder node named
+    /// "mlnet.&lt;column&gt;.SlotNames" whose keys are the names, with an output "mlnet.&lt;column&gt;.unusedOutput" that
+    /// OnnxTransformer leaves out of the columns. Its input is a one-element string made by casting an integer, because
+    /// HjMl's ONNX subset writes no string tensors.
+    /// </summary>
+    public static void AddSlotNames(ModelProto proto, string column, IReadOnlyList<string> names)
+    {
+        string node = $"mlnet.{column}.SlotNames";
+        var builder = new OnnxGraphBuilder("slot_names", string.Empty);
+        string one = builder.Int64s(node + ".one", [1], 1, 1);
+        string text = builder.Node("Cast", $"mlnet.{column}.unusedInput", [one], OnnxGraphBuilder.Integer("to", (long)TensorProto.Types.DataType.String));
+        string output = builder.Node("LabelEncoder", $"mlnet.{column}.unusedOutput", [text]);
+        NodeProto encoder = builder.Graph.Node[^1];
+        encoder.Name = node;
+        encoder.Domain = MachineLearningDomain;
+        var keys = new AttributeProto { Name = "keys_strings", Type = AttributeProto.Types.AttributeType.Strings };
+        keys.Strings.Add(names.Select(ByteString.CopyFromUtf8));
+        encoder.Attribute.Add(keys);
+        encoder.Attribute.Add(OnnxGraphBuilder.Integers("values_int64s", Enumerable.Range(0, names.Count).Select(index => (long)index).ToArray()));
+        builder.Output(output, TensorProto.Types.DataType.Int64, string.Empty, 1, 1);
+        builder.Graph.Node[0].Name = node + ".cast";
+        proto.Graph.Node.Add(builder.Graph.Node);
+        proto.Graph.Initializer.Add(builder.Graph.Initializer);
+        proto.Graph.Output.Add(builder.Graph.Output);
+        if (!proto.OpsetImport.Any(opset => opset.Domain == MachineLearningDomain))
+        {
+            proto.OpsetImport.Add(new OperatorSetIdProto { Domain = MachineLearningDomain, Version = 2 });
+        }
     }
 
     /// <summary>HjMl's ONNX graph with its outputs renamed "hjml.*" and its input renamed to the feature column.</summary>

@@ -20,6 +20,9 @@ internal sealed class SaveChain
     /// <summary>The (empty) view after the stages so far.</summary>
     public IDataView Current { get; private set; }
 
+    /// <summary>The number of stages so far.</summary>
+    public int Count => stages.Count;
+
     /// <summary>Appends a fitted stage.</summary>
     public void Add(ITransformer stage)
     {

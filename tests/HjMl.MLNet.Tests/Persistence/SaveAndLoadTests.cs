@@ -122,7 +122,74 @@ public class SaveAndLoadTests
         Assert.Equal(["setosa", "versicolor", "virginica"], before.Distinct().Order());
     }
 
-    private static (IDataView Data, IEstimator<ITransformer> Pipeline) Pipeline(MLContext context, string task) => task switch
+    [Theory]
+    [InlineData("regression", 2)]
+    [InlineData("binary", 3)]
+    [InlineData("multiclass", 6)]
+    public void SavedTrainerIsOneOnnxTransformerAndTheFewestMLNetStagesThatGiveItsColumns(string task, int stages)
+    {
+        var context = new MLContext(seed: 1);
+        (IDataView data, IEstimator<ITransformer> pipeline) = Pipeline(context, task);
+
+        ITransformer loaded = SaveAndLoad(context, pipeline.Fit(data), data.Schema);
+
+        // The trainer's stand-in is the one chain of the loaded pipeline that holds an OnnxTransformer.
+        ITransformer[] trainer = Assert.Single(Chains(loaded), chain => chain.Any(stage => stage.GetType().Name == "OnnxTransformer")).ToArray();
+        Assert.Equal(stages, trainer.Length);
+        Assert.Single(trainer, stage => stage.GetType().Name == "OnnxTransformer");
+    }
+
+    [Fact]
+    public void SavedMulticlassScoreKeepsTheLabelsSlotNames()
+    {
+        var context = new MLContext(seed: 1);
+        (IDataView data, IEstimator<ITransformer> pipeline) = Pipeline(context, "multiclass");
+        ITransformer model = pipeline.Fit(data);
+
+        ITransformer loaded = SaveAndLoad(context, model, data.Schema);
+
+        string[] live = SlotNames(model.GetOutputSchema(data.Schema)["Score"]);
+        Assert.Equal(3, live.Length);
+        Assert.Equal(live, SlotNames(loaded.GetOutputSchema(data.Schema)["Score"]));
+    }
+
+    [Theory]
+    [InlineData("regression", float.NaN)]
+    [InlineData("binary", float.PositiveInfinity)]
+    [InlineData("multiclass", float.NegativeInfinity)]
+    [InlineData("binary", float.NaN)]
+    public void SavedModelRefusesANonFiniteFeatureAsTheLiveModelDoes(string task, float value)
+    {
+        var context = new MLContext(seed: 1);
+        (IDataView data, IEstimator<ITransformer> pipeline) = Pipeline(context, task);
+        ITransformer model = pipeline.Fit(data);
+        ITransformer loaded = SaveAndLoad(context, model, data.Schema);
+        float[] row = data.GetColumn<float[]>("Features").First();
+        row[1] = value;
+
+        Exception live = Assert.ThrowsAny<Exception>(() => Score(context, model, row));
+        Exception saved = Assert.ThrowsAny<Exception>(() => Score(context, loaded, row));
+
+        Assert.Contains("must be finite", Messages(live));
+        Assert.Contains("NaN or infinite", Messages(saved));
+    }
+
+    [Fact]
+    public void SavedModelRefusesANonFiniteFeatureInABatchToo()
+    {
+        var context = new MLContext(seed: 1);
+        (IDataView data, IEstimator<ITransformer> pipeline) = Pipeline(context, "binary");
+        ITransformer loaded = SaveAndLoad(context, pipeline.Fit(data), data.Schema);
+        float[][] rows = data.GetColumn<float[]>("Features").Take(20).ToArray();
+        rows[7][0] = float.NaN;
+        IDataView batch = Rows(context, rows, rows[0].Length);
+
+        Exception refused = Assert.ThrowsAny<Exception>(() => loaded.Transform(batch).GetColumn<float>("Probability").ToArray());
+
+        Assert.Contains("NaN or infinite", Messages(refused));
+    }
+
+    internal static (IDataView Data, IEstimator<ITransformer> Pipeline) Pipeline(MLContext context, string task) => task switch
     {
         "regression" => (MLNetData.Diabetes(context), context.Transforms.NormalizeMinMax("Features").Append(context.Regression.Trainers.HopfCole(numberOfSupportPoints: 8, maximumEpochs: 30))),
         "binary" => (MLNetData.BreastCancer(context), context.Transforms.NormalizeMeanVariance("Features").Append(context.BinaryClassification.Trainers.HopfCole(numberOfSupportPoints: 8, maximumEpochs: 30))),
@@ -130,7 +197,7 @@ public class SaveAndLoadTests
     };
 
     // Depth 2 on every task: regression and multiclass lift to a wider state, binary keeps its 30 features and shares controls.
-    private static (IDataView Data, IEstimator<ITransformer> Pipeline) DeepPipeline(MLContext context, string task) => task switch
+    internal static (IDataView Data, IEstimator<ITransformer> Pipeline) DeepPipeline(MLContext context, string task) => task switch
     {
         "regression" => (MLNetData.Diabetes(context), context.Transforms.NormalizeMinMax("Features").Append(context.Regression.Trainers.HopfCole(
             new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 8, MaximumEpochs = 20, Depth = 2, FlowWidth = 16, FlowSupportPoints = 8 }))),
@@ -141,14 +208,45 @@ public class SaveAndLoadTests
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedSpecies", "PredictedLabel"))),
     };
 
-    private static string[] PredictionColumns(string task) => task switch
+    internal static string[] PredictionColumns(string task) => task switch
     {
         "regression" => ["Score"],
         "binary" => ["Score", "Probability", "PredictedLabel"],
         _ => ["Score", "PredictedLabel", "PredictedSpecies"],
     };
 
-    private static ITransformer SaveAndLoad(MLContext context, ITransformer model, DataViewSchema schema)
+    /// <summary>Every chain in <paramref name="transformer"/>, itself included if it is one, nested ones too.</summary>
+    internal static IEnumerable<IEnumerable<ITransformer>> Chains(ITransformer transformer)
+        => transformer is IEnumerable<ITransformer> chain ? [chain, .. chain.SelectMany(Chains)] : [];
+
+    internal static string[] SlotNames(DataViewSchema.Column column)
+    {
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return names.DenseValues().Select(name => name.ToString()).ToArray();
+    }
+
+    /// <summary>The messages of <paramref name="exception"/> and its inner exceptions, one per line.</summary>
+    internal static string Messages(Exception exception)
+        => exception.InnerException is null ? exception.Message : exception.Message + "\n" + Messages(exception.InnerException);
+
+    /// <summary><paramref name="rows"/> as a view with a Features column of <paramref name="size"/> slots.</summary>
+    internal static IDataView Rows(MLContext context, IEnumerable<float[]> rows, int size)
+    {
+        var definition = SchemaDefinition.Create(typeof(FeatureRow));
+        definition[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, size);
+        return context.Data.LoadFromEnumerable(rows.Select(row => new FeatureRow { Features = row }), definition);
+    }
+
+    // Reads the Score of a one-row view holding row.
+    private static void Score(MLContext context, ITransformer model, float[] row)
+    {
+        IDataView scored = model.Transform(Rows(context, [row], row.Length));
+        DataViewSchema.Column score = scored.Schema["Score"];
+        Assert.Single(score.Type is VectorDataViewType ? scored.GetColumn<float[]>(score).Cast<object>() : scored.GetColumn<float>(score).Cast<object>());
+    }
+
+    internal static ITransformer SaveAndLoad(MLContext context, ITransformer model, DataViewSchema schema)
     {
         string path = Path.Combine(Path.GetTempPath(), $"hjml-mlnet-{Guid.NewGuid():N}.zip");
         try
@@ -210,6 +308,11 @@ public class SaveAndLoadTests
 
     private static IEnumerable<ITransformer> Flatten(ITransformer transformer)
         => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    public sealed class FeatureRow
+    {
+        public float[] Features { get; set; } = [];
+    }
 
     public sealed class IrisRow
     {
