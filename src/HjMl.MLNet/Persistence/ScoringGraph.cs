@@ -172,7 +172,9 @@ internal static class ScoringGraph
             graph.Node.Add(copy);
         }
 
-        foreach (TensorProto initializer in exported.Initializer)
+        // Only the initializers the kept nodes read: ONNX Runtime warns about (and drops) the rest, the output stage's.
+        var used = exported.Node.Take(last + 1).SelectMany(node => node.Input).ToHashSet(StringComparer.Ordinal);
+        foreach (TensorProto initializer in exported.Initializer.Where(initializer => used.Contains(initializer.Name)))
         {
             var copy = initializer.Clone();
             copy.Name = Renamed(initializer.Name);
