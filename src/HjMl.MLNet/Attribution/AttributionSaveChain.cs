@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
 using HjMl.MLNet.Persistence;
@@ -42,7 +43,17 @@ internal static class AttributionSaveChain
 
         var exportOptions = new OnnxExportOptions { IncludeExplanations = true, TopSupportPoints = transformer.TopSupportPoints };
         SupportIdentifiers? ids = transformer.SupportIdentifiers;
-        chain.Add(OnnxPipeline.Apply(context, model, exportOptions, transformer.FeatureColumnName, outputs, chain.Current, out _, graph => SelectExplainedHead(graph, model, transformer.TopSupportPoints, pieces: ids is not null)));
+        byte[] graph = OnnxPipeline.GraphFor(model, exportOptions, transformer.FeatureColumnName, out Dictionary<string, int[]> shapes, graph => SelectExplainedHead(graph, model, transformer.TopSupportPoints, pieces: ids is not null));
+
+        // Slot names ride in the graph (OnnxTransformer's convention) so a plain Model.Load keeps them, as the live columns have them.
+        ModelProto proto = ModelProto.Parser.ParseFrom(graph);
+        OnnxPipeline.AddSlotNames(proto, Prefix + GibbsAttributionTransformer.ScoreTermsColumnName, GibbsAttributionTransformer.ScoreTermNames);
+        if (FeatureSlotNames(schema, transformer.FeatureColumnName, model.InputDimension) is { } featureNames)
+        {
+            OnnxPipeline.AddSlotNames(proto, Prefix + GibbsAttributionTransformer.FeatureContributionsColumnName, featureNames);
+        }
+
+        chain.Add(OnnxPipeline.ApplyGraph(context, proto.ToByteArray(), outputs.Select(output => Prefix + output).ToArray(), [transformer.FeatureColumnName], shapes, chain.Current));
         string rows = Prefix + GibbsAttributionTransformer.TopSupportRowsColumnName;
         if (ids is not null)
         {
@@ -99,6 +110,19 @@ internal static class AttributionSaveChain
 
         chain.Fit(context.Transforms.DropColumns([.. dropped]));
         return chain.ToChain();
+    }
+
+    // The feature column's slot names when it has as many as the model reads, else null (no names to keep).
+    private static string[]? FeatureSlotNames(DataViewSchema schema, string featureColumn, int dimension)
+    {
+        if (schema.GetColumnOrNull(featureColumn) is not { } column || column.Annotations.Schema.GetColumnOrNull(AnnotationNames.SlotNames) is null)
+        {
+            return null;
+        }
+
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return names.Length == dimension ? names.DenseValues().Select(name => name.ToString()).ToArray() : null;
     }
 
     /// <summary>

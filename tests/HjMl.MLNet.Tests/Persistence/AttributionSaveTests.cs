@@ -47,6 +47,40 @@ public class AttributionSaveTests
     }
 
     [Fact]
+    public void PlainModelLoadKeepsTheSlotNamesOfFeatureContributionsAndScoreTerms()
+    {
+        var context = new MLContext(seed: 1);
+        string[] names = MLNetData.Header("diabetes.csv")[..^1];
+        var columns = names.Select((name, index) => new TextLoader.Column(name, DataKind.Single, index)).Append(new TextLoader.Column("Label", DataKind.Single, names.Length)).ToArray();
+        IDataView data = context.Data.LoadFromTextFile(Path.Combine(MLNetData.RepositoryRoot, "data", "diabetes.csv"), columns, separatorChar: ',', hasHeader: true);
+        var model = context.Transforms.Concatenate("Features", names)
+            .Append(context.Regression.Trainers.HopfCole(numberOfSupportPoints: 6, maximumEpochs: 10))
+            .Append(context.Transforms.GibbsAttribution(topSupportPoints: 3)).Fit(data);
+
+        string path = Path.Combine(Path.GetTempPath(), $"hjml-attribution-slots-{Guid.NewGuid():N}.zip");
+        DataViewSchema loadedSchema;
+        try
+        {
+            context.Model.Save(model, data.Schema, path);
+            loadedSchema = new MLContext().Model.Load(path, out _).GetOutputSchema(data.Schema);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Equal(names, SlotNames(loadedSchema[GibbsAttributionTransformer.FeatureContributionsColumnName]));
+        Assert.Equal(GibbsAttributionTransformer.ScoreTermNames, SlotNames(loadedSchema[GibbsAttributionTransformer.ScoreTermsColumnName]));
+    }
+
+    private static string[] SlotNames(DataViewSchema.Column column)
+    {
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        column.GetSlotNames(ref names);
+        return names.DenseValues().Select(name => name.ToString()).ToArray();
+    }
+
+    [Fact]
     public void SavedAttributionReportsTheTrainingRowsIdsAsTheLiveOneDoes()
     {
         var context = new MLContext(seed: 1);
