@@ -30,18 +30,18 @@ internal static class FlowProfile
     /// <param name="Provider">The matrix-product provider.</param>
     /// <param name="CpuClock">Whether the parts are CPU time of the thread (else wall time).</param>
     /// <param name="EpochOneThreadMilliseconds">A whole epoch on one thread, on the parts' clock.</param>
-    /// <param name="EpochMilliseconds">A whole epoch with the process's parallelism, wall time.</param>
+    /// <param name="EpochOneThreadWallMilliseconds">The same epochs' wall time.</param>
     /// <param name="Training">The epoch's parts and products.</param>
     /// <param name="Scoring">Scoring's parts and products.</param>
-    public sealed record Result(string Provider, bool CpuClock, double EpochOneThreadMilliseconds, double EpochMilliseconds, List<Part> Training, List<Part> Scoring);
+    public sealed record Result(string Provider, bool CpuClock, double EpochOneThreadMilliseconds, double EpochOneThreadWallMilliseconds, List<Part> Training, List<Part> Scoring);
 
     /// <summary>Measures both splits and writes them to <paramref name="path"/> as JSON.</summary>
     public static void Measure(string path)
     {
-        (double serial, double parallel, List<Part> training) = Training();
-        var result = new Result(MatrixProducts.Current.ToString() ?? "?", CpuClock, serial, parallel, training, Scoring());
+        (double cpu, double wall, List<Part> training) = Training();
+        var result = new Result(MatrixProducts.Current.ToString() ?? "?", CpuClock, cpu, wall, training, Scoring());
         File.WriteAllText(path, JsonSerializer.Serialize(result, IndentedJson));
-        Console.WriteLine($"epoch on one thread {serial:F1} ms, with {Environment.ProcessorCount} processors {parallel:F1} ms (wall)");
+        Console.WriteLine($"epoch on one thread: {cpu:F1} ms CPU, {wall:F1} ms wall");
         foreach (Part part in result.Training.Concat(result.Scoring))
         {
             Console.WriteLine($"{part.Name,-60} {part.Milliseconds,10:F2} ms");
@@ -51,29 +51,35 @@ internal static class FlowProfile
     /// <summary>Reads what <see cref="Measure"/> wrote.</summary>
     public static Result Read(string path) => JsonSerializer.Deserialize<Result>(File.ReadAllText(path))!;
 
-    private static (double Serial, double Parallel, List<Part> Parts) Training()
+    // Three warm-up epochs (so that every method runs its optimised code), then rounds that time a whole epoch (CPU
+    // and wall) and a split epoch back to back, so that both see the same conditions.
+    private static (double Cpu, double Wall, List<Part> Parts) Training()
     {
         FlowEpoch serial = FlowEpoch.Create(FlowCase.Train, FlowCase.Options(1) with { MaximumDegreeOfParallelism = 1 });
-        FlowEpoch parallel = FlowEpoch.Create(FlowCase.Train, FlowCase.Options(1));
-        double serialEpoch = Median(() => serial.Run());
-        double parallelEpoch = WallMedian(() => parallel.Run());
-
-        var parts = new Dictionary<string, List<double>>();
-        for (int round = 0; round <= Rounds; round++)
+        for (int warmUp = 0; warmUp < 3; warmUp++)
         {
-            Dictionary<string, double> times = SplitEpoch(serial);
-            if (round > 0)
+            serial.Run();
+        }
+
+        var cpu = new List<double>();
+        var wall = new List<double>();
+        var parts = new Dictionary<string, List<double>>();
+        for (int round = 0; round < Rounds; round++)
+        {
+            long started = Stopwatch.GetTimestamp();
+            double start = ThreadMilliseconds();
+            serial.Run();
+            cpu.Add(ThreadMilliseconds() - start);
+            wall.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            foreach ((string name, double milliseconds) in SplitEpoch(serial))
             {
-                foreach ((string name, double milliseconds) in times)
-                {
-                    (parts.TryGetValue(name, out List<double>? list) ? list : parts[name] = []).Add(milliseconds);
-                }
+                (parts.TryGetValue(name, out List<double>? list) ? list : parts[name] = []).Add(milliseconds);
             }
         }
 
         List<Part> split = parts.Select(entry => new Part(entry.Key, MedianOf(entry.Value))).ToList();
         split.AddRange(TrainingProducts(serial));
-        return (serialEpoch, parallelEpoch, split);
+        return (MedianOf(cpu), MedianOf(wall), split);
     }
 
     // One epoch on one thread, the calls of FlowObjective.Evaluate (one chunk) and Adam.Minimize timed part by part.
@@ -309,21 +315,6 @@ internal static class FlowProfile
             double start = ThreadMilliseconds();
             action();
             times.Add(ThreadMilliseconds() - start);
-        }
-
-        return MedianOf(times);
-    }
-
-    // The median wall time of Rounds calls after one warm-up.
-    private static double WallMedian(Action action)
-    {
-        action();
-        var times = new List<double>();
-        for (int round = 0; round < Rounds; round++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            action();
-            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
 
         return MedianOf(times);

@@ -20,12 +20,14 @@ public static class FlowReport
 
     private sealed record Measured(double MedianNanoseconds, double MeanNanoseconds, int Iterations);
 
-    private sealed record Torch(string Version, int Threads, string Dtype, string[] Blas, int Parameters, int Epochs, string Clock, double[] EpochSeconds, double[] Losses, double TestAccuracy)
+    private sealed record Torch(string Version, int Threads, string Dtype, string[] Blas, int Parameters, int Epochs, double[] EpochSeconds, double[] EpochCpuSeconds, double[] Losses, double TestAccuracy)
     {
-        // Epoch 1 also warms up PyTorch's allocator and thread pools; the bar uses the later epochs.
-        public double[] Timed => EpochSeconds.Length > 1 ? EpochSeconds[1..] : EpochSeconds;
+        // Epoch 1 also warms up PyTorch's allocator and thread pools; the figures use the later epochs.
+        public double MedianSeconds => FlowReport.Median(Later(EpochSeconds));
 
-        public double MedianSeconds => FlowReport.Median(Timed);
+        public double MedianCpuSeconds => FlowReport.Median(Later(EpochCpuSeconds));
+
+        private static double[] Later(double[] values) => values.Length > 1 ? values[1..] : values;
     }
 
     /// <summary>Reads the artifacts in <paramref name="folder"/> and writes the report to <paramref name="output"/>.</summary>
@@ -91,11 +93,12 @@ public static class FlowReport
         if (epoch is not null)
         {
             double ratio = torch.MedianSeconds / (epoch.MedianNanoseconds * 1e-9);
-            double cpuRatio = torchSingle.MedianSeconds / (profile.EpochOneThreadMilliseconds * 1e-3);
-            string verdict = ratio >= 5 && cpuRatio < 5
-                ? "met on this run's wall clock; **not met** in CPU time on one thread (see Training)"
+            double oneThreadRatio = torchSingle.MedianSeconds / (profile.EpochOneThreadWallMilliseconds * 1e-3);
+            double cpuRatio = torchSingle.MedianCpuSeconds / (profile.EpochOneThreadMilliseconds * 1e-3);
+            string verdict = ratio >= 5 && oneThreadRatio < 5
+                ? "met against PyTorch on 2 threads only; **not met** against PyTorch on one thread (see Training)"
                 : Verdict(ratio >= 5);
-            text.AppendLine(Invariant, $"| one training epoch of a depth-4 flow on mnist-10000 (8000 rows) >= 5x PyTorch CPU (same architecture, float64, 2 threads) at equal accuracy | wall clock, 2 threads: HjMl **{Time(epoch.MedianNanoseconds * 1e-9)}**, PyTorch **{Time(torch.MedianSeconds)}**: **{ratio:F2}x**; CPU time, one thread each: HjMl {Time(profile.EpochOneThreadMilliseconds * 1e-3)}, PyTorch {Time(torchSingle.MedianSeconds)}: **{cpuRatio:F2}x**; test accuracy after {hjml.Epochs} epochs HjMl {hjml.TestAccuracy:F4}, PyTorch {torch.TestAccuracy:F4} | {verdict} |");
+            text.AppendLine(Invariant, $"| one training epoch of a depth-4 flow on mnist-10000 (8000 rows) >= 5x PyTorch CPU (same architecture, float64, 2 threads) at equal accuracy | wall clock, 2 threads: HjMl **{Time(epoch.MedianNanoseconds * 1e-9)}**, PyTorch **{Time(torch.MedianSeconds)}**: **{ratio:F2}x**; one thread each: wall clock {Time(profile.EpochOneThreadWallMilliseconds * 1e-3)} against {Time(torchSingle.MedianSeconds)}, **{oneThreadRatio:F2}x**, CPU time {Time(profile.EpochOneThreadMilliseconds * 1e-3)} against {Time(torchSingle.MedianCpuSeconds)}, **{cpuRatio:F2}x**; test accuracy after {hjml.Epochs} epochs HjMl {hjml.TestAccuracy:F4}, PyTorch {torch.TestAccuracy:F4} | {verdict} |");
         }
 
         var ratios = new List<string>();
@@ -141,8 +144,15 @@ public static class FlowReport
             text.AppendLine(Invariant, $"| one epoch, wall clock, 2 cores (the bar) | {Time(epoch.MedianNanoseconds * 1e-9)} (median of {epoch.Iterations} BenchmarkDotNet iterations; mean {Time(epoch.MeanNanoseconds * 1e-9)}) | {Time(torch.MedianSeconds)} (median of epochs 2–{torch.Epochs}; every epoch: {string.Join(", ", torch.EpochSeconds.Select(seconds => Time(seconds)))}) | **{torch.MedianSeconds / (epoch.MedianNanoseconds * 1e-9):F2}x** |");
         }
 
-        text.AppendLine(Invariant, $"| one epoch on one thread, CPU time of the thread | {Time(profile.EpochOneThreadMilliseconds * 1e-3)} (`flow-profile`, median of 5) | {Time(torchSingle.MedianSeconds)} (`--threads 1 --clock cpu`, epochs: {string.Join(", ", torchSingle.EpochSeconds.Select(seconds => Time(seconds)))}) | {torchSingle.MedianSeconds / (profile.EpochOneThreadMilliseconds * 1e-3):F2}x |");
+        text.AppendLine(Invariant, $"| one epoch on one thread, wall clock | {Time(profile.EpochOneThreadWallMilliseconds * 1e-3)} (`flow-profile`, median of 5 after 3 warm-up epochs) | {Time(torchSingle.MedianSeconds)} (`--threads 1`, OPENBLAS_NUM_THREADS=1, median of epochs 2–{torchSingle.Epochs}; every epoch: {string.Join(", ", torchSingle.EpochSeconds.Select(seconds => Time(seconds)))}) | {torchSingle.MedianSeconds / (profile.EpochOneThreadWallMilliseconds * 1e-3):F2}x |");
+        text.AppendLine(Invariant, $"| the same epochs in CPU time of the one thread | {Time(profile.EpochOneThreadMilliseconds * 1e-3)} | {Time(torchSingle.MedianCpuSeconds)} (every epoch: {string.Join(", ", torchSingle.EpochCpuSeconds.Select(seconds => Time(seconds)))}) | {torchSingle.MedianCpuSeconds / (profile.EpochOneThreadMilliseconds * 1e-3):F2}x |");
         text.AppendLine();
+        if (torch.MedianSeconds > torchSingle.MedianSeconds)
+        {
+            text.AppendLine(Invariant, $"PyTorch on two threads was slower than on one in this run ({Time(torch.MedianSeconds)} against {Time(torchSingle.MedianSeconds)} per epoch): Debian's build runs its OpenMP threads for the element-wise work and OpenBLAS's own pthreads for the products, four threads on two cores that other work also uses, on mini-batches of 128 rows whose every operation is short. The bar's ratio therefore measures that as much as the two implementations; the one-thread rows compare the work itself.");
+            text.AppendLine();
+        }
+
         text.AppendLine(Invariant, $"Equal accuracy: both trained {hjml.Epochs} epochs with the settings above (HjMl through `HopfColeTrainer.Train`, set-up included, {hjml.TrainSeconds:F1} s; the model it returned is the one the scoring benchmarks score).");
         text.AppendLine();
         text.AppendLine("| epoch | HjMl training loss | PyTorch training loss |");
@@ -214,7 +224,7 @@ public static class FlowReport
         double single = profile.Training.FirstOrDefault(part => part.Name.Contains("float32", StringComparison.Ordinal))?.Milliseconds ?? double.NaN;
         double adam = profile.Training.FirstOrDefault(part => part.Name.Contains("Adam", StringComparison.Ordinal))?.Milliseconds ?? double.NaN;
         double flops = EpochFlops();
-        double torchMilliseconds = torchSingle.MedianSeconds * 1e3;
+        double torchMilliseconds = torchSingle.MedianCpuSeconds * 1e3;
         text.AppendLine(Invariant, $"An epoch is {flops / 1e9:F1} GFLOP of matrix products (per row: 4 steps of two 32 × 784 products forward and four back, and the read-out's three 80 × 785 products), the same in both implementations. Alone, HjMl's double products take **{products:F0} ms** of the {total:F0} ms one-thread epoch ({100 * products / total:F0}%, {flops / (products * 1e6):F1} GFLOP/s on one core); Adam's update over {FlowCaseParameters()} parameters per step takes {adam:F0} ms ({100 * adam / total:F0}%; ten vectorised passes over the parameters, in Training/Optimizers/Adam.cs); the rest (the Gibbs weights and their Jacobian, copies, the gather) {total - products - adam:F0} ms; the whole epoch, with FlowObjective's copies and reduction and the run's bookkeeping, {profile.EpochOneThreadMilliseconds:F0} ms. " +
             $"The same products in float32 would take {single:F0} ms. PyTorch's one-thread epoch, on the same CPU-time clock, took {torchMilliseconds:F0} ms, {torchMilliseconds / profile.EpochOneThreadMilliseconds:F2}× HjMl's whole epoch.");
         text.AppendLine();
@@ -247,10 +257,10 @@ public static class FlowReport
     {
         text.AppendLine("## How it was measured");
         text.AppendLine();
-        text.AppendLine("- `scripts/flow-benchmarks` builds the benchmarks, writes the peer's inputs (`flow-prepare`), trains HjMl for 5 epochs (`flow-accuracy`; model file and ONNX graph kept), runs the PyTorch peer on 2 threads (5 epochs: accuracy and the epoch times) and on 1 thread in CPU time (2 epochs), the split (`flow-profile`), then BenchmarkDotNet: HjMl's epoch, then HjMl's and ONNX Runtime's scoring; the load average is recorded before each step.");
+        text.AppendLine("- `scripts/flow-benchmarks` builds the benchmarks, writes the peer's inputs (`flow-prepare`), trains HjMl for 5 epochs (`flow-accuracy`; model file and ONNX graph kept), runs the PyTorch peer on 2 threads (5 epochs: accuracy and the epoch times) and on 1 thread (3 epochs, wall and CPU time), the split (`flow-profile`), then BenchmarkDotNet: HjMl's epoch, then HjMl's and ONNX Runtime's scoring; the load average is recorded before each step.");
         text.AppendLine("- BenchmarkDotNet 0.14.0, a process per case (so a job's environment variables apply to the whole process), two warm-up and ten measured iterations; the median. The one-thread job sets DOTNET_PROCESSOR_COUNT=1, MKL_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1.");
         text.AppendLine("- ONNX Runtime: one `InferenceSession` per case on the CPU provider with its default graph optimisations, IntraOpNumThreads 1 or 2, InterOpNumThreads 1, sequential execution; input and output tensors created once over managed arrays, so a timed call is `session.Run` alone.");
-        text.AppendLine("- PyTorch: Debian's python3-torch (`/usr/bin/python3`), float64 as the default dtype, `torch.set_num_threads(2)` (1 for the CPU-time row, with OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1, timed by `time.thread_time`), wall time by `time.perf_counter` per epoch.");
+        text.AppendLine("- PyTorch: Debian's python3-torch (`/usr/bin/python3`), float64 as the default dtype, `torch.set_num_threads(2)` (1 for the one-thread rows, with OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1), wall time by `time.perf_counter` and the main thread's CPU time by `time.thread_time` per epoch.");
         text.AppendLine();
     }
 
@@ -321,8 +331,8 @@ public static class FlowReport
             root.GetProperty("blas").EnumerateArray().Select(value => value.GetString()!).ToArray(),
             root.GetProperty("parameters").GetInt32(),
             root.GetProperty("epochs").GetInt32(),
-            root.GetProperty("clock").GetString()!,
             Doubles("epochSeconds"),
+            Doubles("epochCpuSeconds"),
             Doubles("losses"),
             root.GetProperty("testAccuracy").GetDouble());
     }
