@@ -31,7 +31,7 @@ public static class FlowCase
     /// <summary>Adam's mini-batch.</summary>
     public const int BatchSize = 128;
 
-    /// <summary>Adam's learning rate (the depth candidate of docs/accuracy.md).</summary>
+    /// <summary>Adam's learning rate (the trainer's default).</summary>
     public const double LearningRate = 0.003;
 
     /// <summary>Epochs of the accuracy runs (HjMl and the peer alike).</summary>
