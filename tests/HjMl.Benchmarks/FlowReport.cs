@@ -80,7 +80,7 @@ public static class FlowReport
         text.AppendLine();
         text.AppendLine("The machine has 2 cores and is shared with other work (the load averages above), so absolute times carry that " +
             "noise; the ratios between HjMl and its peers, measured minutes apart in this one run, are the figures that count. " +
-            "The one-thread CPU times in the tables (the thread's own clock) do not depend on that load.");
+            "The one-thread CPU times in the tables (the thread's own clock) depend on it much less (caches and memory are still shared).");
         text.AppendLine();
     }
 
