@@ -9,7 +9,7 @@ namespace HjMl.Benchmarks;
 /// (within <see cref="Tolerance"/> of max(1, |score|)) and refuses to time a graph that disagrees.
 /// </summary>
 [Config(typeof(FlowConfig))]
-public class FlowOnnxRuntimeBenchmarks
+public class FlowOnnxRuntimeBenchmarks : IDisposable
 {
     /// <summary>The largest relative difference the check accepts (float32 graph against the double model).</summary>
     public const double Tolerance = 1e-4;
@@ -40,6 +40,13 @@ public class FlowOnnxRuntimeBenchmarks
 
     [GlobalCleanup]
     public void Cleanup() => runtime.Dispose();
+
+    /// <summary>Releases ONNX Runtime's session (BenchmarkDotNet calls <see cref="Cleanup"/>; this is for other callers).</summary>
+    public void Dispose()
+    {
+        runtime?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     /// <summary>session.Run over the bound rows.</summary>
     [Benchmark]
