@@ -45,6 +45,9 @@ internal sealed class Folds
     /// <summary>N, the rows of the data.</summary>
     public int Rows => foldOf.Length;
 
+    /// <summary>The fold that holds row <paramref name="row"/> out.</summary>
+    public int FoldOf(int row) => foldOf[row];
+
     /// <summary>The positions of fold <paramref name="fold"/>'s rows, in the data's order.</summary>
     public int[] HeldOutRows(int fold) => [.. Enumerable.Range(0, foldOf.Length).Where(row => foldOf[row] == fold)];
 

@@ -14,6 +14,15 @@ namespace HjMl.MLNet.Ensembles;
 /// reads them), with the rows' labels. Rows whose label is missing (a NaN regression label, a key of 0) are left out,
 /// as ML.NET's evaluators leave them out.
 /// </summary>
+/// <remarks>
+/// <b>Failed runs.</b> A fit that does worse on its held-out fold than the fold's prior, the constant prediction that
+/// knows only the labels (R^2 &lt; 0 for regression, a negative log-loss reduction for classifiers, in ML.NET's terms),
+/// has failed: it learnt less than nothing, as when a run stops at its first epoch far from any fit. When such a run is
+/// the exception for its member (the member's runs on more than half of the folds beat their prior), the fold's rows
+/// are left out of the rule's fit for every member, so the failure neither decides that member's weight nor the eps;
+/// the refit on all rows is a different run. A member that fails on most folds is measured as it is. If every fold
+/// holds an exceptional failure, no row is left out. Each such fold is reported to MLContext.Log as a warning.
+/// </remarks>
 internal sealed class HeldOutScores
 {
     private HeldOutScores(double[] scores, double[] labels, double[] classLabels, int outputs)
@@ -65,7 +74,8 @@ internal sealed class HeldOutScores
             }
         }
 
-        int[] kept = [.. Enumerable.Range(0, labels.Length).Where(row => !double.IsNaN(labels[row]))];
+        bool[] failed = FailedFolds(members, folds, foldLosses, labels, classes, kind, channel);
+        int[] kept = [.. Enumerable.Range(0, labels.Length).Where(row => !double.IsNaN(labels[row]) && !failed[folds.FoldOf(row)])];
         if (kept.Length == 0)
         {
             throw new ArgumentException($"Every row's '{labelColumnName}' is missing; the members' losses are measured on labelled rows.", nameof(input));
@@ -88,9 +98,69 @@ internal sealed class HeldOutScores
         return new HeldOutScores(keptScores, [.. kept.Select(row => labels[row])], classLabels, outputs);
     }
 
-    /// <summary>"member k (its type)", as messages and the log name members.</summary>
+    /// <summary>"Member k (its type)", as messages and the log name members.</summary>
     public static string Describe(IReadOnlyList<IEstimator<ITransformer>> members, int k)
         => string.Create(CultureInfo.InvariantCulture, $"Member {k} ({members[k].GetType().Name.Split('`')[0]})");
+
+    // The folds holding a run that did worse than the fold's prior where its member's runs mostly did not (see the remarks).
+    private static bool[] FailedFolds(IReadOnlyList<IEstimator<ITransformer>> members, Folds folds, double[,] foldLosses, double[] labels, int classes, ModelKind kind, IChannel channel)
+    {
+        double[] priors = [.. Enumerable.Range(0, folds.Count).Select(fold => PriorLoss(kind, [.. folds.HeldOutRows(fold).Select(row => labels[row]).Where(label => !double.IsNaN(label))], classes))];
+        var failed = new bool[folds.Count];
+        for (int k = 0; k < members.Count; k++)
+        {
+            bool[] worse = [.. Enumerable.Range(0, folds.Count).Select(fold => foldLosses[k, fold] > priors[fold])];
+            if (2 * worse.Count(isWorse => !isWorse) > folds.Count)
+            {
+                for (int fold = 0; fold < folds.Count; fold++)
+                {
+                    failed[fold] |= worse[fold];
+                }
+            }
+        }
+
+        if (failed.All(isFailed => isFailed))
+        {
+            channel.Warning(MessageSensitivity.None, "Every fold holds a member's run that did worse than the fold's prior; the ensemble is fitted on every row.");
+            return new bool[folds.Count];
+        }
+
+        for (int k = 0; k < members.Count; k++)
+        {
+            for (int fold = 0; fold < folds.Count; fold++)
+            {
+                if (failed[fold] && foldLosses[k, fold] > priors[fold])
+                {
+                    channel.Warning(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture, $"{Describe(members, k)} fitted without fold {fold + 1} of {folds.Count} did worse on it than the fold's prior (held-out loss {foldLosses[k, fold]:G4} > {priors[fold]:G4}) where its other runs did not: a failed run, so fold {fold + 1}'s rows are left out of the ensemble's fit."));
+                }
+            }
+        }
+
+        return failed;
+    }
+
+    // The loss of the constant prediction that knows only the fold's labels: 1 for regression (1 - R^2 of the mean),
+    // the entropy of the class frequencies for classifiers (the log-loss of predicting them).
+    private static double PriorLoss(ModelKind kind, double[] labels, int classes)
+    {
+        if (labels.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        if (kind == ModelKind.Regression)
+        {
+            return 1;
+        }
+
+        var counts = new int[classes];
+        foreach (double label in labels)
+        {
+            counts[(int)label]++;
+        }
+
+        return -counts.Where(count => count > 0).Sum(count => (double)count / labels.Length * Math.Log((double)count / labels.Length));
+    }
 
     // Reads the member's held-out scores into the rows of the fold, which the view keeps in the data's order.
     private static void Score(ModelKind kind, IDataView scored, string member, int[] rows, double[] scores, int k, int count, int outputs)
