@@ -57,9 +57,12 @@ namespace HjMl.MLNet.Ensembles;
 /// weights on a tie) unless `Combination` names one. With Gibbs weights the grid holds eps = 0, so the ensemble's
 /// out-of-fold loss is never above the best member's.
 ///
-/// **Why out-of-fold.** A member's weight is decided by F fits, each scoring the rows it did not see, not by one
-/// held-out fit: a run that goes wrong (say, early stopping keeps epoch 1) costs the member only on its fold's rows, and
-/// the member whose refit on all rows is the best is not discarded for it. The cost is F + 1 fits of every member.
+/// **Robust members.** A member's weight is decided by F fits, each scoring the rows it did not see, not by one
+/// held-out fit: a run that goes wrong (say, early stopping keeps epoch 1) weighs on its fold's rows only. A run that
+/// does worse on its fold than the fold's prior (R^2 < 0, or a negative log-loss reduction), where the same member's
+/// runs on most folds do not, has failed rather than measured the member: that fold's rows are left out of the rule's
+/// fit (a warning in MLContext.Log names the member and fold), so the member whose refit on all rows is the best is
+/// not discarded for it. A member that fails on most folds is measured as it is. The cost is F + 1 fits of every member.
 /// ]]></format>
 /// </remarks>
 public sealed class ViscosityEnsembleEstimator : IEstimator<ViscosityEnsembleTransformer>
