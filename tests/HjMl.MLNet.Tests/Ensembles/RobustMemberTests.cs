@@ -14,7 +14,7 @@ public class RobustMemberTests(ITestOutputHelper output)
     {
         var context = new MLContext(seed: 1);
         DataOperationsCatalog.TrainTestData split = context.Data.TrainTestSplit(MLNetData.Diabetes(context), 0.25, seed: 1);
-        var flaky = new FirstRunStopsAtEpochOne(context, new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 4, Viscosity = 0.5, MaximumEpochs = 30, Optimizer = Optimizer.Adam });
+        var flaky = new FirstRunStopsAtEpochOne(context, new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 4, Viscosity = 0.5, MaximumEpochs = 30, Optimizer = Optimizer.Adam, LearningRate = 0.01 });
         IEstimator<ITransformer>[] members = [flaky, context.Regression.Trainers.Sdca(maximumNumberOfIterations: 12)];
 
         var log = new List<string>();
@@ -40,7 +40,7 @@ public class RobustMemberTests(ITestOutputHelper output)
     {
         var context = new MLContext(seed: 1);
         IDataView data = MLNetData.Diabetes(context);
-        var hopfCole = new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 4, Viscosity = 0.5, MaximumEpochs = 30, Optimizer = Optimizer.Adam };
+        var hopfCole = new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 4, Viscosity = 0.5, MaximumEpochs = 30, Optimizer = Optimizer.Adam, LearningRate = 0.01 };
         IEstimator<ITransformer>[] members = [context.Regression.Trainers.Sdca(maximumNumberOfIterations: 1), context.Regression.Trainers.HopfCole(hopfCole)];
 
         ViscosityEnsembleTransformer ensemble = context.Regression.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options { Estimators = members, Combination = HjMl.Ensembles.EnsembleCombination.GibbsWeights }).Fit(data);
@@ -60,7 +60,7 @@ public class RobustMemberTests(ITestOutputHelper output)
         {
             int epochs = Epochs.Count == 0 ? 1 : options.MaximumEpochs;
             Epochs.Add(epochs);
-            var run = new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = options.NumberOfSupportPoints, Viscosity = options.Viscosity, Optimizer = options.Optimizer, MaximumEpochs = epochs };
+            var run = new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = options.NumberOfSupportPoints, Viscosity = options.Viscosity, Optimizer = options.Optimizer, LearningRate = options.LearningRate, MaximumEpochs = epochs };
             return context.Regression.Trainers.HopfCole(run).Fit(input);
         }
 
