@@ -226,135 +226,144 @@ public static class HopfColeCatalog
     }
 
     /// <summary>
-    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over regression estimators: members weighted by pi_i = softmax(-L_i / eps) of
-    /// their held-out losses (see its remarks).
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over regression estimators: the engine's viscosity ensemble rule
+    /// (Gibbs weights softmax(-L / eps), a logarithmic opinion pool, or log-sum-exp pooling) fitted on the members'
+    /// out-of-fold scores, the members refitted on all rows (see its remarks). Uses this catalog's MLContext (its seed and log).
     /// </summary>
     /// <param name="catalog">The trainers' catalog.</param>
     /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
-    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
-    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
-    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
-    /// <param name="seed">The seed of the held-out split.</param>
+    /// <param name="viscosity">eps &gt;= 0 (0 keeps the best member alone, large eps weighs the members alike); null chooses it on the out-of-fold scores.</param>
+    /// <param name="labelColumnName">The label the members' losses are measured on.</param>
+    /// <param name="numberOfFolds">F &gt;= 2, the folds of the out-of-fold scores.</param>
+    /// <param name="seed">The seed of the fold assignment; null uses the MLContext's.</param>
     public static ViscosityEnsembleEstimator ViscosityEnsemble(
         this RegressionCatalog.RegressionTrainers catalog,
         IEnumerable<IEstimator<ITransformer>> estimators,
-        double viscosity = 0.1,
+        double? viscosity = null,
         string labelColumnName = DefaultColumnNames.Label,
-        double validationFraction = 0.2,
-        int seed = 0)
+        int numberOfFolds = ViscosityEnsembleEstimator.DefaultNumberOfFolds,
+        int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.Regression, estimators, viscosity, labelColumnName, validationFraction, seed);
+        ArgumentNullException.ThrowIfNull(estimators);
+        var options = new ViscosityEnsembleEstimator.Options { Estimators = [.. estimators], Viscosity = viscosity, LabelColumnName = labelColumnName, NumberOfFolds = numberOfFolds, Seed = seed };
+        return new ViscosityEnsembleEstimator(CatalogEnvironment.Of(catalog), HjMl.Models.ModelKind.Regression, options);
     }
 
     /// <summary>
     /// Creates a <see cref="ViscosityEnsembleEstimator"/> over regression estimators from <paramref name="options"/>; with
-    /// <c>Viscosity = null</c> (the default) eps is chosen on the held-out rows (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
+    /// <c>Viscosity = null</c> (the default) eps is chosen on the out-of-fold scores (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
     /// </summary>
     /// <param name="catalog">The trainers' catalog.</param>
-    /// <param name="options">Members, eps or its candidates, label, held-out fraction and seed.</param>
+    /// <param name="options">Members, eps or its candidates, combination, label, folds and seed.</param>
     /// <example>
     /// <code language="csharp">
     /// var ensemble = mlContext.Regression.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
     /// {
     ///     Estimators = [mlContext.Regression.Trainers.HopfCole(), otherPipeline],
     /// }).Fit(train);
-    /// // ensemble.Viscosity: the eps chosen; ensemble.Search: the held-out loss of every candidate
+    /// // ensemble.Combination and ensemble.Viscosity: what was chosen; ensemble.Search: the out-of-fold loss of every eps tried
     /// </code>
     /// </example>
     public static ViscosityEnsembleEstimator ViscosityEnsemble(this RegressionCatalog.RegressionTrainers catalog, ViscosityEnsembleEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new ViscosityEnsembleEstimator(new MLContext(options.Seed), HjMl.Models.ModelKind.Regression, options);
+        return new ViscosityEnsembleEstimator(CatalogEnvironment.Of(catalog), HjMl.Models.ModelKind.Regression, options);
     }
 
     /// <summary>
-    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over calibrated binary classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
-    /// their held-out losses (see its remarks).
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over calibrated binary classification estimators: the engine's viscosity ensemble rule
+    /// (Gibbs weights softmax(-L / eps), a logarithmic opinion pool, or log-sum-exp pooling) fitted on the members'
+    /// out-of-fold scores, the members refitted on all rows (see its remarks). Uses this catalog's MLContext (its seed and log).
     /// </summary>
     /// <param name="catalog">The trainers' catalog.</param>
     /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
-    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
-    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
-    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
-    /// <param name="seed">The seed of the held-out split.</param>
+    /// <param name="viscosity">eps &gt;= 0 (0 keeps the best member alone, large eps weighs the members alike); null chooses it on the out-of-fold scores.</param>
+    /// <param name="labelColumnName">The label the members' losses are measured on.</param>
+    /// <param name="numberOfFolds">F &gt;= 2, the folds of the out-of-fold scores.</param>
+    /// <param name="seed">The seed of the fold assignment; null uses the MLContext's.</param>
     public static ViscosityEnsembleEstimator ViscosityEnsemble(
         this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         IEnumerable<IEstimator<ITransformer>> estimators,
-        double viscosity = 0.1,
+        double? viscosity = null,
         string labelColumnName = DefaultColumnNames.Label,
-        double validationFraction = 0.2,
-        int seed = 0)
+        int numberOfFolds = ViscosityEnsembleEstimator.DefaultNumberOfFolds,
+        int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.BinaryClassification, estimators, viscosity, labelColumnName, validationFraction, seed);
+        ArgumentNullException.ThrowIfNull(estimators);
+        var options = new ViscosityEnsembleEstimator.Options { Estimators = [.. estimators], Viscosity = viscosity, LabelColumnName = labelColumnName, NumberOfFolds = numberOfFolds, Seed = seed };
+        return new ViscosityEnsembleEstimator(CatalogEnvironment.Of(catalog), HjMl.Models.ModelKind.BinaryClassification, options);
     }
 
     /// <summary>
     /// Creates a <see cref="ViscosityEnsembleEstimator"/> over calibrated binary classification estimators from <paramref name="options"/>; with
-    /// <c>Viscosity = null</c> (the default) eps is chosen on the held-out rows (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
+    /// <c>Viscosity = null</c> (the default) eps is chosen on the out-of-fold scores (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
     /// </summary>
     /// <param name="catalog">The trainers' catalog.</param>
-    /// <param name="options">Members, eps or its candidates, label, held-out fraction and seed.</param>
+    /// <param name="options">Members, eps or its candidates, combination, label, folds and seed.</param>
     /// <example>
     /// <code language="csharp">
     /// var ensemble = mlContext.BinaryClassification.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
     /// {
     ///     Estimators = [mlContext.BinaryClassification.Trainers.HopfCole(), otherPipeline],
     /// }).Fit(train);
-    /// // ensemble.Viscosity: the eps chosen; ensemble.Search: the held-out loss of every candidate
+    /// // ensemble.Combination and ensemble.Viscosity: what was chosen; ensemble.Search: the out-of-fold loss of every eps tried
     /// </code>
     /// </example>
     public static ViscosityEnsembleEstimator ViscosityEnsemble(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, ViscosityEnsembleEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new ViscosityEnsembleEstimator(new MLContext(options.Seed), HjMl.Models.ModelKind.BinaryClassification, options);
+        return new ViscosityEnsembleEstimator(CatalogEnvironment.Of(catalog), HjMl.Models.ModelKind.BinaryClassification, options);
     }
 
     /// <summary>
-    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over multiclass classification estimators: members weighted by pi_i = softmax(-L_i / eps) of
-    /// their held-out losses (see its remarks).
+    /// Creates a <see cref="ViscosityEnsembleEstimator"/> over multiclass classification estimators: the engine's viscosity ensemble rule
+    /// (Gibbs weights softmax(-L / eps), a logarithmic opinion pool, or log-sum-exp pooling) fitted on the members'
+    /// out-of-fold scores, the members refitted on all rows (see its remarks). Uses this catalog's MLContext (its seed and log).
     /// </summary>
     /// <param name="catalog">The trainers' catalog.</param>
     /// <param name="estimators">The members: any ML.NET estimators (pipelines) of this task, each reading the same input.</param>
-    /// <param name="viscosity">eps &gt; 0: small keeps the best member, large averages them.</param>
-    /// <param name="labelColumnName">The label the held-out losses are measured on.</param>
-    /// <param name="validationFraction">The fraction of rows held out to measure the losses.</param>
-    /// <param name="seed">The seed of the held-out split.</param>
+    /// <param name="viscosity">eps &gt;= 0 (0 keeps the best member alone, large eps weighs the members alike); null chooses it on the out-of-fold scores.</param>
+    /// <param name="labelColumnName">The label the members' losses are measured on.</param>
+    /// <param name="numberOfFolds">F &gt;= 2, the folds of the out-of-fold scores.</param>
+    /// <param name="seed">The seed of the fold assignment; null uses the MLContext's.</param>
     public static ViscosityEnsembleEstimator ViscosityEnsemble(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         IEnumerable<IEstimator<ITransformer>> estimators,
-        double viscosity = 0.1,
+        double? viscosity = null,
         string labelColumnName = DefaultColumnNames.Label,
-        double validationFraction = 0.2,
-        int seed = 0)
+        int numberOfFolds = ViscosityEnsembleEstimator.DefaultNumberOfFolds,
+        int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new ViscosityEnsembleEstimator(new MLContext(seed), HjMl.Models.ModelKind.MulticlassClassification, estimators, viscosity, labelColumnName, validationFraction, seed);
+        ArgumentNullException.ThrowIfNull(estimators);
+        var options = new ViscosityEnsembleEstimator.Options { Estimators = [.. estimators], Viscosity = viscosity, LabelColumnName = labelColumnName, NumberOfFolds = numberOfFolds, Seed = seed };
+        return new ViscosityEnsembleEstimator(CatalogEnvironment.Of(catalog), HjMl.Models.ModelKind.MulticlassClassification, options);
     }
 
     /// <summary>
     /// Creates a <see cref="ViscosityEnsembleEstimator"/> over multiclass classification estimators from <paramref name="options"/>; with
-    /// <c>Viscosity = null</c> (the default) eps is chosen on the held-out rows (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
+    /// <c>Viscosity = null</c> (the default) eps is chosen on the out-of-fold scores (see <see cref="ViscosityEnsembleEstimator.Fit"/>).
     /// </summary>
     /// <param name="catalog">The trainers' catalog.</param>
-    /// <param name="options">Members, eps or its candidates, label, held-out fraction and seed.</param>
+    /// <param name="options">Members, eps or its candidates, combination, label, folds and seed.</param>
     /// <example>
     /// <code language="csharp">
     /// var ensemble = mlContext.MulticlassClassification.Trainers.ViscosityEnsemble(new ViscosityEnsembleEstimator.Options
     /// {
     ///     Estimators = [mlContext.MulticlassClassification.Trainers.HopfCole(), otherPipeline],
     /// }).Fit(train);
-    /// // ensemble.Viscosity: the eps chosen; ensemble.Search: the held-out loss of every candidate
+    /// // ensemble.Combination and ensemble.Viscosity: what was chosen; ensemble.Search: the out-of-fold loss of every eps tried
     /// </code>
     /// </example>
     public static ViscosityEnsembleEstimator ViscosityEnsemble(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, ViscosityEnsembleEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new ViscosityEnsembleEstimator(new MLContext(options.Seed), HjMl.Models.ModelKind.MulticlassClassification, options);
+        return new ViscosityEnsembleEstimator(CatalogEnvironment.Of(catalog), HjMl.Models.ModelKind.MulticlassClassification, options);
     }
 
     private static TOptions Simple<TOptions>(TOptions options, string label, string features, string? weights, int supportPoints, double viscosity, int epochs)

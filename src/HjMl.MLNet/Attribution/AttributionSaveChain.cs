@@ -105,7 +105,9 @@ internal static class AttributionSaveChain
 
         if (transformer.HasOutOfSupport)
         {
-            chain.Fit(context.Transforms.Expression(GibbsAttributionTransformer.OutOfSupportColumnName, "score => score > 1", GibbsAttributionTransformer.OutOfSupportScoreColumnName));
+            // The coverage radius is a training row's distance, so that row's score is exactly 1 in process; the float32
+            // graph puts it an ulp or so either side, so the saved test allows 1e-6 and that row stays in support.
+            chain.Fit(context.Transforms.Expression(GibbsAttributionTransformer.OutOfSupportColumnName, "score => score > 1.000001", GibbsAttributionTransformer.OutOfSupportScoreColumnName));
         }
 
         chain.Fit(context.Transforms.DropColumns([.. dropped]));
@@ -159,9 +161,10 @@ internal static class AttributionSaveChain
         string entropyOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.AttributionEntropyColumnName, OnnxExport.AttributionEntropyName, mask, axis1);
         string contributionsOut = Contributions(builder, coefficients, Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName);
         string explainedName = Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.ExplainedScoreColumnName;
-        string explainedOut = model.Kind == ModelKind.MulticlassClassification
-            ? Select(explainedName, HeadScores, mask, axis1)
-            : builder.Node("Identity", explainedName, [OnnxExport.ScoreName]);
+        string explained = model.Kind == ModelKind.MulticlassClassification ? Select("selection_explained", HeadScores, mask, axis1) : OnnxExport.ScoreName;
+
+        // A NaN or infinite feature makes the explained score non-finite: refuse the row, as in process (ScoringGraph.Guard).
+        string explainedOut = builder.Node("Identity", explainedName, [ScoringGraph.Guard(builder, explained, 1)]);
         string bias = Select("selection_bias", OnnxExport.BiasTermsName, coefficients, axis1);
         string entropyDifference = Select("selection_entropy_difference", OnnxExport.AttributionEntropyName, coefficients, axis1);
         string entropy = builder.Node("Mul", "selection_entropy_term", [entropyDifference, builder.Floats("selection_viscosity", [(float)model.Viscosity])]);

@@ -33,7 +33,8 @@ internal static class FeatureContributionSaveChain
     }
 
     /// <summary>
-    /// Replaces the graph's outputs by the contributions ML.NET's calculator keeps: the k largest by TopK (ties lower
+    /// Replaces the graph's outputs by the contributions ML.NET's calculator keeps, after the guard that refuses a row
+    /// with a non-finite feature as the live transformer does: the k largest by TopK (ties lower
     /// index first), those above 0 scattered into zeros, the same for the most negative below 0, and with normalisation
     /// a multiplication by 1 / the largest magnitude kept (1 where none is kept), as
     /// <see cref="HopfColeFeatureContributionTransformer.Sparsify"/> computes in process.
@@ -42,7 +43,11 @@ internal static class FeatureContributionSaveChain
     {
         int d = model.InputDimension;
         (OnnxGraphBuilder builder, _, string coefficients) = AttributionSaveChain.Selection(model);
-        string contributions = AttributionSaveChain.Contributions(builder, coefficients, "contribution_exact");
+        string exact = AttributionSaveChain.Contributions(builder, coefficients, "contribution_exact");
+
+        // A NaN or infinite feature makes the contributions non-finite: refuse the row, as in process (ScoringGraph.Guard).
+        string guarded = ScoringGraph.Guard(builder, exact, d);
+        string contributions = builder.Node("Reshape", "contribution_guarded", [guarded, builder.Int64s("contribution_row", [1, d], 2)]);
         string zeros = builder.Node("ConstantOfShape", "contribution_zeros", [builder.Node("Shape", "contribution_shape", [contributions])]);
         string zero = builder.Floats("contribution_zero", [0f]);
         string kept = zeros;

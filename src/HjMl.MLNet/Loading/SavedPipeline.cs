@@ -127,22 +127,13 @@ internal static class SavedPipeline
             schema = stages[i].GetOutputSchema(schema);
         }
 
-        double[] weights = JsonSerializer.Deserialize<double[]>(stage.Text(EnsembleSaveChain.WeightsSetting)) ?? [];
-        double[] losses = JsonSerializer.Deserialize<double[]>(stage.Text(EnsembleSaveChain.LossesSetting)) ?? [];
-        double[][] search = JsonSerializer.Deserialize<double[][]>(stage.Text(EnsembleSaveChain.SearchSetting)) ?? [];
-        if (members.Count == 0 || weights.Length != members.Count || losses.Length != members.Count || search.Any(candidate => candidate.Length != 3))
+        (ModelKind kind, EnsembleRule rule) = SavedEnsembleRule.Read(stage);
+        if (members.Count != rule.NumberOfMembers)
         {
-            throw new InvalidDataException($"The saved ensemble records {members.Count} member stages, {weights.Length} weights, {losses.Length} losses and {search.Length} eps candidates; they must agree.");
+            throw new InvalidDataException($"The saved ensemble records {members.Count} member stages but a rule over {rule.NumberOfMembers} members; they must agree.");
         }
 
-        return new ViscosityEnsembleTransformer(
-            Enum.Parse<ModelKind>(stage.Text(EnsembleSaveChain.KindSetting)),
-            [.. members],
-            weights,
-            losses,
-            stage.Number(EnsembleSaveChain.ViscositySetting),
-            [.. search.Select(candidate => new ViscosityCandidate(candidate[0], candidate[1], candidate[2]))],
-            input);
+        return new ViscosityEnsembleTransformer(kind, [.. members], rule, input);
     }
 
     // OnnxTransformer keeps its graph to itself; saving it alone writes the graph as the "OnnxModel" stream of the zip

@@ -21,8 +21,6 @@ namespace HjMl.MLNet.Persistence;
 /// <item><term>binary</term><description>Score [1] = the margin, and the placeholders of <see cref="BinaryPlaceholders"/>;
 /// binary identity (Score, PredictedLabel = Score &gt; 0), then ML.NET's fixed Platt calibrator with slope -1 and offset
 /// 0 (Probability = 1 / (1 + exp(-Score)) = sigmoid(margin), as the model's): 2 stages.</description></item>
-/// <item><term>binary ensemble</term><description>Score [1] = P - 1/2 and the placeholders; binary identity, then
-/// Probability = Score + 1/2 (Expression): 2 stages.</description></item>
 /// <item><term>multiclass</term><description><see cref="Probabilities"/> [K] (slot names in the graph) and Score [1], the
 /// 0-based class index; regression identity, the index mapped to the label's value, the probabilities copied to Score,
 /// the value mapped to the label's key (LabelKeys.ClassIndexToKey), and a drop: 5 stages.</description></item>
@@ -72,15 +70,6 @@ internal static class PredictionStages
         MLContext context = chain.Context;
         chain.Add(BinaryIdentity(context, output));
         chain.Fit(context.BinaryClassification.Calibrators.Platt(slope: -1, offset: 0));
-        DropUnlessHidden(chain, output);
-    }
-
-    /// <summary>Binary classification from the graph's one-slot <paramref name="output"/> holding P - 1/2.</summary>
-    public static void BinaryFromCentredProbability(SaveChain chain, string output)
-    {
-        MLContext context = chain.Context;
-        chain.Add(BinaryIdentity(context, output));
-        chain.Fit(context.Transforms.Expression(DefaultColumnNames.Probability, "margin => margin + 0.5", DefaultColumnNames.Score));
         DropUnlessHidden(chain, output);
     }
 
