@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using HjMl.Ensembles;
 using HjMl.MLNet.Persistence;
@@ -11,16 +10,9 @@ namespace HjMl.MLNet.Ensembles;
 /// back: the task, class labels, combination, eps, label scale, the members' losses and the eps search. The losses
 /// and eps are written as round-trip text, so the rule comes back with the same weights bit for bit.
 /// </summary>
-/// <remarks>
-/// The engine's rule is made only by fitting (<see cref="EnsembleRule.Fit(ModelKind, IReadOnlyList{double}, int, ReadOnlySpan{double}, ReadOnlySpan{double}, IReadOnlyList{double}?)"/>)
-/// and has no factory from recorded state, so <see cref="Read"/> calls its private constructor by reflection, in this
-/// one place, until the engine offers one; a test of LoadWithHopfCole fails if that constructor changes.
-/// </remarks>
 internal static class SavedEnsembleRule
 {
     private const string KindSetting = "kind", ClassesSetting = "classes", CombinationSetting = "combination", ViscositySetting = "viscosity", LabelScaleSetting = "label_scale", LossesSetting = "losses", SearchSetting = "search";
-
-    private static readonly Type[] ConstructorParameters = [typeof(ModelKind), typeof(double[]), typeof(double[]), typeof(EnsembleCombination), typeof(double), typeof(double), typeof(ViscosityCandidate[])];
 
     /// <summary>The settings recording <paramref name="rule"/> of an ensemble of <paramref name="kind"/>.</summary>
     public static (string Name, string Value)[] Settings(ModelKind kind, EnsembleRule rule) =>
@@ -50,10 +42,7 @@ internal static class SavedEnsembleRule
                 throw new InvalidDataException("The saved ensemble records no member losses.");
             }
 
-            ConstructorInfo constructor = typeof(EnsembleRule).GetConstructor(BindingFlags.Instance | BindingFlags.NonPublic, null, ConstructorParameters, null)
-                ?? throw new InvalidOperationException($"HjMl's EnsembleRule has no constructor ({string.Join(", ", ConstructorParameters.Select(type => type.Name))}), which HjMl.MLNet uses to give a saved ensemble back; this HjMl.MLNet does not match its HjMl.");
-            var rule = (EnsembleRule)constructor.Invoke([kind, classes, losses, combination, stage.Number(ViscositySetting), stage.Number(LabelScaleSetting), search]);
-            return (kind, rule);
+            return (kind, EnsembleRule.Restore(kind, classes, losses, combination, stage.Number(ViscositySetting), stage.Number(LabelScaleSetting), search));
         }
         catch (Exception exception) when (exception is JsonException or FormatException or ArgumentException or OverflowException)
         {

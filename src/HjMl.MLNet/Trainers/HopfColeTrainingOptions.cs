@@ -45,8 +45,8 @@ public abstract class HopfColeTrainingOptions
     /// <summary>t of the Hopf–Cole reading, or null for d/4.</summary>
     public double? Time { get; set; }
 
-    /// <summary>Where the support points start.</summary>
-    public SupportInitialisation Initialisation { get; set; } = EngineDefaults.Initialisation;
+    /// <summary>Where the support points start (ML.NET's spelling; the engine's option is <c>Initialisation</c>).</summary>
+    public SupportInitialisation Initialization { get; set; } = EngineDefaults.Initialisation;
 
     /// <summary>The optimiser.</summary>
     public Optimizer Optimizer { get; set; } = EngineDefaults.Optimizer;
@@ -66,8 +66,8 @@ public abstract class HopfColeTrainingOptions
     /// <summary>Validations without improvement before stopping.</summary>
     public int Patience { get; set; } = EngineDefaults.Patience;
 
-    /// <summary>The L2 penalty on the weights.</summary>
-    public double L2Regularisation { get; set; } = EngineDefaults.L2Regularisation;
+    /// <summary>The L2 penalty on the weights (ML.NET's spelling; the engine's option is <c>L2Regularisation</c>).</summary>
+    public double L2Regularization { get; set; } = EngineDefaults.L2Regularisation;
 
     /// <summary>
     /// L, Euler steps of a residual Gibbs flow before the LSE heads (THEORY.md section 9: depth is time): each step moves
@@ -126,14 +126,14 @@ public abstract class HopfColeTrainingOptions
             ViscosityMode = ViscosityMode,
             FinalViscosity = FinalViscosity,
             Time = Time,
-            Initialisation = Initialisation,
+            Initialisation = Initialization,
             Optimizer = Optimizer,
             BatchSize = BatchSize,
             LearningRate = LearningRate,
             MaximumEpochs = MaximumEpochs,
             ValidationFraction = ValidationFraction,
             Patience = Patience,
-            L2Regularisation = L2Regularisation,
+            L2Regularisation = L2Regularization,
             Depth = Depth,
             FlowWidth = FlowWidth,
             FlowSupportPoints = FlowSupportPoints,

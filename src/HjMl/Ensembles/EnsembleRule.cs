@@ -166,6 +166,41 @@ public sealed class EnsembleRule
         return new EnsembleRule(kind, classes, memberLosses, combination, grid[chosen], labelScale, candidates);
     }
 
+    /// <summary>
+    /// A rule from its recorded state (for example a saved ensemble's), with the weights it had: the members'
+    /// validation losses, the combination, eps and label scale, and the search that chose eps (may be empty).
+    /// </summary>
+    /// <exception cref="ArgumentException">No losses, a loss that is NaN, eps or the label scale out of range, class labels that do not suit the kind.</exception>
+    public static EnsembleRule Restore(ModelKind kind, IReadOnlyList<double> classLabels, IReadOnlyList<double> validationLosses, EnsembleCombination combination, double viscosity, double labelScale, IReadOnlyList<ViscosityCandidate> search)
+    {
+        ArgumentNullException.ThrowIfNull(classLabels);
+        ArgumentNullException.ThrowIfNull(validationLosses);
+        ArgumentNullException.ThrowIfNull(search);
+        if (validationLosses.Count == 0 || validationLosses.Any(double.IsNaN))
+        {
+            throw new ArgumentException($"validationLosses has {validationLosses.Count} values{(validationLosses.Any(double.IsNaN) ? ", one of them NaN" : string.Empty)}; a rule needs one loss per member, none NaN.", nameof(validationLosses));
+        }
+
+        Guard.Viscosity(viscosity, nameof(viscosity));
+        if (!(labelScale > 0) || !double.IsFinite(labelScale))
+        {
+            throw new ArgumentException($"labelScale is {labelScale}; it must be finite and > 0.", nameof(labelScale));
+        }
+
+        int expected = kind switch { ModelKind.Regression => 0, ModelKind.BinaryClassification => 2, _ => Math.Max(2, classLabels.Count) };
+        if (classLabels.Count != expected || classLabels.Distinct().Count() != classLabels.Count || classLabels.Any(label => !double.IsFinite(label)))
+        {
+            throw new ArgumentException($"classLabels has {classLabels.Count} values; a {kind} rule needs {expected} distinct finite labels (at least 2 for multiclass).", nameof(classLabels));
+        }
+
+        if (!Enum.IsDefined(combination))
+        {
+            throw new ArgumentException($"combination is {combination}, which is not an EnsembleCombination.", nameof(combination));
+        }
+
+        return new EnsembleRule(kind, [.. classLabels], [.. validationLosses], combination, viscosity, labelScale, [.. search]);
+    }
+
     /// <summary>The same losses and combination at another eps (the search is kept).</summary>
     /// <exception cref="ArgumentException">eps &lt; 0, NaN or infinite.</exception>
     public EnsembleRule WithViscosity(double viscosity)
