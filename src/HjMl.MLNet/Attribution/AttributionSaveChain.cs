@@ -1,3 +1,4 @@
+using System.Globalization;
 using Google.Protobuf;
 using HjMl.MLNet.Columns;
 using HjMl.MLNet.DataView;
@@ -13,6 +14,9 @@ namespace HjMl.MLNet.Attribution;
 /// <summary>What <see cref="GibbsAttributionTransformer"/> saves in its place (see <see cref="OnnxPipeline"/>).</summary>
 internal static class AttributionSaveChain
 {
+    /// <summary>The settings a saved attribution stage records for LoadWithHopfCole.</summary>
+    public const string FeatureColumnSetting = "feature_column", TopSupportPointsSetting = "top_support_points", TrainingRowsSetting = "training_rows";
+
     private const string Prefix = OnnxPipeline.Prefix;
 
     // The graph's every-head LSE values, float32 [N, K] (OnnxExport's intermediate; the explained head's is ExplainedScore for multiclass).
@@ -51,6 +55,12 @@ internal static class AttributionSaveChain
         if (FeatureSlotNames(schema, transformer.FeatureColumnName, model.InputDimension) is { } featureNames)
         {
             OnnxPipeline.AddSlotNames(proto, Prefix + GibbsAttributionTransformer.FeatureContributionsColumnName, featureNames);
+        }
+
+        if (ids is null)
+        {
+            // LoadWithHopfCole re-binds the stage from this record; with ids the value mapping after the graph stays ONNX.
+            SavedStage.Write(proto, SavedStage.Attribution, model, (FeatureColumnSetting, transformer.FeatureColumnName), (TopSupportPointsSetting, transformer.TopSupportPoints.ToString(CultureInfo.InvariantCulture)), (TrainingRowsSetting, transformer.Model.NumberOfTrainingRows.ToString(CultureInfo.InvariantCulture)));
         }
 
         chain.Add(OnnxPipeline.ApplyGraph(context, proto.ToByteArray(), outputs.Select(output => Prefix + output).ToArray(), [transformer.FeatureColumnName], shapes, chain.Current));

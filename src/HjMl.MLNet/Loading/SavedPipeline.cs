@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json;
 using HjMl.Ensembles;
+using HjMl.MLNet.Attribution;
 using HjMl.MLNet.Columns;
 using HjMl.MLNet.Ensembles;
 using HjMl.MLNet.Featurization;
@@ -21,8 +22,9 @@ namespace HjMl.MLNet.Loading;
 /// loaded (the scopes of a chain's stages included).
 /// </summary>
 /// <remarks>
-/// The GibbsAttribution transform is kept as loaded (its ONNX stages): its saved graph does not record it, so it scores
-/// through ONNX Runtime as before. Append a new one to the re-bound prediction transformer to explain in memory again.
+/// A GibbsAttribution transform comes back as itself (HjMl's kernels, the same columns) unless it reports support rows
+/// by an id column: the ids are mapped by ML.NET stages after its graph, so that one is kept as loaded (its ONNX stages)
+/// and explaining in memory again means appending a new one to the re-bound prediction transformer.
 /// </remarks>
 internal static class SavedPipeline
 {
@@ -80,6 +82,7 @@ internal static class SavedPipeline
             SavedStage.Prediction => Prediction(stage, chain.GetOutputSchema(input)),
             SavedStage.Featurizer => new HopfColeFeaturizerTransformer(stage.RequireModel(), stage.Text(FeaturizerSaveChain.InputSetting), stage.Text(FeaturizerSaveChain.OutputSetting), Enum.Parse<HopfColeFeatures>(stage.Text(FeaturizerSaveChain.FeaturesSetting))),
             SavedStage.Ensemble => Ensemble(catalog, stage, stages, input, kept),
+            SavedStage.Attribution => new GibbsAttributionTransformer(new HopfColeModelParameters(stage.RequireModel(), null, stage.Integer(AttributionSaveChain.TrainingRowsSetting)), stage.Text(AttributionSaveChain.FeatureColumnSetting), stage.Integer(AttributionSaveChain.TopSupportPointsSetting), input),
             _ => throw new InvalidDataException($"A saved graph records a HjMl stage of kind '{stage.Kind}', which this version of HjMl.MLNet does not know; it was written by a newer one."),
         };
 

@@ -27,6 +27,9 @@ internal sealed class SavedStage
     /// <summary>A ViscosityEnsembleTransformer's combination.</summary>
     public const string Ensemble = "ensemble";
 
+    /// <summary>A GibbsAttributionTransformer (positions, not ids, as its support rows).</summary>
+    public const string Attribution = "attribution";
+
     private const string KeyPrefix = "hjml.mlnet.";
     private const string StageKey = KeyPrefix + "stage";
     private const string ModelKey = KeyPrefix + "model";

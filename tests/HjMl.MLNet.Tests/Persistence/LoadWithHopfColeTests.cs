@@ -134,12 +134,30 @@ public class LoadWithHopfColeTests
     }
 
     [Fact]
-    public void LoadWithHopfColeKeepsTheAttributionTransformAsItWasSaved()
+    public void LoadWithHopfColeGivesBackTheAttributionTransformExplainingBitForBitAsBeforeSaving()
     {
         var context = new MLContext(seed: 1);
         IDataView data = MLNetData.BreastCancer(context);
-        HopfColePredictionTransformer trainer = context.BinaryClassification.Trainers.HopfCole(numberOfSupportPoints: 6, maximumEpochs: 20).Fit(data);
-        var model = new TransformerChain<ITransformer>(trainer, context.Transforms.GibbsAttribution(trainer, topSupportPoints: 3).Fit(trainer.Transform(data)));
+        var model = context.BinaryClassification.Trainers.HopfCole(numberOfSupportPoints: 6, maximumEpochs: 20)
+            .Append(context.Transforms.GibbsAttribution(topSupportPoints: 3)).Fit(data);
+
+        ITransformer loaded = SaveAndLoadWithHopfCole(context, model, data.Schema);
+
+        Assert.Single(Stages(loaded).OfType<HopfColePredictionTransformer>());
+        Assert.Single(Stages(loaded).OfType<GibbsAttributionTransformer>());
+        Assert.DoesNotContain(Stages(loaded), stage => stage.GetType().Name == "OnnxTransformer");
+        Assert.Equal(Visible(model.GetOutputSchema(data.Schema)), Visible(loaded.GetOutputSchema(data.Schema)));
+        AssertSameColumns(model.Transform(data), loaded.Transform(data), ["Score", GibbsAttributionTransformer.AttributionEntropyColumnName, GibbsAttributionTransformer.FeatureContributionsColumnName, GibbsAttributionTransformer.ScoreTermsColumnName]);
+        Assert.Equal(model.Transform(data).GetColumn<long[]>(GibbsAttributionTransformer.TopSupportRowsColumnName).SelectMany(rows => rows), loaded.Transform(data).GetColumn<long[]>(GibbsAttributionTransformer.TopSupportRowsColumnName).SelectMany(rows => rows));
+    }
+
+    [Fact]
+    public void LoadWithHopfColeKeepsAnAttributionTransformReportingIdsAsItWasSaved()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView data = HjMl.MLNet.Tests.Attribution.ComposedAttributionTests.WithIds(context, MLNetData.BreastCancer(context), row => $"patient-{row:D3}".AsMemory());
+        var model = context.BinaryClassification.Trainers.HopfCole(numberOfSupportPoints: 6, maximumEpochs: 20)
+            .Append(context.Transforms.GibbsAttribution(topSupportPoints: 3, idColumnName: "Id")).Fit(data);
 
         ITransformer loaded = SaveAndLoadWithHopfCole(context, model, data.Schema);
 
