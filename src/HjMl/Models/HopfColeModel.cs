@@ -58,6 +58,13 @@ public sealed class HopfColeModel
     /// calibrated; see <see cref="CoverageRadius"/>.
     /// </param>
     /// <param name="flow">The residual Gibbs flow the standardised features pass through before the layer, or null (depth 0).</param>
+    /// <exception cref="ArgumentException">
+    /// A part is inconsistent or out of range (the message names it): sizes that disagree; a feature name that is empty or
+    /// repeated; a class label that is NaN, infinite or repeated (or any for regression); a support row below -1 or beyond
+    /// any data set of d features; a scale that is not a normal double, or a mean so large that rows near it cannot be
+    /// standardised; or parameters (viscosity, weights, biases, label scale, flow) that would make a row within
+    /// <see cref="FiniteScoreRange"/> standardised units of the training means score beyond double.MaxValue / 16.
+    /// </exception>
     public HopfColeModel(ModelKind kind, LseLayer<double> layer, FeatureScaling scaling, IReadOnlyList<string> featureNames, double[] classLabels, double labelMean, double labelScale, int[] supportRows, double time, double coverageRadius = double.NaN, GibbsFlow? flow = null)
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -102,6 +109,9 @@ public sealed class HopfColeModel
             throw new ArgumentException($"time is {time}; t must be finite and > 0.", nameof(time));
         }
 
+        ModelValidation.Labels(kind, featureNames, classLabels, supportRows, features);
+        ModelValidation.Scaling(scaling, featureNames);
+        ModelValidation.ScoreRange(kind, layer, labelMean, labelScale, flow);
         Kind = kind;
         Layer = layer;
         Scaling = scaling;
@@ -119,6 +129,14 @@ public sealed class HopfColeModel
         CoverageRadius = coverageRadius;
         Flow = flow;
     }
+
+    /// <summary>
+    /// How far from the training means, in standardised units per feature, every row is guaranteed to score finitely:
+    /// the constructor (and so <see cref="WithViscosity"/> and loading a model file) refuses parameters whose scores could
+    /// overflow there. Trained rows lie within 20 units (a scale is at least 5% of its column's range), so this leaves a
+    /// wide margin; a row beyond it may still score, and one that does not is refused by Score and ScoreBatch alike.
+    /// </summary>
+    public const double FiniteScoreRange = 1048576;
 
     /// <summary>
     /// The residual Gibbs flow (THEORY.md section 9) that carries the standardised features to the layer's inputs, or
@@ -183,6 +201,7 @@ public sealed class HopfColeModel
     public int OutputLength => Kind == ModelKind.MulticlassClassification ? classLabels.Length : 1;
 
     /// <summary>The same model at another viscosity (the trained pieces rescaled to a new eps; nothing is retrained).</summary>
+    /// <exception cref="ArgumentException">eps is negative, not finite, or so large that eps ln N makes scores overflow (see <see cref="FiniteScoreRange"/>).</exception>
     public HopfColeModel WithViscosity(double viscosity)
         => new(Kind, Layer.WithViscosity(viscosity), Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, CoverageRadius, Flow);
 
@@ -194,7 +213,14 @@ public sealed class HopfColeModel
     /// Writes <see cref="OutputLength"/> scores for one row of raw features: the regression value, the binary margin
     /// f_0 - f_1, or the K class scores.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong length or a NaN/infinite feature (the message names the feature).</exception>
+    /// <remarks>
+    /// Finite features whose scores are not finite (a feature that standardises beyond double's range, or a row so far
+    /// from the training data that its logits overflow; never within <see cref="FiniteScoreRange"/>) are refused with
+    /// an <see cref="ArgumentException"/>, the same one <see cref="ScoreBatch(ReadOnlySpan{double}, Span{double})"/>
+    /// raises for that row: a NaN or infinite score has no class or probability, and a clamped one would be a wrong
+    /// answer given as a right one.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Wrong length, a NaN/infinite feature (the message names the feature), or scores that are not finite (the message names the feature that took them there).</exception>
     public void Score(ReadOnlySpan<double> features, Span<double> scores)
     {
         ValidateFeatures(features);
@@ -212,15 +238,29 @@ public sealed class HopfColeModel
             standardised = terminal;
         }
 
+        // The kernel directly: a standardised value that overflowed shows in the scores, which are checked as the batch
+        // checks them, so that a row is refused alone as in a batch.
         if (Kind == ModelKind.MulticlassClassification)
         {
-            Layer.Evaluate(standardised, scores);
+            Span<double> classes = scores[..OutputLength];
+            Layer.Kernel.EvaluateRow(standardised, classes, Layer.Viscosity);
+            if (!ScoringFailure.AllFinite(classes))
+            {
+                throw ScoringFailure.Of(this, features, -1);
+            }
+
             return;
         }
 
         Span<double> heads = stackalloc double[2];
-        Layer.Evaluate(standardised, heads);
-        scores[0] = ReadOut(heads[0] - heads[1]);
+        Layer.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
+        double score = ReadOut(heads[0] - heads[1]);
+        if (!double.IsFinite(score))
+        {
+            throw ScoringFailure.Of(this, features, -1);
+        }
+
+        scores[0] = score;
     }
 
     /// <summary>The single score of a regression or binary model (see <see cref="Score(ReadOnlySpan{double}, Span{double})"/>).</summary>
@@ -252,7 +292,11 @@ public sealed class HopfColeModel
     /// same values <see cref="Score(ReadOnlySpan{double}, Span{double})"/> gives row by row. Standardisation, logits,
     /// log-sum-exp and read-out are fused per tile of rows, tiles run in parallel, and nothing is allocated per row.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong lengths, or a NaN/infinite feature (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
+    /// <remarks>
+    /// Rows are refused as <see cref="Score(ReadOnlySpan{double}, Span{double})"/> refuses them, with the same message
+    /// prefixed by the row: the first row (in order) with a NaN or infinite feature or with scores that are not finite.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Wrong lengths, a NaN/infinite feature, or scores that are not finite (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
     public void ScoreBatch(ReadOnlySpan<double> features, Span<double> scores)
     {
         CheckBatch(features.Length, scores.Length);
@@ -262,10 +306,11 @@ public sealed class HopfColeModel
             return;
         }
 
+        int rows = features.Length / InputDimension;
         int invalid = Layer.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, Scaling.Means, Scaling.Scales);
-        if (invalid >= 0)
+        if (invalid >= 0 || !ScoringFailure.AllFinite(scores[..(rows * OutputLength)]))
         {
-            ValidateFeatures(features.Slice(invalid * InputDimension, InputDimension), invalid);
+            ThrowFirstUnscorable(features, scores, invalid);
         }
     }
 
@@ -280,7 +325,7 @@ public sealed class HopfColeModel
     /// double path the scores agree within 1e-5 relative to max(1, |score|) on standardised data (tested; typically
     /// 1e-7 to 1e-6). Allocates nothing after a thread's first call.
     /// </remarks>
-    /// <exception cref="ArgumentException">Wrong length or a NaN/infinite feature (the message names the feature).</exception>
+    /// <exception cref="ArgumentException">Wrong length, a NaN/infinite feature, or scores that are not finite in float32 (the message names the feature), as <see cref="ScoreBatch(ReadOnlySpan{float}, Span{float})"/> refuses the row.</exception>
     /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
     public void Score(ReadOnlySpan<float> features, Span<float> scores)
     {
@@ -303,6 +348,10 @@ public sealed class HopfColeModel
             for (int k = 0; k < OutputLength; k++)
             {
                 scores[k] = (float)wide[InputDimension + k];
+                if (!float.IsFinite(scores[k]))
+                {
+                    throw ScoringFailure.BeyondSingle(this, -1, wide[InputDimension + k]);
+                }
             }
 
             return;
@@ -315,6 +364,10 @@ public sealed class HopfColeModel
         Span<double> heads = AlignedBuffer<double>.Rent(ref headScratch, Layer.NumberOfHeads);
         single.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
         BatchReadout.Write(heads, Layer.NumberOfHeads, scores);
+        if (!ScoringFailure.AllFinite(scores[..OutputLength]))
+        {
+            throw ScoringFailure.Of(this, features, -1, single.Means, single.InverseScales);
+        }
     }
 
     /// <summary>
@@ -322,7 +375,7 @@ public sealed class HopfColeModel
     /// per row, bit-identical to <see cref="Score(ReadOnlySpan{float}, Span{float})"/> row by row. Fused per tile of rows
     /// (standardise, logits, maximum, exponentials, sum, read-out), tiles in parallel, nothing allocated per row.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong lengths, or a NaN/infinite feature (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
+    /// <exception cref="ArgumentException">Wrong lengths, a NaN/infinite feature, or scores that are not finite in float32 (the message names the row and feature, as <see cref="Score(ReadOnlySpan{float}, Span{float})"/> does); <paramref name="scores"/> is then unspecified.</exception>
     /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
     public void ScoreBatch(ReadOnlySpan<float> features, Span<float> scores)
     {
@@ -342,6 +395,10 @@ public sealed class HopfColeModel
                 for (int i = 0; i < rows * OutputLength; i++)
                 {
                     scores[i] = (float)wide[features.Length + i];
+                    if (!float.IsFinite(scores[i]))
+                    {
+                        throw ScoringFailure.BeyondSingle(this, i / OutputLength, wide[features.Length + i]);
+                    }
                 }
             }
             finally
@@ -353,10 +410,11 @@ public sealed class HopfColeModel
         }
 
         SinglePrecision single = Single;
+        int count = features.Length / InputDimension;
         int invalid = single.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, single.Means, single.InverseScales);
-        if (invalid >= 0)
+        if (invalid >= 0 || !ScoringFailure.AllFinite(scores[..(count * OutputLength)]))
         {
-            ValidateFeatures(features.Slice(invalid * InputDimension, InputDimension), invalid);
+            ThrowFirstUnscorable(features, invalid);
         }
     }
 
@@ -468,17 +526,35 @@ public sealed class HopfColeModel
         double[] buffer = System.Buffers.ArrayPool<double>.Shared.Rent(rows * (d + m));
         try
         {
-            Span<double> standardised = buffer.AsSpan(0, rows * d);
-            Span<double> terminal = buffer.AsSpan(rows * d, rows * m);
-            for (int row = 0; row < rows; row++)
+            // Rows before the first with a NaN or infinite feature are scored, so that one of them whose scores are not
+            // finite is named first, as Score would meet them in order.
+            int valid = 0;
+            while (valid < rows && IsFiniteRow(features.Slice(valid * d, d)))
             {
-                ReadOnlySpan<double> raw = features.Slice(row * d, d);
-                ValidateFeatures(raw, row);
-                Scaling.Apply(raw, standardised.Slice(row * d, d));
+                Scaling.Apply(features.Slice(valid * d, d), buffer.AsSpan(valid * d, d));
+                valid++;
             }
 
+            Span<double> standardised = buffer.AsSpan(0, valid * d);
+            Span<double> terminal = buffer.AsSpan(rows * d, valid * m);
             Flow.TransportBatch(standardised, terminal);
-            Layer.Kernel.EvaluateBatch<double>(terminal, scores[..(rows * OutputLength)], Layer.Viscosity, BatchReadout);
+            Span<double> written = scores[..(valid * OutputLength)];
+            Layer.Kernel.EvaluateBatch<double>(terminal, written, Layer.Viscosity, BatchReadout);
+            if (!ScoringFailure.AllFinite(written))
+            {
+                for (int row = 0; row < valid; row++)
+                {
+                    if (!ScoringFailure.AllFinite(written.Slice(row * OutputLength, OutputLength)))
+                    {
+                        throw ScoringFailure.Of(this, features.Slice(row * d, d), row);
+                    }
+                }
+            }
+
+            if (valid < rows)
+            {
+                ValidateFeatures(features.Slice(valid * d, d), valid);
+            }
         }
         finally
         {
@@ -511,6 +587,60 @@ public sealed class HopfColeModel
             throw new ArgumentException($"scores has length {scoreLength} but {rows} rows need {rows * OutputLength}.", "scores");
         }
     }
+
+    // The error path of the double batch: the first row, in order, that Score would refuse. Rows before the kernel's
+    // first invalid one may sit in its tile, whose scores were not written, so those are scored one at a time.
+    private void ThrowFirstUnscorable(ReadOnlySpan<double> features, ReadOnlySpan<double> scores, int invalid)
+    {
+        int d = InputDimension;
+        int end = invalid >= 0 ? invalid : features.Length / d;
+        Span<double> row = stackalloc double[OutputLength];
+        for (int i = 0; i < end; i++)
+        {
+            ReadOnlySpan<double> written = scores.Slice(i * OutputLength, OutputLength);
+            if (invalid >= 0)
+            {
+                // Score throws this row's own error, if it has one.
+                Score(features.Slice(i * d, d), row);
+            }
+            else if (!ScoringFailure.AllFinite(written))
+            {
+                throw ScoringFailure.Of(this, features.Slice(i * d, d), i);
+            }
+        }
+
+        if (invalid >= 0)
+        {
+            ValidateFeatures(features.Slice(invalid * d, d), invalid);
+        }
+    }
+
+    // The same for the float32 batch, whose rows are scored one at a time up to the kernel's first invalid one.
+    private void ThrowFirstUnscorable(ReadOnlySpan<float> features, int invalid)
+    {
+        int d = InputDimension;
+        int end = invalid >= 0 ? invalid : features.Length / d;
+        Span<float> row = stackalloc float[OutputLength];
+        for (int i = 0; i < end; i++)
+        {
+            try
+            {
+                Score(features.Slice(i * d, d), row);
+            }
+            catch (ArgumentException)
+            {
+                SinglePrecision single = Single;
+                throw ScoringFailure.Of(this, features.Slice(i * d, d), i, single.Means, single.InverseScales);
+            }
+        }
+
+        if (invalid >= 0)
+        {
+            ValidateFeatures(features.Slice(invalid * d, d), invalid);
+        }
+    }
+
+    private static bool IsFiniteRow(ReadOnlySpan<double> row) => double.IsFinite(TensorPrimitives.Sum(row) * 0) || ScoringFailure.AllFinite(row);
 
     // The model rounded to float32 once: the packed kernel and the standardisation, as the ONNX export rounds them.
     private sealed class SinglePrecision
