@@ -31,6 +31,7 @@ internal sealed class CertifyCommand : ICommand, IHasSwitches
         arguments.RejectUnknown();
         HopfColeModel model = ModelFile.Load(modelPath);
         FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
+        ScoredRows.Check(model, table);
         if (model.Kind == ModelKind.Regression && double.IsNaN(tolerance))
         {
             tolerance = 0.1 * model.LabelScale;

@@ -20,3 +20,14 @@ internal static class DataSource
         return (CsvDataset.Read(reader, label, "breast_cancer.csv"), EmbeddedName);
     }
 }
+
+/// <summary>Rows a verb explains, certifies or plots, checked up front.</summary>
+internal static class ScoredRows
+{
+    /// <summary>
+    /// Scores every row once, so that a row whose scores are not finite (a feature that standardises beyond double's
+    /// range, logits that overflow) stops the verb with an error naming the row, before any output is written.
+    /// </summary>
+    public static void Check(HjMl.Models.HopfColeModel model, FeatureTable table)
+        => model.ScoreBatch(table.Features, new double[table.Rows * model.OutputLength]);
+}

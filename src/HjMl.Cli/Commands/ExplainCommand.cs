@@ -28,6 +28,7 @@ internal sealed class ExplainCommand : ICommand
         arguments.RejectUnknown();
         HopfColeModel model = ModelFile.Load(modelPath);
         FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
+        ScoredRows.Check(model, table);
         var explainer = new ModelExplainer(model);
         var explanation = new Explanation(model, top);
         int d = model.InputDimension;
