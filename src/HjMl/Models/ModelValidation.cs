@@ -148,7 +148,7 @@ internal static class ModelValidation
         double velocity = 0;
         for (int step = 0; step < shape.ControlSets; step++)
         {
-            velocity = Math.Max(velocity, TensorPrimitives.MaxMagnitude(flow.Values(step)));
+            velocity = Math.Max(velocity, Math.Abs(TensorPrimitives.MaxMagnitude(flow.Values(step))));
         }
 
         double bound = start + (flow.Horizon * velocity);
