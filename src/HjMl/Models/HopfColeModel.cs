@@ -223,12 +223,31 @@ public sealed class HopfColeModel
     /// <exception cref="ArgumentException">Wrong length, a NaN/infinite feature (the message names the feature), or scores that are not finite (the message names the feature that took them there).</exception>
     public void Score(ReadOnlySpan<double> features, Span<double> scores)
     {
-        ValidateFeatures(features);
         if (scores.Length < OutputLength)
         {
             throw new ArgumentException($"scores has length {scores.Length} but this model writes {OutputLength}.", nameof(scores));
         }
 
+        ScoreRow(features, scores, -1);
+    }
+
+    /// <summary>The single score of a regression or binary model (see <see cref="Score(ReadOnlySpan{double}, Span{double})"/>).</summary>
+    public double Score(ReadOnlySpan<double> features)
+    {
+        if (Kind == ModelKind.MulticlassClassification)
+        {
+            throw new InvalidOperationException("A multiclass model has one score per class; call Score(features, scores) with a span of NumberOfClasses.");
+        }
+
+        Span<double> one = stackalloc double[1];
+        Score(features, one);
+        return one[0];
+    }
+
+    // One row's scores; errors name the 0-based row (or none, -1), so that a batch's error path raises Score's own words.
+    private void ScoreRow(ReadOnlySpan<double> features, Span<double> scores, int row)
+    {
+        ValidateFeatures(features, row);
         Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, InputDimension);
         Scaling.Apply(features, standardised);
         if (Flow is not null)
@@ -246,7 +265,7 @@ public sealed class HopfColeModel
             Layer.Kernel.EvaluateRow(standardised, classes, Layer.Viscosity);
             if (!ScoringFailure.AllFinite(classes))
             {
-                throw ScoringFailure.Of(this, features, -1);
+                throw ScoringFailure.Of(this, features, row);
             }
 
             return;
@@ -257,23 +276,10 @@ public sealed class HopfColeModel
         double score = ReadOut(heads[0] - heads[1]);
         if (!double.IsFinite(score))
         {
-            throw ScoringFailure.Of(this, features, -1);
+            throw ScoringFailure.Of(this, features, row);
         }
 
         scores[0] = score;
-    }
-
-    /// <summary>The single score of a regression or binary model (see <see cref="Score(ReadOnlySpan{double}, Span{double})"/>).</summary>
-    public double Score(ReadOnlySpan<double> features)
-    {
-        if (Kind == ModelKind.MulticlassClassification)
-        {
-            throw new InvalidOperationException("A multiclass model has one score per class; call Score(features, scores) with a span of NumberOfClasses.");
-        }
-
-        Span<double> one = stackalloc double[1];
-        Score(features, one);
-        return one[0];
     }
 
     /// <summary>
@@ -329,12 +335,18 @@ public sealed class HopfColeModel
     /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
     public void Score(ReadOnlySpan<float> features, Span<float> scores)
     {
-        ValidateFeatures(features);
         if (scores.Length < OutputLength)
         {
             throw new ArgumentException($"scores has length {scores.Length} but this model writes {OutputLength}.", nameof(scores));
         }
 
+        ScoreRow(features, scores, -1);
+    }
+
+    // The float32 row, its errors naming the 0-based row (or none, -1).
+    private void ScoreRow(ReadOnlySpan<float> features, Span<float> scores, int row)
+    {
+        ValidateFeatures(features, row);
         if (Flow is not null)
         {
             // A flow scores in double and rounds once (its float32 kernels are not built).
@@ -344,13 +356,13 @@ public sealed class HopfColeModel
                 wide[k] = features[k];
             }
 
-            Score(wide[..InputDimension], wide.Slice(InputDimension, OutputLength));
+            ScoreRow(wide[..InputDimension], wide.Slice(InputDimension, OutputLength), row);
             for (int k = 0; k < OutputLength; k++)
             {
                 scores[k] = (float)wide[InputDimension + k];
                 if (!float.IsFinite(scores[k]))
                 {
-                    throw ScoringFailure.BeyondSingle(this, -1, wide[InputDimension + k]);
+                    throw ScoringFailure.BeyondSingle(row, wide[InputDimension + k]);
                 }
             }
 
@@ -366,7 +378,7 @@ public sealed class HopfColeModel
         BatchReadout.Write(heads, Layer.NumberOfHeads, scores);
         if (!ScoringFailure.AllFinite(scores[..OutputLength]))
         {
-            throw ScoringFailure.Of(this, features, -1, single.Means, single.InverseScales);
+            throw ScoringFailure.Of(this, features, row, single.Means, single.InverseScales);
         }
     }
 
@@ -391,14 +403,26 @@ public sealed class HopfColeModel
                     wide[i] = features[i];
                 }
 
-                ScoreThroughFlow(wide.AsSpan(0, features.Length), wide.AsSpan(features.Length, rows * OutputLength));
+                // A row refused in double, or whose score lies beyond float32, is named as Score meets them in order:
+                // the error path scores the rows one at a time.
+                try
+                {
+                    ScoreThroughFlow(wide.AsSpan(0, features.Length), wide.AsSpan(features.Length, rows * OutputLength));
+                }
+                catch (ArgumentException)
+                {
+                    ThrowFirstUnscorable(features, -1);
+                    throw;
+                }
+
                 for (int i = 0; i < rows * OutputLength; i++)
                 {
                     scores[i] = (float)wide[features.Length + i];
-                    if (!float.IsFinite(scores[i]))
-                    {
-                        throw ScoringFailure.BeyondSingle(this, i / OutputLength, wide[features.Length + i]);
-                    }
+                }
+
+                if (!ScoringFailure.AllFinite(scores[..(rows * OutputLength)]))
+                {
+                    ThrowFirstUnscorable(features, -1);
                 }
             }
             finally
@@ -538,16 +562,15 @@ public sealed class HopfColeModel
             Span<double> standardised = buffer.AsSpan(0, valid * d);
             Span<double> terminal = buffer.AsSpan(rows * d, valid * m);
             Flow.TransportBatch(standardised, terminal);
+            // A terminal state that is not finite stops its tile unwritten, so any failure is found row by row.
             Span<double> written = scores[..(valid * OutputLength)];
-            Layer.Kernel.EvaluateBatch<double>(terminal, written, Layer.Viscosity, BatchReadout);
-            if (!ScoringFailure.AllFinite(written))
+            int stopped = Layer.Kernel.EvaluateBatch<double>(terminal, written, Layer.Viscosity, BatchReadout);
+            if (stopped >= 0 || !ScoringFailure.AllFinite(written))
             {
+                Span<double> one = stackalloc double[OutputLength];
                 for (int row = 0; row < valid; row++)
                 {
-                    if (!ScoringFailure.AllFinite(written.Slice(row * OutputLength, OutputLength)))
-                    {
-                        throw ScoringFailure.Of(this, features.Slice(row * d, d), row);
-                    }
+                    ScoreRow(features.Slice(row * d, d), one, row);
                 }
             }
 
@@ -597,15 +620,10 @@ public sealed class HopfColeModel
         Span<double> row = stackalloc double[OutputLength];
         for (int i = 0; i < end; i++)
         {
-            ReadOnlySpan<double> written = scores.Slice(i * OutputLength, OutputLength);
-            if (invalid >= 0)
+            if (invalid >= 0 || !ScoringFailure.AllFinite(scores.Slice(i * OutputLength, OutputLength)))
             {
-                // Score throws this row's own error, if it has one.
-                Score(features.Slice(i * d, d), row);
-            }
-            else if (!ScoringFailure.AllFinite(written))
-            {
-                throw ScoringFailure.Of(this, features.Slice(i * d, d), i);
+                // Score's own error for this row, if it has one.
+                ScoreRow(features.Slice(i * d, d), row, i);
             }
         }
 
@@ -615,7 +633,7 @@ public sealed class HopfColeModel
         }
     }
 
-    // The same for the float32 batch, whose rows are scored one at a time up to the kernel's first invalid one.
+    // The same for the float32 batch: its rows are scored one at a time up to the kernel's first invalid one (or all).
     private void ThrowFirstUnscorable(ReadOnlySpan<float> features, int invalid)
     {
         int d = InputDimension;
@@ -623,15 +641,7 @@ public sealed class HopfColeModel
         Span<float> row = stackalloc float[OutputLength];
         for (int i = 0; i < end; i++)
         {
-            try
-            {
-                Score(features.Slice(i * d, d), row);
-            }
-            catch (ArgumentException)
-            {
-                SinglePrecision single = Single;
-                throw ScoringFailure.Of(this, features.Slice(i * d, d), i, single.Means, single.InverseScales);
-            }
+            ScoreRow(features.Slice(i * d, d), row, i);
         }
 
         if (invalid >= 0)

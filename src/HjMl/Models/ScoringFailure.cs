@@ -97,7 +97,7 @@ internal static class ScoringFailure
     }
 
     /// <summary>The error for a float32 row scored in double whose finite score lies beyond float32's range.</summary>
-    public static ArgumentException BeyondSingle(HopfColeModel model, int row, double score)
+    public static ArgumentException BeyondSingle(int row, double score)
         => new($"{Where(row)} cannot be scored in float32: its score {score:G6} lies beyond float32's range (about 3.4E+38); score it in double.", "features");
 
     private static ArgumentException Standardised(HopfColeModel model, int row, int feature, double value, double standardised, string formula, string precision)
