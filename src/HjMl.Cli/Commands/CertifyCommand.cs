@@ -55,6 +55,7 @@ internal sealed class CertifyCommand : ICommand, IHasSwitches
             ReadOnlySpan<double> features = table.Features.Slice(row * d, d);
             Certificate certificate = model.Kind == ModelKind.Regression ? explainer.StabilityRadius(features, tolerance) : explainer.Certify(features);
             SupportCoverage coverage = explainer.Coverage(features);
+            ScoredRows.RequireFinite(row, "certified", "margin, gradient norm and distance to the nearest support point", certificate.Margin, certificate.GradientNorm, coverage.NearestDistance);
             radii.Add(certificate.Radius);
             outside += coverage.IsOutOfSupport ? 1 : 0;
             double ratio = double.NaN;

@@ -38,6 +38,7 @@ internal sealed class LandscapeCommand : ICommand
         double[] viscosities = ViscosityRange.Geometric(from, to, steps, keepZero: false);
         FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
         ScoredRows.Check(model, table);
+        ScoredRows.WithinRange(model, table);
         LandscapePlane plane = LandscapePlane.ForModel(model, table.Features);
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(modelPath)}: {model.Kind}, {model.Layer.NumberOfHeads} heads x {model.Layer.NumberOfPieces} pieces, d = {model.InputDimension}, trained eps {model.Viscosity:G4}"));

@@ -61,6 +61,21 @@ public sealed class ReliabilityCommandTests : IDisposable
         }
     }
 
+    [Fact]
+    public void ARowThatScoresButWhoseCertificateOrPlaneOverflowsIsRefusedNamingTheRow()
+    {
+        string model = Path.Combine(folder, "iris.hjml");
+        Assert.Equal(0, Run("train", "--data", Iris, "--task", "multiclass", "--epochs", "2", "--out", model).Exit);
+        string[] lines = File.ReadAllLines(Iris);
+        string far = Path.Combine(folder, "far.csv");
+        File.WriteAllLines(far, [lines[0], lines[1], "1e308,3,1.4,0.2,0", lines[2]]);
+        (int exit, _, string error) = Run("certify", "--model", model, "--data", far, "--out", Path.Combine(folder, "c.csv"));
+        Assert.True(exit != 0 && error.Contains("Row 2 ", StringComparison.Ordinal), error);
+        (exit, _, error) = Run("landscape", "--model", model, "--data", far, "--steps", "2", "--grid", "5");
+        Assert.True(exit != 0 && error.Contains("Row 2", StringComparison.Ordinal), error);
+        Assert.False(File.Exists(Path.Combine(folder, "c.csv")));
+    }
+
     [Theory]
     [InlineData("268435456", "make 16642998273 parameters, more than one array holds")]
     [InlineData("2147483647", "more than one array holds")]
