@@ -24,7 +24,7 @@ internal sealed class BudgetCommand : ICommand
         string modelPath = arguments.Required("model");
         string dataPath = arguments.Required("data");
         string range = arguments.Required("viscosity");
-        int steps = arguments.Integer("steps", 9);
+        int steps = arguments.Integer("steps", 9, 2, CommandLimits.Steps);
         string? retrainPath = arguments.Text("retrain");
         double tolerance = arguments.Number("tolerance", double.NaN);
         string? outPath = arguments.Text("out");
@@ -39,6 +39,7 @@ internal sealed class BudgetCommand : ICommand
         {
             var options = new HopfColeTrainerOptions { Kind = model.Kind, NumberOfSupportPoints = model.Layer.NumberOfPieces, Time = model.Time };
             Dataset training = CsvDataset.Load(retrainPath, "Label");
+            TrainingSize.Check(training, options);
             retrain = eps => new HopfColeTrainer(options with { Viscosity = eps, ViscosityMode = ViscosityMode.Fixed }).Fit(training, cancellation: cancellation);
         }
 

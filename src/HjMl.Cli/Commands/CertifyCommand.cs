@@ -31,6 +31,7 @@ internal sealed class CertifyCommand : ICommand, IHasSwitches
         arguments.RejectUnknown();
         HopfColeModel model = ModelFile.Load(modelPath);
         FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
+        ScoredRows.Check(model, table);
         if (model.Kind == ModelKind.Regression && double.IsNaN(tolerance))
         {
             tolerance = 0.1 * model.LabelScale;
@@ -54,6 +55,7 @@ internal sealed class CertifyCommand : ICommand, IHasSwitches
             ReadOnlySpan<double> features = table.Features.Slice(row * d, d);
             Certificate certificate = model.Kind == ModelKind.Regression ? explainer.StabilityRadius(features, tolerance) : explainer.Certify(features);
             SupportCoverage coverage = explainer.Coverage(features);
+            ScoredRows.RequireFinite(row, "certified", "margin, gradient norm and distance to the nearest support point", certificate.Margin, certificate.GradientNorm, coverage.NearestDistance);
             radii.Add(certificate.Radius);
             outside += coverage.IsOutOfSupport ? 1 : 0;
             double ratio = double.NaN;

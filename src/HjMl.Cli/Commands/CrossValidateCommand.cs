@@ -23,6 +23,7 @@ internal sealed class CrossValidateCommand : ICommand
         HopfColeTrainerOptions options = TrainingSettings.Read(arguments, ModelKind.BinaryClassification);
         arguments.RejectUnknown();
         (Dataset data, string name) = DataSource.Load(dataPath, label);
+        TrainingSize.Check(data, options);
         string metric = options.Kind == ModelKind.Regression ? "R²" : "accuracy";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folds}-fold cross-validation of {TrainingSettings.TaskName(options.Kind)} on {name} ({data.Rows} rows x {data.Columns} features), split seed {splitSeed}"));
         var progress = new InlineProgress<FoldResult>(fold => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  fold {fold.Fold}: {metric} {fold.Metric:F4} ({fold.TestRows} rows, {fold.Elapsed.TotalSeconds:F1}s)")));

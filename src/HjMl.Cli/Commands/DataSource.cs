@@ -20,3 +20,44 @@ internal static class DataSource
         return (CsvDataset.Read(reader, label, "breast_cancer.csv"), EmbeddedName);
     }
 }
+
+/// <summary>Rows a verb explains, certifies or plots, checked up front.</summary>
+internal static class ScoredRows
+{
+    /// <summary>
+    /// Scores every row once, so that a row whose scores are not finite (a feature that standardises beyond double's
+    /// range, logits that overflow) stops the verb with an error naming the row, before any output is written.
+    /// </summary>
+    public static void Check(HjMl.Models.HopfColeModel model, FeatureTable table)
+        => model.ScoreBatch(table.Features, new double[table.Rows * model.OutputLength]);
+
+    /// <summary>
+    /// Refuses, naming it, the first row with a feature more than <see cref="HjMl.Models.HopfColeModel.FiniteScoreRange"/>
+    /// standardised units from its training mean: a plane or statistic through such a row overflows double.
+    /// </summary>
+    public static void WithinRange(HjMl.Models.HopfColeModel model, FeatureTable table)
+    {
+        int d = model.InputDimension;
+        ReadOnlySpan<double> means = model.Scaling.Means, scales = model.Scaling.Scales;
+        for (int row = 0; row < table.Rows; row++)
+        {
+            for (int k = 0; k < d; k++)
+            {
+                double z = (table.Features[(row * d) + k] - means[k]) / scales[k];
+                if (!(Math.Abs(z) <= HjMl.Models.HopfColeModel.FiniteScoreRange))
+                {
+                    throw new ArgumentException($"Row {row + 1}: feature '{model.FeatureNames[k]}' is {table.Features[(row * d) + k]}, {Math.Abs(z):G3} standardised units from its training mean, beyond the {HjMl.Models.HopfColeModel.FiniteScoreRange:G3} within which the model's geometry stays finite.");
+                }
+            }
+        }
+    }
+
+    /// <summary>Refuses row <paramref name="row"/> (0-based) when one of <paramref name="values"/> (named <paramref name="what"/>) is not finite.</summary>
+    public static void RequireFinite(int row, string verb, string what, params double[] values)
+    {
+        if (!values.All(double.IsFinite))
+        {
+            throw new ArgumentException($"Row {row + 1} cannot be {verb}: its {what} ({string.Join(", ", values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) are not all finite; the row lies too far from the training data for double.");
+        }
+    }
+}

@@ -32,9 +32,9 @@ internal sealed class EnsembleCommand : ICommand
             throw new UsageException("--task is required with --data: regression, binary or multiclass.");
         }
 
-        int count = arguments.Integer("members", 5);
+        int count = arguments.Integer("members", 5, 1, CommandLimits.Members);
         string? range = arguments.Text("viscosity");
-        int steps = arguments.Integer("steps", 31);
+        int steps = arguments.Integer("steps", 31, 2, CommandLimits.Steps);
         var defaults = new HopfColeTrainerOptions();
         var options = new HopfColeTrainerOptions
         {
@@ -47,11 +47,6 @@ internal sealed class EnsembleCommand : ICommand
         };
         string? outPath = arguments.Text("out");
         arguments.RejectUnknown();
-        if (count < 1)
-        {
-            throw new UsageException($"--members is {count}; an ensemble needs at least one.");
-        }
-
         double[]? grid = null;
         if (range is not null)
         {
@@ -70,6 +65,10 @@ internal sealed class EnsembleCommand : ICommand
         Dataset training = data.Subset(order[..trainingEnd]);
         Dataset validation = data.Subset(order[trainingEnd..validationEnd]);
         Dataset test = data.Subset(order[validationEnd..]);
+
+        // Members take up to twice the width (EnsembleTraining varies it): the given width against the rows, twice it against memory.
+        TrainingSize.Check(training, options);
+        TrainingSize.Check(training, options with { NumberOfSupportPoints = (int)Math.Min(int.MaxValue, 2L * options.NumberOfSupportPoints) }, checkRows: false);
         string metricName = kind == ModelKind.Regression ? "R²" : "accuracy";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ensemble of {count} {TrainingSettings.TaskName(kind)} members on {name}: {training.Rows} training, {validation.Rows} validation (eps is chosen here), {test.Rows} held-out rows; seed {options.Seed}"));
         var progress = new InlineProgress<EnsembleMember>(member => output.WriteLine($"  trained {member.Name}"));

@@ -28,6 +28,7 @@ internal sealed class ExplainCommand : ICommand
         arguments.RejectUnknown();
         HopfColeModel model = ModelFile.Load(modelPath);
         FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
+        ScoredRows.Check(model, table);
         var explainer = new ModelExplainer(model);
         var explanation = new Explanation(model, top);
         int d = model.InputDimension;
@@ -43,6 +44,7 @@ internal sealed class ExplainCommand : ICommand
             explainer.Explain(features, explanation);
             Decomposition parts = model.Kind == ModelKind.MulticlassClassification ? explanation.Class : explanation.Margin;
             InputDecomposition? input = model.Kind == ModelKind.MulticlassClassification ? explanation.InputClass : explanation.InputMargin;
+            ScoredRows.RequireFinite(row, "explained", "explained value, bias and entropy terms and feature contributions", [parts.Value, parts.BiasTerm, parts.EntropyTerm, explanation.Entropy, .. parts.FeatureContributions, .. input?.FeatureContributions ?? []]);
             if (row < shown)
             {
                 WriteRow(output, model, row, explanation, parts, input);

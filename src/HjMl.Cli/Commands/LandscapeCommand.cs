@@ -24,7 +24,7 @@ internal sealed class LandscapeCommand : ICommand
         string modelPath = arguments.Required("model");
         string dataPath = arguments.Required("data");
         string? range = arguments.Text("viscosity");
-        int steps = arguments.Integer("steps", 25);
+        int steps = arguments.Integer("steps", 25, 2, CommandLimits.Steps);
         int grid = arguments.Integer("grid", EntropyLandscape.DefaultGridSize);
         string headText = arguments.Text("head") ?? "predicted";
         string? outPath = arguments.Text("out");
@@ -37,6 +37,8 @@ internal sealed class LandscapeCommand : ICommand
         (double from, double to) = range is null ? (reference / 100, reference * 100) : ViscosityRange.Parse(range, "viscosity");
         double[] viscosities = ViscosityRange.Geometric(from, to, steps, keepZero: false);
         FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
+        ScoredRows.Check(model, table);
+        ScoredRows.WithinRange(model, table);
         LandscapePlane plane = LandscapePlane.ForModel(model, table.Features);
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(modelPath)}: {model.Kind}, {model.Layer.NumberOfHeads} heads x {model.Layer.NumberOfPieces} pieces, d = {model.InputDimension}, trained eps {model.Viscosity:G4}"));

@@ -22,7 +22,7 @@ internal sealed class ScalingCommand : ICommand, IHasSwitches
     {
         string? pairs = arguments.Text("pairs");
         string? exponents = arguments.Text("exponents");
-        int dimension = arguments.Integer("dimension", 1);
+        int dimension = arguments.Integer("dimension", 1, 1, CommandLimits.Dimension);
         string? widthText = arguments.Text("widths");
         bool train = arguments.Has("train");
         int seed = arguments.Integer("seed", 1);

@@ -41,6 +41,10 @@ internal sealed class TrainCommand : ICommand, IHasSwitches
             options = Search(data, options, budget, output, cancellation);
         }
 
+        // The search's own widths may exceed a small data set's rows (support points then repeat rows), which it chose on
+        // purpose; a width the user gave may not.
+        TrainingSize.Check(data, options, checkRows: !search);
+
         var trainer = new HopfColeTrainer(options);
         string metricName = options.Kind == ModelKind.Regression ? "R²" : "accuracy";
         bool interactive = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
@@ -80,10 +84,12 @@ internal sealed class TrainCommand : ICommand, IHasSwitches
 
     private static HopfColeTrainerOptions Search(Dataset data, HopfColeTrainerOptions template, double budgetSeconds, TextWriter output, CancellationToken cancellation)
     {
-        if (!(budgetSeconds > 0))
+        if (!(budgetSeconds > 0) || budgetSeconds > CommandLimits.TimeBudgetSeconds)
         {
-            throw new UsageException($"--time-budget is {budgetSeconds}; it must be a positive number of seconds.");
+            throw new UsageException($"--time-budget is {budgetSeconds}; it must be a positive number of seconds, at most {CommandLimits.TimeBudgetSeconds} (the longest time span .NET holds).");
         }
+
+        TrainingSize.Check(data, template with { NumberOfSupportPoints = SettingsSearch.Widths.Max() }, checkRows: false);
 
         string metric = template.Kind == ModelKind.Regression ? "R²" : "accuracy";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"searching widths {string.Join("/", SettingsSearch.Widths)} x eps {string.Join("/", SettingsSearch.Viscosities)} on a 20% hold-out, budget {budgetSeconds:G4}s"));

@@ -19,15 +19,10 @@ internal sealed class VerifyCommand : ICommand
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
-        int pieces = arguments.Integer("pieces", 16);
-        int points = arguments.Integer("points", 200);
+        int pieces = arguments.Integer("pieces", 16, 2, CommandLimits.Pieces);
+        int points = arguments.Integer("points", 200, 1, CommandLimits.Points);
         int seed = arguments.Integer("seed", 1);
         arguments.RejectUnknown();
-        if (pieces < 2 || points < 1)
-        {
-            throw new UsageException("--pieces must be at least 2 and --points at least 1.");
-        }
-
         IReadOnlyList<IdentityCheckRow> rows = IdentityVerification.Run(IdentityVerification.DefaultDimensions, IdentityVerification.DefaultViscosities, pieces, points, seed);
         output.WriteLine($"LSE / Hopf–Cole identities, N = {pieces} pieces, {points} random points in [-2, 2]^d, t = 1, seed {seed} (double)");
         output.WriteLine($"tolerances: identity {IdentityVerification.IdentityTolerance:0e0} relative; analytic residuals {IdentityVerification.ResidualTolerance:0e0}; finite-difference residual {IdentityVerification.FiniteDifferenceTolerance:0e0}; gaps within their bounds");

@@ -77,6 +77,19 @@ internal sealed class ParsedArguments
             : throw new UsageException($"--{name} is '{text}', which is not an integer.");
     }
 
+    /// <summary>
+    /// The integer value of <c>--name</c>, or <paramref name="fallback"/>; a usage error naming the range unless it lies
+    /// in [<paramref name="minimum"/>, <paramref name="maximum"/>]. A verb bounds a count that sizes its work or memory,
+    /// so that a mistyped value is refused at once instead of running out of memory or time.
+    /// </summary>
+    public int Integer(string name, int fallback, int minimum, int maximum)
+    {
+        int value = Integer(name, fallback);
+        return value >= minimum && value <= maximum
+            ? value
+            : throw new UsageException($"--{name} is {value}; it must be between {minimum} and {maximum}.");
+    }
+
     /// <summary>The number value of <c>--name</c>, or <paramref name="fallback"/>.</summary>
     public double Number(string name, double fallback)
     {

@@ -8,7 +8,7 @@ namespace HjMl.Attribution;
 /// at the terminal state z_L (<see cref="TerminalRadius"/>) divided by the flow's Lipschitz bound (section 9): no input
 /// within it moves z_L out of the read-out's certified ball.
 /// </summary>
-/// <param name="Radius">r*, standardised input units; 0 when the margin is 0 or eps = 0 (curvature unbounded at the kinks).</param>
+/// <param name="Radius">r*, standardised input units; 0 when the margin is 0 or within its proven rounding bound (a row within rounding of the decision boundary), or eps = 0 (curvature unbounded at the kinks).</param>
 /// <param name="RawRadius">r* times the smallest feature scale.</param>
 /// <param name="Margin">The margin the radius protects: |f_pred - f_other| at the binding class (classifiers), the tolerance in layer units (regression).</param>
 /// <param name="GradientNorm">||grad of the margin|| with respect to the read-out's inputs (z_L with a flow).</param>

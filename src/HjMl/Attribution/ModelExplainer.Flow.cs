@@ -76,11 +76,24 @@ public sealed partial class ModelExplainer
     }
 
     // The read-out's certificate at z_L made one for the input: ||z_L(z') - z_L(z)|| <= Lip ||z' - z||, so no input
-    // within r_L / Lip leaves the read-out's certified ball (section 9 [derived]).
+    // within r_L / Lip leaves the read-out's certified ball (section 9 [derived]); the computed z_L of the row and of any
+    // row in the ball may each be T off (RoundingAllowance.TransportError), so r* = (r_L - 2T) / Lip.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Certificate ThroughFlow(Certificate terminal)
+    private Certificate ThroughFlow(Certificate terminal, ReadOnlySpan<double> features)
     {
-        double radius = terminal.TerminalRadius / lipschitzBound;
+        double inputNorm = 0;
+        ReadOnlySpan<double> means = Model.Scaling.Means;
+        ReadOnlySpan<double> scales = Model.Scaling.Scales;
+        for (int k = 0; k < features.Length; k++)
+        {
+            double z = (features[k] - means[k]) / scales[k];
+            inputNorm += z * z;
+        }
+
+        // T at the largest input the ball can hold (r* <= r_L / Lip), so that it bounds every row in the ball.
+        double reach = double.IsFinite(terminal.TerminalRadius) ? terminal.TerminalRadius / lipschitzBound : 0;
+        double transport = rounding.TransportError(flow!, Math.Sqrt(inputNorm) + reach);
+        double radius = Math.Max(0, terminal.TerminalRadius - (2 * transport)) / lipschitzBound * (1 - (8 * RoundingAllowance.Unit));
         return terminal with { Radius = radius, RawRadius = radius * minimumScale, LipschitzBound = lipschitzBound };
     }
 

@@ -21,6 +21,7 @@ public sealed partial class ModelExplainer
     private readonly double[] weightSquaredNorms;
     private readonly double[] curvatures;
     private readonly double minimumScale;
+    private readonly RoundingAllowance rounding;
 
     // The calling thread's buffers for Certify, StabilityRadius and Coverage (see AlignedBuffer.Rent): the standardised
     // row, and every head's Gibbs weights or logits.
@@ -48,6 +49,7 @@ public sealed partial class ModelExplainer
         }
 
         minimumScale = TensorPrimitives.Min(model.Scaling.Scales);
+        rounding = new RoundingAllowance(model, weightSquaredNorms);
         flow = model.Flow;
         if (flow is not null)
         {
@@ -190,7 +192,7 @@ public sealed partial class ModelExplainer
         int heads = layer.NumberOfHeads;
         int pieces = layer.NumberOfPieces;
         Span<double> scores = stackalloc double[heads];
-        Span<double> pi = PrepareScratch(features, scores);
+        Span<double> pi = PrepareScratch(features, scores, out double inputNorm);
         int predicted = TensorPrimitives.IndexOfMax<double>(scores);
 
         // ||grad m_c|| = ||E_pi_pred[w] - E_pi_c[w]|| for every rival class c, in one kernel call.
@@ -208,7 +210,9 @@ public sealed partial class ModelExplainer
             double gradientNorm = Math.Sqrt(squaredNorms[other]);
             double curvature = Curvature(predicted, other);
             double margin = scores[predicted] - scores[other];
-            double radius = Radius(gradientNorm, curvature, margin);
+
+            // Section 5's radius after the rounding allowances (RoundingAllowance): 0 at a rounding-level margin.
+            double radius = rounding.Radius(predicted, other, scores[predicted], scores[other], gradientNorm, curvature, margin, inputNorm);
             if (radius < best.Radius)
             {
                 int binding = Model.Kind == ModelKind.BinaryClassification ? (other == 0 ? 1 : 0) : other;
@@ -216,7 +220,7 @@ public sealed partial class ModelExplainer
             }
         }
 
-        return flow is null ? best : ThroughFlow(best);
+        return flow is null ? best : ThroughFlow(best, features);
     }
 
     /// <summary>
@@ -240,7 +244,7 @@ public sealed partial class ModelExplainer
 
         int pieces = layer.NumberOfPieces;
         Span<double> scores = stackalloc double[2];
-        Span<double> pi = PrepareScratch(features, scores);
+        Span<double> pi = PrepareScratch(features, scores, out double inputNorm);
 
         // ||grad m|| = ||E_pi_0[w] - E_pi_1[w]||, through the kernel certificates use.
         Span<double> squaredNorms = stackalloc double[2];
@@ -248,9 +252,12 @@ public sealed partial class ModelExplainer
         double gradientNorm = Math.Sqrt(squaredNorms[1]);
         double curvature = Curvature(0, 1);
         double margin = tolerance / Model.LabelScale;
-        double radius = Radius(gradientNorm, curvature, margin);
+
+        // Both outputs are computed: the read-out LabelMean + LabelScale (f_0 - f_1) adds a rounding of each at both ends.
+        double output = Math.Abs(Model.LabelMean) + (Model.LabelScale * Math.Abs(scores[0] - scores[1]));
+        double radius = rounding.Radius(0, 1, scores[0], scores[1], gradientNorm, curvature, margin - (4 * RoundingAllowance.Unit * output / Model.LabelScale), inputNorm);
         var certificate = new Certificate(radius, radius * minimumScale, margin, gradientNorm, curvature, -1, tolerance, radius, 1);
-        return flow is null ? certificate : ThroughFlow(certificate);
+        return flow is null ? certificate : ThroughFlow(certificate, features);
     }
 
     /// <summary>
@@ -318,8 +325,8 @@ public sealed partial class ModelExplainer
     }
 
     // Prepare into the calling thread's scratch buffers (Certify and StabilityRadius allocate nothing); returns the
-    // Gibbs weights of every head.
-    private Span<double> PrepareScratch(ReadOnlySpan<double> features, Span<double> scores)
+    // Gibbs weights of every head, and the norm of the read-out's input (the standardised row, or z_L).
+    private Span<double> PrepareScratch(ReadOnlySpan<double> features, Span<double> scores, out double inputNorm)
     {
         Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, layer.InputDimension);
         Span<double> pi = AlignedBuffer<double>.Rent(ref weightScratch, layer.Kernel.GibbsWeightsLength);
@@ -333,6 +340,7 @@ public sealed partial class ModelExplainer
             PrepareThroughFlow(features, standardised, pi, scores, entropies);
         }
 
+        inputNorm = TensorPrimitives.Norm<double>(standardised);
         return pi;
     }
 
@@ -378,22 +386,6 @@ public sealed partial class ModelExplainer
 
     // K = max(D_a^2, D_b^2) / (4 eps) (THEORY.md section 5); infinite at eps = 0.
     private double Curvature(int first, int second) => Math.Max(curvatures[first], curvatures[second]);
-
-    // r* = (sqrt(g^2 + 2 K m) - g) / K, written as 2m / (sqrt(g^2 + 2 K m) + g) so that small K m does not cancel.
-    private static double Radius(double gradientNorm, double curvature, double margin)
-    {
-        if (!(margin > 0) || double.IsPositiveInfinity(curvature))
-        {
-            return 0;
-        }
-
-        if (curvature == 0)
-        {
-            return gradientNorm > 0 ? margin / gradientNorm : double.PositiveInfinity;
-        }
-
-        return 2 * margin / (Math.Sqrt((gradientNorm * gradientNorm) + (2 * curvature * margin)) + gradientNorm);
-    }
 
     // The top pieces by |influence|: the predicted class's head for classifiers, both heads (signed) for regression;
     // records are built only for the winners.

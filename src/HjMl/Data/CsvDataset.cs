@@ -5,7 +5,8 @@ namespace HjMl.Data;
 
 /// <summary>
 /// Reads numeric CSV files (header row, comma-separated, invariant culture, optionally gzip-compressed) into a
-/// <see cref="Dataset"/>. Every problem is an <see cref="InvalidDataException"/> that names the file, the row and the column.
+/// <see cref="Dataset"/>. Every problem is an <see cref="InvalidDataException"/> that names the file, the row and the column;
+/// a header whose column names are empty or repeated is refused.
 /// </summary>
 public static class CsvDataset
 {
@@ -30,7 +31,7 @@ public static class CsvDataset
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentException.ThrowIfNullOrEmpty(labelColumn);
         string header = reader.ReadLine() ?? throw new InvalidDataException($"{source}: the file is empty; it needs a header row and at least one data row.");
-        string[] names = header.Split(',').Select(name => name.Trim()).ToArray();
+        string[] names = Header(header, source);
         int labelIndex = Array.IndexOf(names, labelColumn);
         if (labelIndex < 0)
         {
@@ -55,6 +56,30 @@ public static class CsvDataset
         });
 
         return new Dataset([.. features], [.. labels], featureNames, labelColumn);
+    }
+
+    /// <summary>
+    /// Splits a header row into trimmed column names and refuses a name that is empty or repeated: rows are read by
+    /// position when training and by name when scoring, so a repeated name would make the two disagree silently.
+    /// </summary>
+    internal static string[] Header(string header, string source)
+    {
+        string[] names = header.Split(',').Select(name => name.Trim()).ToArray();
+        var seen = new Dictionary<string, int>(names.Length, StringComparer.Ordinal);
+        for (int column = 0; column < names.Length; column++)
+        {
+            if (names[column].Length == 0)
+            {
+                throw new InvalidDataException($"{source}: column {column + 1} of the header has no name; every column needs a name, since models find their columns by name.");
+            }
+
+            if (!seen.TryAdd(names[column], column))
+            {
+                throw new InvalidDataException($"{source}: the header names column '{names[column]}' twice (columns {seen[names[column]] + 1} and {column + 1}); column names must be distinct, since models find their columns by name.");
+            }
+        }
+
+        return names;
     }
 
     /// <summary>

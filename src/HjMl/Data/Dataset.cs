@@ -11,8 +11,12 @@ public sealed class Dataset
     private readonly double[] labels;
     private readonly string[] featureNames;
 
-    /// <summary>Creates a data set, checking shapes and that every value is finite.</summary>
-    /// <exception cref="ArgumentException">Shapes disagree, there are no rows, or a value is NaN/infinite (the message names row and column).</exception>
+    /// <summary>Creates a data set, checking shapes, names and that every value is finite.</summary>
+    /// <exception cref="ArgumentException">
+    /// Shapes disagree, there are no rows, a value is NaN/infinite (the message names row and column), or a column name is
+    /// empty, repeated, or the label's: models are trained on columns by position and score them by name, so the names
+    /// must say which column is which.
+    /// </exception>
     public Dataset(double[] features, double[] labels, IReadOnlyList<string> featureNames, string labelName = "Label")
     {
         ArgumentNullException.ThrowIfNull(features);
@@ -21,6 +25,16 @@ public sealed class Dataset
         if (featureNames.Count == 0)
         {
             throw new ArgumentException("featureNames is empty; a data set needs at least one feature column.", nameof(featureNames));
+        }
+
+        RequireDistinctNames(featureNames, nameof(featureNames));
+        ArgumentNullException.ThrowIfNull(labelName);
+        for (int k = 0; k < featureNames.Count; k++)
+        {
+            if (string.Equals(featureNames[k], labelName, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"Feature column {k + 1} is named '{labelName}', as the label column is; column names must be distinct.", nameof(labelName));
+            }
         }
 
         if (labels.Length == 0)
@@ -85,6 +99,27 @@ public sealed class Dataset
         }
 
         return new Dataset(subsetFeatures, subsetLabels, featureNames, LabelName);
+    }
+
+    /// <summary>
+    /// Refuses a list of column names with a null or empty name or a name given twice (the message names it and both
+    /// positions, 1-based).
+    /// </summary>
+    internal static void RequireDistinctNames(IReadOnlyList<string> names, string argument)
+    {
+        var seen = new Dictionary<string, int>(names.Count, StringComparer.Ordinal);
+        for (int k = 0; k < names.Count; k++)
+        {
+            if (string.IsNullOrEmpty(names[k]))
+            {
+                throw new ArgumentException($"{argument}[{k}] is empty; every column needs a name, since models find their columns by name.", argument);
+            }
+
+            if (!seen.TryAdd(names[k], k))
+            {
+                throw new ArgumentException($"{argument} names '{names[k]}' twice (columns {seen[names[k]] + 1} and {k + 1}); column names must be distinct, since models find their columns by name.", argument);
+            }
+        }
     }
 
     /// <summary>A permutation of 0..Rows-1 drawn from <paramref name="seed"/> (Fisher–Yates).</summary>

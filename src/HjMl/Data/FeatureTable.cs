@@ -23,7 +23,7 @@ public sealed class FeatureTable
     public ReadOnlySpan<double> Features => features;
 
     /// <summary>Reads the columns <paramref name="featureNames"/> of <paramref name="path"/> (.csv or .csv.gz).</summary>
-    /// <exception cref="InvalidDataException">A column is missing, or a cell is empty, not a number or not finite (named by row and column).</exception>
+    /// <exception cref="InvalidDataException">A column is missing, the header repeats a name or leaves one empty, or a cell is empty, not a number or not finite (named by row and column).</exception>
     public static FeatureTable Load(string path, IReadOnlyList<string> featureNames)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -39,13 +39,15 @@ public sealed class FeatureTable
         return Read(reader, featureNames, Path.GetFileName(path));
     }
 
-    /// <summary>Reads the columns <paramref name="featureNames"/> from CSV text.</summary>
+    /// <summary>Reads the columns <paramref name="featureNames"/> (distinct, non-empty names) from CSV text.</summary>
+    /// <exception cref="ArgumentException"><paramref name="featureNames"/> repeats a name or holds an empty one.</exception>
     public static FeatureTable Read(TextReader reader, IReadOnlyList<string> featureNames, string source = "data")
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(featureNames);
+        Dataset.RequireDistinctNames(featureNames, nameof(featureNames));
         string header = reader.ReadLine() ?? throw new InvalidDataException($"{source}: the file is empty; it needs a header row.");
-        string[] names = header.Split(',').Select(name => name.Trim()).ToArray();
+        string[] names = CsvDataset.Header(header, source);
         int[] columns = new int[featureNames.Count];
         for (int k = 0; k < featureNames.Count; k++)
         {

@@ -58,6 +58,13 @@ public sealed class HopfColeModel
     /// calibrated; see <see cref="CoverageRadius"/>.
     /// </param>
     /// <param name="flow">The residual Gibbs flow the standardised features pass through before the layer, or null (depth 0).</param>
+    /// <exception cref="ArgumentException">
+    /// A part is inconsistent or out of range (the message names it): sizes that disagree; a feature name that is empty or
+    /// repeated; a class label that is NaN, infinite or repeated (or any for regression); a support row below -1 or beyond
+    /// any data set of d features; a scale that is not a normal double, or a mean so large that rows near it cannot be
+    /// standardised; or parameters (viscosity, weights, biases, label scale, flow) that would make a row within
+    /// <see cref="FiniteScoreRange"/> standardised units of the training means score beyond double.MaxValue / 16.
+    /// </exception>
     public HopfColeModel(ModelKind kind, LseLayer<double> layer, FeatureScaling scaling, IReadOnlyList<string> featureNames, double[] classLabels, double labelMean, double labelScale, int[] supportRows, double time, double coverageRadius = double.NaN, GibbsFlow? flow = null)
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -102,6 +109,9 @@ public sealed class HopfColeModel
             throw new ArgumentException($"time is {time}; t must be finite and > 0.", nameof(time));
         }
 
+        ModelValidation.Labels(kind, featureNames, classLabels, supportRows, features);
+        ModelValidation.Scaling(scaling, featureNames);
+        ModelValidation.ScoreRange(kind, layer, labelMean, labelScale, flow);
         Kind = kind;
         Layer = layer;
         Scaling = scaling;
@@ -119,6 +129,14 @@ public sealed class HopfColeModel
         CoverageRadius = coverageRadius;
         Flow = flow;
     }
+
+    /// <summary>
+    /// How far from the training means, in standardised units per feature, every row is guaranteed to score finitely:
+    /// the constructor (and so <see cref="WithViscosity"/> and loading a model file) refuses parameters whose scores could
+    /// overflow there. Trained rows lie within 20 units (a scale is at least 5% of its column's range), so this leaves a
+    /// wide margin; a row beyond it may still score, and one that does not is refused by Score and ScoreBatch alike.
+    /// </summary>
+    public const double FiniteScoreRange = 1048576;
 
     /// <summary>
     /// The residual Gibbs flow (THEORY.md section 9) that carries the standardised features to the layer's inputs, or
@@ -183,6 +201,7 @@ public sealed class HopfColeModel
     public int OutputLength => Kind == ModelKind.MulticlassClassification ? classLabels.Length : 1;
 
     /// <summary>The same model at another viscosity (the trained pieces rescaled to a new eps; nothing is retrained).</summary>
+    /// <exception cref="ArgumentException">eps is negative, not finite, or so large that eps ln N makes scores overflow (see <see cref="FiniteScoreRange"/>).</exception>
     public HopfColeModel WithViscosity(double viscosity)
         => new(Kind, Layer.WithViscosity(viscosity), Scaling, featureNames, classLabels, LabelMean, LabelScale, supportRows, Time, CoverageRadius, Flow);
 
@@ -194,33 +213,22 @@ public sealed class HopfColeModel
     /// Writes <see cref="OutputLength"/> scores for one row of raw features: the regression value, the binary margin
     /// f_0 - f_1, or the K class scores.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong length or a NaN/infinite feature (the message names the feature).</exception>
+    /// <remarks>
+    /// Finite features whose scores are not finite (a feature that standardises beyond double's range, or a row so far
+    /// from the training data that its logits overflow; never within <see cref="FiniteScoreRange"/>) are refused with
+    /// an <see cref="ArgumentException"/>, the same one <see cref="ScoreBatch(ReadOnlySpan{double}, Span{double})"/>
+    /// raises for that row: a NaN or infinite score has no class or probability, and a clamped one would be a wrong
+    /// answer given as a right one.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Wrong length, a NaN/infinite feature (the message names the feature), or scores that are not finite (the message names the feature that took them there).</exception>
     public void Score(ReadOnlySpan<double> features, Span<double> scores)
     {
-        ValidateFeatures(features);
         if (scores.Length < OutputLength)
         {
             throw new ArgumentException($"scores has length {scores.Length} but this model writes {OutputLength}.", nameof(scores));
         }
 
-        Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, InputDimension);
-        Scaling.Apply(features, standardised);
-        if (Flow is not null)
-        {
-            Span<double> terminal = ThreadBuffer(ref flowTerminal, Flow.Width);
-            Flow.Transport(standardised, terminal);
-            standardised = terminal;
-        }
-
-        if (Kind == ModelKind.MulticlassClassification)
-        {
-            Layer.Evaluate(standardised, scores);
-            return;
-        }
-
-        Span<double> heads = stackalloc double[2];
-        Layer.Evaluate(standardised, heads);
-        scores[0] = ReadOut(heads[0] - heads[1]);
+        ScoreRow(features, scores, -1);
     }
 
     /// <summary>The single score of a regression or binary model (see <see cref="Score(ReadOnlySpan{double}, Span{double})"/>).</summary>
@@ -234,6 +242,44 @@ public sealed class HopfColeModel
         Span<double> one = stackalloc double[1];
         Score(features, one);
         return one[0];
+    }
+
+    // One row's scores; errors name the 0-based row (or none, -1), so that a batch's error path raises Score's own words.
+    private void ScoreRow(ReadOnlySpan<double> features, Span<double> scores, int row)
+    {
+        ValidateFeatures(features, row);
+        Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, InputDimension);
+        Scaling.Apply(features, standardised);
+        if (Flow is not null)
+        {
+            Span<double> terminal = ThreadBuffer(ref flowTerminal, Flow.Width);
+            Flow.Transport(standardised, terminal);
+            standardised = terminal;
+        }
+
+        // The kernel directly: a standardised value that overflowed shows in the scores, which are checked as the batch
+        // checks them, so that a row is refused alone as in a batch.
+        if (Kind == ModelKind.MulticlassClassification)
+        {
+            Span<double> classes = scores[..OutputLength];
+            Layer.Kernel.EvaluateRow(standardised, classes, Layer.Viscosity);
+            if (!ScoringFailure.AllFinite(classes))
+            {
+                throw ScoringFailure.Of(this, features, row);
+            }
+
+            return;
+        }
+
+        Span<double> heads = stackalloc double[2];
+        Layer.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
+        double score = ReadOut(heads[0] - heads[1]);
+        if (!double.IsFinite(score))
+        {
+            throw ScoringFailure.Of(this, features, row);
+        }
+
+        scores[0] = score;
     }
 
     /// <summary>
@@ -252,7 +298,11 @@ public sealed class HopfColeModel
     /// same values <see cref="Score(ReadOnlySpan{double}, Span{double})"/> gives row by row. Standardisation, logits,
     /// log-sum-exp and read-out are fused per tile of rows, tiles run in parallel, and nothing is allocated per row.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong lengths, or a NaN/infinite feature (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
+    /// <remarks>
+    /// Rows are refused as <see cref="Score(ReadOnlySpan{double}, Span{double})"/> refuses them, with the same message
+    /// prefixed by the row: the first row (in order) with a NaN or infinite feature or with scores that are not finite.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Wrong lengths, a NaN/infinite feature, or scores that are not finite (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
     public void ScoreBatch(ReadOnlySpan<double> features, Span<double> scores)
     {
         CheckBatch(features.Length, scores.Length);
@@ -262,10 +312,11 @@ public sealed class HopfColeModel
             return;
         }
 
+        int rows = features.Length / InputDimension;
         int invalid = Layer.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, Scaling.Means, Scaling.Scales);
-        if (invalid >= 0)
+        if (invalid >= 0 || !ScoringFailure.AllFinite(scores[..(rows * OutputLength)]))
         {
-            ValidateFeatures(features.Slice(invalid * InputDimension, InputDimension), invalid);
+            ThrowFirstUnscorable(features, scores, invalid);
         }
     }
 
@@ -280,16 +331,22 @@ public sealed class HopfColeModel
     /// double path the scores agree within 1e-5 relative to max(1, |score|) on standardised data (tested; typically
     /// 1e-7 to 1e-6). Allocates nothing after a thread's first call.
     /// </remarks>
-    /// <exception cref="ArgumentException">Wrong length or a NaN/infinite feature (the message names the feature).</exception>
+    /// <exception cref="ArgumentException">Wrong length, a NaN/infinite feature, or scores that are not finite in float32 (the message names the feature), as <see cref="ScoreBatch(ReadOnlySpan{float}, Span{float})"/> refuses the row.</exception>
     /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
     public void Score(ReadOnlySpan<float> features, Span<float> scores)
     {
-        ValidateFeatures(features);
         if (scores.Length < OutputLength)
         {
             throw new ArgumentException($"scores has length {scores.Length} but this model writes {OutputLength}.", nameof(scores));
         }
 
+        ScoreRow(features, scores, -1);
+    }
+
+    // The float32 row, its errors naming the 0-based row (or none, -1).
+    private void ScoreRow(ReadOnlySpan<float> features, Span<float> scores, int row)
+    {
+        ValidateFeatures(features, row);
         if (Flow is not null)
         {
             // A flow scores in double and rounds once (its float32 kernels are not built).
@@ -299,10 +356,14 @@ public sealed class HopfColeModel
                 wide[k] = features[k];
             }
 
-            Score(wide[..InputDimension], wide.Slice(InputDimension, OutputLength));
+            ScoreRow(wide[..InputDimension], wide.Slice(InputDimension, OutputLength), row);
             for (int k = 0; k < OutputLength; k++)
             {
                 scores[k] = (float)wide[InputDimension + k];
+                if (!float.IsFinite(scores[k]))
+                {
+                    throw ScoringFailure.BeyondSingle(row, wide[InputDimension + k]);
+                }
             }
 
             return;
@@ -315,6 +376,10 @@ public sealed class HopfColeModel
         Span<double> heads = AlignedBuffer<double>.Rent(ref headScratch, Layer.NumberOfHeads);
         single.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
         BatchReadout.Write(heads, Layer.NumberOfHeads, scores);
+        if (!ScoringFailure.AllFinite(scores[..OutputLength]))
+        {
+            throw ScoringFailure.Of(this, features, row, single.Means, single.InverseScales);
+        }
     }
 
     /// <summary>
@@ -322,7 +387,7 @@ public sealed class HopfColeModel
     /// per row, bit-identical to <see cref="Score(ReadOnlySpan{float}, Span{float})"/> row by row. Fused per tile of rows
     /// (standardise, logits, maximum, exponentials, sum, read-out), tiles in parallel, nothing allocated per row.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong lengths, or a NaN/infinite feature (the message names the row and feature); <paramref name="scores"/> is then unspecified.</exception>
+    /// <exception cref="ArgumentException">Wrong lengths, a NaN/infinite feature, or scores that are not finite in float32 (the message names the row and feature, as <see cref="Score(ReadOnlySpan{float}, Span{float})"/> does); <paramref name="scores"/> is then unspecified.</exception>
     /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
     public void ScoreBatch(ReadOnlySpan<float> features, Span<float> scores)
     {
@@ -338,10 +403,26 @@ public sealed class HopfColeModel
                     wide[i] = features[i];
                 }
 
-                ScoreThroughFlow(wide.AsSpan(0, features.Length), wide.AsSpan(features.Length, rows * OutputLength));
+                // A row refused in double, or whose score lies beyond float32, is named as Score meets them in order:
+                // the error path scores the rows one at a time.
+                try
+                {
+                    ScoreThroughFlow(wide.AsSpan(0, features.Length), wide.AsSpan(features.Length, rows * OutputLength));
+                }
+                catch (ArgumentException)
+                {
+                    ThrowFirstUnscorable(features, -1);
+                    throw;
+                }
+
                 for (int i = 0; i < rows * OutputLength; i++)
                 {
                     scores[i] = (float)wide[features.Length + i];
+                }
+
+                if (!ScoringFailure.AllFinite(scores[..(rows * OutputLength)]))
+                {
+                    ThrowFirstUnscorable(features, -1);
                 }
             }
             finally
@@ -353,10 +434,11 @@ public sealed class HopfColeModel
         }
 
         SinglePrecision single = Single;
+        int count = features.Length / InputDimension;
         int invalid = single.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, single.Means, single.InverseScales);
-        if (invalid >= 0)
+        if (invalid >= 0 || !ScoringFailure.AllFinite(scores[..(count * OutputLength)]))
         {
-            ValidateFeatures(features.Slice(invalid * InputDimension, InputDimension), invalid);
+            ThrowFirstUnscorable(features, invalid);
         }
     }
 
@@ -468,17 +550,34 @@ public sealed class HopfColeModel
         double[] buffer = System.Buffers.ArrayPool<double>.Shared.Rent(rows * (d + m));
         try
         {
-            Span<double> standardised = buffer.AsSpan(0, rows * d);
-            Span<double> terminal = buffer.AsSpan(rows * d, rows * m);
-            for (int row = 0; row < rows; row++)
+            // Rows before the first with a NaN or infinite feature are scored, so that one of them whose scores are not
+            // finite is named first, as Score would meet them in order.
+            int valid = 0;
+            while (valid < rows && IsFiniteRow(features.Slice(valid * d, d)))
             {
-                ReadOnlySpan<double> raw = features.Slice(row * d, d);
-                ValidateFeatures(raw, row);
-                Scaling.Apply(raw, standardised.Slice(row * d, d));
+                Scaling.Apply(features.Slice(valid * d, d), buffer.AsSpan(valid * d, d));
+                valid++;
             }
 
+            Span<double> standardised = buffer.AsSpan(0, valid * d);
+            Span<double> terminal = buffer.AsSpan(rows * d, valid * m);
             Flow.TransportBatch(standardised, terminal);
-            Layer.Kernel.EvaluateBatch<double>(terminal, scores[..(rows * OutputLength)], Layer.Viscosity, BatchReadout);
+            // A terminal state that is not finite stops its tile unwritten, so any failure is found row by row.
+            Span<double> written = scores[..(valid * OutputLength)];
+            int stopped = Layer.Kernel.EvaluateBatch<double>(terminal, written, Layer.Viscosity, BatchReadout);
+            if (stopped >= 0 || !ScoringFailure.AllFinite(written))
+            {
+                Span<double> one = stackalloc double[OutputLength];
+                for (int row = 0; row < valid; row++)
+                {
+                    ScoreRow(features.Slice(row * d, d), one, row);
+                }
+            }
+
+            if (valid < rows)
+            {
+                ValidateFeatures(features.Slice(valid * d, d), valid);
+            }
         }
         finally
         {
@@ -511,6 +610,47 @@ public sealed class HopfColeModel
             throw new ArgumentException($"scores has length {scoreLength} but {rows} rows need {rows * OutputLength}.", "scores");
         }
     }
+
+    // The error path of the double batch: the first row, in order, that Score would refuse. Rows before the kernel's
+    // first invalid one may sit in its tile, whose scores were not written, so those are scored one at a time.
+    private void ThrowFirstUnscorable(ReadOnlySpan<double> features, ReadOnlySpan<double> scores, int invalid)
+    {
+        int d = InputDimension;
+        int end = invalid >= 0 ? invalid : features.Length / d;
+        Span<double> row = stackalloc double[OutputLength];
+        for (int i = 0; i < end; i++)
+        {
+            if (invalid >= 0 || !ScoringFailure.AllFinite(scores.Slice(i * OutputLength, OutputLength)))
+            {
+                // Score's own error for this row, if it has one.
+                ScoreRow(features.Slice(i * d, d), row, i);
+            }
+        }
+
+        if (invalid >= 0)
+        {
+            ValidateFeatures(features.Slice(invalid * d, d), invalid);
+        }
+    }
+
+    // The same for the float32 batch: its rows are scored one at a time up to the kernel's first invalid one (or all).
+    private void ThrowFirstUnscorable(ReadOnlySpan<float> features, int invalid)
+    {
+        int d = InputDimension;
+        int end = invalid >= 0 ? invalid : features.Length / d;
+        Span<float> row = stackalloc float[OutputLength];
+        for (int i = 0; i < end; i++)
+        {
+            ScoreRow(features.Slice(i * d, d), row, i);
+        }
+
+        if (invalid >= 0)
+        {
+            ValidateFeatures(features.Slice(invalid * d, d), invalid);
+        }
+    }
+
+    private static bool IsFiniteRow(ReadOnlySpan<double> row) => double.IsFinite(TensorPrimitives.Sum(row) * 0) || ScoringFailure.AllFinite(row);
 
     // The model rounded to float32 once: the packed kernel and the standardisation, as the ONNX export rounds them.
     private sealed class SinglePrecision

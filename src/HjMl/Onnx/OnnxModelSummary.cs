@@ -63,18 +63,21 @@ public sealed record OnnxModelSummary(
         }
 
         var initializers = new HashSet<string>(model.Graph.Initializer.Select(tensor => tensor.Name), StringComparer.Ordinal);
+        // A dictionary from operator to its place in the list keeps counting linear in the nodes, however many distinct
+        // operator types a (hostile) graph declares.
         var operators = new List<KeyValuePair<string, int>>();
+        var positions = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (NodeProto node in model.Graph.Node)
         {
             string name = node.Domain.Length == 0 ? node.OpType : $"{node.Domain}.{node.OpType}";
-            int index = operators.FindIndex(entry => entry.Key == name);
-            if (index < 0)
+            if (positions.TryGetValue(name, out int index))
             {
-                operators.Add(new(name, 1));
+                operators[index] = new(name, operators[index].Value + 1);
             }
             else
             {
-                operators[index] = new(name, operators[index].Value + 1);
+                positions.Add(name, operators.Count);
+                operators.Add(new(name, 1));
             }
         }
 

@@ -185,7 +185,8 @@ public class FlowExplanationTests(ITestOutputHelper output)
         {
             Certificate certificate = regression ? explainer.StabilityRadius(test.Row(row), tolerance) : explainer.Certify(test.Row(row));
             Assert.Equal(lipschitz, certificate.LipschitzBound);
-            Assert.Equal(certificate.TerminalRadius / lipschitz, certificate.Radius);
+            // Below r_L / Lip by twice the flow's rounding bound (RoundingAllowance.TransportError), a relative 1e-9 at most here.
+            Assert.InRange(certificate.Radius, certificate.TerminalRadius / lipschitz * (1 - 1e-9), certificate.TerminalRadius / lipschitz);
             Assert.Equal(certificate.Radius * minimumScale, certificate.RawRadius);
             positive += certificate.Radius > 0 ? 1 : 0;
             Prediction before = model.Predict(test.Row(row));
@@ -271,8 +272,9 @@ public class FlowExplanationTests(ITestOutputHelper output)
             Assert.Equal(singleExplanation.TopSupport, flowExplanation.TopSupport);
             Certificate alone = singleExplainer.Certify(test.Row(row)), through = flowExplainer.Certify(test.Row(row));
             Assert.Equal(1, through.LipschitzBound);
-            Assert.Equal(alone.Radius, through.Radius);
-            Assert.Equal(alone, through);
+            // The still flow's own rounding bound takes a relative 1e-9 at most off the read-out's radius.
+            Assert.InRange(through.Radius, alone.Radius * (1 - 1e-9), alone.Radius);
+            Assert.Equal(alone with { Radius = through.Radius, RawRadius = through.RawRadius }, through);
             Assert.Equal(singleExplainer.Coverage(test.Row(row)), flowExplainer.Coverage(test.Row(row)));
             InputDecomposition margin = flowExplanation.InputMargin!;
             Assert.True(Math.Abs(margin.Remainder) <= 1e-9 * Math.Max(1, Math.Abs(margin.Value)));

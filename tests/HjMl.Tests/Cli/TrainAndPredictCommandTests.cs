@@ -56,7 +56,7 @@ public sealed class TrainAndPredictCommandTests : IDisposable
         string data = Path.Combine(folder, "one.csv");
         File.WriteAllText(data, "a,Label\n1,1\n2,1\n3,1\n");
         var error = new StringWriter();
-        Assert.Equal(2, Program.Run(["train", "--data", data, "--task", "binary", "--out", model], new StringWriter(), error));
+        Assert.Equal(2, Program.Run(["train", "--data", data, "--task", "binary", "--width", "2", "--out", model], new StringWriter(), error));
         Assert.Contains("single class", error.ToString());
         Assert.Equal("previous", File.ReadAllText(model));
     }
