@@ -86,7 +86,7 @@ internal sealed class ScoringEngine : IDisposable
         int rows = 0;
         try
         {
-            if (!reader.Read())
+            if (body.IsEmpty || !reader.Read())
             {
                 throw new RequestException(StatusCodes.Status400BadRequest, "The body is empty; send a JSON object of column name → value, or an array of them.");
             }

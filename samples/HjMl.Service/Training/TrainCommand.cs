@@ -93,8 +93,8 @@ internal static class TrainCommand
 
     private static readonly JsonSerializerOptions RecordJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
-    // Every column but Label is an input: text if any value is not a number, else float32; Label is 0/1 → Boolean.
-    private static (TextLoader.Column[] Columns, string[] Features, string[] Text) Columns(string path)
+    /// <summary>The loader columns of <paramref name="path"/>: every column but Label an input, text if any value is not a number, else float32; Label (0/1) Boolean.</summary>
+    internal static (TextLoader.Column[] Columns, string[] Features, string[] Text) Columns(string path)
     {
         string[] header = File.ReadLines(path).First().Split(',');
         int label = Array.IndexOf(header, "Label");
