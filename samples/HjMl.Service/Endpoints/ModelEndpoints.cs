@@ -5,7 +5,10 @@ using Microsoft.ML;
 
 namespace HjMl.Service.Endpoints;
 
-/// <summary><c>GET /health</c> and <c>GET /model</c>: whether the service serves, and what it serves.</summary>
+/// <summary>
+/// <c>GET /health</c> and <c>GET /model</c>: whether the service serves (the model version, the last reload failure, the
+/// process's memory and collections per GC generation), and what it serves.
+/// </summary>
 internal static class ModelEndpoints
 {
     /// <summary>Maps the two routes.</summary>
@@ -26,6 +29,12 @@ internal static class ModelEndpoints
             generation = identity.Generation,
             loadedAt = identity.LoadedAt,
             lastReloadError = host.LastReloadError is { } error ? new { at = error.At, error = error.Error } : null,
+            process = new
+            {
+                workingSetMegabytes = Math.Round(Environment.WorkingSet / 1048576.0, 1),
+                managedHeapMegabytes = Math.Round(GC.GetTotalMemory(forceFullCollection: false) / 1048576.0, 1),
+                collections = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+            },
         });
     }
 
