@@ -103,12 +103,15 @@ internal sealed class OutputLayout
             column.Annotations.GetValue("SlotNames", ref names);
         }
 
+        // Names become JSON property names, so each is made unique (a repeated one gets "#slot").
         var result = new JsonEncodedText[size];
+        var used = new HashSet<string>(StringComparer.Ordinal);
         ReadOnlySpan<ReadOnlyMemory<char>> dense = names.Length == size ? names.DenseValues().ToArray() : [];
         for (int i = 0; i < size; i++)
         {
-            string name = dense.Length == size && !dense[i].IsEmpty ? dense[i].ToString() : fallback + i.ToString(CultureInfo.InvariantCulture);
-            result[i] = JsonEncodedText.Encode(name);
+            string slot = i.ToString(CultureInfo.InvariantCulture);
+            string name = dense.Length == size && !dense[i].IsEmpty ? dense[i].ToString() : fallback + slot;
+            result[i] = JsonEncodedText.Encode(used.Add(name) ? name : $"{name}#{slot}");
         }
 
         return result;

@@ -21,8 +21,6 @@ internal sealed class ScoringEngine : IDisposable
     private static readonly JsonEncodedText ExplanationProperty = JsonEncodedText.Encode("explanation");
     private static readonly JsonEncodedText ExplainedScoreProperty = JsonEncodedText.Encode("explainedScore");
     private static readonly JsonEncodedText ContributionsProperty = JsonEncodedText.Encode("featureContributions");
-    private static readonly JsonEncodedText FeatureProperty = JsonEncodedText.Encode("feature");
-    private static readonly JsonEncodedText ValueProperty = JsonEncodedText.Encode("value");
     private static readonly JsonEncodedText TermsProperty = JsonEncodedText.Encode("scoreTerms");
     private static readonly JsonEncodedText SupportProperty = JsonEncodedText.Encode("topSupportRows");
     private static readonly JsonEncodedText RowProperty = JsonEncodedText.Encode("row");
@@ -271,7 +269,8 @@ internal sealed class ScoringEngine : IDisposable
             explained(ref value);
             Number(ExplainedScoreProperty, value);
 
-            // The decomposition: ExplainedScore = sum(featureContributions) + sum(scoreTerms), largest contributions first.
+            // The decomposition: ExplainedScore = sum(featureContributions) + sum(scoreTerms). Every feature, largest
+            // contribution first, as one object (feature name → value): the cheapest JSON that keeps the order.
             contributions(ref contributionBuffer);
             ReadOnlySpan<float> values = Dense(contributionBuffer);
             for (int i = 0; i < order.Length; i++)
@@ -281,16 +280,13 @@ internal sealed class ScoringEngine : IDisposable
             }
 
             Array.Sort(magnitudes, order);
-            writer.WriteStartArray(ContributionsProperty);
+            writer.WriteStartObject(ContributionsProperty);
             foreach (int i in order)
             {
-                writer.WriteStartObject();
-                writer.WriteString(FeatureProperty, layout.FeatureNames[i]);
-                Number(ValueProperty, values[i]);
-                writer.WriteEndObject();
+                Number(layout.FeatureNames[i], values[i]);
             }
 
-            writer.WriteEndArray();
+            writer.WriteEndObject();
             terms(ref termBuffer);
             ReadOnlySpan<float> termValues = Dense(termBuffer);
             writer.WriteStartObject(TermsProperty);

@@ -15,11 +15,12 @@ public sealed class ExplainTests(ServiceFixture fixture)
         JsonArray batch = [.. fixture.Rows.Take(40).Select(row => row.DeepClone())];
         Answer answer = await Http.Post(client, "/explain", batch);
         Assert.Equal(HttpStatusCode.OK, answer.Status);
+        int dimension = (await Http.Get(client, "/model"))["features"]!.GetValue<int>();
         foreach (JsonNode? row in answer.Json.AsArray())
         {
             JsonObject explanation = row!["explanation"]!.AsObject();
             double score = row["score"]!.GetValue<double>();
-            double[] contributions = [.. explanation["featureContributions"]!.AsArray().Select(item => item!["value"]!.GetValue<double>())];
+            double[] contributions = [.. explanation["featureContributions"]!.AsObject().Select(item => item.Value!.GetValue<double>())];
             double[] terms = [.. explanation["scoreTerms"]!.AsObject().Select(term => term.Value!.GetValue<double>())];
             double scale = contributions.Sum(Math.Abs) + terms.Sum(Math.Abs);
             Assert.Equal(score, explanation["explainedScore"]!.GetValue<double>(), 1e-6 * Math.Max(1, Math.Abs(score)));
@@ -28,8 +29,8 @@ public sealed class ExplainTests(ServiceFixture fixture)
             // Largest contributions first, all of the model's features named once.
             Assert.Equal(contributions.OrderByDescending(Math.Abs), contributions);
             Assert.Equal(["baseline", "bias", "entropy", "remainder"], explanation["scoreTerms"]!.AsObject().Select(term => term.Key));
-            string[] features = [.. explanation["featureContributions"]!.AsArray().Select(item => item!["feature"]!.GetValue<string>())];
-            Assert.Equal(features.Length, features.Distinct().Count());
+            string[] features = [.. explanation["featureContributions"]!.AsObject().Select(item => item.Key)];
+            Assert.Equal(dimension, features.Length);
             Assert.Contains("age", features);
             Assert.Contains(features, feature => feature.StartsWith("workclass.", StringComparison.Ordinal));
 
@@ -81,10 +82,11 @@ public sealed class ExplainTests(ServiceFixture fixture)
             JsonNode a = fromNative[i]!["explanation"]!, b = fromSaved[i]!["explanation"]!;
             double scale = Math.Max(1, Math.Abs(a["explainedScore"]!.GetValue<double>()));
             Assert.Equal(a["explainedScore"]!.GetValue<double>(), b["explainedScore"]!.GetValue<double>(), 1e-5 * scale);
-            var contributions = b["featureContributions"]!.AsArray().ToDictionary(item => item!["feature"]!.GetValue<string>(), item => item!["value"]!.GetValue<double>());
-            foreach (JsonNode? item in a["featureContributions"]!.AsArray())
+            JsonObject contributions = b["featureContributions"]!.AsObject();
+            Assert.Equal(a["featureContributions"]!.AsObject().Count, contributions.Count);
+            foreach ((string feature, JsonNode? value) in a["featureContributions"]!.AsObject())
             {
-                Assert.Equal(item!["value"]!.GetValue<double>(), contributions[item["feature"]!.GetValue<string>()], 1e-5 * scale);
+                Assert.Equal(value!.GetValue<double>(), contributions[feature]!.GetValue<double>(), 1e-5 * scale);
             }
 
             Assert.Equal(a["topSupportRows"]![0]!["row"]!.GetValue<long>(), b["topSupportRows"]![0]!["row"]!.GetValue<long>());
