@@ -6,8 +6,9 @@ using Microsoft.ML;
 namespace HjMl.Service.Endpoints;
 
 /// <summary>
-/// <c>GET /health</c> and <c>GET /model</c>: whether the service serves (the model version, the last reload failure, the
-/// process's memory and collections per GC generation), and what it serves.
+/// <c>GET /health</c>, <c>GET /model</c> and <c>GET /model/onnx</c>: whether the service serves (the model version, the
+/// last reload failure, the process's memory and collections per GC generation), what it serves, and the served model's
+/// ONNX graph for scaling out.
 /// </summary>
 internal static class ModelEndpoints
 {
@@ -17,6 +18,7 @@ internal static class ModelEndpoints
         ModelHost host = app.Services.GetRequiredService<ModelHost>();
         app.MapGet("/health", () => Health(host));
         app.MapGet("/model", () => Describe(host));
+        app.MapGet("/model/onnx", () => Onnx(host));
     }
 
     private static IResult Health(ModelHost host)
@@ -77,6 +79,13 @@ internal static class ModelEndpoints
                 runtime = Environment.Version.ToString(),
             },
         });
+    }
+
+    // The graph to scale out with (docs/service.md): ONNX Runtime, Triton or SynapseML score it in batches of any size.
+    private static IResult Onnx(ModelHost host)
+    {
+        ServedModel model = host.Current;
+        return Results.File(model.Onnx.Value, "application/octet-stream", $"hjml-{model.Identity.Version}.onnx");
     }
 
     private static string[] Names(OutputLayout layout) => [.. layout.Active.Select(column => column.Name)];

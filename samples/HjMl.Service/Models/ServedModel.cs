@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HjMl.MLNet.Prediction;
+using HjMl.Onnx;
 using HjMl.Service.Scoring;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
@@ -32,7 +33,17 @@ internal sealed class ServedModel
         Predictors = provider.Create(new EnginePolicy(predictChain, columns, PredictLayout));
         Explainers = provider.Create(new EnginePolicy(explainChain, columns, ExplainLayout));
         pools = [.. new object[] { Predictors, Explainers }.OfType<IDisposable>()];
+        Onnx = new Lazy<byte[]>(() => OnnxExport.ToBytes(prediction.Model.Model, OnnxOptions));
     }
+
+    /// <summary>
+    /// The model's ONNX graph (HjMl's <c>OnnxExport</c>: features [N, d] after the pipeline's featurisers, N dynamic), with
+    /// the explanation outputs for a single layer and k = <see cref="OutputLayout.TopSupportPoints"/>; built on first use.
+    /// </summary>
+    public Lazy<byte[]> Onnx { get; }
+
+    /// <summary>The export options of <see cref="Onnx"/>.</summary>
+    public OnnxExportOptions OnnxOptions => new() { IncludeExplanations = Prediction.Model.Model.Depth == 0, TopSupportPoints = ExplainLayout.TopSupportPoints };
 
     /// <summary>Which file, which content, loaded when.</summary>
     public ModelIdentity Identity { get; }

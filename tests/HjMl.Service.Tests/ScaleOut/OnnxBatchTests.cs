@@ -35,13 +35,14 @@ public sealed class OnnxBatchTests(ServiceFixture fixture)
         int d = features[0].Length;
         Assert.Equal(prediction.Model.Model.InputDimension, d);
 
-        byte[] graph = OnnxExport.ToBytes(prediction.Model.Model, new OnnxExportOptions { IncludeExplanations = true, TopSupportPoints = 3 });
+        // GET /model/onnx serves the graph OnnxExport writes for the loaded model, explanation outputs included.
+        using var service = ServiceFixture.Start(fixture.ModelPath);
+        using HttpClient client = service.CreateClient();
+        byte[] graph = await client.GetByteArrayAsync(new Uri("/model/onnx", UriKind.Relative));
+        Assert.Equal(OnnxExport.ToBytes(prediction.Model.Model, new OnnxExportOptions { IncludeExplanations = true, TopSupportPoints = 3 }), graph);
         using var options = new SessionOptions { IntraOpNumThreads = 1 };
         using var session = new InferenceSession(graph, options);
         Assert.Equal("N", session.InputMetadata[OnnxExport.FeaturesName].SymbolicDimensions[0]);
-
-        using var service = ServiceFixture.Start(fixture.ModelPath);
-        using HttpClient client = service.CreateClient();
         Answer answer = await Http.Post(client, "/explain", new JsonArray([.. fixture.Rows.Take(300).Select(row => row.DeepClone())]));
         Assert.Equal(HttpStatusCode.OK, answer.Status);
         JsonArray expected = answer.Json.AsArray();
