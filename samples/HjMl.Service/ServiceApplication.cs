@@ -1,5 +1,6 @@
 using HjMl.Service.Endpoints;
 using HjMl.Service.Models;
+using HjMl.Service.Scoring;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -34,6 +35,7 @@ internal static class ServiceApplication
             kestrel.Limits.MaxRequestBodySize = service.Value.MaxRequestBytes;
             kestrel.AddServerHeader = false;
         });
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Encoder = OutputLayout.Encoder);
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddSingleton<ScoringEndpoints>();
         builder.Services.AddHostedService<ModelWatcher>();

@@ -124,7 +124,7 @@ internal sealed class ScoringEndpoints(ModelHost host, IOptions<ServiceOptions> 
         }
 
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = OutputLayout.Encoder }))
         {
             writer.WriteStartObject();
             writer.WriteString("title", ReasonPhrases(exception.Status));

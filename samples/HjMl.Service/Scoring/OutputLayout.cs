@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using HjMl.MLNet.Attribution;
 using Microsoft.ML;
@@ -24,7 +25,7 @@ internal sealed class OutputLayout
         Score = output.GetColumnOrNull("Score") ?? throw new InvalidDataException("The pipeline writes no Score column; it does not end in a prediction.");
         if (Score.Value.Type is VectorDataViewType { IsKnownSize: true } vector)
         {
-            ClassNames = SlotNames(Score.Value, vector.Size, "class ");
+            ClassNames = [.. SlotNames(Score.Value, vector.Size, "class ").Select(Encode)];
         }
 
         Probability = output.GetColumnOrNull("Probability");
@@ -44,8 +45,8 @@ internal sealed class OutputLayout
         CertifiedRadius = output.GetColumnOrNull(GibbsAttributionTransformer.CertifiedRadiusColumnName);
         OutOfSupportScore = output.GetColumnOrNull(GibbsAttributionTransformer.OutOfSupportScoreColumnName);
         OutOfSupport = output.GetColumnOrNull(GibbsAttributionTransformer.OutOfSupportColumnName);
-        FeatureNames = SlotNames(FeatureContributions.Value, ((VectorDataViewType)FeatureContributions.Value.Type).Size, "feature ");
-        TermNames = [.. SlotNames(ScoreTerms.Value, ((VectorDataViewType)ScoreTerms.Value.Type).Size, "term ").Select(name => JsonEncodedText.Encode(JsonNamingPolicy.CamelCase.ConvertName(name.Value)))];
+        FeatureNames = [.. SlotNames(FeatureContributions.Value, ((VectorDataViewType)FeatureContributions.Value.Type).Size, "feature ").Select(Encode)];
+        TermNames = [.. SlotNames(ScoreTerms.Value, ((VectorDataViewType)ScoreTerms.Value.Type).Size, "term ").Select(name => Encode(JsonNamingPolicy.CamelCase.ConvertName(name)))];
         TopSupportPoints = ((VectorDataViewType)TopSupportWeights.Value.Type).Size;
     }
 
@@ -95,7 +96,12 @@ internal sealed class OutputLayout
         ScoreTerms, CertifiedRadius, OutOfSupportScore, OutOfSupport,
     }.OfType<DataViewSchema.Column>();
 
-    private static JsonEncodedText[] SlotNames(DataViewSchema.Column column, int size, string fallback)
+    /// <summary>The encoder of every response: JSON's own escapes only (the default also escapes HTML's characters and non-ASCII).</summary>
+    public static JavaScriptEncoder Encoder => JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    private static JsonEncodedText Encode(string text) => JsonEncodedText.Encode(text, Encoder);
+
+    private static string[] SlotNames(DataViewSchema.Column column, int size, string fallback)
     {
         VBuffer<ReadOnlyMemory<char>> names = default;
         if (column.Annotations.Schema.GetColumnOrNull("SlotNames") is { Type: VectorDataViewType { ItemType: TextDataViewType } type } && type.Size == size)
@@ -104,14 +110,14 @@ internal sealed class OutputLayout
         }
 
         // Names become JSON property names, so each is made unique (a repeated one gets "#slot").
-        var result = new JsonEncodedText[size];
+        var result = new string[size];
         var used = new HashSet<string>(StringComparer.Ordinal);
         ReadOnlySpan<ReadOnlyMemory<char>> dense = names.Length == size ? names.DenseValues().ToArray() : [];
         for (int i = 0; i < size; i++)
         {
             string slot = i.ToString(CultureInfo.InvariantCulture);
             string name = dense.Length == size && !dense[i].IsEmpty ? dense[i].ToString() : fallback + slot;
-            result[i] = JsonEncodedText.Encode(used.Add(name) ? name : $"{name}#{slot}");
+            result[i] = used.Add(name) ? name : $"{name}#{slot}";
         }
 
         return result;
@@ -128,7 +134,7 @@ internal sealed class OutputLayout
         {
             VBuffer<ReadOnlyMemory<char>> text = default;
             label.Annotations.GetValue("KeyValues", ref text);
-            return ([.. text.DenseValues().Select(value => JsonEncodedText.Encode(value.ToString()))], null);
+            return ([.. text.DenseValues().Select(value => Encode(value.ToString()))], null);
         }
 
         double[]? numbers = item.RawType switch
@@ -140,7 +146,7 @@ internal sealed class OutputLayout
             Type type when type == typeof(long) => Values<long>(label).Select(value => (double)value).ToArray(),
             _ => null,
         };
-        return numbers is null ? null : ([.. numbers.Select(value => JsonEncodedText.Encode(value.ToString(CultureInfo.InvariantCulture)))], numbers);
+        return numbers is null ? null : ([.. numbers.Select(value => Encode(value.ToString(CultureInfo.InvariantCulture)))], numbers);
     }
 
     private static T[] Values<T>(DataViewSchema.Column label)

@@ -53,7 +53,7 @@ internal sealed class ScoringEngine : IDisposable
         output = mapper.GetRow(input, layout.Active);
         seen = new bool[columns.InputSchema.Count];
         Buffer = new ArrayBufferWriter<byte>(1024);
-        writer = new Utf8JsonWriter(Buffer, new JsonWriterOptions { SkipValidation = true });
+        writer = new Utf8JsonWriter(Buffer, new JsonWriterOptions { SkipValidation = true, Encoder = OutputLayout.Encoder });
         label = Label(output, layout, writer);
         if (layout.ClassNames is null)
         {
