@@ -68,8 +68,11 @@ internal sealed class ScoringEngine : IDisposable
         explanation = layout.FeatureContributions is null ? null : Explanation();
     }
 
+    // A buffer grown by a large batch is not kept in the pool beyond this.
+    private const int KeptBufferBytes = 1 << 20;
+
     /// <summary>The response written by the last <see cref="Run"/>.</summary>
-    public ArrayBufferWriter<byte> Buffer { get; }
+    public ArrayBufferWriter<byte> Buffer { get; private set; }
 
     /// <summary>
     /// Scores the body: a JSON object (one row; the response is one object) or an array of at most
@@ -78,6 +81,11 @@ internal sealed class ScoringEngine : IDisposable
     /// <exception cref="RequestException">The body is not JSON, a row is invalid (the message names its column and row), or the batch is too large.</exception>
     public int Run(ReadOnlySequence<byte> body, int maximumRows)
     {
+        if (Buffer.Capacity > KeptBufferBytes)
+        {
+            Buffer = new ArrayBufferWriter<byte>(1024);
+        }
+
         Buffer.ResetWrittenCount();
         writer.Reset(Buffer);
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 16 });
@@ -125,7 +133,7 @@ internal sealed class ScoringEngine : IDisposable
         return rows;
     }
 
-    /// <summary>Nothing to release: the pipeline's sessions belong to the served model.</summary>
+    /// <summary>Releases the engine's rows and writer (the pipeline and its sessions belong to the served model).</summary>
     public void Dispose()
     {
         writer.Dispose();
