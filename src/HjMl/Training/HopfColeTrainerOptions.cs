@@ -169,9 +169,9 @@ public sealed record HopfColeTrainerOptions
     public void Validate()
     {
         Require(NumberOfSupportPoints >= 1, nameof(NumberOfSupportPoints), NumberOfSupportPoints, "must be at least 1");
-        Require(Viscosity > 0 && double.IsFinite(Viscosity), nameof(Viscosity), Viscosity, "eps must be finite and > 0 for training");
+        Require(Viscosity > 0 && double.IsFinite(Viscosity), nameof(Viscosity), Viscosity, "must be finite and > 0 for training (it is eps, the viscosity)");
         Require(ViscosityMode != ViscosityMode.Annealed || (FinalViscosity > 0 && double.IsFinite(FinalViscosity)), nameof(FinalViscosity), FinalViscosity, "must be finite and > 0");
-        Require(Time is null || (Time > 0 && double.IsFinite(Time.Value)), nameof(Time), Time ?? 0, "t must be finite and > 0 (or null for d/4)");
+        Require(Time is null || (Time > 0 && double.IsFinite(Time.Value)), nameof(Time), Time ?? 0, "must be finite and > 0 (or null for d/4)");
         Require(BatchSize >= 0, nameof(BatchSize), BatchSize, "must be >= 0 (0 is full batch)");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be finite and > 0");
         Require(MaximumEpochs >= 0, nameof(MaximumEpochs), MaximumEpochs, "must be >= 0 (0 keeps the Hopf–Cole construction)");
@@ -185,7 +185,7 @@ public sealed record HopfColeTrainerOptions
         Require(FlowWidth >= 0, nameof(FlowWidth), FlowWidth, "must be >= 0 (0 keeps the input width)");
         Require(FlowSupportPoints >= 1, nameof(FlowSupportPoints), FlowSupportPoints, "must be at least 1");
         Require(FlowHorizon > 0 && double.IsFinite(FlowHorizon), nameof(FlowHorizon), FlowHorizon, "must be finite and > 0");
-        Require(FlowViscosity > 0 && double.IsFinite(FlowViscosity), nameof(FlowViscosity), FlowViscosity, "eps must be finite and > 0");
+        Require(FlowViscosity > 0 && double.IsFinite(FlowViscosity), nameof(FlowViscosity), FlowViscosity, "must be finite and > 0 (it is the flow's eps)");
         Require(MaximumDegreeOfParallelism >= 0, nameof(MaximumDegreeOfParallelism), MaximumDegreeOfParallelism, "must be >= 0 (0 is all cores)");
     }
 
