@@ -80,7 +80,9 @@ internal static class ExplanationSection
         Prediction prediction = explanation.Prediction;
         (double[] contributions, double value) = context.InputContributions(explanation);
         double label = context.Data.Labels[row];
-        string probability = double.IsNaN(prediction.Probability) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
+        string probability = double.IsNaN(prediction.Probability) ? string.Empty
+            : model.Kind == ModelKind.BinaryClassification ? string.Create(CultureInfo.InvariantCulture, $", P(class {model.ClassLabels[1]:G6}) {prediction.Probability:F3}")
+            : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
         page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"<h3>Row {row + 1}: {HtmlPage.Escape(why)}</h3>predicted {HtmlPage.Number(prediction.PredictedLabel, "G6")}{probability}; label {HtmlPage.Number(label, "G6")}."));
         page.Paragraph(HtmlPage.Escape(Parts(model, explanation, contributions, value)));
         page.Paragraph(HtmlPage.Escape(Entropy(model, explanation)));
@@ -93,11 +95,11 @@ internal static class ExplanationSection
         int side = context.ImageSide;
         if (side > 0)
         {
-            panels.Add(PixelPanel($"Row {row + 1}: the input", context.Data.Row(row).ToArray(), side, diverging: false, "feature value (raw units)"));
-            panels.Add(PixelPanel($"Row {row + 1}: contribution per pixel", contributions, side, diverging: true, $"contribution ({Units(model)})"));
+            panels.Add(PixelPanel($"Row {row + 1}: the input (raw values)", context.Data.Row(row).ToArray(), side, diverging: false, null));
+            panels.Add(PixelPanel($"Row {row + 1}: contribution ({Units(model)})", contributions, side, diverging: true, null));
         }
 
-        page.Figure(new Figure(panels, columns: panels.Count, panelWidth: panels.Count == 1 ? 760 : 380, panelHeight: 360), $"Row {row + 1}: blue bars push the {Short(model)} up, orange bars down{(side > 0 ? "; in the pixel map red pushes up, blue down" : string.Empty)}.");
+        page.Figure(new Figure(panels, columns: panels.Count, panelWidth: panels.Count == 1 ? 760 : 440, panelHeight: 400), $"Row {row + 1}: blue bars push the {Short(model)} up, orange bars down{(side > 0 ? "; in the pixel map red pushes up, blue down" : string.Empty)}.");
     }
 
     private static string Parts(HopfColeModel model, Explanation explanation, double[] contributions, double value)
@@ -134,7 +136,11 @@ internal static class ExplanationSection
         return string.Create(CultureInfo.InvariantCulture, $"{effective}; the margin's eps·H term is {(scale != 1 ? "label scale × " : string.Empty)}eps × (H(head 0) − H(head 1)) = {(scale != 1 ? $"{scale:G4} × " : string.Empty)}{model.Viscosity:G4} × ({h0:F3} − {h1:F3}).");
     }
 
-    private static Plot PixelPanel(string title, double[] values, int side, bool diverging, string unit)
+    /// <summary>
+    /// <paramref name="values"/> (row-major, <paramref name="side"/> x <paramref name="side"/>) as an image, row 0 at the
+    /// top; a diverging map centred on 0 for signed values.
+    /// </summary>
+    internal static Plot PixelPanel(string title, double[] values, int side, bool diverging, string? unit)
     {
         var pixels = new double[side, side];
         for (int k = 0; k < side * side; k++)
@@ -157,8 +163,14 @@ internal static class ExplanationSection
         }
 
         ScottPlot.Panels.ColorBar bar = plot.Add.ColorBar(heatmap);
-        bar.Label = unit;
+        if (unit is not null)
+        {
+            bar.Label = unit;
+        }
+
         plot.Axes.SetLimits(-0.5, side - 0.5, side - 0.5, -0.5);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         return plot;
     }
 

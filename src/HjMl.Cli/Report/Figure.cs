@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using HjMl.Persistence;
@@ -61,7 +62,13 @@ internal sealed partial class Figure : IDisposable
 
         string svg = Encoding.UTF8.GetString(stream.ToArray());
         int start = svg.IndexOf("<svg", StringComparison.Ordinal);
-        return start >= 0 ? svg[start..] : throw new InvalidOperationException("SkiaSharp wrote no <svg> element.");
+        if (start < 0)
+        {
+            throw new InvalidOperationException("SkiaSharp wrote no <svg> element.");
+        }
+
+        // A viewBox lets the picture scale (a page narrower than the figure shrinks it instead of cutting it off).
+        return string.Create(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {Width} {Height}\"") + svg[(start + "<svg".Length)..];
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ internal static class HistorySection
         IReadOnlyList<TrainingProgress>? history = context.Inputs.History;
         if (history is null || history.Count == 0)
         {
-            page.Paragraph($"<span class=\"note\">{HtmlPage.Escape(NotCarried)}</span>");
+            page.Note(NotCarried);
             return false;
         }
 

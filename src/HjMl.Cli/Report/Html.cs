@@ -37,6 +37,9 @@ internal sealed class HtmlPage
     /// <summary>A paragraph of <paramref name="html"/> (already escaped where it holds text).</summary>
     public void Paragraph(string html) => body.Append(CultureInfo.InvariantCulture, $"<p>{html}</p>\n");
 
+    /// <summary>A highlighted note (text, escaped here): what the report leaves out and why.</summary>
+    public void Note(string text) => body.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{Escape(text)}</p>\n");
+
     /// <summary>The command that reproduces the numbers above it.</summary>
     public void Command(string? command)
     {
@@ -129,7 +132,8 @@ internal sealed class HtmlPage
         th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
         th { background: #f0f0f0; }
         figure.chart { margin: 12px 0; }
-        figure.chart svg { max-width: 100%; height: auto; }
+        figure.chart svg { max-width: 100%; height: auto; image-rendering: pixelated; }
+        td:first-child, th:first-child { text-align: left; }
         figcaption { font-size: 13px; color: #555; max-width: 1040px; }
         .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 6px 10px; }
         """;

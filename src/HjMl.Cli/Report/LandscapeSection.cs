@@ -21,7 +21,7 @@ internal static class LandscapeSection
             : model.Viscosity > 0 ? null : "This model is tropical (eps = 0): H(π) is piecewise constant and has no isolated minima; the section is left out.";
         if (omitted is not null)
         {
-            page.Paragraph($"<span class=\"note\">{HtmlPage.Escape(omitted)}</span>");
+            page.Note(omitted);
             return (null, omitted);
         }
 
@@ -43,7 +43,23 @@ internal static class LandscapeSection
         }
 
         page.Paragraph(HtmlPage.Escape(string.Create(CultureInfo.InvariantCulture, $"The plane: {plane.Description}, in the model's standardised features; window u [{plane.FirstMinimum:G3}, {plane.FirstMaximum:G3}] × v [{plane.SecondMinimum:G3}, {plane.SecondMaximum:G3}], {settings.LandscapeGrid} × {settings.LandscapeGrid} grid. A basin is a local minimum of H(π): a place where few support points carry the prediction. Following the predicted head, minima on a decision boundary do not count (H jumps there between two heads), so a classifier's predicted-head landscape can have none even where each head alone has several: their counts are shown beside it. The paper's critical scale eps* = N^(−1/d) = {EntropyLandscape.CriticalViscosity(model.Layer):G4}.")));
-        page.Figure(new Figure([SurfacePanel(context, plane, surface, basins), CountPanel(viscosities, counts, eps)], columns: 2, panelHeight: 420), string.Create(CultureInfo.InvariantCulture, $"Left: H(π) of the predicted head at the model's eps {eps:G4} over the plane, the rows as dots, the basins of each head at this eps as crosses ({string.Join("; ", basins.Select(b => $"{b.Key}: {b.Value.Count}"))}). Right: basins per head along eps (log scale), the model's eps dashed."));
+        var panels = new List<ScottPlot.Plot> { SurfacePanel(context, plane, surface, basins, $"at the model's eps {Panels.Number(eps)}") };
+        string caption = string.Create(CultureInfo.InvariantCulture, $"H(π) of the predicted head over the plane at the model's eps {eps:G4}, the rows as dots, each head's basins at this eps as crosses ({string.Join("; ", basins.Select(b => $"{b.Key}: {b.Value.Count}"))}).");
+
+        // Where the model's own eps is smooth enough to leave no basin, the landscape is drawn a second time at the
+        // largest eps of the sweep that still has some, so that the basins' places are seen too.
+        int sharp = Enumerable.Range(0, viscosities.Length).LastOrDefault(i => viscosities[i] < eps && counts.Values.Any(c => c[i] > 0), -1);
+        if (basins.Values.All(b => b.Count == 0) && sharp >= 0)
+        {
+            double at = viscosities[sharp];
+            var layer = model.Layer.WithViscosity(at);
+            var sharpBasins = heads.ToDictionary(h => h.Name, h => EntropyLandscape.Basins(layer, plane, h.Head, settings.LandscapeGrid).Basins);
+            panels.Add(SurfacePanel(context, plane, EntropyLandscape.Surface(layer, plane, head: null, settings.LandscapeGrid), sharpBasins, $"at eps {Panels.Number(at)}"));
+            caption += string.Create(CultureInfo.InvariantCulture, $" No head has a basin there, so the landscape is drawn again at eps {at:G3}, the largest eps of the sweep with basins ({string.Join("; ", sharpBasins.Where(b => b.Value.Count > 0).Select(b => $"{b.Key}: {b.Value.Count}"))}).");
+        }
+
+        panels.Add(CountPanel(viscosities, counts, eps));
+        page.Figure(new Figure(panels, columns: 2, panelHeight: 440), caption + " Last: basins per head along eps (log scale), the model's eps dashed.");
         var table = heads.Select(h => (IReadOnlyList<string>)[h.Name, .. counts[h.Name].Select(c => c.ToString(CultureInfo.InvariantCulture))]);
         page.Table(["basins at eps", .. viscosities.Select(v => HtmlPage.Number(v, "G3"))], table, "Basin counts along the sweep");
         page.Command(context.Inputs.CommandLine is { } line ? string.Create(CultureInfo.InvariantCulture, $"hjml landscape --model {line.ModelPath} --data {line.DataPath} --viscosity {eps / 100:R}..{eps * 100:R} --steps {settings.LandscapeSteps} --grid {settings.LandscapeGrid} --head predicted|<k>") : null);
@@ -57,7 +73,8 @@ internal static class LandscapeSection
         _ => $"head {head}",
     };
 
-    private static Plot SurfacePanel(ReportContext context, LandscapePlane plane, LandscapeSurface surface, IReadOnlyDictionary<string, IReadOnlyList<Basin>> basins)
+    /// <summary>H(pi) of <paramref name="surface"/> as a heat map over (u, v), v growing upwards, with the rows and the basins on it.</summary>
+    internal static Plot SurfacePanel(ReportContext context, LandscapePlane plane, LandscapeSurface surface, IReadOnlyDictionary<string, IReadOnlyList<Basin>> basins, string when)
     {
         int n = surface.U.Count;
         var intensities = new double[n, n];
@@ -70,7 +87,7 @@ internal static class LandscapeSection
             }
         }
 
-        Plot plot = Panels.Create("H(π) of the predicted head on the data's PCA plane", "u: first principal component (standardised units)", "v: second principal component (standardised units)");
+        Plot plot = Panels.Create($"H(π) of the predicted head, {when}", "u: first principal component (standardised units)", "v: second principal component (standardised units)");
         ScottPlot.Plottables.Heatmap heatmap = plot.Add.Heatmap(intensities);
         heatmap.FlipVertically = true;
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
