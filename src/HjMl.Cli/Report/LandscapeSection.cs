@@ -82,16 +82,17 @@ internal static class LandscapeSection
         {
             for (int j = 0; j < n; j++)
             {
-                // Row j of the picture is v[j], column i is u[i]; the picture is flipped so that v grows upwards.
-                intensities[j, i] = surface.Entropy[(i * n) + j];
+                // A heat map's row 0 is its top row: the largest v, so that v grows upwards; column i is u[i].
+                intensities[n - 1 - j, i] = surface.Entropy[(i * n) + j];
             }
         }
 
         Plot plot = Panels.Create($"H(π) of the predicted head, {when}", "u: first principal component (standardised units)", "v: second principal component (standardised units)");
         ScottPlot.Plottables.Heatmap heatmap = plot.Add.Heatmap(intensities);
-        heatmap.FlipVertically = true;
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-        heatmap.Extent = new CoordinateRect(surface.U[0], surface.U[^1], surface.V[0], surface.V[^1]);
+        // The grid's values are at the cells' centres: the picture reaches half a cell beyond the first and last.
+        double du = (surface.U[^1] - surface.U[0]) / (n - 1) / 2, dv = (surface.V[^1] - surface.V[0]) / (n - 1) / 2;
+        heatmap.Extent = new CoordinateRect(surface.U[0] - du, surface.U[^1] + du, surface.V[0] - dv, surface.V[^1] + dv);
         ScottPlot.Panels.ColorBar bar = plot.Add.ColorBar(heatmap);
         bar.Label = "H(π), nats";
         (double[] u, double[] v) = Project(context, plane);
@@ -112,7 +113,7 @@ internal static class LandscapeSection
             marks.LegendText = $"basins, {name}";
         }
 
-        plot.Axes.SetLimits(surface.U[0], surface.U[^1], surface.V[0], surface.V[^1]);
+        plot.Axes.SetLimits(surface.U[0] - du, surface.U[^1] + du, surface.V[0] - dv, surface.V[^1] + dv);
         if (series > 1)
         {
             Panels.Legend(plot);
