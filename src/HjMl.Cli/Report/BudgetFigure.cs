@@ -26,7 +26,7 @@ internal static class BudgetFigure
         (string Title, string Axis, Func<BudgetPoint, double> Value)[] panels =
         [
             ($"{metricName} against eps", metricName == "R²" ? "R² (1 = perfect)" : $"{metricName} (fraction of rows)", p => p.Metric),
-            ($"mean {radiusName} against eps", $"mean {radiusName} (standardised units)", p => p.MeanRadius),
+            ($"mean {radiusName} against eps", "mean radius (standardised units)", p => p.MeanRadius),
             ("mean attribution entropy H(π) against eps", "mean H(π) (nats)", p => p.MeanEntropy),
             ("out-of-support rows against eps", "out of support (% of rows)", p => 100 * p.OutOfSupportFraction),
         ];
