@@ -83,7 +83,8 @@ internal static class ExplanationSection
         string probability = double.IsNaN(prediction.Probability) ? string.Empty
             : model.Kind == ModelKind.BinaryClassification ? string.Create(CultureInfo.InvariantCulture, $", P(class {model.ClassLabels[1]:G6}) {prediction.Probability:F3}")
             : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
-        page.Paragraph(string.Create(CultureInfo.InvariantCulture, $"<h3>Row {row + 1}: {HtmlPage.Escape(why)}</h3>predicted {HtmlPage.Number(prediction.PredictedLabel, "G6")}{probability}; label {HtmlPage.Number(label, "G6")}."));
+        page.Subheading($"Row {row + 1}: {why}");
+        page.Paragraph(HtmlPage.Escape(string.Create(CultureInfo.InvariantCulture, $"Predicted {HtmlPage.Number(prediction.PredictedLabel, "G6")}{probability}; label {HtmlPage.Number(label, "G6")}.")));
         page.Paragraph(HtmlPage.Escape(Parts(model, explanation, contributions, value)));
         page.Paragraph(HtmlPage.Escape(Entropy(model, explanation)));
         page.Paragraph(HtmlPage.Escape("Carried by " + string.Join("; ", explanation.TopSupport.Select(s => string.Create(CultureInfo.InvariantCulture, $"training row {(s.SupportRow >= 0 ? (s.SupportRow + 1).ToString(CultureInfo.InvariantCulture) : "?")} (head {s.Head}, weight π {s.Weight:F3})"))) + "."));

@@ -34,18 +34,21 @@ internal sealed class HtmlPage
         body.Append(CultureInfo.InvariantCulture, $"<section id=\"{id}\"><h2>{Escape(title)}</h2>\n<p class=\"question\">{Escape(question)}</p>\n");
     }
 
+    /// <summary>A heading inside a section (text, escaped here).</summary>
+    public void Subheading(string text) => body.Append(CultureInfo.InvariantCulture, $"<h3>{Escape(text)}</h3>\n");
+
     /// <summary>A paragraph of <paramref name="html"/> (already escaped where it holds text).</summary>
     public void Paragraph(string html) => body.Append(CultureInfo.InvariantCulture, $"<p>{html}</p>\n");
 
     /// <summary>A highlighted note (text, escaped here): what the report leaves out and why.</summary>
     public void Note(string text) => body.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{Escape(text)}</p>\n");
 
-    /// <summary>The command that reproduces the numbers above it.</summary>
-    public void Command(string? command)
+    /// <summary>The command (or line of code, <paramref name="how"/> saying which) that reproduces the numbers above it.</summary>
+    public void Command(string? command, string how = "reproduce")
     {
         if (command is not null)
         {
-            body.Append(CultureInfo.InvariantCulture, $"<p class=\"command\">reproduce: <code>{Escape(command)}</code></p>\n");
+            body.Append(CultureInfo.InvariantCulture, $"<p class=\"command\">{Escape(how)}: <code>{Escape(command)}</code></p>\n");
         }
     }
 

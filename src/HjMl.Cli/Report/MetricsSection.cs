@@ -36,7 +36,11 @@ internal static class MetricsSection
         }
 
         page.Table(["metric", "value"], rows, "Metrics on " + context.Inputs.DataName);
-        page.Command(context.Inputs.CommandLine is { } line ? $"hjml predict --model {line.ModelPath} --data {line.DataPath}" : null);
+        if (context.Inputs.CommandLine is { } line)
+        {
+            page.Command($"hjml predict --model {line.ModelPath} --data {line.DataPath} --out predictions.csv");
+            page.Command($"HjMl.Evaluation.ModelMetrics.Evaluate(HjMl.Persistence.ModelFile.Load(\"{line.ModelPath}\"), HjMl.Data.CsvDataset.Load(\"{line.DataPath}\", \"{context.Data.LabelName}\"))", "in C#");
+        }
         if (model.Kind == ModelKind.Regression)
         {
             return (metrics, null, WriteResiduals(page, context));
