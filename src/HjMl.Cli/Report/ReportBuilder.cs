@@ -106,6 +106,7 @@ internal static class ReportBuilder
             new[] { "time t", HtmlPage.Number(model.Time) },
             new[] { "mean attribution entropy H(π)", string.Create(CultureInfo.InvariantCulture, $"{context.Entropies.Average():F3} nats ({Math.Exp(context.Entropies.Average()):F1} effective support points; at most log N = {Math.Log(model.Layer.NumberOfPieces):F3})") },
             new[] { "calibrated coverage radius", HtmlPage.Number(model.CoverageRadius) },
+            new[] { "support points' provenance", string.Create(CultureInfo.InvariantCulture, $"{model.SupportRows.Count(row => row >= 0)} of {model.SupportRows.Count} started on a training row ({model.SupportRows.Where(row => row >= 0).Distinct().Count()} distinct rows); compare across model versions") },
         };
         rows.AddRange(context.Inputs.Metadata.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => (IReadOnlyList<string>)[pair.Key, pair.Value]));
         page.Table(["property", "value"], rows, "The model as its file describes it");

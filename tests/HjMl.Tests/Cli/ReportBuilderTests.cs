@@ -48,6 +48,7 @@ public sealed partial class ReportBuilderTests
         Assert.Equal(outside, report.Coverage.OutOfSupport);
         Assert.Equal(Enumerable.Range(0, data.Rows).Select(row => explainer.Certify(data.Row(row)).Radius), report.Coverage.Radii);
         Assert.Equal(budget[2].MeanRadius, report.Coverage.Radii.Average(), 9);
+        Assert.Contains($"{model.SupportRows.Count(row => row >= 0)} of {model.SupportRows.Count} started on a training row", report.Html);
         Assert.True(report.HistoryShown);
         Assert.DoesNotContain("does not carry its training history", report.Html);
         Assert.Equal(3, report.ExplainedRows.Count);
