@@ -21,7 +21,7 @@ internal static class HistorySection
         }
 
         double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
-        Plot loss = Panels.Create("Loss per epoch", "epoch", "loss (nats per row)");
+        Plot loss = Panels.Create("Loss per epoch", "epoch", "loss per row (the training objective)");
         Panels.Line(loss, epochs, history.Select(h => h.TrainingLoss).ToArray(), 0, "training loss").MarkerSize = 0;
         if (history.Any(h => double.IsFinite(h.ValidationLoss)))
         {
