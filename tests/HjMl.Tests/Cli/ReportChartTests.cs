@@ -96,6 +96,19 @@ public sealed class ReportChartTests : IDisposable
     }
 
     [Fact]
+    public void ACancelledReportWritesNoFile()
+    {
+        string model = Path.Combine(folder, "iris.hjml");
+        string iris = Path.Combine(TestData.Folder, "iris.csv");
+        Assert.Equal(0, Program.Run(["train", "--data", iris, "--task", "multiclass", "--width", "4", "--epochs", "3", "--out", model], new StringWriter(), new StringWriter()));
+        string html = Path.Combine(folder, "r.html");
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.Equal(130, Program.Run(["report", "--model", model, "--data", iris, "--out", html], new StringWriter(), new StringWriter(), cancelled.Token));
+        Assert.False(File.Exists(html));
+    }
+
+    [Fact]
     public void ReportCommandRefusesAnOutputThatIsNotHtmlAndDataWithoutTheModelsColumns()
     {
         string model = Path.Combine(folder, "iris.hjml");
