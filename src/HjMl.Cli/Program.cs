@@ -22,6 +22,7 @@ internal static class Program
         new ExportCommand(),
         new InspectCommand(),
         new InfoCommand(),
+        new HjMl.Cli.Report.ReportCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>

@@ -9,7 +9,7 @@ namespace HjMl.Cli.Commands;
 
 /// <summary>
 /// <c>hjml budget</c>: the viscosity budget — per eps of a sweep, the metric, mean certified radius, mean attribution
-/// entropy and out-of-support fraction, as a table and as CSV/JSON (and an SVG chart) a user can plot.
+/// entropy and out-of-support fraction, as a table and as CSV/JSON a user can plot, and as a chart (SVG or PNG).
 /// </summary>
 internal sealed class BudgetCommand : ICommand
 {
@@ -17,7 +17,7 @@ internal sealed class BudgetCommand : ICommand
 
     public string Summary => "the viscosity budget: accuracy, certified radius, entropy and out-of-support fraction per eps";
 
-    public string Usage => "hjml budget --model <model> --data <csv> --viscosity <from>..<to> [--steps 9] [--retrain <training csv>] [--tolerance t] [--out budget.csv|.json] [--plot budget.svg]";
+    public string Usage => "hjml budget --model <model> --data <csv> --viscosity <from>..<to> [--steps 9] [--retrain <training csv>] [--tolerance t] [--out budget.csv|.json] [--plot budget.svg|.png]";
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
@@ -30,6 +30,7 @@ internal sealed class BudgetCommand : ICommand
         string? outPath = arguments.Text("out");
         string? plotPath = arguments.Text("plot");
         arguments.RejectUnknown();
+        BudgetChart.Check(plotPath);
         (double from, double to) = ParseRange(range);
         HopfColeModel model = ModelFile.Load(modelPath);
         Dataset data = CsvDataset.Load(dataPath, "Label");
@@ -57,7 +58,7 @@ internal sealed class BudgetCommand : ICommand
 
         if (plotPath is not null)
         {
-            BudgetChart.Write(plotPath, points, metric, radius);
+            BudgetChart.Write(plotPath, points, metric, radius, model.Viscosity);
             output.WriteLine($"chart written to {plotPath}");
         }
 
