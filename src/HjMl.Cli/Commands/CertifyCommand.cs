@@ -11,8 +11,18 @@ namespace HjMl.Cli.Commands;
 /// <c>hjml certify</c>: per row the certified radius (classifiers) or the stability radius for a tolerance (regression),
 /// and support coverage; with <c>--attack</c>, projected-gradient attacks check every certificate and measure its tightness.
 /// </summary>
-internal sealed class CertifyCommand : ICommand, IHasSwitches
+internal sealed class CertifyCommand : IDescribedCommand, IHasSwitches
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
+        new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
+        new("tolerance", "regression: the output change the stability radius allows", OptionValue.Number, "0.1 x the label scale"),
+        new("attack", "check every certificate with projected-gradient attacks", OptionValue.Switch),
+        new("out", "write every certificate to this .csv or .json"),
+        new("label", "the label column, left out of the features", OptionValue.Text, "Label"),
+    ];
+
     public string Name => "certify";
 
     public string Summary => "certified radii and support coverage per row; --attack checks them with projected gradient";

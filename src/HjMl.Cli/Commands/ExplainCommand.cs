@@ -10,8 +10,18 @@ namespace HjMl.Cli.Commands;
 /// <c>hjml explain</c>: for each row, the prediction, the support points that carried it (with the training rows
 /// they started on), the attribution entropy, and the feature contributions that sum exactly to the score.
 /// </summary>
-internal sealed class ExplainCommand : ICommand
+internal sealed class ExplainCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
+        new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
+        new("top", "support points listed per row", OptionValue.Integer, "3"),
+        new("rows", "rows printed on screen (all rows go to --out)", OptionValue.Integer, "5"),
+        new("out", "write every explanation to this .csv or .json"),
+        new("label", "the label column, left out of the features", OptionValue.Text, "Label"),
+    ];
+
     public string Name => "explain";
 
     public string Summary => "explain predictions: top support points, entropy, feature contributions that sum to the score";

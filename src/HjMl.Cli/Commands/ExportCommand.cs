@@ -9,8 +9,16 @@ namespace HjMl.Cli.Commands;
 /// (opset 17, float32, ML.NET output names; see <see cref="OnnxExport"/>), atomically, and prints its inputs and
 /// outputs. <c>--explain</c> adds the explanation outputs (<see cref="OnnxExportOptions.IncludeExplanations"/>).
 /// </summary>
-internal sealed class ExportCommand : ICommand, IHasSwitches
+internal sealed class ExportCommand : IDescribedCommand, IHasSwitches
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the .hjml model file"),
+        new("onnx", "the ONNX file to write"),
+        new("explain", "add the explanation outputs (Gibbs weights, top support, certified radius, out-of-support score)", OptionValue.Switch),
+        new("top", "top support points in the explanation outputs", OptionValue.Integer, "4"),
+    ];
+
     public string[] Switches => ["explain"];
 
     public string Name => "export";

@@ -11,8 +11,19 @@ namespace HjMl.Cli.Commands;
 /// plane of a data file's rows: basins of H(pi(x)) along an eps sweep, where their count drops (basins merge), and the
 /// paper's critical scale eps* = N^(-1/d). Prints a table and writes the basins as CSV (atomically).
 /// </summary>
-internal sealed class LandscapeCommand : ICommand
+internal sealed class LandscapeCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
+        new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
+        new("viscosity", "eps range swept, <from>..<to>"),
+        new("steps", "points of the sweep", OptionValue.Integer, "25"),
+        new("grid", "grid points per axis of the PCA plane", OptionValue.Integer, "41"),
+        new("head", "'predicted' or a head index", OptionValue.Text, "predicted"),
+        new("out", "write the landscape to this CSV"),
+    ];
+
     public string Name => "landscape";
 
     public string Summary => "attribution-entropy landscape: basins of H(pi(x)) on a PCA plane along an eps sweep, and where they merge";

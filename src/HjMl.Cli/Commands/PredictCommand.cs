@@ -14,8 +14,15 @@ namespace HjMl.Cli.Commands;
 /// Rows are streamed: the input is read and the output written a batch at a time, so memory does not grow with the
 /// file, and the output appears, whole, only when every row is scored.
 /// </summary>
-internal sealed class PredictCommand : ICommand
+internal sealed class PredictCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
+        new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
+        new("out", "the CSV of predictions to write (written whole at the end, or not at all)"),
+    ];
+
     private const int BatchRows = 4096;
 
     public string Name => "predict";

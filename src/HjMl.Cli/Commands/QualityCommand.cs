@@ -37,8 +37,13 @@ internal sealed record QualityCase(string File, HopfColeTrainerOptions Options, 
 /// <c>hjml quality</c>: the quality table of the README: 5-fold cross-validation (seeded) on the shipped data sets and a
 /// 20% hold-out on mnist-10000, each against its bar. Exits 1 if any misses.
 /// </summary>
-internal sealed class QualityCommand : ICommand
+internal sealed class QualityCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("data-folder", "folder holding the shipped data sets", OptionValue.Text, "data"),
+    ];
+
     /// <summary>The table's rows; the tests run the same cases.</summary>
     public static IReadOnlyList<QualityCase> Cases { get; } =
     [

@@ -14,6 +14,18 @@ internal static class TabularOptions
         public HjMl.Models.ModelKind? Task => Columns.Task;
     }
 
+    /// <summary>The options <see cref="Read"/> reads (and --task, which <see cref="TrainingSettings"/> lists).</summary>
+    public static IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("label", "the column to predict", OptionValue.Text, "Label"),
+        new("ignore", "columns not to use, comma-separated"),
+        new("categorical", "columns to one-hot encode whatever their cells look like, comma-separated"),
+        new("text", "columns to featurise as free text (word and character n-grams), comma-separated"),
+        new("numeric", "columns to read as numbers, comma-separated"),
+        new("positive", "binary: the label value that is the positive class (default: yes/true/1, else the larger number, else the rarer value)"),
+        new("separator", "the CSV separator, one character or 'tab' (default: detected from the header)"),
+    ];
+
     /// <summary>Reads --label, --task, --ignore, --categorical, --text, --numeric, --positive and --separator.</summary>
     public static Choices Read(ParsedArguments arguments)
     {

@@ -16,8 +16,18 @@ namespace HjMl.Cli.Commands;
 /// an ML.NET zip with its featurisers when the output ends in .zip, else the engine's .hjml file. Nothing is written if
 /// anything fails.
 /// </summary>
-internal sealed class TrainCommand : ICommand, IHasSwitches
+internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("data", "the CSV file to train on (quoted fields, any common separator); without it, the breast_cancer set embedded in the tool"),
+        new("out", "the model to write: an ML.NET zip (with its featurisers) when it ends in .zip, else the engine's .hjml file (numeric columns only)"),
+        .. TabularOptions.Options,
+        new("search", "search depth, width, eps and learning rate by successive halving within --time-budget, then train the best; scores it on 15% of the rows nothing else saw", OptionValue.Switch),
+        new("time-budget", "seconds the search may use", OptionValue.Number, "60"),
+        .. TrainingSettings.Options,
+    ];
+
     public string[] Switches => ["search"];
 
     public string Name => "train";
@@ -87,7 +97,9 @@ internal sealed class TrainCommand : ICommand, IHasSwitches
             TrainingResult result = new HopfColeTrainer(options).Train(data.Train, progress: bar, cancellation: cancellation);
             bar.Finish();
             model = result.Model;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"best epoch {result.BestEpoch} of {result.History.Count}, eps {model.Viscosity:G4}, {result.History[^1].Elapsed.TotalSeconds:F1}s"));
+            output.WriteLine(result.History.Count == 0
+                ? "no epoch trained (--epochs 0 keeps the Hopf–Cole construction: support points on training rows)"
+                : string.Create(CultureInfo.InvariantCulture, $"best epoch {result.BestEpoch} of {result.History.Count}, eps {model.Viscosity:G4}, {result.History[^1].Elapsed.TotalSeconds:F1}s"));
             if (result.StopReason is not null)
             {
                 output.WriteLine(result.StopReason);

@@ -12,13 +12,16 @@ internal static class CsvSource
     /// <summary>What the user sees as the name of the embedded data set.</summary>
     public const string EmbeddedName = "breast_cancer (embedded)";
 
+    // A record must fit the reader's buffer: 64 Mi characters holds a row of a million numbers of 60 characters.
+    private const int MaximumRecordCharacters = 1 << 26;
+
     /// <summary>Opens <paramref name="path"/>, or the embedded breast_cancer set when it is null.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The header is empty, has an unnamed column or repeats a name.</exception>
     public static CsvDataReader Open(string? path, char? separator = null)
     {
         TextReader text = path is null ? EmbeddedReader() : OpenFile(path);
-        var options = new CsvDataReaderOptions { HasHeaders = true, Delimiter = separator, OwnsReader = true };
+        var options = new CsvDataReaderOptions { HasHeaders = true, Delimiter = separator, OwnsReader = true, MaxBufferSize = MaximumRecordCharacters };
         CsvDataReader reader;
         try
         {
@@ -90,7 +93,7 @@ internal static class CsvSource
 
             if (!seen.TryAdd(names[i], i))
             {
-                throw new InvalidDataException($"{source}: the column name '{names[i]}' appears twice in the header (columns {seen[names[i]] + 1} and {i + 1}); rename one, so that every column is read once by its name.");
+                throw new InvalidDataException($"{source}: the header names column '{names[i]}' twice (columns {seen[names[i]] + 1} and {i + 1}); rename one, so that every column is read once by its name.");
             }
         }
     }
