@@ -25,6 +25,7 @@ internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
         .. TabularOptions.Options,
         new("search", "search depth, width, eps and learning rate by successive halving within --time-budget, then train the best; scores it on 15% of the rows nothing else saw", OptionValue.Switch),
         new("time-budget", "seconds the search may use", OptionValue.Number, "60"),
+        new("hjml-mlnet-project", "with --search and a .zip: the consumption project references this HjMl.MLNet.csproj (a checkout of the repository) instead of the HjMl.MLNet package"),
         .. TrainingSettings.Options,
     ];
 
@@ -44,10 +45,18 @@ internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
         HopfColeTrainerOptions options = TrainingSettings.Read(arguments, choices.Task ?? ModelKind.BinaryClassification);
         bool search = arguments.Has("search");
         double budget = arguments.Number("time-budget", 60);
+        string? hjmlProject = arguments.Text("hjml-mlnet-project");
         arguments.RejectUnknown();
         if (search)
         {
             SearchSettings.CheckBudget(budget);
+        }
+
+        // A search's whole console output also goes to its log.
+        var transcript = new StringWriter(CultureInfo.InvariantCulture);
+        if (search)
+        {
+            output = new TeeWriter(output, transcript);
         }
 
         bool pipeline = outPath.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
@@ -122,6 +131,13 @@ internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
         }
 
         output.WriteLine($"model written to {outPath}");
+        if (searched is not null)
+        {
+            foreach (string written in SearchArtifacts.Write(outPath, schema, table, options, searched, transcript.ToString(), hjmlProject))
+            {
+                output.WriteLine($"written: {written}");
+            }
+        }
         output.WriteLine();
         output.WriteLine("to use it from C#:");
         if (pipeline)

@@ -62,8 +62,8 @@ internal static class CommandLine
                 }
             }
 
-            // System.CommandLine's own messages, with its suggestions for a mistyped verb or option.
-            parsed.Invoke(configuration);
+            // System.CommandLine's own messages, with its suggestions for a mistyped verb or option, all to the error stream.
+            parsed.Invoke(new InvocationConfiguration { Output = error, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
             error.WriteLine(ReferenceEquals(at, root) ? "'hjml --help' lists the verbs." : $"'hjml {at.Name} --help' lists its options.");
             return 2;
         }

@@ -14,11 +14,12 @@ namespace HjMl.Cli.Modelling;
 internal static class ConsumptionProject
 {
     /// <summary>
-    /// Writes the project into <paramref name="folder"/> (created), with a copy of <paramref name="modelPath"/>.
+    /// Writes the project into <paramref name="folder"/> (created), with a copy of <paramref name="modelPath"/> and the
+    /// training code (<see cref="TrainingCode"/>) for <paramref name="options"/> on <paramref name="dataFile"/>.
     /// HjMl.MLNet is referenced as a package of <paramref name="hjmlVersion"/>, or as the project at
     /// <paramref name="hjmlProject"/> when given (a checkout of the repository).
     /// </summary>
-    public static void Write(string folder, string modelPath, TabularSchema schema, IReadOnlyList<string?[]> exampleRows, string hjmlVersion, string? hjmlProject)
+    public static void Write(string folder, string modelPath, TabularSchema schema, HopfColeTrainerOptions options, string dataFile, IReadOnlyList<string?[]> exampleRows, string hjmlVersion, string? hjmlProject)
     {
         Directory.CreateDirectory(folder);
         string name = Identifier(Path.GetFileNameWithoutExtension(folder));
@@ -53,20 +54,26 @@ internal static class ConsumptionProject
         File.WriteAllText(Path.Combine(folder, "ModelOutput.cs"), Output(name, schema.Label.Task));
         File.WriteAllText(Path.Combine(folder, "Model.cs"), Model(name));
         File.WriteAllText(Path.Combine(folder, "Program.cs"), Program(name, schema, exampleRows[0]));
+        File.WriteAllText(Path.Combine(folder, "Training.cs"), TrainingCode(schema, options, dataFile, name));
     }
 
     /// <summary>The training code: the featurisers and trainer <c>hjml train</c> used, in ML.NET's API.</summary>
-    public static string TrainingCode(TabularSchema schema, HopfColeTrainerOptions options, string dataFile)
+    public static string TrainingCode(TabularSchema schema, HopfColeTrainerOptions options, string dataFile, string name)
     {
         var code = new StringBuilder();
-        code.AppendLine("// The pipeline `hjml train` fitted, in ML.NET's API (HjMl.MLNet's Hopf–Cole trainer). Run it in a project");
-        code.AppendLine("// referencing Microsoft.ML, Microsoft.ML.OnnxTransformer, Microsoft.ML.OnnxRuntime and HjMl.MLNet; ModelInput is the");
-        code.AppendLine("// consumption project's class.");
         code.AppendLine("using HjMl.MLNet;");
         code.AppendLine("using Microsoft.ML;");
         code.AppendLine();
-        code.AppendLine($"var mlContext = new MLContext(seed: {options.Seed});");
-        code.AppendLine($"IDataView data = mlContext.Data.LoadFromTextFile<ModelInput>(\"{dataFile}\", separatorChar: ',', hasHeader: true, allowQuoting: true);");
+        code.AppendLine($"namespace {name};");
+        code.AppendLine();
+        code.AppendLine("/// <summary>The pipeline `hjml train` fitted, in ML.NET's API (HjMl.MLNet's Hopf–Cole trainer with the settings it chose).</summary>");
+        code.AppendLine("public static class Training");
+        code.AppendLine("{");
+        code.AppendLine("    /// <summary>Fits the pipeline on a CSV laid out as the training file and saves it to <paramref name=\"modelPath\"/>.</summary>");
+        code.AppendLine($"    public static ITransformer Train(string dataPath = \"{dataFile}\", string modelPath = \"model.zip\")");
+        code.AppendLine("    {");
+        code.AppendLine($"        var mlContext = new MLContext(seed: {options.Seed});");
+        code.AppendLine("        IDataView data = mlContext.Data.LoadFromTextFile<ModelInput>(dataPath, separatorChar: ',', hasHeader: true, allowQuoting: true);");
         LabelColumn label = schema.Label;
         var stages = new List<string>();
         if (label.Task == ModelKind.BinaryClassification)
@@ -131,17 +138,19 @@ internal static class ConsumptionProject
             stages.Add("mlContext.Transforms.Conversion.MapKeyToValue(\"PredictedClass\", \"PredictedLabel\")");
         }
 
-        code.AppendLine($"var pipeline = {stages[0]}");
+        code.Append($"        var pipeline = {stages[0]}");
         foreach (string stage in stages.Skip(1))
         {
-            code.AppendLine($"    .Append({stage})");
+            code.AppendLine();
+            code.Append($"            .Append({stage})");
         }
 
-        code[code.Length - 1 - Environment.NewLine.Length + 1] = ';';
-        code.Length -= Environment.NewLine.Length - 1;
-        code.AppendLine();
-        code.AppendLine("ITransformer model = pipeline.Fit(data);");
-        code.AppendLine("mlContext.Model.SaveAtomically(model, data.Schema, \"model.zip\");");
+        code.AppendLine(";");
+        code.AppendLine("        ITransformer model = pipeline.Fit(data);");
+        code.AppendLine("        mlContext.Model.SaveAtomically(model, data.Schema, modelPath);");
+        code.AppendLine("        return model;");
+        code.AppendLine("    }");
+        code.AppendLine("}");
         return code.ToString();
     }
 

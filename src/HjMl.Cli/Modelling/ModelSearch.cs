@@ -54,9 +54,9 @@ internal static class ModelSearch
         Dataset scored = data.Subset(order[..holdout]);
         Dataset trained = data.Subset(order[holdout..]);
         int fullEpochs = Math.Max(1, template.MaximumEpochs);
-        int firstEpochs = Math.Max(1, fullEpochs / (Keep * Keep));
+        int[] rungs = [.. new[] { fullEpochs / (Keep * Keep), fullEpochs / Keep, fullEpochs }.Where(e => e >= 1).Distinct()];
         string metric = template.Kind == ModelKind.Regression ? "R²" : "accuracy";
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"searching depth, width, eps and learning rate by successive halving for {budget.TotalSeconds:G4}s: trials train on {trained.Rows} rows and are scored on {holdout} others; rungs of {firstEpochs}, {Math.Min(fullEpochs, firstEpochs * Keep)} and {fullEpochs} epochs"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"searching depth, width, eps and learning rate by successive halving for {budget.TotalSeconds:G4}s: trials train on {trained.Rows} rows and are scored on {holdout} others; rungs of {string.Join(", ", rungs)} epochs, keeping the best 1/{Keep} of each"));
         var trials = new List<SearchTrialResult>();
         SearchTrialResult? best = null;
         bool first = true;
@@ -69,9 +69,9 @@ internal static class ModelSearch
                 first = false;
             }
 
-            int epochs = firstEpochs;
-            for (int rung = 0; candidates.Count > 0 && clock.Elapsed < budget; rung++)
+            for (int rung = 0; rung < rungs.Length && candidates.Count > 0 && clock.Elapsed < budget; rung++)
             {
+                int epochs = rungs[rung];
                 var results = new List<SearchTrialResult>();
                 foreach (HopfColeTrainerOptions candidate in candidates)
                 {
@@ -100,13 +100,7 @@ internal static class ModelSearch
                     output.WriteLine(line);
                 }
 
-                if (epochs >= fullEpochs)
-                {
-                    break;
-                }
-
                 candidates = results.OrderByDescending(r => r.Metrics.Primary).Take(Math.Max(1, results.Count / Keep)).Select(r => r.Options).ToList();
-                epochs = Math.Min(fullEpochs, epochs * Keep);
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using HjMl.Cli.Data;
 using HjMl.Evaluation;
 using HjMl.Models;
 using HjMl.Training;
@@ -37,5 +38,41 @@ internal static class SearchArtifacts
             };
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {rank,4}  {trial.Number,5}  {o.MaximumEpochs,6}  {o.Depth,5}  {o.NumberOfSupportPoints,5}  {o.Viscosity,6:G3}  {o.LearningRate,7:G2}  {metrics}  {trial.Elapsed.TotalSeconds,5:F1}s"));
         }
+    }
+
+    /// <summary>
+    /// Writes, beside <paramref name="modelPath"/>: the run's log (<paramref name="transcript"/> and every trial), the
+    /// training code, and for an ML.NET zip the consumption project; returns the paths written.
+    /// </summary>
+    public static IReadOnlyList<string> Write(string modelPath, TabularSchema schema, RawTable table, HopfColeTrainerOptions options, SearchOutcome outcome, string transcript, string? hjmlProject)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+        string stem = Path.GetFileNameWithoutExtension(modelPath);
+        var written = new List<string>();
+        string log = Path.Combine(folder, stem + ".log");
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        text.Write(transcript);
+        text.WriteLine();
+        WriteLeaderboard(text, outcome, outcome.Trials.Count);
+        HjMl.Persistence.AtomicFile.Write(log, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            writer.Write(text.ToString());
+        });
+        written.Add(log);
+        if (!modelPath.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+        {
+            return written;
+        }
+
+        string training = Path.Combine(folder, stem + ".training.cs");
+        string project = Path.Combine(folder, ConsumptionProject.Identifier(stem) + ".Consumption");
+        string name = ConsumptionProject.Identifier(Path.GetFileNameWithoutExtension(project));
+        File.WriteAllText(training, ConsumptionProject.TrainingCode(schema, options, table.Source, name));
+        written.Add(training);
+        string version = typeof(HjMl.Models.HopfColeModel).Assembly.GetName().Version?.ToString(3) ?? "1.0.0";
+        ConsumptionProject.Write(project, modelPath, schema, options, table.Source, table.Rows, version, hjmlProject);
+        written.Add(project);
+        return written;
     }
 }
