@@ -13,7 +13,7 @@ internal sealed class ExportCommand : IDescribedCommand, IHasSwitches
 {
     public IReadOnlyList<VerbOption> Options { get; } =
     [
-        new("model", "the .hjml model file"),
+        new("model", "the model file: an ML.NET zip written by hjml train or a .hjml file (its Hopf–Cole stage is exported)"),
         new("onnx", "the ONNX file to write"),
         new("explain", "add the explanation outputs (Gibbs weights, top support, certified radius, out-of-support score)", OptionValue.Switch),
         new("top", "top support points in the explanation outputs", OptionValue.Integer, "4"),
@@ -44,7 +44,7 @@ internal sealed class ExportCommand : IDescribedCommand, IHasSwitches
             throw new UsageException($"unexpected argument '{arguments.Positional[0]}'.");
         }
 
-        HopfColeModel model = ModelFile.Load(modelPath);
+        HopfColeModel model = HjMl.Cli.Data.ModelData.Load(modelPath).Model;
         cancellation.ThrowIfCancellationRequested();
         OnnxExport.Save(model, onnxPath, new OnnxExportOptions { IncludeExplanations = explain, TopSupportPoints = top });
         OnnxModelSummary summary = OnnxModelSummary.Read(onnxPath);

@@ -64,6 +64,11 @@ internal sealed class QualityCommand : IDescribedCommand
     {
         string folder = arguments.Text("data-folder") ?? "data";
         arguments.RejectUnknown();
+        if (!File.Exists(Path.Combine(folder, Cases[0].File)))
+        {
+            throw new ArgumentException($"hjml quality reads the repository's data sets ({string.Join(", ", Cases.Select(c => c.File))}) from --data-folder, here '{Path.GetFullPath(folder)}', which lacks {Cases[0].File}. Run it from a checkout of HjMl or give --data-folder <checkout>/data.");
+        }
+
         output.WriteLine("| data | task | width | eps | t | scored by | metric | result | bar | folds | time |");
         output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         int missed = 0;
