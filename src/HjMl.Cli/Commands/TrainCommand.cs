@@ -18,6 +18,13 @@ namespace HjMl.Cli.Commands;
 /// </summary>
 internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
 {
+    /// <summary>
+    /// The default eps when ML.NET featurises the columns (one-hot categories, indicators of empty cells): such 0/1
+    /// columns, standardised with the scale floor of an indicator, stand up to 4 units from their means, so the logits
+    /// spread wider than on dense numbers and a smoother read-out generalises better (README, the Model Builder walkthrough).
+    /// </summary>
+    public const double FeaturisedViscosity = 2;
+
     public IReadOnlyList<VerbOption> Options { get; } =
     [
         new("data", "the CSV file to train on (quoted fields, any common separator); without it, the breast_cancer set embedded in the tool"),
@@ -46,6 +53,7 @@ internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
         bool search = arguments.Has("search");
         double budget = arguments.Number("time-budget", 60);
         string? hjmlProject = arguments.Text("hjml-mlnet-project");
+        bool viscosityGiven = arguments.Has("viscosity");
         arguments.RejectUnknown();
         if (search)
         {
@@ -63,6 +71,11 @@ internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
         RawTable table = RawTable.Read(dataPath, choices.Separator, cancellation);
         TabularSchema schema = ColumnInference.Infer(table, choices.Columns);
         options = options with { Kind = schema.Label.Task };
+        if (pipeline && !schema.IsPlainNumeric && !viscosityGiven)
+        {
+            options = options with { Viscosity = FeaturisedViscosity };
+        }
+
         SchemaReport.Write(output, table, schema);
         PreparedData data = PreparedData.Prepare(table, schema, pipeline, search ? SearchSettings.TestFraction : 0, options.Seed, cancellation);
         if (data.DroppedRows > 0)

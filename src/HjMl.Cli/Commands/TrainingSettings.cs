@@ -13,7 +13,7 @@ internal static class TrainingSettings
     [
         new("task", "regression, binary or multiclass; inferred from the label when not given (two values: binary; text or a few whole numbers: multiclass; other numbers: regression)"),
         new("width", "support points per head (N)", OptionValue.Integer, "32"),
-        new("viscosity", "eps, the viscosity: softmax temperature of the log-sum-exp heads", OptionValue.Number, "0.5"),
+        new("viscosity", "eps, the viscosity: softmax temperature of the log-sum-exp heads (train: 2 when ML.NET featurises categorical, text or empty cells)", OptionValue.Number, "0.5"),
         new("viscosity-mode", "fixed, learned, annealed (from --viscosity to --final-viscosity) or width (eps = N^(-1/d))", OptionValue.Text, "fixed"),
         new("final-viscosity", "the eps annealing ends at", OptionValue.Number, "0.05"),
         new("time", "t of the Hopf–Cole reading (support points y = 2t w)", OptionValue.Number, "d/4"),
