@@ -62,6 +62,7 @@ internal sealed class CertifyCommand : IDescribedCommand, IHasSwitches
         IEnumerable<IReadOnlyList<object>> Records()
         {
             var features = new double[d];
+            var progress = new RowProgress(error, "certify");
             foreach (RowBatch batch in data.Read(dataPath, label, 1024, cancellation))
             {
                 ScoredRows.Check(model, batch);
@@ -69,6 +70,7 @@ internal sealed class CertifyCommand : IDescribedCommand, IHasSwitches
                 {
                     cancellation.ThrowIfCancellationRequested();
                     int row = checked((int)(batch.FirstRow + i));
+                    progress.Report(row);
                     Array.Copy(batch.Features, i * d, features, 0, d);
                     Certificate certificate = model.Kind == ModelKind.Regression ? explainer.StabilityRadius(features, tolerance) : explainer.Certify(features);
                     SupportCoverage coverage = explainer.Coverage(features);

@@ -51,6 +51,7 @@ internal sealed class ExplainCommand : IDescribedCommand
         IEnumerable<IReadOnlyList<object>> Records()
         {
             var features = new double[d];
+            var progress = new RowProgress(error, "explain");
             foreach (RowBatch batch in data.Read(dataPath, label, 1024, cancellation))
             {
                 ScoredRows.Check(model, batch);
@@ -58,6 +59,7 @@ internal sealed class ExplainCommand : IDescribedCommand
                 {
                     cancellation.ThrowIfCancellationRequested();
                     int row = checked((int)(batch.FirstRow + i));
+                    progress.Report(row);
                     Array.Copy(batch.Features, i * d, features, 0, d);
                     yield return Record(model, explainer, explanation, features, row, row < shown ? output : null);
                     count++;

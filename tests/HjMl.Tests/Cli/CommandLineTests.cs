@@ -73,3 +73,45 @@ public sealed class CommandLineTests
         return (exit, output.ToString(), error.ToString());
     }
 }
+
+/// <summary>A verb written against <see cref="ICommand"/> alone, as verbs were before System.CommandLine.</summary>
+internal sealed class PlainVerb : ICommand, IHasSwitches
+{
+    public ParsedArguments? Received { get; private set; }
+
+    public string Name => "plain";
+
+    public string Summary => "a verb with no declared options";
+
+    public string Usage => "hjml plain [--size n] [--loud]";
+
+    public string[] Switches => ["loud"];
+
+    public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
+    {
+        Received = arguments;
+        int size = arguments.Integer("size", 1);
+        bool loud = arguments.Has("loud");
+        arguments.RejectUnknown();
+        output.WriteLine($"size {size} loud {loud}");
+        return 0;
+    }
+}
+
+/// <summary>The adapter that keeps verbs written against today's <see cref="ICommand"/> registering by one line.</summary>
+public sealed class PlainCommandAdapterTests
+{
+    [Fact]
+    public void APlainICommandStillReceivesItsOptionsSwitchesAndUsageErrors()
+    {
+        var verb = new PlainVerb();
+        var output = new StringWriter();
+        Assert.Equal(0, CommandLine.Run([verb], ["plain", "--size", "7", "--loud"], output, new StringWriter()));
+        Assert.Equal("size 7 loud True", output.ToString().Trim());
+
+        var error = new StringWriter();
+        Assert.Equal(2, CommandLine.Run([verb], ["plain", "--colour", "red"], new StringWriter(), error));
+        Assert.Contains("hjml plain: --colour is not an option of this command.", error.ToString());
+        Assert.Contains("usage: hjml plain [--size n] [--loud]", error.ToString());
+    }
+}
