@@ -29,5 +29,16 @@ internal static class Program
     public static int Run(string[] arguments, TextWriter output, TextWriter error, CancellationToken cancellation = default)
         => CommandLine.Run(Verbs, arguments, output, error, cancellation);
 
-    private static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    private static int Main(string[] args)
+    {
+        // Ctrl+C cancels the verb, which stops at its next check and writes nothing (outputs replace their files only
+        // once whole); a second Ctrl+C ends the process at once.
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, press) =>
+        {
+            press.Cancel = !cancellation.IsCancellationRequested;
+            cancellation.Cancel();
+        };
+        return Run(args, Console.Out, Console.Error, cancellation.Token);
+    }
 }

@@ -6,8 +6,17 @@ using HjMl.Training;
 namespace HjMl.Cli.Commands;
 
 /// <summary><c>hjml cross-validate</c>: k-fold cross-validation with a seeded shuffle; prints each fold and the mean.</summary>
-internal sealed class CrossValidateCommand : ICommand
+internal sealed class CrossValidateCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("data", "the CSV file (numeric columns); without it, the breast_cancer set embedded in the tool"),
+        new("label", "the label column", OptionValue.Text, "Label"),
+        new("folds", "k of k-fold cross-validation", OptionValue.Integer, "5"),
+        new("split-seed", "seed of the fold split", OptionValue.Integer, "0"),
+        .. TrainingSettings.Options,
+    ];
+
     public string Name => "cross-validate";
 
     public string Summary => "k-fold cross-validation of the trainer on a CSV file";

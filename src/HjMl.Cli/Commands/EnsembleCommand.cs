@@ -14,8 +14,24 @@ namespace HjMl.Cli.Commands;
 /// ensemble's eps on 20% (both combinations: global Gibbs weights and per-row log-sum-exp pooling), and reports member
 /// weights and metrics on those rows and on the last 20%, held out from everything, against the best member.
 /// </summary>
-internal sealed class EnsembleCommand : ICommand
+internal sealed class EnsembleCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
+        new("label", "the label column", OptionValue.Text, "Label"),
+        new("task", "regression, binary or multiclass", OptionValue.Text, "binary"),
+        new("members", "members trained", OptionValue.Integer, "5"),
+        new("viscosity", "range of the ensemble eps searched, <from>..<to>"),
+        new("steps", "points of the eps search", OptionValue.Integer, "31"),
+        new("width", "support points per head of each member", OptionValue.Integer, "8 (16 for regression)"),
+        new("member-viscosity", "eps of each member", OptionValue.Number, "0.5 (2 for regression)"),
+        new("epochs", "epochs per member", OptionValue.Integer, "100"),
+        new("seed", "random seed", OptionValue.Integer, "1"),
+        new("threads", "threads for the gradient; 0 for all cores", OptionValue.Integer, "0"),
+        new("out", "write the report to this CSV"),
+    ];
+
     public string Name => "ensemble";
 
     public string Summary => "viscosity-controlled ensemble: train k members, choose eps on a validation split, compare with the best member";

@@ -1,8 +1,7 @@
 using System.Globalization;
 using HjMl.Attribution;
-using HjMl.Data;
+using HjMl.Cli.Data;
 using HjMl.Models;
-using HjMl.Persistence;
 
 namespace HjMl.Cli.Commands;
 
@@ -10,84 +9,62 @@ namespace HjMl.Cli.Commands;
 /// <c>hjml explain</c>: for each row, the prediction, the support points that carried it (with the training rows
 /// they started on), the attribution entropy, and the feature contributions that sum exactly to the score.
 /// </summary>
-internal sealed class ExplainCommand : ICommand
+internal sealed class ExplainCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
+        new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
+        new("top", "support points listed per row", OptionValue.Integer, "3"),
+        new("rows", "rows printed on screen (all rows go to --out)", OptionValue.Integer, "5"),
+        new("out", "write every explanation to this .csv or .json"),
+        new("label", "the label column, left out of the features", OptionValue.Text, "Label"),
+    ];
+
     public string Name => "explain";
 
     public string Summary => "explain predictions: top support points, entropy, feature contributions that sum to the score";
 
-    public string Usage => "hjml explain --model <model> --data <csv> [--top k] [--rows n] [--out explanations.csv|.json]";
+    public string Usage => "hjml explain --model <model.zip|model.hjml> [--data <csv>] [--label <column>] [--top k] [--rows n] [--out explanations.csv|.json]";
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
         string modelPath = arguments.Required("model");
-        string dataPath = arguments.Required("data");
+        string? dataPath = arguments.Text("data");
         int top = arguments.Integer("top", 3);
         int shown = arguments.Integer("rows", 5);
         string? outPath = arguments.Text("out");
+        string label = arguments.Text("label") ?? "Label";
         arguments.RejectUnknown();
-        HopfColeModel model = ModelFile.Load(modelPath);
-        FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
-        ScoredRows.Check(model, table);
+        ModelData data = ModelData.Load(modelPath);
+        HopfColeModel model = data.Model;
         var explainer = new ModelExplainer(model);
         var explanation = new Explanation(model, top);
         int d = model.InputDimension;
-        var records = new List<IReadOnlyList<object>>();
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model.Kind} model, eps {model.Viscosity:G4}, {model.Layer.NumberOfPieces} support points per head; explaining {table.Rows} rows of {Path.GetFileName(dataPath)}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model.Kind} model, eps {model.Viscosity:G4}, {model.Layer.NumberOfPieces} support points per head; explaining the rows of {CsvSource.NameOf(dataPath)}"));
         output.WriteLine(model.Flow is null
             ? "the margin's parts: feature contributions + bias + eps·entropy (+ label mean) = score, exactly"
             : $"a flow of depth {model.Depth} carries the features to {model.Flow.Width} terminal coordinates z; the score's parts: baseline + input-feature contributions (integrated gradients) + quadrature remainder, and at z: contributions + bias + eps·entropy");
-        for (int row = 0; row < table.Rows; row++)
+        long count = 0;
+
+        // Rows stream from the file through the explainer to the output, a batch at a time.
+        IEnumerable<IReadOnlyList<object>> Records()
         {
-            cancellation.ThrowIfCancellationRequested();
-            ReadOnlySpan<double> features = table.Features.Slice(row * d, d);
-            explainer.Explain(features, explanation);
-            Decomposition parts = model.Kind == ModelKind.MulticlassClassification ? explanation.Class : explanation.Margin;
-            InputDecomposition? input = model.Kind == ModelKind.MulticlassClassification ? explanation.InputClass : explanation.InputMargin;
-            ScoredRows.RequireFinite(row, "explained", "explained value, bias and entropy terms and feature contributions", [parts.Value, parts.BiasTerm, parts.EntropyTerm, explanation.Entropy, .. parts.FeatureContributions, .. input?.FeatureContributions ?? []]);
-            if (row < shown)
+            var features = new double[d];
+            var progress = new RowProgress(error, "explain");
+            foreach (RowBatch batch in data.Read(dataPath, label, 1024, cancellation))
             {
-                WriteRow(output, model, row, explanation, parts, input);
+                ScoredRows.Check(model, batch);
+                for (int i = 0; i < batch.Rows; i++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    int row = checked((int)(batch.FirstRow + i));
+                    progress.Report(row);
+                    Array.Copy(batch.Features, i * d, features, 0, d);
+                    yield return Record(model, explainer, explanation, features, row, row < shown ? output : null);
+                    count++;
+                }
             }
-
-            var record = new List<object>
-            {
-                row + 1,
-                explanation.Prediction.PredictedLabel,
-                explanation.Prediction.Score,
-                explanation.Prediction.Probability,
-                explanation.Entropy,
-                explanation.EffectiveSupportCount,
-                parts.Value,
-                parts.Baseline,
-                parts.BiasTerm,
-                parts.EntropyTerm,
-            };
-            if (input is null)
-            {
-                record.AddRange(parts.FeatureContributions.Select(c => (object)c));
-            }
-            else
-            {
-                // With a flow the CSV's columns decompose the score over the input features: the value at the
-                // training means, the contributions and the quadrature remainder (no bias or entropy term in that
-                // decomposition: the terminal coordinates' parts stay on screen), so the columns still sum to the score.
-                record[7] = input.Baseline;
-                record[8] = 0.0;
-                record[9] = 0.0;
-                record.AddRange(input.FeatureContributions.Select(c => (object)c));
-                record.Add(input.Remainder);
-            }
-
-            foreach (SupportAttribution support in explanation.TopSupport)
-            {
-                record.Add(support.SupportRow);
-                record.Add(support.Head);
-                record.Add(support.Weight);
-                record.Add(support.Influence);
-            }
-
-            records.Add(record);
         }
 
         if (outPath is not null)
@@ -104,11 +81,69 @@ internal sealed class ExplainCommand : ICommand
                 columns.AddRange([$"Top{k}.TrainingRow", $"Top{k}.Head", $"Top{k}.Weight", $"Top{k}.Influence"]);
             }
 
-            TableOutput.Write(outPath, columns, records);
-            output.WriteLine($"{records.Count} explanations written to {outPath}");
+            TableOutput.Write(outPath, columns, Records());
+            output.WriteLine($"{count} explanations written to {outPath}");
+        }
+        else
+        {
+            foreach (IReadOnlyList<object> record in Records())
+            {
+                _ = record;
+            }
         }
 
         return 0;
+    }
+
+    private static List<object> Record(HopfColeModel model, ModelExplainer explainer, Explanation explanation, double[] features, int row, TextWriter? screen)
+    {
+        explainer.Explain(features, explanation);
+        Decomposition parts = model.Kind == ModelKind.MulticlassClassification ? explanation.Class : explanation.Margin;
+        InputDecomposition? input = model.Kind == ModelKind.MulticlassClassification ? explanation.InputClass : explanation.InputMargin;
+        ScoredRows.RequireFinite(row, "explained", "explained value, bias and entropy terms and feature contributions", [parts.Value, parts.BiasTerm, parts.EntropyTerm, explanation.Entropy, .. parts.FeatureContributions, .. input?.FeatureContributions ?? []]);
+        if (screen is not null)
+        {
+            WriteRow(screen, model, row, explanation, parts, input);
+        }
+
+        var record = new List<object>
+        {
+            row + 1,
+            explanation.Prediction.PredictedLabel,
+            explanation.Prediction.Score,
+            explanation.Prediction.Probability,
+            explanation.Entropy,
+            explanation.EffectiveSupportCount,
+            parts.Value,
+            parts.Baseline,
+            parts.BiasTerm,
+            parts.EntropyTerm,
+        };
+        if (input is null)
+        {
+            record.AddRange(parts.FeatureContributions.Select(c => (object)c));
+        }
+        else
+        {
+            // With a flow the CSV's columns decompose the score over the input features: the value at the
+            // training means, the contributions and the quadrature remainder (no bias or entropy term in that
+            // decomposition: the terminal coordinates' parts stay on screen), so the columns still sum to the score.
+            record[7] = input.Baseline;
+            record[8] = 0.0;
+            record[9] = 0.0;
+            record.AddRange(input.FeatureContributions.Select(c => (object)c));
+            record.Add(input.Remainder);
+        }
+
+        foreach (SupportAttribution support in explanation.TopSupport)
+        {
+            record.Add(support.SupportRow);
+            record.Add(support.Head);
+            record.Add(support.Weight);
+            record.Add(support.Influence);
+        }
+
+        return record;
     }
 
     private static void WriteRow(TextWriter output, HopfColeModel model, int row, Explanation explanation, Decomposition parts, InputDecomposition? input)

@@ -9,8 +9,16 @@ namespace HjMl.Cli.Commands;
 /// (opset 17, float32, ML.NET output names; see <see cref="OnnxExport"/>), atomically, and prints its inputs and
 /// outputs. <c>--explain</c> adds the explanation outputs (<see cref="OnnxExportOptions.IncludeExplanations"/>).
 /// </summary>
-internal sealed class ExportCommand : ICommand, IHasSwitches
+internal sealed class ExportCommand : IDescribedCommand, IHasSwitches
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train or a .hjml file (its Hopf–Cole stage is exported)"),
+        new("onnx", "the ONNX file to write"),
+        new("explain", "add the explanation outputs (Gibbs weights, top support, certified radius, out-of-support score)", OptionValue.Switch),
+        new("top", "top support points in the explanation outputs", OptionValue.Integer, "4"),
+    ];
+
     public string[] Switches => ["explain"];
 
     public string Name => "export";
@@ -36,7 +44,7 @@ internal sealed class ExportCommand : ICommand, IHasSwitches
             throw new UsageException($"unexpected argument '{arguments.Positional[0]}'.");
         }
 
-        HopfColeModel model = ModelFile.Load(modelPath);
+        HopfColeModel model = HjMl.Cli.Data.ModelData.Load(modelPath).Model;
         cancellation.ThrowIfCancellationRequested();
         OnnxExport.Save(model, onnxPath, new OnnxExportOptions { IncludeExplanations = explain, TopSupportPoints = top });
         OnnxModelSummary summary = OnnxModelSummary.Read(onnxPath);

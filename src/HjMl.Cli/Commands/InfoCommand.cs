@@ -10,8 +10,10 @@ namespace HjMl.Cli.Commands;
 /// use with the library file it loaded, and which native BLAS libraries load. Exits 1 if HJML_BLAS asks for a
 /// provider that cannot be used.
 /// </summary>
-internal sealed class InfoCommand : ICommand
+internal sealed class InfoCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } = [];
+
     public string Name => "info";
 
     public string Summary => "show versions, processors, SIMD support and the BLAS provider in use";

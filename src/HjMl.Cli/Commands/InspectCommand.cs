@@ -9,8 +9,12 @@ namespace HjMl.Cli.Commands;
 /// <c>hjml inspect &lt;file&gt;</c>: prints what an HjMl model file or an ONNX model holds: inputs and outputs (names,
 /// types, shapes), the model's dimensions, and its metadata. The file's first bytes decide which it is.
 /// </summary>
-internal sealed class InspectCommand : ICommand
+internal sealed class InspectCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } = [];
+
+    public string? Positional => "file";
+
     public string Name => "inspect";
 
     public string Summary => "show a model file's or ONNX graph's inputs, outputs (names, types, shapes) and metadata";

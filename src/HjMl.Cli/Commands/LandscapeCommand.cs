@@ -1,4 +1,5 @@
 using System.Globalization;
+using HjMl.Cli.Data;
 using HjMl.Data;
 using HjMl.Landscape;
 using HjMl.Models;
@@ -11,18 +12,31 @@ namespace HjMl.Cli.Commands;
 /// plane of a data file's rows: basins of H(pi(x)) along an eps sweep, where their count drops (basins merge), and the
 /// paper's critical scale eps* = N^(-1/d). Prints a table and writes the basins as CSV (atomically).
 /// </summary>
-internal sealed class LandscapeCommand : ICommand
+internal sealed class LandscapeCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
+        new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
+        new("label", "the label column, left out of the features", OptionValue.Text, "Label"),
+        new("viscosity", "eps range swept, <from>..<to>"),
+        new("steps", "points of the sweep", OptionValue.Integer, "25"),
+        new("grid", "grid points per axis of the PCA plane", OptionValue.Integer, "41"),
+        new("head", "'predicted' or a head index", OptionValue.Text, "predicted"),
+        new("out", "write the landscape to this CSV"),
+    ];
+
     public string Name => "landscape";
 
     public string Summary => "attribution-entropy landscape: basins of H(pi(x)) on a PCA plane along an eps sweep, and where they merge";
 
-    public string Usage => "hjml landscape --model <model> --data <csv> [--viscosity <from>..<to>] [--steps 25] [--grid 41] [--head predicted|<k>] [--out landscape.csv]";
+    public string Usage => "hjml landscape --model <model.zip|model.hjml> [--data <csv>] [--label <column>] [--viscosity <from>..<to>] [--steps 25] [--grid 41] [--head predicted|<k>] [--out landscape.csv]";
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
         string modelPath = arguments.Required("model");
-        string dataPath = arguments.Required("data");
+        string? dataPath = arguments.Text("data");
+        string label = arguments.Text("label") ?? "Label";
         string? range = arguments.Text("viscosity");
         int steps = arguments.Integer("steps", 25, 2, CommandLimits.Steps);
         int grid = arguments.Integer("grid", EntropyLandscape.DefaultGridSize);
@@ -30,15 +44,16 @@ internal sealed class LandscapeCommand : ICommand
         string? outPath = arguments.Text("out");
         arguments.RejectUnknown();
 
-        HopfColeModel model = ModelFile.Load(modelPath);
+        ModelData loaded = ModelData.Load(modelPath);
+        HopfColeModel model = loaded.Model;
         int? head = ParseHead(headText, model);
         double critical = EntropyLandscape.CriticalViscosity(model.Layer);
         double reference = model.Viscosity > 0 ? model.Viscosity : critical;
         (double from, double to) = range is null ? (reference / 100, reference * 100) : ViscosityRange.Parse(range, "viscosity");
         double[] viscosities = ViscosityRange.Geometric(from, to, steps, keepZero: false);
-        FeatureTable table = FeatureTable.Load(dataPath, model.FeatureNames);
-        ScoredRows.Check(model, table);
-        ScoredRows.WithinRange(model, table);
+        Dataset table = loaded.ReadAll(dataPath, label, cancellation);
+        ScoredRows.Check(model, table.Features, table.Rows);
+        ScoredRows.WithinRange(model, table.Features, table.Rows);
         LandscapePlane plane = LandscapePlane.ForModel(model, table.Features);
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(modelPath)}: {model.Kind}, {model.Layer.NumberOfHeads} heads x {model.Layer.NumberOfPieces} pieces, d = {model.InputDimension}, trained eps {model.Viscosity:G4}"));

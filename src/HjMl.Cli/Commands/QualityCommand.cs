@@ -37,8 +37,13 @@ internal sealed record QualityCase(string File, HopfColeTrainerOptions Options, 
 /// <c>hjml quality</c>: the quality table of the README: 5-fold cross-validation (seeded) on the shipped data sets and a
 /// 20% hold-out on mnist-10000, each against its bar. Exits 1 if any misses.
 /// </summary>
-internal sealed class QualityCommand : ICommand
+internal sealed class QualityCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("data-folder", "folder holding the shipped data sets", OptionValue.Text, "data"),
+    ];
+
     /// <summary>The table's rows; the tests run the same cases.</summary>
     public static IReadOnlyList<QualityCase> Cases { get; } =
     [
@@ -59,6 +64,11 @@ internal sealed class QualityCommand : ICommand
     {
         string folder = arguments.Text("data-folder") ?? "data";
         arguments.RejectUnknown();
+        if (!File.Exists(Path.Combine(folder, Cases[0].File)))
+        {
+            throw new ArgumentException($"hjml quality reads the repository's data sets ({string.Join(", ", Cases.Select(c => c.File))}) from --data-folder, here '{Path.GetFullPath(folder)}', which lacks {Cases[0].File}. Run it from a checkout of HjMl or give --data-folder <checkout>/data.");
+        }
+
         output.WriteLine("| data | task | width | eps | t | scored by | metric | result | bar | folds | time |");
         output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         int missed = 0;

@@ -8,8 +8,18 @@ namespace HjMl.Cli.Commands;
 /// Three forms: run the paper's experiment on f(x) = ||x|| in [-2, 2]^d; fit alpha to (width, error) pairs from a CSV
 /// file; or turn published exponents into dimensions d = 1/alpha.
 /// </summary>
-internal sealed class ScalingCommand : ICommand, IHasSwitches
+internal sealed class ScalingCommand : IDescribedCommand, IHasSwitches
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("dimension", "dimension of the target function", OptionValue.Integer, "1"),
+        new("widths", "widths to fit, comma-separated", OptionValue.Text, "10,20,50,100,200,500"),
+        new("train", "train the layers instead of constructing them", OptionValue.Switch),
+        new("seed", "random seed", OptionValue.Integer, "1"),
+        new("pairs", "a CSV of width,error pairs to fit instead"),
+        new("exponents", "measured exponents alpha, comma-separated, to read as intrinsic dimensions"),
+    ];
+
     public string Name => "scaling";
 
     public string Summary => "width-scaling law: error ~ N^(-alpha), implied intrinsic dimension d = 1/alpha";

@@ -8,6 +8,30 @@ internal static class TrainingSettings
 {
     public const string Usage = "[--task regression|binary|multiclass] [--width N] [--viscosity eps] [--viscosity-mode fixed|learned|annealed|width] [--final-viscosity eps] [--time t] [--optimizer auto|adam|lbfgs] [--epochs E] [--batch B] [--learning-rate r] [--validation f] [--l2 lambda] [--seed s] [--threads n] [--depth L [--flow-width m] [--flow-pieces J] [--horizon T] [--flow-viscosity eps]]";
 
+    /// <summary>The options <see cref="Read"/> reads, with their meanings and defaults.</summary>
+    public static IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("task", "regression, binary or multiclass; inferred from the label when not given (two values: binary; text or a few whole numbers: multiclass; other numbers: regression)"),
+        new("width", "support points per head (N)", OptionValue.Integer, "32"),
+        new("viscosity", "eps, the viscosity: softmax temperature of the log-sum-exp heads (train: 2 when ML.NET featurises categorical, text or empty cells)", OptionValue.Number, "0.5"),
+        new("viscosity-mode", "fixed, learned, annealed (from --viscosity to --final-viscosity) or width (eps = N^(-1/d))", OptionValue.Text, "fixed"),
+        new("final-viscosity", "the eps annealing ends at", OptionValue.Number, "0.05"),
+        new("time", "t of the Hopf–Cole reading (support points y = 2t w)", OptionValue.Number, "d/4"),
+        new("optimizer", "auto, adam or lbfgs (auto: L-BFGS up to 5e7 rows x parameters, else mini-batch Adam)", OptionValue.Text, "auto"),
+        new("epochs", "the most epochs (L-BFGS iterations) trained; early stopping may end sooner", OptionValue.Integer, "100"),
+        new("batch", "Adam's mini-batch rows; 0 for full batch", OptionValue.Integer, "128"),
+        new("learning-rate", "Adam's learning rate", OptionValue.Number, "0.003"),
+        new("validation", "share of the training rows held out for early stopping; 0 for none", OptionValue.Number, "0.1"),
+        new("l2", "L2 regularisation of the weights", OptionValue.Number, "1e-4"),
+        new("seed", "seed of every random choice (same seed and threads: the same model)", OptionValue.Integer, "0"),
+        new("threads", "threads for the gradient; 0 for all cores", OptionValue.Integer, "0"),
+        new("depth", "Euler steps of a residual Gibbs flow before the read-out; 0 for the single layer", OptionValue.Integer, "0"),
+        new("flow-width", "width m the flow lifts the features to (0: no lift)", OptionValue.Integer, "0"),
+        new("flow-pieces", "keys and values per flow step", OptionValue.Integer, "32"),
+        new("horizon", "the flow's time horizon T (step h = T / depth)", OptionValue.Number, "1"),
+        new("flow-viscosity", "eps of the flow's attention", OptionValue.Number, "1"),
+    ];
+
     public static HopfColeTrainerOptions Read(ParsedArguments arguments, ModelKind defaultKind)
     {
         var defaults = new HopfColeTrainerOptions();

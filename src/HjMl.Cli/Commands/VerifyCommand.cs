@@ -9,8 +9,15 @@ namespace HjMl.Cli.Commands;
 /// convergence, adjoint gradient, terminal co-state, attention as a Gibbs expectation and a Hopf–Cole solution).
 /// Exits 1 if any row misses its tolerance or bar.
 /// </summary>
-internal sealed class VerifyCommand : ICommand
+internal sealed class VerifyCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("pieces", "pieces per head of the random layers checked", OptionValue.Integer, "16"),
+        new("points", "random points per check", OptionValue.Integer, "200"),
+        new("seed", "random seed", OptionValue.Integer, "1"),
+    ];
+
     public string Name => "verify";
 
     public string Summary => "check the LSE = Hopf–Cole identities over an eps sweep in d = 1, 2, 8, then Euler convergence, the adjoint and attention";

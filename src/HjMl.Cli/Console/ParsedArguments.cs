@@ -15,6 +15,19 @@ internal sealed class ParsedArguments
     /// <summary>Positional values, in order.</summary>
     public List<string> Positional { get; } = [];
 
+    /// <summary>The arguments a parser already split: option values by name (null for a switch) and positional values.</summary>
+    public static ParsedArguments From(IReadOnlyDictionary<string, string?> options, IEnumerable<string> positional)
+    {
+        var parsed = new ParsedArguments();
+        foreach (KeyValuePair<string, string?> option in options)
+        {
+            parsed.options[option.Key] = option.Value;
+        }
+
+        parsed.Positional.AddRange(positional);
+        return parsed;
+    }
+
     /// <summary>Parses <paramref name="arguments"/>; names in <paramref name="switches"/> take no value.</summary>
     public static ParsedArguments Parse(IReadOnlyList<string> arguments, params string[] switches)
     {

@@ -16,9 +16,11 @@ internal sealed class ProgressBar(TextWriter writer, bool interactive, string me
     {
         int filled = (int)Math.Round(Width * value.Epoch / (double)value.MaximumEpochs);
         string validation = double.IsNaN(value.ValidationMetric) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"  validation {metricName} {value.ValidationMetric:F4}");
+        // Time left at the mean pace so far, for every epoch still allowed; early stopping may end the run sooner.
+        double left = value.Epoch > 0 ? value.Elapsed.TotalSeconds / value.Epoch * (value.MaximumEpochs - value.Epoch) : double.NaN;
         string text = string.Create(
             CultureInfo.InvariantCulture,
-            $"[{new string('#', filled)}{new string('.', Width - filled)}] epoch {value.Epoch,4}/{value.MaximumEpochs}  loss {value.TrainingLoss:F5}{validation}  eps {value.Viscosity:G4}  {value.Elapsed.TotalSeconds:F1}s");
+            $"[{new string('#', filled)}{new string('.', Width - filled)}] epoch {value.Epoch,4}/{value.MaximumEpochs}  loss {value.TrainingLoss:F5}{validation}  eps {value.Viscosity:G4}  {value.Elapsed.TotalSeconds:F1}s, at most {left:F0}s left");
         if (interactive)
         {
             writer.Write('\r' + text);

@@ -62,10 +62,13 @@ public sealed class TrainAndPredictCommandTests : IDisposable
     }
 
     [Fact]
-    public void DataWithoutTaskIsAUsageError()
+    public void DataWithoutTaskInfersTheTaskFromTheLabel()
     {
-        var error = new StringWriter();
-        Assert.Equal(2, Program.Run(["train", "--data", "x.csv", "--out", "m"], new StringWriter(), error));
-        Assert.Contains("--task is required", error.ToString());
+        // Issue 18 made --task optional (it was required with --data): iris's label of three whole numbers is multiclass.
+        var output = new StringWriter();
+        string model = Path.Combine(folder, "inferred.hjml");
+        Assert.Equal(0, Program.Run(["train", "--data", Path.Combine(TestData.Folder, "iris.csv"), "--width", "3", "--epochs", "5", "--out", model], output, new StringWriter()));
+        Assert.Contains("label 'Label' -> multiclass (3 whole-number label values", output.ToString());
+        Assert.Equal(HjMl.Models.ModelKind.MulticlassClassification, ModelFile.Load(model).Kind);
     }
 }
