@@ -23,6 +23,7 @@ internal static class Program
         new InspectCommand(),
         new InfoCommand(),
         new HjMl.Cli.Report.ReportCommand(),
+        new Commands.Relaxation.AdrRecoveryCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>
