@@ -24,6 +24,7 @@ internal static class Program
         new InfoCommand(),
         new HjMl.Cli.Report.ReportCommand(),
         new Commands.Relaxation.AdrRecoveryCommand(),
+        new Commands.Relaxation.OverRelaxationCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>

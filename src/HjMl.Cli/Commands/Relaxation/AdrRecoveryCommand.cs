@@ -56,7 +56,7 @@ internal sealed class AdrRecoveryCommand : ICommand
         return rows.All(r => r.Passed) ? 0 : 1;
     }
 
-    private static int[] Seeds(string text)
+    internal static int[] Seeds(string text)
     {
         string[] parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var seeds = new int[parts.Length];
