@@ -25,6 +25,7 @@ internal static class Program
         new HjMl.Cli.Report.ReportCommand(),
         new Commands.Relaxation.AdrRecoveryCommand(),
         new Commands.Relaxation.OverRelaxationCommand(),
+        new Commands.Relaxation.AdrEfficiencyCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>

@@ -37,6 +37,30 @@ public sealed class RelaxationCommandTests : IDisposable
         Assert.Contains("\"RelaxationFactor\": 1.5", json);
     }
 
+    [Fact]
+    public void AdrEfficiencyComparesEveryModelOnDigitsAndChartsThem()
+    {
+        string table = Path.Combine(folder, "efficiency.csv");
+        string chart = Path.Combine(folder, "efficiency.svg");
+        (int exit, string output, _) = Run("adr-efficiency", "--data", Digits, "--epochs", "1", "--tiles", "4,1", "--out", table, "--plot", chart);
+        Assert.Equal(0, exit);
+        Assert.Contains("8 x 8 grid", output);
+        string[] lines = File.ReadAllLines(table);
+        Assert.Equal(["read-out only", "homogeneous ADR", "heterogeneous ADR (tile 4)", "heterogeneous ADR (tile 1)", "dense"], lines[1..].Select(line => line.Split(',')[0]));
+
+        // Step parameters: 0, 5 a step, 5 per 4 x 4 patch (4 patches), 5 per site, 64 x 65 a step; depth 2 each.
+        Assert.Equal(["0", "10", "40", "640", "8320"], lines[1..].Select(line => line.Split(',')[2]));
+        Assert.Contains("Accuracy vs reduction ratio", File.ReadAllText(chart));
+    }
+
+    [Fact]
+    public void AGridThatDoesNotMatchTheDataIsAnErrorNamingTheOption()
+    {
+        (int exit, _, string error) = Run("adr-efficiency", "--data", Digits, "--grid", "8x7", "--epochs", "1");
+        Assert.Equal(2, exit);
+        Assert.Contains("Option Grid is 8 x 7 = 56 sites but each data row has 64 values", error);
+    }
+
     [Theory]
     [InlineData("over-relaxation", "--factors", "0,1")]
     [InlineData("over-relaxation", "--factors", "-1")]
@@ -46,6 +70,8 @@ public sealed class RelaxationCommandTests : IDisposable
         Assert.Equal(2, exit);
         Assert.Contains("--factors", error);
     }
+
+    private static string Digits => Path.Combine(HjMl.Tests.Support.TestData.RepositoryRoot, "data", "digits.csv");
 
     private static (int Exit, string Output, string Error) Run(params string[] arguments)
     {
