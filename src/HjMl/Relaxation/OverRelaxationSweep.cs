@@ -4,7 +4,7 @@ namespace HjMl.Relaxation;
 public sealed record OverRelaxationSettings
 {
     /// <summary>The relaxation factors swept. Default 0.5, 0.6, ..., 1.5.</summary>
-    public IReadOnlyList<double> Factors { get; init; } = [.. Enumerable.Range(0, 11).Select(i => 0.5 + (0.1 * i))];
+    public IReadOnlyList<double> Factors { get; init; } = [.. Enumerable.Range(0, 11).Select(i => Math.Round(0.5 + (0.1 * i), 2))];
 
     /// <summary>The depths trained. Default 1, 2, 4, 8, 16.</summary>
     public IReadOnlyList<int> Depths { get; init; } = [1, 2, 4, 8, 16];
