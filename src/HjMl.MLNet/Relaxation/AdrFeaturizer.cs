@@ -244,7 +244,7 @@ internal sealed class AdrFeaturizerMapping : RowMapping
                 {
                     network.Transport(raw, terminal);
                 }
-                catch (ArgumentException exception)
+                catch (Exception exception) when (exception is ArgumentException or InvalidOperationException)
                 {
                     throw new InvalidOperationException($"Row {input.Position + 1}, column '{column.Name}': {exception.Message}", exception);
                 }

@@ -94,6 +94,7 @@ public sealed class RelaxationNetwork
     }
 
     /// <summary>Writes the terminal state z_L of <paramref name="input"/> (N values) to <paramref name="terminal"/> (N).</summary>
+    /// <exception cref="InvalidOperationException">The steps diverge on this input (a state leaves the finite numbers).</exception>
     public void Transport(ReadOnlySpan<double> input, Span<double> terminal)
     {
         Guard.Length(input, InputDimension, nameof(input), "the network");
@@ -103,7 +104,14 @@ public sealed class RelaxationNetwork
         var states = new double[(Shape.Depth + 1) * n];
         var arguments = new double[Math.Max(1, Shape.Depth) * n];
         RelaxationPass.Forward(Shape, parameters, Activation, Viscosity, RelaxationFactor, input, 1, states, arguments);
-        states.AsSpan(Shape.Depth * n, n).CopyTo(terminal);
+        ReadOnlySpan<double> last = states.AsSpan(Shape.Depth * n, n);
+        int bad = TensorPrimitives.IndexOfMaxMagnitude(last);
+        if (bad >= 0 && !double.IsFinite(last[bad]))
+        {
+            throw new InvalidOperationException($"The terminal state is not finite at site {bad}: the relaxation steps diverge on this input (omega = {RelaxationFactor}).");
+        }
+
+        last.CopyTo(terminal);
     }
 
     /// <summary>

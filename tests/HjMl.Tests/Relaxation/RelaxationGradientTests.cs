@@ -96,4 +96,17 @@ public class RelaxationGradientTests
             }
         }
     }
+
+    [Fact]
+    public void StepsThatDivergeAreReportedNotReturnedAsInfinity()
+    {
+        // Linear steps with M0 = 1e10 grow a state by 1e10 a step: 40 steps leave the doubles; the network says so.
+        var shape = new RelaxationShape(4, 40, RelaxationMixing.HomogeneousAdr, null, 1, RelaxationReadout.State, 0);
+        double[] parameters = Enumerable.Range(0, shape.ParameterCount).Select(i => i % 3 == 0 ? 1e10 : 0.0).ToArray();
+        var network = new RelaxationNetwork(shape, RelaxationActivation.Identity, 1.0, 1.0, parameters);
+        var problem = Assert.Throws<InvalidOperationException>(() => network.Transport([1, 1, 1, 1], new double[4]));
+        Assert.Contains("diverge", problem.Message);
+        var batch = Assert.Throws<InvalidOperationException>(() => network.PredictBatch([0, 0, 0, 0, 1, 1, 1, 1], new double[8]));
+        Assert.Contains("Row 2", batch.Message);
+    }
 }

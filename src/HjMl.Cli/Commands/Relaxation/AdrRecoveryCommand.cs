@@ -49,7 +49,7 @@ internal sealed class AdrRecoveryCommand : ICommand
             RecoveryRow shown = rows.First(r => r.Case == "space-varying");
             double[] sites = Enumerable.Range(0, shown.TrueCoefficients.Count).Select(q => (double)q).ToArray();
             ChartPanel Profile(string title, Func<AdrCoefficients, double> part) => new(title, "site q", title, [new ChartSeries("true", sites, shown.TrueCoefficients.Select(part).ToArray()), new ChartSeries($"recovered (seed {shown.Seed})", sites, shown.Recovered.Select(part).ToArray())]);
-            LineChart.Write(plotPath, "Space-varying ADR coefficients recovered from the moments of a trained relaxation layer", [Profile("advection U(q)", c => c.Advection), Profile("diffusion D(q)", c => c.Diffusion), Profile("reaction R(q)", c => c.Reaction)]);
+            LineChart.Write(plotPath, "Space-varying ADR coefficients recovered from a trained relaxation layer (the two end sites are not identifiable)", [Profile("advection U(q)", c => c.Advection), Profile("diffusion D(q)", c => c.Diffusion), Profile("reaction R(q)", c => c.Reaction)]);
             output.WriteLine($"chart written to {plotPath}");
         }
 

@@ -105,9 +105,27 @@ internal static class LineChart
         return (low - pad, high + pad);
     }
 
-    // About five round ticks: steps of 1, 2 or 5 times a power of ten (whole decades on a log axis).
+    // About five round ticks: steps of 1, 2 or 5 times a power of ten; on a log axis whole decades, or 1, 2 and 5 times
+    // each decade when the axis spans less than two.
     private static IEnumerable<double> Ticks(double low, double high, bool log)
     {
+        if (log && high - low < 2)
+        {
+            for (double decade = Math.Floor(low); decade <= high; decade++)
+            {
+                foreach (double multiple in Multiples[..3])
+                {
+                    double tick = decade + Math.Log10(multiple);
+                    if (tick >= low && tick <= high)
+                    {
+                        yield return tick;
+                    }
+                }
+            }
+
+            yield break;
+        }
+
         double raw = (high - low) / 5;
         double power = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         double step = log ? Math.Max(1, Math.Round(raw)) : Multiples.Select(m => m * power).First(s => s >= raw);
@@ -117,7 +135,9 @@ internal static class LineChart
         }
     }
 
-    private static string Label(double tick, bool log) => log ? Invariant($"1e{tick:0}") : tick.ToString("G4", CultureInfo.InvariantCulture);
+    private static string Label(double tick, bool log) => !log ? tick.ToString("G4", CultureInfo.InvariantCulture)
+        : Math.Abs(tick) >= 3 && tick == Math.Round(tick) ? Invariant($"1e{tick:0}")
+        : Math.Pow(10, tick).ToString("G3", CultureInfo.InvariantCulture);
 
     private static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
