@@ -233,6 +233,7 @@ internal sealed class AdrFeaturizerMapping : RowMapping
         ValueGetter<VBuffer<float>> getFeatures = input.GetGetter<VBuffer<float>>(column);
         var raw = new double[n];
         var terminal = new double[n];
+        (double[] states, double[] arguments) = network.TransportWorkspace();
         VBuffer<float> buffer = default;
         return
         [
@@ -242,7 +243,8 @@ internal sealed class AdrFeaturizerMapping : RowMapping
                 FeatureColumns.Densify(buffer, raw, column, input.Position);
                 try
                 {
-                    network.Transport(raw, terminal);
+                    Guard.Finite<double>(raw, "features");
+                    network.Transport(raw, terminal, states, arguments);
                 }
                 catch (Exception exception) when (exception is ArgumentException or InvalidOperationException)
                 {

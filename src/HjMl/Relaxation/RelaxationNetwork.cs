@@ -100,9 +100,16 @@ public sealed class RelaxationNetwork
         Guard.Length(input, InputDimension, nameof(input), "the network");
         Guard.AtLeast(terminal, InputDimension, nameof(terminal), "the terminal state");
         Guard.Finite(input, nameof(input));
+        Transport(input, terminal, new double[(Shape.Depth + 1) * InputDimension], new double[Math.Max(1, Shape.Depth) * InputDimension]);
+    }
+
+    /// <summary>The states and pre-activations one row's transport needs, for callers that transport many rows one by one.</summary>
+    internal (double[] States, double[] Arguments) TransportWorkspace() => (new double[(Shape.Depth + 1) * InputDimension], new double[Math.Max(1, Shape.Depth) * InputDimension]);
+
+    /// <summary><see cref="Transport(ReadOnlySpan{double}, Span{double})"/> in the caller's workspace; the input is checked finite by the caller.</summary>
+    internal void Transport(ReadOnlySpan<double> input, Span<double> terminal, double[] states, double[] arguments)
+    {
         int n = InputDimension;
-        var states = new double[(Shape.Depth + 1) * n];
-        var arguments = new double[Math.Max(1, Shape.Depth) * n];
         RelaxationPass.Forward(Shape, parameters, Activation, Viscosity, RelaxationFactor, input, 1, states, arguments);
         ReadOnlySpan<double> last = states.AsSpan(Shape.Depth * n, n);
         int bad = TensorPrimitives.IndexOfMaxMagnitude(last);

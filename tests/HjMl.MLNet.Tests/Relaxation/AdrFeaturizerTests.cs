@@ -56,6 +56,19 @@ public sealed class AdrFeaturizerTests : IDisposable
     }
 
     [Fact]
+    public void ANaNPixelIsRefusedNamingTheRowAndColumn()
+    {
+        var context = new MLContext(seed: 1);
+        var random = new Random(5);
+        Image[] rows = [.. Enumerable.Range(0, 20).Select(i => new Image { Pixels = Enumerable.Range(0, 12).Select(_ => (float)random.NextDouble()).ToArray(), Label = i % 2 })];
+        AdrFeaturizerTransformer featurizer = context.Transforms.AdrFeaturizer(inputColumnName: "Pixels", epochs: 1).Fit(context.Data.LoadFromEnumerable(rows));
+        rows[1].Pixels[4] = float.NaN;
+        var problem = Assert.Throws<InvalidOperationException>(() => featurizer.Transform(context.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("AdrFeatures").ToArray());
+        Assert.Contains("Row 2, column 'Pixels'", problem.Message);
+        Assert.Contains("NaN", problem.Message);
+    }
+
+    [Fact]
     public void AGridThatDoesNotMatchTheVectorLengthIsRefusedNamingTheOption()
     {
         var context = new MLContext(seed: 1);
