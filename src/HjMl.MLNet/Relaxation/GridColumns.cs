@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using HjMl.Relaxation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -10,7 +9,7 @@ namespace HjMl.MLNet.Relaxation;
 /// The grid an ADR featuriser lays a vector column on: from the options GridHeight and GridWidth, else from the column's
 /// own dimensions (an image column, e.g. ExtractPixels' [planes, height, width] with one plane), else a line.
 /// </summary>
-internal static partial class GridColumns
+internal static class GridColumns
 {
     /// <summary>The option names, as messages name them.</summary>
     public const string HeightOption = "GridHeight", WidthOption = "GridWidth";
@@ -24,11 +23,7 @@ internal static partial class GridColumns
         if (height is not null || width is not null)
         {
             GridShape grid = FromOptions(column.Name, length, height, width);
-            if (grid.Dimensions == 2 && UnorderedSlotNames(column) is { } names)
-            {
-                throw new ArgumentException($"Options {HeightOption} and {WidthOption} ask for a {grid} grid on column '{column.Name}', but its slots are named columns with no lattice order ({names}); a 2-D grid needs the values in grid order (pixels row by row). Leave the grid options unset for a line, or featurise an image or signal column.", HeightOption);
-            }
-
+            grid.RequireOrdered(SlotNames(column), $"{HeightOption} x {WidthOption}", $"column '{column.Name}'");
             return grid;
         }
 
@@ -65,55 +60,20 @@ internal static partial class GridColumns
         return new GridShape(h, w);
     }
 
-    private static ArgumentException Mismatch(string column, int length, string what, string option)
-        => new(string.Create(CultureInfo.InvariantCulture, $"Option {what} does not fit column '{column}', which has {length} values; the grid must have one site per value."), option);
-
-    // Slot names that do not read as one pattern with increasing indices (pixel_0_0, pixel_0_1, ...): the first few, or
-    // null when the column has no slot names or they are ordered.
-    private static string? UnorderedSlotNames(DataViewSchema.Column column)
+    // The raw slot names, or none when the column has no slot names.
+    private static string[] SlotNames(DataViewSchema.Column column)
     {
         if (!column.HasSlotNames())
         {
-            return null;
+            return [];
         }
 
         VBuffer<ReadOnlyMemory<char>> buffer = default;
         column.GetSlotNames(ref buffer);
-        string[] names = buffer.DenseValues().Select(name => name.ToString()).ToArray();
-        if (names.Length == 0 || names.All(string.IsNullOrEmpty))
-        {
-            return null;
-        }
-
-        string skeleton = Digits().Replace(names[0], "#");
-        long[]? previous = null;
-        foreach (string name in names)
-        {
-            long[] indices = Digits().Matches(name).Select(match => long.TryParse(match.Value, NumberStyles.None, CultureInfo.InvariantCulture, out long index) ? index : -1).ToArray();
-            if (!skeleton.Contains('#', StringComparison.Ordinal) || Digits().Replace(name, "#") != skeleton || (previous is not null && !Increasing(previous, indices)))
-            {
-                return string.Join(", ", names.Take(3).Select(n => $"'{n}'")) + (names.Length > 3 ? ", ..." : string.Empty);
-            }
-
-            previous = indices;
-        }
-
-        return null;
+        return [.. buffer.DenseValues().Select(name => name.ToString())];
     }
 
-    private static bool Increasing(long[] before, long[] after)
-    {
-        for (int i = 0; i < Math.Min(before.Length, after.Length); i++)
-        {
-            if (after[i] != before[i])
-            {
-                return after[i] > before[i];
-            }
-        }
+    private static ArgumentException Mismatch(string column, int length, string what, string option)
+        => new(string.Create(CultureInfo.InvariantCulture, $"Option {what} does not fit column '{column}', which has {length} values; the grid must have one site per value."), option);
 
-        return false;
-    }
-
-    [GeneratedRegex("[0-9]+")]
-    private static partial Regex Digits();
 }

@@ -60,13 +60,14 @@ public sealed record EfficiencyRow(string Model, int Depth, long MixingParameter
 public static class ParameterEfficiency
 {
     /// <summary>Trains and scores every model on a seeded split of <paramref name="data"/> (labels 0..K-1).</summary>
-    /// <exception cref="ArgumentException">The grid does not match the columns, or a label is not a class index.</exception>
+    /// <exception cref="ArgumentException">The grid does not match the columns or their order, or a label is not a class index.</exception>
     public static IReadOnlyList<EfficiencyRow> Run(Dataset data, EfficiencySettings settings, IProgress<EfficiencyRow>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(settings);
         int n = data.Columns;
         settings.Grid.RequireLength(n, "Grid", "each data row");
+        settings.Grid.RequireOrdered(data.FeatureNames, "Grid", "the data's feature columns");
         if (!(settings.HoldOut > 0 && settings.HoldOut < 1))
         {
             throw new ArgumentException($"Setting HoldOut is {settings.HoldOut}; it must lie in (0, 1).", nameof(settings));

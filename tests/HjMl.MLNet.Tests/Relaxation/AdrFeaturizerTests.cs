@@ -94,7 +94,7 @@ public sealed class AdrFeaturizerTests : IDisposable
         var context = new MLContext(seed: 1);
         IDataView cancer = MLNetData.Load(context, "breast_cancer.csv", DataKind.Boolean);
         var problem = Assert.Throws<ArgumentException>(() => context.Transforms.AdrFeaturizer(new AdrFeaturizerEstimator.Options { GridHeight = 5, GridWidth = 6, Epochs = 1 }).Fit(cancer));
-        Assert.Contains("Options GridHeight and GridWidth ask for a 5 x 6 grid on column 'Features', but its slots are named columns with no lattice order ('mean_radius'", problem.Message);
+        Assert.Contains("Option GridHeight x GridWidth asks for a 5 x 6 grid on column 'Features', but its values are named columns with no lattice order ('mean_radius'", problem.Message);
     }
 
     private sealed class Image

@@ -61,6 +61,15 @@ public sealed class RelaxationCommandTests : IDisposable
         Assert.Contains("Option Grid is 8 x 7 = 56 sites but each data row has 64 values", error);
     }
 
+    [Fact]
+    public void ATwoDimensionalGridOnNamedMeasurementsIsAnErrorNamingTheOption()
+    {
+        string cancer = Path.Combine(HjMl.Tests.Support.TestData.RepositoryRoot, "data", "breast_cancer.csv");
+        (int exit, _, string error) = Run("adr-efficiency", "--data", cancer, "--grid", "5x6", "--epochs", "1");
+        Assert.Equal(2, exit);
+        Assert.Contains("Option Grid asks for a 5 x 6 grid on the data's feature columns, but its values are named columns with no lattice order ('mean_radius'", error);
+    }
+
     [Theory]
     [InlineData("over-relaxation", "--factors", "0,1")]
     [InlineData("over-relaxation", "--factors", "-1")]

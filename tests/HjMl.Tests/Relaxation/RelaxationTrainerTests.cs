@@ -23,6 +23,28 @@ public class RelaxationTrainerTests
         Assert.Contains("Option Grid is 3 x 4 = 12 sites but the feature vector has 10 values", problem.Message);
     }
 
+    [Theory]
+    [InlineData(new[] { "pixel_0_0", "pixel_0_1", "pixel_1_0", "pixel_1_1" }, true)]
+    [InlineData(new[] { "x1", "x2", "x3", "x4" }, true)]
+    [InlineData(new[] { "", "", "", "" }, true)]
+    [InlineData(new[] { "pixel_0_0", "pixel_1_0", "pixel_0_1", "pixel_1_1" }, false)]
+    [InlineData(new[] { "age", "income", "height", "weight" }, false)]
+    [InlineData(new[] { "x1", "y2", "x3", "y4" }, false)]
+    public void ATwoDimensionalGridNeedsFeaturesInLatticeOrder(string[] names, bool ordered)
+    {
+        var grid = new GridShape(2, 2);
+        if (ordered)
+        {
+            grid.RequireOrdered(names, "Grid", "the features");
+            GridShape.Line(4).RequireOrdered(["age", "income", "height", "weight"], "Grid", "the features");
+        }
+        else
+        {
+            var problem = Assert.Throws<ArgumentException>(() => grid.RequireOrdered(names, "Grid", "the features"));
+            Assert.Contains("Option Grid asks for a 2 x 2 grid on the features, but its values are named columns with no lattice order", problem.Message);
+        }
+    }
+
     [Fact]
     public void AClassOutsideTheDeclaredOutputsIsRefusedNamingTheRow()
     {
