@@ -23,6 +23,9 @@ internal static class Program
         new InspectCommand(),
         new InfoCommand(),
         new HjMl.Cli.Report.ReportCommand(),
+        new Commands.Relaxation.AdrRecoveryCommand(),
+        new Commands.Relaxation.OverRelaxationCommand(),
+        new Commands.Relaxation.AdrEfficiencyCommand(),
     ];
 
     /// <summary>Runs the tool with <paramref name="arguments"/>, writing to the given console streams.</summary>
