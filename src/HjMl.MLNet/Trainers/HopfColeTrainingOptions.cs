@@ -100,10 +100,10 @@ public abstract class HopfColeTrainingOptions
 
     /// <summary>
     /// S, read-outs trained from different seeded starts and pooled by log-sum-exp into one layer of S N support points
-    /// per head (the model stays one Hopf–Cole layer; training takes about S times as long). Null (the default) is 3 for a
-    /// classifier at depth 0 with a fixed or width-scaled eps and 1 otherwise; more than 1 needs depth 0.
+    /// per head (the model stays one Hopf–Cole layer; training takes about S times as long). 1 (the default) is the single
+    /// run; more than 1 needs depth 0 and a fixed or width-scaled eps. docs/accuracy-experiments.md has what it measured.
     /// </summary>
-    public int? EnsembleMembers { get; set; } = EngineDefaults.EnsembleMembers;
+    public int EnsembleMembers { get; set; } = EngineDefaults.EnsembleMembers;
 
     /// <summary>
     /// The seed of every random choice; the same seed and thread count give bit-identical models. Null (the default)

@@ -109,7 +109,7 @@ public sealed class HopfColeTrainer
         var readout = new Objective(options.Kind, readoutDimension, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity);
         FlowObjective? flowObjective = flow is null ? null : new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
         var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity, flowObjective);
-        int members = options.EnsembleMembers ?? DefaultEnsembleMembers(options);
+        int members = options.EnsembleMembers;
         Member first = TrainMember(options, objective, flow, train, validation, heads, pieces, readoutDimension, random, lbfgs, stopwatch, progress, cancellation);
         double[] best = first.Parameters;
         int[] supportRows = first.SupportRows;
@@ -143,18 +143,15 @@ public sealed class HopfColeTrainer
     }
 
     /// <summary>
-    /// What <see cref="HopfColeTrainerOptions.EnsembleMembers"/> = null means: <see cref="DefaultMembers"/> read-outs for a
-    /// classifier at depth 0 with a fixed or width-scaled eps (the cases whose members pool exactly into one layer), one
-    /// otherwise.
+    /// Whether read-outs trained with <paramref name="options"/> pool exactly into one layer (<see cref="HopfColeTrainerOptions.EnsembleMembers"/>
+    /// &gt; 1): depth 0 (each member of a flow would carry its own flow) and a fixed or width-scaled eps (a learned or
+    /// annealed eps differs between members).
     /// </summary>
-    public static int DefaultEnsembleMembers(HopfColeTrainerOptions options)
+    public static bool CanPoolMembers(HopfColeTrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return EnsemblePooling.Poolable(options) && options.Kind != ModelKind.Regression ? DefaultMembers : 1;
+        return EnsemblePooling.Poolable(options);
     }
-
-    /// <summary>The members a classifier at depth 0 trains when <see cref="HopfColeTrainerOptions.EnsembleMembers"/> is null.</summary>
-    public const int DefaultMembers = 3;
 
     // One optimisation from a fresh start: support placement, then L-BFGS or Adam under a TrainingRun.
     private static Member TrainMember(HopfColeTrainerOptions options, TrainingObjective objective, FlowSetup? flow, TrainingBlock train, TrainingBlock? validation, int heads, int pieces, int readoutDimension, Random random, bool lbfgs, Stopwatch stopwatch, IProgress<TrainingProgress>? progress, CancellationToken cancellation)

@@ -61,14 +61,14 @@ public class EnsemblePoolingTests
     }
 
     [Fact]
-    public void DefaultMembersPoolOnlyWhereThePoolingIsExact()
+    public void MembersPoolOnlyWhereThePoolingIsExact()
     {
-        Assert.Equal(HopfColeTrainer.DefaultMembers, HopfColeTrainer.DefaultEnsembleMembers(Multiclass));
-        Assert.Equal(1, HopfColeTrainer.DefaultEnsembleMembers(Multiclass with { Depth = 2 }));
-        Assert.Equal(1, HopfColeTrainer.DefaultEnsembleMembers(Multiclass with { ViscosityMode = ViscosityMode.Learned }));
-        Assert.Equal(1, HopfColeTrainer.DefaultEnsembleMembers(Multiclass with { Kind = ModelKind.Regression }));
-        Assert.Equal(3 * 4, new HopfColeTrainer(Multiclass).Fit(Iris).Layer.NumberOfPieces);
-        Assert.Equal(4, new HopfColeTrainer(Multiclass with { Depth = 1, MaximumEpochs = 2 }).Fit(Iris).Layer.NumberOfPieces);
+        Assert.True(HopfColeTrainer.CanPoolMembers(Multiclass));
+        Assert.True(HopfColeTrainer.CanPoolMembers(Multiclass with { ViscosityMode = ViscosityMode.WidthScaling }));
+        Assert.False(HopfColeTrainer.CanPoolMembers(Multiclass with { Depth = 2 }));
+        Assert.False(HopfColeTrainer.CanPoolMembers(Multiclass with { ViscosityMode = ViscosityMode.Learned }));
+        Assert.Equal(4, new HopfColeTrainer(Multiclass).Fit(Iris).Layer.NumberOfPieces);
+        Assert.Equal(3 * 4, new HopfColeTrainer(Multiclass with { EnsembleMembers = 3 }).Fit(Iris).Layer.NumberOfPieces);
     }
 
     [Fact]
