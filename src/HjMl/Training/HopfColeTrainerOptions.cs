@@ -164,7 +164,8 @@ public sealed record HopfColeTrainerOptions
     /// support points per head (exact: each head scores eps log of the mean of exp(member score / eps)), so the model stays
     /// one Hopf–Cole layer with all its explanations and certificates; training takes about S times as long. 1 (the
     /// default) is the single run. More than 1 needs depth 0 and a fixed or width-scaled eps
-    /// (<see cref="HopfColeTrainer.CanPoolMembers"/>).
+    /// (<see cref="HopfColeTrainer.CanPoolMembers"/>). A classifier's pooled head scores act as a soft vote of the members;
+    /// a regressor's output f_0 - f_1 is then not the members' mean (docs/accuracy-experiments.md: it lowered R^2 on diabetes).
     /// </summary>
     public int EnsembleMembers { get; init; } = 1;
 
