@@ -117,10 +117,11 @@ public sealed class HopfColeTrainer
         if (members > 1)
         {
             // Further members differ only in their seeded choices (support rows, batch order); the split and scaling are shared.
+            // Their seeds are a fixed function of the run's seed (HashCode.Combine would differ between processes).
             var pooled = new List<Member> { first };
             for (int member = 1; member < members; member++)
             {
-                var memberRandom = new Random(HashCode.Combine(options.Seed, member));
+                var memberRandom = new Random(unchecked((options.Seed * 1_000_003) + member));
                 pooled.Add(TrainMember(options, objective, null, train, validation, heads, pieces, readoutDimension, memberRandom, lbfgs, stopwatch, null, cancellation));
             }
 

@@ -44,7 +44,7 @@ public class EnsemblePoolingTests
     }
 
     [Fact]
-    public void FirstPooledMemberIsTheSingleRunBitForBit()
+    public void FirstPooledMemberIsTheSingleRunBitForBitAndPoolingIsDeterministic()
     {
         HopfColeModel single = new HopfColeTrainer(Multiclass with { EnsembleMembers = 1 }).Fit(Iris);
         HopfColeModel pooled = new HopfColeTrainer(Multiclass with { EnsembleMembers = 3 }).Fit(Iris);
@@ -58,6 +58,9 @@ public class EnsemblePoolingTests
         }
 
         Assert.All(pooled.SupportRows, row => Assert.InRange(row, 0, Iris.Rows - 1));
+        HopfColeModel again = new HopfColeTrainer(Multiclass with { EnsembleMembers = 3 }).Fit(Iris);
+        Assert.Equal(pooled.Layer.Weights.ToArray(), again.Layer.Weights.ToArray());
+        Assert.Equal(pooled.Layer.Biases.ToArray(), again.Layer.Biases.ToArray());
     }
 
     [Fact]
