@@ -55,7 +55,7 @@ if (settings.DataSets.Count > 0)
     skipped.AddRange(DataSet.All.Where(set => !settings.DataSets.Contains(set.Name)).Select(set => $"{set.Name} (not selected with --datasets)"));
 }
 
-Learner[] learners = [.. Learner.Peers, .. settings.Configurations.Select(Learner.HjMl)];
+Learner[] learners = [.. Learner.Peers.Where(peer => settings.Peers.Contains(peer.Name)), .. settings.Configurations.Select(Learner.HjMl)];
 
 // The plug-in validates its options when a trainer is created: fail here, not after an hour of peers.
 try

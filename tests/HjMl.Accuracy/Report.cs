@@ -112,8 +112,8 @@ internal static class Report
                     bar is double b ? string.Create(Invariant, $"≥ {b:0.###}") : string.Empty,
                 };
                 cells.AddRange(result.Results.Select(r => Cell(r.Folds, metric)));
-                (Learner _, IReadOnlyList<FoldResult> lightGbm) = result.Results.First(r => r.Learner.Name == "LightGbm");
-                cells.AddRange(result.Results.Where(r => r.Learner.IsHjMl).Select(r => Gap(r.Folds, lightGbm, metric)));
+                IReadOnlyList<FoldResult>? lightGbm = result.Results.FirstOrDefault(r => r.Learner.Name == "LightGbm").Folds;
+                cells.AddRange(result.Results.Where(r => r.Learner.IsHjMl).Select(r => lightGbm is null ? string.Empty : Gap(r.Folds, lightGbm, metric)));
                 text.AppendLine("| " + string.Join(" | ", cells) + " |");
             }
         }

@@ -16,6 +16,8 @@ internal sealed class Settings
                                   adult, mnist-10000 that a data folder holds)
           --data FOLDER           a folder with the CSV files; repeatable, searched in order (default:
                                   ../shared/data beside the repository, then the repository's data/)
+          --peers a,b             ML.NET's columns to run (default: LightGbm,FastTree,Linear; 'none' for HjMl's
+                                  alone, for quick experiments: the gap columns then stay empty)
           --folds K               k of the cross-validation (default 5; mnist-10000 always uses one 80/20 hold-out)
           --seed S                the seed of the splits and of every MLContext (default 1)
           --output FILE           also write the Markdown report there
@@ -31,6 +33,9 @@ internal sealed class Settings
 
     /// <summary>The data folders, in search order.</summary>
     public List<string> DataFolders { get; } = [];
+
+    /// <summary>ML.NET's peers to run, by column heading; all of them unless --peers named some.</summary>
+    public List<string> Peers { get; } = [.. Learner.Peers.Select(peer => peer.Name)];
 
     /// <summary>k.</summary>
     public int Folds { get; private set; } = 5;
@@ -69,6 +74,10 @@ internal sealed class Settings
                 case "--data":
                     settings.DataFolders.Add(Value());
                     break;
+                case "--peers":
+                    settings.Peers.Clear();
+                    settings.Peers.AddRange(Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(name => name != "none"));
+                    break;
                 case "--folds":
                     settings.Folds = Positive(args[i], Value(), minimum: 2);
                     break;
@@ -96,6 +105,12 @@ internal sealed class Settings
         if (unknown is not null)
         {
             throw new ArgumentException($"--datasets: no data set is named '{unknown}'; the sets are {string.Join(", ", DataSet.All.Select(set => set.Name))}.");
+        }
+
+        string? unknownPeer = settings.Peers.FirstOrDefault(name => Learner.Peers.All(peer => peer.Name != name));
+        if (unknownPeer is not null)
+        {
+            throw new ArgumentException($"--peers: no peer is named '{unknownPeer}'; the peers are {string.Join(", ", Learner.Peers.Select(peer => peer.Name))} (or none).");
         }
 
         if (settings.Configurations.Count == 0)

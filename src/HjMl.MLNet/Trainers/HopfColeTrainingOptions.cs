@@ -99,6 +99,13 @@ public abstract class HopfColeTrainingOptions
     public bool SharedFlowControls { get; set; } = EngineDefaults.SharedFlowControls;
 
     /// <summary>
+    /// S, read-outs trained from different seeded starts and pooled by log-sum-exp into one layer of S N support points
+    /// per head (the model stays one Hopf–Cole layer; training takes about S times as long). 1 (the default) is the single
+    /// run; more than 1 needs depth 0 and a fixed or width-scaled eps. docs/accuracy-experiments.md has what it measured.
+    /// </summary>
+    public int EnsembleMembers { get; set; } = EngineDefaults.EnsembleMembers;
+
+    /// <summary>
     /// The seed of every random choice; the same seed and thread count give bit-identical models. Null (the default)
     /// uses the seed of the MLContext whose catalog made the trainer (<c>new MLContext(seed)</c>); with a context made
     /// without one (<c>new MLContext()</c>) each Fit draws a seed from the context's random source, so runs differ, as
@@ -140,6 +147,7 @@ public abstract class HopfColeTrainingOptions
             FlowHorizon = FlowHorizon,
             FlowViscosity = FlowViscosity,
             SharedFlowControls = SharedFlowControls,
+            EnsembleMembers = EnsembleMembers,
             Seed = seed,
             MaximumDegreeOfParallelism = MaximumDegreeOfParallelism,
         };

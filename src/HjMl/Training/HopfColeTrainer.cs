@@ -58,7 +58,8 @@ public sealed class HopfColeTrainer
     /// Trains on <paramref name="data"/>: validates it, splits off <see cref="HopfColeTrainerOptions.ValidationFraction"/>
     /// of the rows (seeded), standardises features on the training rows, places support points, and optimises.
     /// </summary>
-    /// <exception cref="ArgumentException">The data cannot train this kind of model (too few rows, a single class, bad example weights).</exception>
+    /// <exception cref="ArgumentException">The data cannot train this kind of model (too few rows, a single class, bad example
+    /// weights), or the sizes would not fit in memory (<see cref="TrainingSize.Check"/>, naming the sizes).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> fired.</exception>
     public TrainingResult Train(Dataset data, double[]? exampleWeights = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -69,6 +70,10 @@ public sealed class HopfColeTrainer
         {
             throw new ArgumentException($"The data set has {data.Rows} row; training needs at least 2.", nameof(data));
         }
+
+        // Refuse sizes that cannot fit before anything large is allocated. Support points beyond the rows are allowed here
+        // (placement repeats rows); the command line refuses them.
+        TrainingSize.Check(data, options, checkRows: false);
 
         var stopwatch = Stopwatch.StartNew();
         var random = new Random(options.Seed);
@@ -104,13 +109,62 @@ public sealed class HopfColeTrainer
         var readout = new Objective(options.Kind, readoutDimension, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity);
         FlowObjective? flowObjective = flow is null ? null : new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
         var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity, flowObjective);
+        int members = options.EnsembleMembers;
+        Member first = TrainMember(options, objective, flow, train, validation, heads, pieces, readoutDimension, random, lbfgs, stopwatch, progress, cancellation);
+        double[] best = first.Parameters;
+        int[] supportRows = first.SupportRows;
+        double validationLoss = first.Run.BestValidationLoss, validationMetric = first.Run.BestValidationMetric;
+        if (members > 1)
+        {
+            // Further members differ only in their seeded choices (support rows, batch order); the split and scaling are shared.
+            // Their seeds are a fixed function of the run's seed (HashCode.Combine would differ between processes).
+            var pooled = new List<Member> { first };
+            for (int member = 1; member < members; member++)
+            {
+                var memberRandom = new Random(unchecked((options.Seed * 1_000_003) + member));
+                pooled.Add(TrainMember(options, objective, null, train, validation, heads, pieces, readoutDimension, memberRandom, lbfgs, stopwatch, null, cancellation));
+            }
+
+            (best, supportRows) = EnsemblePooling.Pool(pooled.Select(m => (m.Parameters, m.SupportRows)).ToArray(), heads, pieces, readoutDimension, first.Run.BestViscosity);
+            var pooledReadout = new Objective(options.Kind, readoutDimension, heads, members * pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, false);
+            objective = new TrainingObjective(pooledReadout, train, options.Kind, heads, false);
+            if (validation is not null)
+            {
+                validationLoss = objective.Loss(best, first.Run.BestViscosity, validation);
+                validationMetric = TrainingRun.Metric(objective, options.Kind, best, validation, first.Run.BestViscosity);
+            }
+        }
+
+        TrainingRun run = first.Run;
+        LseLayer<double> layer = objective.Layer(best, run.BestViscosity);
+        GibbsFlow? trained = objective.Flow(best);
+        var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
+        model = model.WithCoverageRadius(CoverageRadius(model, trained is null ? train : FlowSetup.Terminal(trained, train)));
+        return new TrainingResult(model, run.History, run.BestEpoch, validationLoss, validationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam };
+    }
+
+    /// <summary>
+    /// Whether read-outs trained with <paramref name="options"/> pool exactly into one layer (<see cref="HopfColeTrainerOptions.EnsembleMembers"/>
+    /// &gt; 1): depth 0 (each member of a flow would carry its own flow) and a fixed or width-scaled eps (a learned or
+    /// annealed eps differs between members).
+    /// </summary>
+    public static bool CanPoolMembers(HopfColeTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return EnsemblePooling.Poolable(options);
+    }
+
+    // One optimisation from a fresh start: support placement, then L-BFGS or Adam under a TrainingRun.
+    private static Member TrainMember(HopfColeTrainerOptions options, TrainingObjective objective, FlowSetup? flow, TrainingBlock train, TrainingBlock? validation, int heads, int pieces, int readoutDimension, Random random, bool lbfgs, Stopwatch stopwatch, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
+    {
         var parameters = new double[objective.ParameterCount];
+        int readoutLength = heads * pieces * (readoutDimension + 1);
 
         // The read-out's support points start on the rows as the flow first carries them (z_0: with zero values the
         // initial flow moves nothing), so depth starts from the single layer's Hopf–Cole construction on z_0.
         int[] supportRows = SupportInitialiser.Place(options, flow?.Start ?? train, heads, pieces, parameters, random);
-        flow?.Parameters.CopyTo(parameters.AsSpan(readout.ParameterCount(false)));
-        if (learnViscosity)
+        flow?.Parameters.CopyTo(parameters.AsSpan(readoutLength));
+        if (options.ViscosityMode == ViscosityMode.Learned)
         {
             parameters[^1] = Math.Log(options.Viscosity);
         }
@@ -130,13 +184,10 @@ public sealed class HopfColeTrainer
             Adam.Minimize(objective, run, parameters, settings, random, cancellation);
         }
 
-        double[] best = run.BestParameters ?? parameters;
-        LseLayer<double> layer = objective.Layer(best, run.BestViscosity);
-        GibbsFlow? trained = objective.Flow(best);
-        var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
-        model = model.WithCoverageRadius(CoverageRadius(model, trained is null ? train : FlowSetup.Terminal(trained, train)));
-        return new TrainingResult(model, run.History, run.BestEpoch, run.BestValidationLoss, run.BestValidationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam };
+        return new Member(run.BestParameters ?? parameters, supportRows, run);
     }
+
+    private sealed record Member(double[] Parameters, int[] SupportRows, TrainingRun Run);
 
     /// <summary>
     /// <see cref="Optimizer.Automatic"/> picks full-batch L-BFGS while rows x parameters stays under this (about a

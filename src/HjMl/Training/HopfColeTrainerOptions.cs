@@ -159,6 +159,18 @@ public sealed record HopfColeTrainerOptions
     /// <summary>Whether every flow step shares one set of keys, offsets and values (a time-independent velocity field).</summary>
     public bool SharedFlowControls { get; init; }
 
+    /// <summary>
+    /// S, read-outs trained from different seeded starts on the same rows and pooled by log-sum-exp into one layer of S N
+    /// support points per head (exact: each head scores eps log of the mean of exp(member score / eps)), so the model stays
+    /// one Hopf–Cole layer with all its explanations and certificates; training takes about S times as long. 1 (the
+    /// default) is the single run. More than 1 needs depth 0 and a fixed or width-scaled eps
+    /// (<see cref="HopfColeTrainer.CanPoolMembers"/>). A classifier's pooled head scores act as a soft vote of the members;
+    /// a regressor's output f_0 - f_1 is then not the members' mean (docs/accuracy-experiments.md: it lowered R^2 on diabetes).
+    /// The training result's history, best epoch and stop reason are the first member's; its validation loss and metric
+    /// are the pooled model's.
+    /// </summary>
+    public int EnsembleMembers { get; init; } = 1;
+
     /// <summary>The seed of every random choice (initialisation, split, shuffling). Same seed and thread count give bit-identical models.</summary>
     public int Seed { get; init; }
 
@@ -186,6 +198,8 @@ public sealed record HopfColeTrainerOptions
         Require(FlowSupportPoints >= 1, nameof(FlowSupportPoints), FlowSupportPoints, "must be at least 1");
         Require(FlowHorizon > 0 && double.IsFinite(FlowHorizon), nameof(FlowHorizon), FlowHorizon, "must be finite and > 0");
         Require(FlowViscosity > 0 && double.IsFinite(FlowViscosity), nameof(FlowViscosity), FlowViscosity, "must be finite and > 0 (it is the flow's eps)");
+        Require(EnsembleMembers >= 1, nameof(EnsembleMembers), EnsembleMembers, "must be at least 1 (1 is the single run)");
+        Require(EnsembleMembers == 1 || EnsemblePooling.Poolable(this), nameof(EnsembleMembers), EnsembleMembers, $"pools read-outs into one layer, which needs Depth 0 (now {Depth}; each member would carry its own flow) and ViscosityMode Fixed or WidthScaling (now {ViscosityMode})");
         Require(MaximumDegreeOfParallelism >= 0, nameof(MaximumDegreeOfParallelism), MaximumDegreeOfParallelism, "must be >= 0 (0 is all cores)");
     }
 

@@ -17,7 +17,6 @@ internal sealed class TrainingRun : IEpochSchedule
     private readonly TrainingBlock? validation;
     private readonly double[] parameters;
     private readonly int dimension;
-    private readonly double[] classIndices;
     private readonly Stopwatch stopwatch;
     private readonly IProgress<TrainingProgress>? progress;
     private int sinceImprovement;
@@ -35,9 +34,6 @@ internal sealed class TrainingRun : IEpochSchedule
         this.dimension = dimension;
         this.stopwatch = stopwatch;
         this.progress = progress;
-
-        // Validation targets are class indices (binary: 0 negative, 1 positive), so the metric reads them as the labels.
-        classIndices = options.Kind == ModelKind.Regression ? [] : Enumerable.Range(0, objective.Heads).Select(c => (double)c).ToArray();
     }
 
     public List<TrainingProgress> History { get; } = [];
@@ -96,7 +92,7 @@ internal sealed class TrainingRun : IEpochSchedule
         else if (epoch % options.ValidationFrequency == 0 || epoch == options.MaximumEpochs)
         {
             validationLoss = objective.Loss(parameters, viscosity, validation);
-            metric = Metric(validation, viscosity);
+            metric = Metric(parameters, validation, viscosity);
             if (BestParameters is null || validationLoss < BestValidationLoss)
             {
                 BestParameters = (double[])parameters.Clone();
@@ -142,10 +138,15 @@ internal sealed class TrainingRun : IEpochSchedule
     }
 
     // Accuracy (classifiers) or R^2 (regression, in standardised units, which R^2 does not depend on) on the validation rows.
-    private double Metric(TrainingBlock rows, double viscosity)
+    private double Metric(double[] at, TrainingBlock rows, double viscosity) => Metric(objective, options.Kind, at, rows, viscosity);
+
+    /// <summary>Accuracy (classifiers) or R^2 (regression) of theta <paramref name="at"/> on <paramref name="rows"/>.</summary>
+    public static double Metric(TrainingObjective objective, ModelKind kind, double[] at, TrainingBlock rows, double viscosity)
     {
-        var scores = new double[rows.Rows * ScoreInterpretation.OutputLength(options.Kind, classIndices.Length)];
-        objective.Score(parameters, viscosity, rows, scores);
-        return ModelMetrics.FromScores(options.Kind, classIndices, scores, rows.Targets.AsSpan(0, rows.Rows)).Primary;
+        // Validation targets are class indices (binary: 0 negative, 1 positive), so the metric reads them as the labels.
+        double[] classes = kind == ModelKind.Regression ? [] : Enumerable.Range(0, objective.Heads).Select(c => (double)c).ToArray();
+        var scores = new double[rows.Rows * ScoreInterpretation.OutputLength(kind, classes.Length)];
+        objective.Score(at, viscosity, rows, scores);
+        return ModelMetrics.FromScores(kind, classes, scores, rows.Targets.AsSpan(0, rows.Rows)).Primary;
     }
 }

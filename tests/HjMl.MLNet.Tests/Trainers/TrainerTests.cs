@@ -50,6 +50,19 @@ public class TrainerTests
     }
 
     [Fact]
+    public void EnsembleMembersReachTheEngineAsOnePooledLayerAndAreRefusedWithAFlow()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView iris = MLNetData.Iris(context);
+        var options = new HopfColeMulticlassTrainer.Options { NumberOfSupportPoints = 4, MaximumEpochs = 10, EnsembleMembers = 3 };
+        HopfColePredictionTransformer model = context.MulticlassClassification.Trainers.HopfCole(options).Fit(iris);
+        Assert.Equal(3 * 4, model.Model.Model.Layer.NumberOfPieces);
+
+        options.Depth = 2;
+        Assert.Contains("EnsembleMembers", Assert.Throws<ArgumentException>(() => context.MulticlassClassification.Trainers.HopfCole(options)).Message);
+    }
+
+    [Fact]
     public void MulticlassOutputsAreClassProbabilitiesNamedByKeyValuesAndTheLabelsKeyType()
     {
         var context = new MLContext(seed: 1);

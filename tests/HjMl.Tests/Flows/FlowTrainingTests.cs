@@ -106,4 +106,26 @@ public class FlowTrainingTests
         Assert.Contains("Row 2", Assert.Throws<ArgumentException>(() => model.ScoreBatch(features, scores)).Message);
         Assert.Contains("Depth 0", Assert.Throws<NotSupportedException>(() => HjMl.Landscape.EntropyLandscape.Sweep(model, Iris.Features, [1.0])).Message);
     }
+
+    [Fact]
+    public void TrainRefusesAFlowThatCannotFitInMemoryNamingItsSizes()
+    {
+        // 1.8e9 parameters fit one array, but their optimiser copies need hundreds of GiB.
+        HopfColeTrainerOptions huge = Deep with { Depth = 1, FlowWidth = 30_000, FlowSupportPoints = 30_000 };
+        string message = Assert.Throws<ArgumentException>(() => new HopfColeTrainer(huge).Train(Iris)).Message;
+        Assert.Contains("with a flow of depth 1", message);
+        Assert.Contains("on 30000 features", message);
+        Assert.Contains("MiB", message);
+    }
+
+    [Fact]
+    public void UntrainedFlowStartsAsTheIdentity()
+    {
+        // Zero values: every step adds h times a Gibbs average of zero vectors, so z_L = z_0 exactly and depth cannot start
+        // worse than the single layer.
+        HopfColeModel model = new HopfColeTrainer(Deep with { FlowWidth = 0, MaximumEpochs = 0 }).Fit(Iris);
+        var terminal = new double[Iris.Rows * 4];
+        model.Flow!.TransportBatch(Iris.Features, terminal);
+        Assert.Equal(Iris.Features.ToArray(), terminal);
+    }
 }

@@ -1,15 +1,15 @@
 using HjMl.Data;
 using HjMl.Models;
-using HjMl.Training;
 
-namespace HjMl.Cli.Commands;
+namespace HjMl.Training;
 
 /// <summary>
 /// Checks a training run's sizes against its data before anything is allocated, and refuses, naming the sizes, one
 /// that cannot be represented, that places more support points on rows than the data has, or that would hold more than
-/// half the memory this process may use.
+/// half the memory this process may use. <see cref="HopfColeTrainer.Train"/> runs it first; the command line runs it
+/// before reading further input. Messages name the option and, in parentheses, the command line's flag for it.
 /// </summary>
-internal static class TrainingSize
+public static class TrainingSize
 {
     // L-BFGS keeps 10 pairs of parameter-sized vectors; with theta, gradient, trial, direction, best and last-finite
     // copies that is about 30 parameter vectors, and every thread's chunk reduces into one more.
@@ -20,8 +20,11 @@ internal static class TrainingSize
     /// support asks for more points per head than there are rows (<paramref name="checkRows"/>), or when the estimate of
     /// what training holds exceeds half the available memory.
     /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range, or the sizes cannot fit (the message names them).</exception>
     public static void Check(Dataset data, HopfColeTrainerOptions options, bool checkRows = true)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         int d = data.Columns;
         int heads = options.Kind == ModelKind.MulticlassClassification ? data.Labels.ToArray().Distinct().Count() : 2;
@@ -44,11 +47,14 @@ internal static class TrainingSize
 
         int threads = options.MaximumDegreeOfParallelism > 0 ? Math.Min(options.MaximumDegreeOfParallelism, Environment.ProcessorCount) : Environment.ProcessorCount;
         Int128 perRow = (4 * ((Int128)d + 1)) + ((Int128)heads * pieces) + (options.Depth > 0 ? FlowDoublesPerRow(options.Depth, width, options.FlowSupportPoints) : 0);
-        Int128 bytes = ((parameters * (ParameterCopies + threads)) + (perRow * data.Rows)) * sizeof(double);
+        // Pooled ensemble members (trained one after another) add the pooled read-out's parameters once.
+        int members = options.EnsembleMembers;
+        Int128 pooled = members > 1 ? (Int128)members * heads * pieces * (width + 1) : 0;
+        Int128 bytes = ((parameters * (ParameterCopies + threads)) + pooled + (perRow * data.Rows)) * sizeof(double);
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (bytes > available / 2)
         {
-            throw new ArgumentException($"Training {sizes} on {data.Rows} rows needs about {bytes >> 20} MiB ({parameters} parameters, {perRow} numbers per row), more than half of the {available >> 20} MiB this process may use. Lower --width (or the flow's sizes), or train on fewer columns.");
+            throw new ArgumentException($"Training {sizes} on {data.Rows} rows needs about {bytes >> 20} MiB ({parameters} parameters, {perRow} numbers per row), more than half of the {available >> 20} MiB this process may use. Lower NumberOfSupportPoints (--width) or the flow's sizes (Depth, FlowWidth, FlowSupportPoints), or train on fewer columns.");
         }
     }
 
