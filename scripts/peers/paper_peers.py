@@ -3,7 +3,9 @@
 
 Problem (arXiv:2605.28983v1, the width-scaling experiment): f(x) = |x|_2 on [-2, 2]^2, 4000 training rows, one
 log-sum-exp head of 200 pieces f(x) = eps log sum_j exp((w_j . x + b_j) / eps) at eps = 0.0707, squared loss,
-3000 full-batch Adam iterations at learning rate 0.006 (beta 0.9, 0.999, epsilon 1e-8), float32.
+3000 full-batch Adam iterations at learning rate 0.006 (beta 0.9, 0.999, epsilon 1e-8), float32, with the learning rate
+schedule `hjml train` uses by default: a cosine from the rate down to a tenth of it over the iterations,
+rate_i = 0.006 (0.1 + 0.45 (1 + cos(pi (i - 1) / (n - 1)))) (--schedule constant keeps 0.006).
 Start: the Hopf–Cole construction on 200 training rows y_j at t = d/4 (THEORY.md section 1): w_j = y_j / (2t),
 b_j = -g_j - |y_j|^2 / (4t) with initial data g_j = |y_j|^2 / (4t) - f(y_j), so that piece j alone passes through
 (y_j, f(y_j)).
@@ -11,8 +13,8 @@ Written from those formulas for this comparison; the gradient is the exact one o
 (d f / d b_j = pi_j, d f / d w_j = pi_j x), which NumPy applies by hand and PyTorch gets from autograd.
 
   paper_peers.py data <folder> [--seed s]        train.csv (4000 rows) and test.csv (10000 rows): x1, x2, y
-  paper_peers.py numpy <folder> [--iterations n] prints one JSON line: wall seconds of the loop, test RMSE
-  paper_peers.py torch <folder> [--threads t] [--iterations n]
+  paper_peers.py numpy <folder> [--iterations n] [--schedule cosine|constant] prints one JSON line: wall seconds of the loop, test RMSE
+  paper_peers.py torch <folder> [--threads t] [--iterations n] [--schedule cosine|constant]
 """
 import argparse
 import json
@@ -67,11 +69,17 @@ def lse(x, weights, biases):
     return VISCOSITY * (m[:, 0] + np.log(s[:, 0])), e, s
 
 
+def rate(step, iterations, schedule):
+    if schedule == "constant":
+        return LEARNING_RATE
+    return LEARNING_RATE * (0.1 + 0.45 * (1 + np.cos(np.pi * (step - 1) / max(1, iterations - 1))))
+
+
 def rmse(prediction, target):
     return float(np.sqrt(np.mean((prediction.astype(np.float64) - target) ** 2)))
 
 
-def numpy_loop(folder, iterations, seed):
+def numpy_loop(folder, iterations, seed, schedule):
     x64, y64 = read_csv(os.path.join(folder, "train.csv"))
     test_x, test_y = read_csv(os.path.join(folder, "test.csv"))
     x, y = x64.astype(np.float32), y64.astype(np.float32)
@@ -92,14 +100,14 @@ def numpy_loop(folder, iterations, seed):
             m1 += (1 - BETA1) * grad
             m2 *= BETA2
             m2 += (1 - BETA2) * grad * grad
-            step_size = LEARNING_RATE / (1 - BETA1 ** step)
+            step_size = rate(step, iterations, schedule) / (1 - BETA1 ** step)
             p -= step_size * m1 / (np.sqrt(m2 / (1 - BETA2 ** step)) + ADAM_EPSILON)
     seconds = time.perf_counter() - began
     prediction, _, _ = lse(test_x.astype(np.float32), weights, biases)
     return {"peer": "numpy", "seconds": seconds, "test_rmse": rmse(prediction, test_y), "numpy": np.__version__}
 
 
-def torch_loop(folder, iterations, threads, seed):
+def torch_loop(folder, iterations, threads, seed, schedule):
     import torch
 
     torch.set_num_threads(threads)
@@ -116,7 +124,9 @@ def torch_loop(folder, iterations, threads, seed):
         return VISCOSITY * torch.logsumexp((rows @ w.T + b) / VISCOSITY, dim=1)
 
     began = time.perf_counter()
-    for _ in range(iterations):
+    for step in range(1, iterations + 1):
+        for group in optimiser.param_groups:
+            group["lr"] = rate(step, iterations, schedule)
         optimiser.zero_grad()
         loss = 0.5 * ((model(x) - y) ** 2).mean()
         loss.backward()
@@ -134,14 +144,16 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
     arguments = parser.parse_args()
     if arguments.what == "data":
         data(arguments.folder, arguments.seed)
         return
     if arguments.what == "numpy":
-        result = numpy_loop(arguments.folder, arguments.iterations, arguments.seed)
+        result = numpy_loop(arguments.folder, arguments.iterations, arguments.seed, arguments.schedule)
     else:
-        result = torch_loop(arguments.folder, arguments.iterations, arguments.threads, arguments.seed)
+        result = torch_loop(arguments.folder, arguments.iterations, arguments.threads, arguments.seed, arguments.schedule)
+    result["schedule"] = arguments.schedule
     print(json.dumps(result))
     sys.stdout.flush()
 

@@ -6,6 +6,8 @@ using HjMl.Benchmarks;
 //   prepare <folder>           grid models as ONNX, their float32 rows, and the plan tests/onnx-runtime/bench.js times
 //   roofline <folder>          the machine's sgemm and exp rates, to <folder>/roofline.json
 //   report <folder> <file.md>  docs/benchmarks.md from the run's artifacts in <folder>
+// scripts/peers/paper (issue 20's training bar) through one more:
+//   exp-rate <threads>         HjMl's float32 exponential rate in Gexp/s on that many threads, the last line printed
 // scripts/flow-benchmarks (issue 15's flow bars) through four more:
 //   flow-prepare <folder>            the PyTorch peer's inputs: the mnist split, HjMl's standardisation, case.json
 //   flow-accuracy <folder>           HjMl trained 5 epochs: losses, test accuracy, model.hjml and model.onnx
@@ -30,6 +32,9 @@ switch (args.FirstOrDefault())
         break;
     case "flow-report" when args.Length == 3:
         FlowReport.Write(args[1], args[2]);
+        break;
+    case "exp-rate" when args.Length == 2:
+        Console.WriteLine((Roofline.FloatExponentialRate(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)) / 1e9).ToString("F3", System.Globalization.CultureInfo.InvariantCulture));
         break;
     case "report" when args.Length == 3:
         BenchmarkReport.Write(args[1], args[2]);

@@ -19,18 +19,24 @@ internal sealed class Objective
 {
     private const int MinimumChunkRows = 64;
 
-    // Rows per block of the float32 path: their exponentials (64 x K N floats) stay in L1/L2 until the gradient reads them.
-    private const int SingleBlockRows = 64;
-
     private const double Log2E = 1.4426950408889634;
     private const double Ln2 = 0.6931471805599453;
 
-    // Per-thread blocks of the float32 path (AlignedBuffer.Rent).
+    // Per-thread blocks of the float32 path (AlignedBuffer.Rent): inputs, exponentials, maxima/sums/factors, log sums.
     [ThreadStatic]
-    private static float[]? blockExponentials;
+    private static float[]? singleInputs;
 
     [ThreadStatic]
-    private static float[]? singleBlockInputs;
+    private static float[]? singleExponentials;
+
+    [ThreadStatic]
+    private static float[]? singleRowValues;
+
+    [ThreadStatic]
+    private static double[]? singleLogSums;
+
+    [ThreadStatic]
+    private static float[]? singleLaneGradient;
 
     // Logits per tile: about 256 KiB of doubles, which stays in L2 between the forward and backward products.
     private const int TileElements = 32768;
@@ -67,6 +73,9 @@ internal sealed class Objective
     /// disturb; L-BFGS's line search compares losses closer than that, so it keeps double.
     /// </summary>
     public bool SinglePrecision { get; init; }
+
+    /// <summary>The vector width of the float32 path; null for the widest this machine accelerates (tests pin the others).</summary>
+    public VectorWidth? SinglePrecisionWidth { get; init; }
 
     /// <summary>
     /// The largest d the float32 path takes: it computes each row's logits as d vector multiply-adds over the packed
@@ -287,7 +296,7 @@ internal sealed class Objective
     // Evaluate on the fused float32 path: the same chunks, the same chunk-order reduction, GradientKernel per block of rows.
     private unsafe double EvaluateSingle(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient)
     {
-        GradientKernel kernel = singleKernel ??= new GradientKernel(d, heads, pieces, LseKernel<float>.PreferredWidth);
+        GradientKernel kernel = singleKernel ??= new GradientKernel(d, heads, pieces, SinglePrecisionWidth ?? LseKernel<float>.PreferredWidth);
         int all = AllPieces;
         bool wantGradient = !gradient.IsEmpty;
         int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
@@ -357,64 +366,83 @@ internal sealed class Objective
     private unsafe void ChunkSingle(GradientKernel kernel, float[] packedWeights, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient)
     {
         int rows = targets.Length;
-        int columns = kernel.Columns;
-        int inputRows = kernel.InputRows;
         int stride = Stride;
-        Span<float> exponentials = AlignedBuffer<float>.Rent(ref blockExponentials, SingleBlockRows * columns);
-        Span<float> blockInputs = AlignedBuffer<float>.Rent(ref singleBlockInputs, SingleBlockRows * inputRows);
-        Span<float> factors = stackalloc float[SingleBlockRows * heads];
-        Span<float> maxima = stackalloc float[SingleBlockRows * heads];
-        Span<double> sums = stackalloc double[SingleBlockRows * heads];
-        Span<double> scores = stackalloc double[SingleBlockRows * heads];
+        int blockRows = kernel.BlockRows;
+        Span<float> blockInputs = AlignedBuffer<float>.Rent(ref singleInputs, kernel.InputLength);
+        Span<float> exponentials = AlignedBuffer<float>.Rent(ref singleExponentials, kernel.ExponentialLength);
+        Span<float> rowValues = AlignedBuffer<float>.Rent(ref singleRowValues, 3 * kernel.RowLength);
+        Span<double> logSums = AlignedBuffer<double>.Rent(ref singleLogSums, kernel.RowLength);
+        Span<float> laneGradient = AlignedBuffer<float>.Rent(ref singleLaneGradient, wantGradient ? kernel.LaneAccumulatorLength : 0);
+        Span<double> gradient = accumulator[..kernel.PackedLength];
+        Span<double> scores = stackalloc double[heads];
         Span<double> deltas = stackalloc double[heads];
         blockInputs.Clear();
+        rowValues.Clear();
+        laneGradient.Clear();
         double lossSum = 0;
+        int blocks = 0;
         fixed (float* packed = packedWeights)
-        fixed (float* e = exponentials)
         fixed (float* x = blockInputs)
-        fixed (float* c = factors)
-        fixed (float* m = maxima)
-        fixed (double* s = sums)
-        fixed (double* gradient = accumulator)
+        fixed (float* e = exponentials)
+        fixed (float* m = rowValues)
+        fixed (float* lanes = laneGradient)
         {
-            for (int first = 0; first < rows; first += SingleBlockRows)
+            float* s = m + kernel.RowLength;
+            float* c = s + kernel.RowLength;
+            for (int first = 0; first < rows; first += blockRows)
             {
-                int count = Math.Min(SingleBlockRows, rows - first);
+                int count = Math.Min(blockRows, rows - first);
+                int groups = (count + kernel.Lanes - 1) / kernel.Lanes;
+                if (count < blockRows)
+                {
+                    // The last block: rows past the data have inputs 0 and factors 0 (the layout's contract).
+                    blockInputs.Clear();
+                    rowValues.Clear();
+                }
+
                 for (int r = 0; r < count; r++)
                 {
-                    // x and its constant 1, as the block stores them.
-                    float* input = x + (r * inputRows);
                     ReadOnlySpan<double> row = inputs.Slice((first + r) * stride, stride);
                     for (int k = 0; k < stride; k++)
                     {
-                        input[k] = (float)row[k];
+                        x[kernel.InputIndex(r, k)] = (float)row[k];
                     }
-
-                    kernel.Forward(packed, input, e + ((nint)r * columns), m + (r * heads), s + (r * heads));
                 }
 
-                // f = eps ln(sum_j exp(z_j / eps)) = eps (m' ln 2 + ln S) for the logits z' = z log2(e) / eps.
-                int values = count * heads;
-                Span<double> blockScores = scores[..values];
-                TensorPrimitives.Log(sums[..values], blockScores);
-                for (int i = 0; i < values; i++)
-                {
-                    blockScores[i] = viscosity * ((m[i] * Ln2) + blockScores[i]);
-                }
-
+                kernel.Forward(packed, x, groups, e, m, s);
                 for (int r = 0; r < count; r++)
                 {
-                    double weight = weights.IsEmpty ? 1.0 : weights[first + r];
-                    lossSum += weight * Loss(blockScores.Slice(r * heads, heads), targets[first + r], deltas);
                     for (int head = 0; head < heads; head++)
                     {
-                        c[(r * heads) + head] = (float)(weight * deltas[head] / s[(r * heads) + head]);
+                        logSums[(r * heads) + head] = s[kernel.RowIndex(r, head)];
+                    }
+                }
+
+                TensorPrimitives.Log(logSums[..(count * heads)], logSums[..(count * heads)]);
+                for (int r = 0; r < count; r++)
+                {
+                    for (int head = 0; head < heads; head++)
+                    {
+                        // f = eps ln(sum_j exp(z_j / eps)) = eps (s ln 2 + ln S) for the logits z' = z log2(e) / eps, S = sum_j 2^(z'_j - s).
+                        scores[head] = viscosity * ((m[kernel.RowIndex(r, head)] * Ln2) + logSums[(r * heads) + head]);
+                    }
+
+                    double weight = weights.IsEmpty ? 1.0 : weights[first + r];
+                    lossSum += weight * Loss(scores, targets[first + r], deltas);
+                    for (int head = 0; head < heads; head++)
+                    {
+                        int at = kernel.RowIndex(r, head);
+                        c[at] = (float)(GradientKernel.FactorScale * weight * deltas[head] / s[at]);
                     }
                 }
 
                 if (wantGradient)
                 {
-                    kernel.Accumulate(e, c, x, count, gradient);
+                    kernel.Accumulate(e, c, x, groups, lanes);
+                    if (++blocks % GradientKernel.BlocksPerFlush == 0 || first + blockRows >= rows)
+                    {
+                        kernel.Flush(laneGradient, gradient);
+                    }
                 }
             }
         }
