@@ -38,6 +38,9 @@ internal sealed unsafe class GradientKernel
     /// <summary>2^<see cref="Headroom"/>: the scale the caller gives each factor c_rk = 2^Headroom dL/df_k / S_k.</summary>
     public const double FactorScale = 1.2676506002282294e30;
 
+    // The smallest normal float, 2^-126.
+    private const float SmallestNormal = 1.17549435e-38f;
+
     // Inputs per register group of the gradient: 4 accumulators per piece.
     private const int Group = 4;
 
@@ -271,6 +274,15 @@ internal sealed unsafe class GradientKernel
         int lanes = TSimd.Count;
         int inputRows = InputRows;
         int all = Heads * Pieces;
+
+        // Per row and head, the least exponential whose product with c is a normal float (c = 0: none is needed).
+        int rowValues = groups * Heads * lanes;
+        float* bounds = stackalloc float[rowValues];
+        for (int i = 0; i < rowValues; i++)
+        {
+            bounds[i] = factors[i] == 0 ? float.PositiveInfinity : SmallestNormal / MathF.Abs(factors[i]);
+        }
+
         for (int piece = 0; piece < all; piece++)
         {
             int head = piece / Pieces;
@@ -279,9 +291,11 @@ internal sealed unsafe class GradientKernel
                 TVector a0 = TSimd.Broadcast(0f), a1 = a0, a2 = a0, a3 = a0;
                 for (int group = 0; group < groups; group++)
                 {
-                    TVector g = TSimd.Multiply(
-                        TSimd.Load(exponentials + (((group * all) + piece) * lanes)),
-                        TSimd.Load(factors + (((group * Heads) + head) * lanes)));
+                    // G = c 2^(z' - s), with exponentials whose product would be subnormal taken as 0 (they are below
+                    // 2^-126 of the row's largest term in the gradient): a subnormal product costs a hundred times a normal one.
+                    int at = ((group * Heads) + head) * lanes;
+                    TVector e = TSimd.Load(exponentials + (((group * all) + piece) * lanes));
+                    TVector g = TSimd.Multiply(TSimd.BelowToZero(e, TSimd.Load(bounds + at)), TSimd.Load(factors + at));
                     float* x = inputs + (((group * inputRows) + first) * lanes);
                     a0 = TSimd.MultiplyAdd(g, TSimd.Load(x), a0);
                     a1 = TSimd.MultiplyAdd(g, TSimd.Load(x + lanes), a1);

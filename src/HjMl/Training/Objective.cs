@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
@@ -266,7 +267,7 @@ internal sealed class Objective
 
                         // G = delta * pi = exp(z' - m') * (delta / S).
                         Span<double> exponentials = z.Slice(head * pieces, pieces);
-                        TensorPrimitives.Multiply(exponentials, delta / sums[head], exponentials);
+                        LogSumExp.MultiplyWithoutSubnormals(exponentials, delta / sums[head]);
                     }
                 }
 
@@ -363,6 +364,8 @@ internal sealed class Objective
         }
     }
 
+    // Compiled fully optimised on first call: a short training run would otherwise spend its first iterations in tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ChunkSingle(GradientKernel kernel, float[] packedWeights, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient)
     {
         int rows = targets.Length;
