@@ -212,7 +212,6 @@ internal sealed unsafe class GradientKernel
         where TVector : unmanaged
         where TSimd : struct, ISimd<float, TVector>
     {
-        int d = Dimension;
         int lanes = TSimd.Count;
         int inputRows = InputRows;
         int pieces = Pieces;
@@ -225,29 +224,7 @@ internal sealed unsafe class GradientKernel
             {
                 float* parameters = packed + (head * pieces * inputRows);
                 float* e = exponentials + ((((group * Heads) + head) * pieces) * lanes);
-                TVector maximum = TSimd.Broadcast(float.NegativeInfinity);
-                for (int j = 0; j < pieces; j++)
-                {
-                    // b then w_1 x_1, w_2 x_2, ...: one order for every row and every d.
-                    float* q = parameters + (j * inputRows);
-                    TVector z = TSimd.Broadcast(q[d]);
-                    if (d <= 3)
-                    {
-                        z = d >= 1 ? TSimd.MultiplyAdd(TSimd.Broadcast(q[0]), x0, z) : z;
-                        z = d >= 2 ? TSimd.MultiplyAdd(TSimd.Broadcast(q[1]), x1, z) : z;
-                        z = d >= 3 ? TSimd.MultiplyAdd(TSimd.Broadcast(q[2]), x2, z) : z;
-                    }
-                    else
-                    {
-                        for (int k = 0; k < d; k++)
-                        {
-                            z = TSimd.MultiplyAdd(TSimd.Broadcast(q[k]), TSimd.Load(x + (k * lanes)), z);
-                        }
-                    }
-
-                    TSimd.Store(z, e + (j * lanes));
-                    maximum = TSimd.Max(maximum, z);
-                }
+                TVector maximum = Logits<TVector, TSimd>(parameters, x, x0, x1, x2, e);
 
                 // 2^(z' - m' + Headroom): see Headroom.
                 TVector shift = TSimd.Subtract(maximum, TSimd.Broadcast(Headroom));
@@ -264,6 +241,71 @@ internal sealed unsafe class GradientKernel
                 TSimd.Store(sum, sums + at);
             }
         }
+    }
+
+    // One head's logits for a group of rows into e (one vector per piece), b then w_1 x_1, w_2 x_2, ...: one order for
+    // every row and every d; returns their lane-wise maximum. d <= 3 has a loop of its own, without a loop over k.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TVector Logits<TVector, TSimd>(float* parameters, float* x, TVector x0, TVector x1, TVector x2, float* e)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<float, TVector>
+    {
+        int d = Dimension;
+        int lanes = TSimd.Count;
+        int inputRows = InputRows;
+        int pieces = Pieces;
+        TVector maximum = TSimd.Broadcast(float.NegativeInfinity);
+        switch (d)
+        {
+            case 1:
+                for (int j = 0; j < pieces; j++)
+                {
+                    float* q = parameters + (j * inputRows);
+                    TVector z = TSimd.MultiplyAdd(TSimd.Broadcast(q[0]), x0, TSimd.Broadcast(q[1]));
+                    TSimd.Store(z, e + (j * lanes));
+                    maximum = TSimd.Max(maximum, z);
+                }
+
+                break;
+            case 2:
+                for (int j = 0; j < pieces; j++)
+                {
+                    float* q = parameters + (j * inputRows);
+                    TVector z = TSimd.MultiplyAdd(TSimd.Broadcast(q[1]), x1, TSimd.MultiplyAdd(TSimd.Broadcast(q[0]), x0, TSimd.Broadcast(q[2])));
+                    TSimd.Store(z, e + (j * lanes));
+                    maximum = TSimd.Max(maximum, z);
+                }
+
+                break;
+            case 3:
+                for (int j = 0; j < pieces; j++)
+                {
+                    float* q = parameters + (j * inputRows);
+                    TVector z = TSimd.MultiplyAdd(TSimd.Broadcast(q[0]), x0, TSimd.Broadcast(q[3]));
+                    z = TSimd.MultiplyAdd(TSimd.Broadcast(q[2]), x2, TSimd.MultiplyAdd(TSimd.Broadcast(q[1]), x1, z));
+                    TSimd.Store(z, e + (j * lanes));
+                    maximum = TSimd.Max(maximum, z);
+                }
+
+                break;
+            default:
+                for (int j = 0; j < pieces; j++)
+                {
+                    float* q = parameters + (j * inputRows);
+                    TVector z = TSimd.Broadcast(q[d]);
+                    for (int k = 0; k < d; k++)
+                    {
+                        z = TSimd.MultiplyAdd(TSimd.Broadcast(q[k]), TSimd.Load(x + (k * lanes)), z);
+                    }
+
+                    TSimd.Store(z, e + (j * lanes));
+                    maximum = TSimd.Max(maximum, z);
+                }
+
+                break;
+        }
+
+        return maximum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
