@@ -111,6 +111,31 @@ public static class BenchmarkReport
             text.AppendLine(Invariant, $"| single-row latency <= 2 µs at d = 64, N = 128 | double **{Time(single.MedianNanoseconds * 1e-9)}**, float32 **{Time(singleFloat.MedianNanoseconds * 1e-9)}** | {Verdict(worst <= 2000)} |");
         }
 
+        // Issue 20's fourth bar, over every grid model: explanations per row against plain scoring of the row.
+        var explanationRatios = new List<(int D, int N, double Attribution, double Radius)>();
+        foreach (int d in BenchmarkGrid.Dimensions)
+        {
+            foreach (int n in BenchmarkGrid.Pieces)
+            {
+                Measured? score = Find(measured, "ExplanationGridBenchmarks", "Score", d, n, null);
+                Measured? attribution = Find(measured, "ExplanationGridBenchmarks", "Attribution", d, n, null);
+                Measured? radius = Find(measured, "ExplanationGridBenchmarks", "CertifiedRadius", d, n, null);
+                if (score is not null && attribution is not null && radius is not null)
+                {
+                    explanationRatios.Add((d, n, attribution.MedianNanoseconds / score.MedianNanoseconds, radius.MedianNanoseconds / score.MedianNanoseconds));
+                }
+            }
+        }
+
+        if (explanationRatios.Count > 0)
+        {
+            int attributionMet = explanationRatios.Count(ratio => ratio.Attribution <= 1.3);
+            int radiusMet = explanationRatios.Count(ratio => ratio.Radius <= 1.5);
+            (int D, int N, double Attribution, double Radius) target = explanationRatios.FirstOrDefault(ratio => ratio.D == D && ratio.N == N);
+            string atTarget = target.D == D ? $"; at d = 64, N = 128: {target.Attribution:F2}x and {target.Radius:F2}x" : string.Empty;
+            text.AppendLine(Invariant, $"| attribution <= 1.3x and certified radius <= 1.5x plain scoring per row (issue 20), on the grid's models | attribution within it in {attributionMet} of {explanationRatios.Count} models (worst {explanationRatios.Max(ratio => ratio.Attribution):F2}x), radius in {radiusMet} of {explanationRatios.Count} (worst {explanationRatios.Max(ratio => ratio.Radius):F2}x){atTarget} (see Attribution and certified radius) | {Verdict(attributionMet == explanationRatios.Count && radiusMet == explanationRatios.Count)} |");
+        }
+
         var scoring = measured.Where(entry => entry.Key.StartsWith("ScoringBenchmarks.", StringComparison.Ordinal)).ToList();
         if (scoring.Count > 0)
         {
