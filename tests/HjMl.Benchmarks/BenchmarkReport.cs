@@ -221,8 +221,8 @@ public static class BenchmarkReport
         {
             foreach (int n in BenchmarkGrid.Pieces)
             {
-                Measured? iteration = measured.GetValueOrDefault($"TrainingGridBenchmarks.LossAndGradient?D={d}&N={n}&Float32=False");
-                Measured? single = d <= Objective.SinglePrecisionDimension ? measured.GetValueOrDefault($"TrainingGridBenchmarks.LossAndGradient?D={d}&N={n}&Float32=True") : null;
+                Measured? iteration = measured.GetValueOrDefault(Key("TrainingGridBenchmarks", "LossAndGradient", $"D={d}&N={n}&Float32=False"));
+                Measured? single = d <= Objective.SinglePrecisionDimension ? measured.GetValueOrDefault(Key("TrainingGridBenchmarks", "LossAndGradient", $"D={d}&N={n}&Float32=True")) : null;
                 string faster = iteration is null || single is null ? "–" : (iteration.MedianNanoseconds / single.MedianNanoseconds).ToString("F1", Invariant) + "x";
                 text.AppendLine(Invariant, $"| {d} | {n} | {Time(iteration)} | {(iteration is null ? "–" : Rate(1000 / (iteration.MedianNanoseconds * 1e-9)))} | {Time(single)} | {(single is null ? "–" : Rate(1000 / (single.MedianNanoseconds * 1e-9)))} | {faster} | {iteration?.AllocatedBytes.ToString(Invariant) ?? "–"} / {single?.AllocatedBytes.ToString(Invariant) ?? "–"} B |");
             }
@@ -433,7 +433,7 @@ public static class BenchmarkReport
                 }
 
                 long allocated = benchmark.TryGetProperty("Memory", out JsonElement memory) && memory.TryGetProperty("BytesAllocatedPerOperation", out JsonElement bytes) ? bytes.GetInt64() : -1;
-                measured[$"{type}.{method}?{parameters}"] = new Measured(statistics.GetProperty("Median").GetDouble(), statistics.GetProperty("Mean").GetDouble(), allocated);
+                measured[Key(type, method, parameters)] = new Measured(statistics.GetProperty("Median").GetDouble(), statistics.GetProperty("Mean").GetDouble(), allocated);
             }
         }
 
@@ -452,7 +452,7 @@ public static class BenchmarkReport
                 {
                     foreach (int threads in new[] { 1, 2 })
                     {
-                        if (measured.TryGetValue($"OnnxRuntimeScoringBenchmarks.Score?D={d}&N={n}&Batch={batch}&Threads={threads}", out Measured? value))
+                        if (measured.TryGetValue(Key("OnnxRuntimeScoringBenchmarks", "Score", $"D={d}&N={n}&Batch={batch}&Threads={threads}"), out Measured? value))
                         {
                             timings[(d, n, batch, threads)] = new RuntimeTiming(value.MedianNanoseconds * 1e-9, 0, null);
                         }
@@ -503,7 +503,7 @@ public static class BenchmarkReport
         {
             foreach (bool single in new[] { true, false })
             {
-                double?[] perPiece = viscosities.Select(eps => measured.GetValueOrDefault($"ViscosityTrainingBenchmarks.LossAndGradient?D={d}&Viscosity={eps.ToString(Invariant)}&Float32={(single ? "True" : "False")}")?.MedianNanoseconds / RowPieces).ToArray();
+                double?[] perPiece = viscosities.Select(eps => measured.GetValueOrDefault(Key("ViscosityTrainingBenchmarks", "LossAndGradient", $"D={d}&Viscosity={eps.ToString(Invariant)}&Float32={(single ? "True" : "False")}"))?.MedianNanoseconds / RowPieces).ToArray();
                 double[] known = perPiece.Where(value => value is not null).Select(value => value!.Value).ToArray();
                 string spread = known.Length == 0 ? "–" : (known.Max() / known.Min()).ToString("F2", Invariant) + "x";
                 text.AppendLine(Invariant, $"| {d} | {(single ? "float32 (Adam)" : "double (L-BFGS)")} | {string.Join(" | ", perPiece.Select(value => value is null ? "–" : value.Value.ToString("F3", Invariant)))} | {spread} |");
@@ -517,8 +517,12 @@ public static class BenchmarkReport
     private static Measured? Find(Dictionary<string, Measured> measured, string type, string method, int d, int n, int? batch)
     {
         string parameters = batch is null ? $"D={d}&N={n}" : $"D={d}&N={n}&Batch={batch}";
-        return measured.GetValueOrDefault($"{type}.{method}?{parameters}");
+        return measured.GetValueOrDefault(Key(type, method, parameters));
     }
+
+    // A case's key with its parameters in name order: BenchmarkDotNet lists [Params] before [ParamsSource] properties.
+    private static string Key(string type, string method, string parameters)
+        => $"{type}.{method}?{string.Join('&', parameters.Split('&').Order(StringComparer.Ordinal))}";
 
     private static string Verdict(bool met) => met ? "met" : "**not met**";
 
