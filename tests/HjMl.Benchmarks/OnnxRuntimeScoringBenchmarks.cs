@@ -9,7 +9,7 @@ namespace HjMl.Benchmarks;
 /// (<see cref="OnnxRuntimeScoring"/>).
 /// </summary>
 [Config(typeof(GridConfig))]
-public class OnnxRuntimeScoringBenchmarks
+public class OnnxRuntimeScoringBenchmarks : IDisposable
 {
     private OnnxRuntimeScoring runtime = null!;
 
@@ -36,6 +36,13 @@ public class OnnxRuntimeScoringBenchmarks
 
     [GlobalCleanup]
     public void Cleanup() => runtime.Dispose();
+
+    /// <summary>Releases ONNX Runtime's session (BenchmarkDotNet calls <see cref="Cleanup"/>; this is for other callers).</summary>
+    public void Dispose()
+    {
+        runtime?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     /// <summary>The batch through the session.</summary>
     [Benchmark]
