@@ -107,18 +107,21 @@ public static class Roofline
         return rounds;
     }
 
+    /// <summary>HjMl's float32 vector exponential on <paramref name="threads"/> threads, exp/s (scripts/peers/paper's floor).</summary>
+    public static double FloatExponentialRate(int threads) => ExponentialRate("hjml-vector-exp", HjMlExponential, quiet: false, threads).PerSecond;
+
     /// <summary>Reads what <see cref="Measure"/> wrote.</summary>
     public static Result Read(string path) => JsonSerializer.Deserialize<Result>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path} holds no roofline.");
 
     // Each core exponentiates its own 16 Ki floats (64 KiB, in L2) over and over: the exponential alone, not memory.
-    private static Rate ExponentialRate(string name, Action<float[], float[]> exponential, bool quiet = false)
+    private static Rate ExponentialRate(string name, Action<float[], float[]> exponential, bool quiet = false, int threads = 0)
     {
         const int Length = 16384, Repeats = 64;
-        int threads = Environment.ProcessorCount;
+        threads = threads > 0 ? threads : Environment.ProcessorCount;
         float[][] sources = Enumerable.Range(0, threads).Select(thread => Enumerable.Range(0, Length).Select(i => -20f * i / Length).ToArray()).ToArray();
         float[][] destinations = Enumerable.Range(0, threads).Select(_ => new float[Length]).ToArray();
         double seconds = Median(
-            () => Parallel.For(0, threads, thread =>
+            () => Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, thread =>
             {
                 for (int repeat = 0; repeat < Repeats; repeat++)
                 {

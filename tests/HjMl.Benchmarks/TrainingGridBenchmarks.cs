@@ -6,7 +6,8 @@ namespace HjMl.Benchmarks;
 
 /// <summary>
 /// One training iteration over the grid: the loss and its exact gradient over a batch of 1000 rows (the fused forward
-/// and backward pass of Objective, two matrix products and the Gibbs weights per tile), which is all of a full-batch
+/// and backward pass of Objective: in double, two matrix products and the Gibbs weights per tile; in float32,
+/// GradientKernel where d allows, else the same double path), which is all of a full-batch
 /// iteration but the optimiser's O(parameters) update. Batch 1000 only: at 100000 rows the largest cases take tens
 /// of seconds per iteration in double, beyond the suite's time budget.
 /// </summary>
@@ -30,11 +31,15 @@ public class TrainingGridBenchmarks
     [ParamsSource(nameof(PiecesPerHead))]
     public int N { get; set; }
 
+    /// <summary>The fused float32 path Adam trains on (only up to d = <see cref="Objective.SinglePrecisionDimension"/>), or double.</summary>
+    [Params(false, true)]
+    public bool Float32 { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         HopfColeModel model = BenchmarkGrid.Model(D, N);
-        objective = new Objective(ModelKind.BinaryClassification, D, BenchmarkGrid.Heads, N, Environment.ProcessorCount, 1e-4, RegressionLoss.Squared, 1.0, learnViscosity: false);
+        objective = new Objective(ModelKind.BinaryClassification, D, BenchmarkGrid.Heads, N, Environment.ProcessorCount, 1e-4, RegressionLoss.Squared, 1.0, learnViscosity: false) { SinglePrecision = Float32 };
         parameters = [.. model.Layer.Weights, .. model.Layer.Biases];
         gradient = new double[objective.ParameterCount(learnEps: false)];
         inputs = new double[Rows * objective.Stride];

@@ -65,6 +65,9 @@ internal unsafe interface ISimd<T, TVector>
     /// <summary><paramref name="value"/> with zero in every lane where <paramref name="probe"/> &lt; <paramref name="threshold"/>.</summary>
     static abstract TVector ZeroBelow(TVector value, TVector probe, T threshold);
 
+    /// <summary><paramref name="value"/> with zero in every lane where it is below <paramref name="bound"/>'s lane.</summary>
+    static abstract TVector BelowToZero(TVector value, TVector bound);
+
     /// <summary><paramref name="value"/> with lanes from index <paramref name="count"/> on replaced by <paramref name="fill"/>.</summary>
     static abstract TVector FirstLanes(TVector value, int count, T fill);
 
@@ -138,6 +141,10 @@ internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> PowerOfTwo(Vector512<T> exponent) =>
         ((Vector512.ConvertToInt32Native(exponent.AsSingle()) + Vector512.Create(127)) << 23).As<int, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> BelowToZero(Vector512<T> value, Vector512<T> bound) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(value, bound), Vector512<T>.Zero, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> ZeroBelow(Vector512<T> value, Vector512<T> probe, T threshold) =>
@@ -226,6 +233,10 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
         ((Vector256.ConvertToInt32Native(exponent.AsSingle()) + Vector256.Create(127)) << 23).As<int, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> BelowToZero(Vector256<T> value, Vector256<T> bound) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(value, bound), Vector256<T>.Zero, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> ZeroBelow(Vector256<T> value, Vector256<T> probe, T threshold) =>
         Vector256.ConditionalSelect(Vector256.LessThan(probe, Vector256.Create(threshold)), Vector256<T>.Zero, value);
 
@@ -310,6 +321,10 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> PowerOfTwo(Vector128<T> exponent) =>
         ((Vector128.ConvertToInt32Native(exponent.AsSingle()) + Vector128.Create(127)) << 23).As<int, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> BelowToZero(Vector128<T> value, Vector128<T> bound) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(value, bound), Vector128<T>.Zero, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> ZeroBelow(Vector128<T> value, Vector128<T> probe, T threshold) =>

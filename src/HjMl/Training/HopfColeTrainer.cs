@@ -106,7 +106,11 @@ public sealed class HopfColeTrainer
         int rowsAtOnce = Math.Max(lbfgs || options.BatchSize == 0 ? train.Rows : Math.Min(options.BatchSize, train.Rows), validation?.Rows ?? 0);
         FlowSetup? flow = options.Depth > 0 ? FlowSetup.Create(options, d, train, rowsAtOnce, random) : null;
         int readoutDimension = flow?.Shape.Width ?? d;
-        var readout = new Objective(options.Kind, readoutDimension, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity);
+        var readout = new Objective(options.Kind, readoutDimension, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity)
+        {
+            // Issue 20: Adam trains the single layer on the fused float32 path; L-BFGS's line search and flows keep double.
+            SinglePrecision = !lbfgs && flow is null,
+        };
         FlowObjective? flowObjective = flow is null ? null : new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
         var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity, flowObjective);
         int members = options.EnsembleMembers;

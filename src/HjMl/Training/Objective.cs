@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
 using HjMl.Numerics;
@@ -18,6 +20,25 @@ internal sealed class Objective
 {
     private const int MinimumChunkRows = 64;
 
+    private const double Log2E = 1.4426950408889634;
+    private const double Ln2 = 0.6931471805599453;
+
+    // Per-thread blocks of the float32 path (AlignedBuffer.Rent): inputs, exponentials, maxima/sums/factors, log sums.
+    [ThreadStatic]
+    private static float[]? singleInputs;
+
+    [ThreadStatic]
+    private static float[]? singleExponentials;
+
+    [ThreadStatic]
+    private static float[]? singleRowValues;
+
+    [ThreadStatic]
+    private static double[]? singleLogSums;
+
+    [ThreadStatic]
+    private static float[]? singleLaneGradient;
+
     // Logits per tile: about 256 KiB of doubles, which stays in L2 between the forward and backward products.
     private const int TileElements = 32768;
 
@@ -30,6 +51,7 @@ internal sealed class Objective
     private readonly RegressionLoss regressionLoss;
     private readonly double huberDelta;
     private readonly bool learnViscosity;
+    private GradientKernel? singleKernel;
 
     public Objective(ModelKind kind, int inputDimension, int heads, int pieces, int threads, double regularisation, RegressionLoss regressionLoss, double huberDelta, bool learnViscosity)
     {
@@ -43,6 +65,24 @@ internal sealed class Objective
         this.huberDelta = huberDelta;
         this.learnViscosity = learnViscosity;
     }
+
+    /// <summary>
+    /// Whether <see cref="Evaluate"/> takes the fused float32 path (<see cref="GradientKernel"/>: logits, exponentials and
+    /// the gradient's products in float32, each head's score, the loss and the gradient's sums in double) where it
+    /// applies: eps fixed for the evaluation (not learned), no input gradient asked for, and d at most
+    /// <see cref="SinglePrecisionDimension"/>. Set for Adam, which the rounding of float32 (about 1e-7 relative) does not
+    /// disturb; L-BFGS's line search compares losses closer than that, so it keeps double.
+    /// </summary>
+    public bool SinglePrecision { get; init; }
+
+    /// <summary>The vector width of the float32 path; null for the widest this machine accelerates (tests pin the others).</summary>
+    public VectorWidth? SinglePrecisionWidth { get; init; }
+
+    /// <summary>
+    /// The largest d the float32 path takes: it computes each row's logits as d vector multiply-adds over the packed
+    /// weights, which beats the double path's matrix products only while the weights stay in L1 (docs/performance/training.md).
+    /// </summary>
+    public const int SinglePrecisionDimension = 16;
 
     /// <summary>K * N, all pieces.</summary>
     public int AllPieces => heads * pieces;
@@ -82,6 +122,12 @@ internal sealed class Objective
     /// </param>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient, double[]? inputGradient = null)
     {
+        if (SinglePrecision && inputGradient is null && !learnViscosity && d <= SinglePrecisionDimension)
+        {
+            viscosityGradient = 0;
+            return EvaluateSingle(parameters, viscosity, inputs, targets, weights, rows, gradient);
+        }
+
         int all = AllPieces;
         int stride = Stride;
         bool wantGradient = !gradient.IsEmpty;
@@ -221,7 +267,7 @@ internal sealed class Objective
 
                         // G = delta * pi = exp(z' - m') * (delta / S).
                         Span<double> exponentials = z.Slice(head * pieces, pieces);
-                        TensorPrimitives.Multiply(exponentials, delta / sums[head], exponentials);
+                        LogSumExp.MultiplyWithoutSubnormals(exponentials, delta / sums[head]);
                     }
                 }
 
@@ -246,6 +292,165 @@ internal sealed class Objective
             ArrayPool<double>.Shared.Return(buffer);
             ArrayPool<double>.Shared.Return(work);
         }
+    }
+
+    // Evaluate on the fused float32 path: the same chunks, the same chunk-order reduction, GradientKernel per block of rows.
+    private unsafe double EvaluateSingle(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient)
+    {
+        GradientKernel kernel = singleKernel ??= new GradientKernel(d, heads, pieces, SinglePrecisionWidth ?? LseKernel<float>.PreferredWidth);
+        int all = AllPieces;
+        bool wantGradient = !gradient.IsEmpty;
+        int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
+        int chunkRows = (rows + chunks - 1) / chunks;
+        int packedLength = kernel.PackedLength;
+        int accumulatorLength = packedLength + 1; // the gradient in the kernel's layout, then the loss
+
+        float[] packed = ArrayPool<float>.Shared.Rent(packedLength);
+        double[] accumulators = ArrayPool<double>.Shared.Rent(chunks * accumulatorLength);
+        try
+        {
+            ReadOnlySpan<double> w = parameters[..WeightCount];
+            kernel.Pack(w, parameters.Slice(WeightCount, all), Log2E / viscosity, packed);
+            Array.Clear(accumulators, 0, chunks * accumulatorLength);
+            double weightSum = weights is null ? rows : TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
+
+            void RunChunk(int chunk)
+            {
+                int first = chunk * chunkRows;
+                int count = Math.Min(chunkRows, rows - first);
+                if (count > 0)
+                {
+                    ChunkSingle(
+                        kernel,
+                        packed,
+                        viscosity,
+                        inputs.AsSpan(first * Stride, count * Stride),
+                        targets.AsSpan(first, count),
+                        weights is null ? default : weights.AsSpan(first, count),
+                        accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength),
+                        wantGradient);
+                }
+            }
+
+            if (chunks == 1)
+            {
+                RunChunk(0);
+            }
+            else
+            {
+                Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, RunChunk);
+            }
+
+            Span<double> total = accumulators.AsSpan(0, accumulatorLength);
+            for (int chunk = 1; chunk < chunks; chunk++)
+            {
+                TensorPrimitives.Add(total, accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength), total);
+            }
+
+            double loss = (total[^1] / weightSum) + (0.5 * regularisation * TensorPrimitives.Dot(w, w));
+            if (wantGradient)
+            {
+                Span<double> weightGradient = gradient[..WeightCount];
+                kernel.Unpack(total, weightSum, weightGradient, gradient.Slice(WeightCount, all));
+                TensorPrimitives.MultiplyAdd(w, regularisation, weightGradient, weightGradient);
+            }
+
+            return loss;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(packed);
+            ArrayPool<double>.Shared.Return(accumulators);
+        }
+    }
+
+    // Compiled fully optimised on first call: a short training run would otherwise spend its first iterations in tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void ChunkSingle(GradientKernel kernel, float[] packedWeights, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient)
+    {
+        int rows = targets.Length;
+        int stride = Stride;
+        int blockRows = kernel.BlockRows;
+        Span<float> blockInputs = AlignedBuffer<float>.Rent(ref singleInputs, kernel.InputLength);
+        Span<float> exponentials = AlignedBuffer<float>.Rent(ref singleExponentials, kernel.ExponentialLength);
+        Span<float> rowValues = AlignedBuffer<float>.Rent(ref singleRowValues, 3 * kernel.RowLength);
+        Span<double> logSums = AlignedBuffer<double>.Rent(ref singleLogSums, kernel.RowLength);
+        Span<float> laneGradient = AlignedBuffer<float>.Rent(ref singleLaneGradient, wantGradient ? kernel.LaneAccumulatorLength : 0);
+        Span<double> gradient = accumulator[..kernel.PackedLength];
+        Span<double> scores = stackalloc double[heads];
+        Span<double> deltas = stackalloc double[heads];
+        blockInputs.Clear();
+        rowValues.Clear();
+        laneGradient.Clear();
+        double lossSum = 0;
+        int blocks = 0;
+        fixed (float* packed = packedWeights)
+        fixed (float* x = blockInputs)
+        fixed (float* e = exponentials)
+        fixed (float* m = rowValues)
+        fixed (float* lanes = laneGradient)
+        {
+            float* s = m + kernel.RowLength;
+            float* c = s + kernel.RowLength;
+            for (int first = 0; first < rows; first += blockRows)
+            {
+                int count = Math.Min(blockRows, rows - first);
+                int groups = (count + kernel.Lanes - 1) / kernel.Lanes;
+                if (count < blockRows)
+                {
+                    // The last block: rows past the data have inputs 0 and factors 0 (the layout's contract).
+                    blockInputs.Clear();
+                    rowValues.Clear();
+                }
+
+                for (int r = 0; r < count; r++)
+                {
+                    ReadOnlySpan<double> row = inputs.Slice((first + r) * stride, stride);
+                    for (int k = 0; k < stride; k++)
+                    {
+                        x[kernel.InputIndex(r, k)] = (float)row[k];
+                    }
+                }
+
+                kernel.Forward(packed, x, groups, e, m, s);
+                for (int r = 0; r < count; r++)
+                {
+                    for (int head = 0; head < heads; head++)
+                    {
+                        logSums[(r * heads) + head] = s[kernel.RowIndex(r, head)];
+                    }
+                }
+
+                TensorPrimitives.Log(logSums[..(count * heads)], logSums[..(count * heads)]);
+                for (int r = 0; r < count; r++)
+                {
+                    for (int head = 0; head < heads; head++)
+                    {
+                        // f = eps ln(sum_j exp(z_j / eps)) = eps (s ln 2 + ln S) for the logits z' = z log2(e) / eps, S = sum_j 2^(z'_j - s).
+                        scores[head] = viscosity * ((m[kernel.RowIndex(r, head)] * Ln2) + logSums[(r * heads) + head]);
+                    }
+
+                    double weight = weights.IsEmpty ? 1.0 : weights[first + r];
+                    lossSum += weight * Loss(scores, targets[first + r], deltas);
+                    for (int head = 0; head < heads; head++)
+                    {
+                        int at = kernel.RowIndex(r, head);
+                        c[at] = (float)(GradientKernel.FactorScale * weight * deltas[head] / s[at]);
+                    }
+                }
+
+                if (wantGradient)
+                {
+                    kernel.Accumulate(e, c, x, groups, lanes);
+                    if (++blocks % GradientKernel.BlocksPerFlush == 0 || first + blockRows >= rows)
+                    {
+                        kernel.Flush(laneGradient, gradient);
+                    }
+                }
+            }
+        }
+
+        accumulator[^1] += lossSum;
     }
 
     // The loss of one row from its head scores, and dL/df per head into deltas.
