@@ -29,6 +29,6 @@ public static class TestData
             }
         }
 
-        throw new InvalidOperationException($"No folder above the test assembly ({AppContext.BaseDirectory}) holds HjMl.sln; the tests find data/ and tests/onnx-runtime/ from there.");
+        throw new InvalidOperationException($"No folder above the test assembly ({AppContext.BaseDirectory}) holds HjMl.sln; the tests find data/ from there.");
     }
 }
