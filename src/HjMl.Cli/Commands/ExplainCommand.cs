@@ -160,10 +160,10 @@ internal sealed class ExplainCommand : IDescribedCommand
         string probability = double.IsNaN(prediction.Probability) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
         output.WriteLine();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {row + 1}: predicted {prediction.PredictedLabel:G6}{probability}"));
-        output.WriteLine("  " + HjMl.Cli.Report.ExplanationSection.Entropy(model, explanation));
         string what = model.Kind == ModelKind.MulticlassClassification ? $"class {prediction.ClassIndex}'s score" : model.Kind == ModelKind.Regression ? "prediction" : "margin (positive minus negative)";
         string features = input is null ? "features" : "terminal coordinates";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what} {parts.Value:G6} = {parts.FeatureContributions.Sum():G6} ({features}) + {parts.BiasTerm:G6} (bias) + {parts.EntropyTerm:G6} (eps·H){(parts.Baseline != 0 ? $" + {parts.Baseline:G6} (label mean)" : string.Empty)}"));
+        output.WriteLine("  " + HjMl.Cli.Report.ExplanationSection.Entropy(model, explanation));
         double[] contributions = parts.FeatureContributions;
         IReadOnlyList<string> names = explanation.CoordinateNames;
         if (input is not null)

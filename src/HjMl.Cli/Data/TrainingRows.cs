@@ -9,7 +9,7 @@ namespace HjMl.Cli.Data;
 internal static class TrainingRows
 {
     /// <summary>What a name means, for a footnote or help text.</summary>
-    public const string Note = "Training rows are numbered from 1 in the order of the training data's rows, the header not counted: training row 37 is the 37th data row, line 38 of a CSV file with a header, index 36 counting from 0 (the 0-based index is what ML.NET's TopSupportRows and the CSV outputs' TrainingRow and NearestSupportRow columns hold).";
+    public const string Note = "Training rows are numbered from 1 in the order of the rows trained on, the header not counted: training row 37 is the 37th data row, line 38 of a CSV file with a header, index 36 counting from 0 (the 0-based index is what ML.NET's TopSupportRows and the CSV outputs' TrainingRow and NearestSupportRow columns hold). When training left rows out (a held-out share with --search, rows with an empty label), the numbers count the rows kept, and file lines are later by the rows left out before them.";
 
     /// <summary>The name of the training row at 0-based <paramref name="index"/> (negative: unknown).</summary>
     public static string Name(int index) => index >= 0

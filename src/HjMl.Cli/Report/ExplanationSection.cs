@@ -129,7 +129,7 @@ internal static class ExplanationSection
         if (model.Kind == ModelKind.MulticlassClassification || model.Flow is not null || !(model.Viscosity > 0))
         {
             return model.Kind == ModelKind.MulticlassClassification && model.Flow is null
-                ? string.Create(CultureInfo.InvariantCulture, $"{effective}; the eps·H term is eps × H = {model.Viscosity:G4} × {h:F3}.")
+                ? string.Create(CultureInfo.InvariantCulture, $"{effective}; the eps·H term is eps × H = {model.Viscosity:G4} × {h:G3}.")
                 : effective + ".";
         }
 
