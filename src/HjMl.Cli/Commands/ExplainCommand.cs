@@ -16,7 +16,7 @@ internal sealed class ExplainCommand : IDescribedCommand
         new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
         new("data", "the CSV file to read (columns found by name); without it, the breast_cancer set embedded in the tool"),
         new("top", "support points listed per row", OptionValue.Integer, "3"),
-        new("rows", "rows printed on screen (all rows go to --out)", OptionValue.Integer, "5"),
+        new("rows", "explain only the first n rows of the data, on screen and in --out; without it, 5 rows are shown and every row goes to --out", OptionValue.Integer),
         new("out", "write every explanation to this .csv or .json"),
         new("label", "the label column, left out of the features", OptionValue.Text, "Label"),
     ];
@@ -32,7 +32,8 @@ internal sealed class ExplainCommand : IDescribedCommand
         string modelPath = arguments.Required("model");
         string? dataPath = arguments.Text("data");
         int top = arguments.Integer("top", 3);
-        int shown = arguments.Integer("rows", 5);
+        int? limit = arguments.Text("rows") is null ? null : arguments.Integer("rows", 5, 1, int.MaxValue);
+        int shown = limit ?? 5;
         string? outPath = arguments.Text("out");
         string label = arguments.Text("label") ?? "Label";
         arguments.RejectUnknown();
@@ -54,8 +55,15 @@ internal sealed class ExplainCommand : IDescribedCommand
             var progress = new RowProgress(error, "explain");
             foreach (RowBatch batch in data.Read(dataPath, label, 1024, cancellation))
             {
+                // With --rows, or with nothing but the screen to write to, the rows past the last shown are not read.
+                if ((limit is not null || outPath is null) && batch.FirstRow >= shown)
+                {
+                    yield break;
+                }
+
                 ScoredRows.Check(model, batch);
-                for (int i = 0; i < batch.Rows; i++)
+                int rows = (limit is not null || outPath is null) ? (int)Math.Min(batch.Rows, shown - batch.FirstRow) : batch.Rows;
+                for (int i = 0; i < rows; i++)
                 {
                     cancellation.ThrowIfCancellationRequested();
                     int row = checked((int)(batch.FirstRow + i));
@@ -151,10 +159,11 @@ internal sealed class ExplainCommand : IDescribedCommand
         Prediction prediction = explanation.Prediction;
         string probability = double.IsNaN(prediction.Probability) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
         output.WriteLine();
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {row + 1}: predicted {prediction.PredictedLabel:G6}{probability}; entropy {explanation.Entropy:F3} nats = {explanation.EffectiveSupportCount:F1} effective support points"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {row + 1}: predicted {prediction.PredictedLabel:G6}{probability}"));
         string what = model.Kind == ModelKind.MulticlassClassification ? $"class {prediction.ClassIndex}'s score" : model.Kind == ModelKind.Regression ? "prediction" : "margin (positive minus negative)";
         string features = input is null ? "features" : "terminal coordinates";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {what} {parts.Value:G6} = {parts.FeatureContributions.Sum():G6} ({features}) + {parts.BiasTerm:G6} (bias) + {parts.EntropyTerm:G6} (eps·H){(parts.Baseline != 0 ? $" + {parts.Baseline:G6} (label mean)" : string.Empty)}"));
+        output.WriteLine("  " + HjMl.Cli.Report.ExplanationSection.Entropy(model, explanation));
         double[] contributions = parts.FeatureContributions;
         IReadOnlyList<string> names = explanation.CoordinateNames;
         if (input is not null)
@@ -166,6 +175,6 @@ internal sealed class ExplainCommand : IDescribedCommand
 
         int[] order = Enumerable.Range(0, contributions.Length).OrderByDescending(k => Math.Abs(contributions[k])).Take(3).ToArray();
         output.WriteLine("  largest feature contributions: " + string.Join("; ", order.Select(k => string.Create(CultureInfo.InvariantCulture, $"{names[k]} {contributions[k]:+0.###;-0.###}"))));
-        output.WriteLine("  carried by: " + string.Join("; ", explanation.TopSupport.Select(s => string.Create(CultureInfo.InvariantCulture, $"training row {(s.SupportRow >= 0 ? (s.SupportRow + 1).ToString(CultureInfo.InvariantCulture) : "?")} (head {s.Head}) pi {s.Weight:F3}"))));
+        output.WriteLine("  carried by: " + string.Join("; ", explanation.TopSupport.Select(s => string.Create(CultureInfo.InvariantCulture, $"{TrainingRows.Name(s.SupportRow)}, head {s.Head}, pi {s.Weight:F3}"))));
     }
 }

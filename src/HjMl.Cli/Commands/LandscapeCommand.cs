@@ -14,6 +14,9 @@ namespace HjMl.Cli.Commands;
 /// </summary>
 internal sealed class LandscapeCommand : IDescribedCommand
 {
+    // As the report's landscape section: beyond ten heads the table would not fit a terminal.
+    private const int MostHeads = 10;
+
     public IReadOnlyList<VerbOption> Options { get; } =
     [
         new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
@@ -81,6 +84,11 @@ internal sealed class LandscapeCommand : IDescribedCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"basins merge between eps {merge.FromViscosity:G4} and {merge.ToViscosity:G4} (~{merge.Viscosity:G4}): {merge.BasinsBefore} -> {merge.BasinsAfter}"));
         }
 
+        if (head is null && model.Layer.NumberOfHeads > 1)
+        {
+            WriteHeadCounts(output, model, plane, viscosities, grid, sweep, cancellation);
+        }
+
         if (outPath is not null)
         {
             AtomicFile.Write(outPath, stream =>
@@ -92,6 +100,33 @@ internal sealed class LandscapeCommand : IDescribedCommand
         }
 
         return 0;
+    }
+
+    // Following the predicted head, a minimum of H on a decision boundary is not a basin (H jumps there from one head's
+    // entropy to another's), so a classifier's predicted-head count can be 0 at every eps where each head alone has
+    // several: each head's own counts along the same sweep are printed beside it, as the report's landscape section does.
+    private static void WriteHeadCounts(TextWriter output, HopfColeModel model, LandscapePlane plane, double[] viscosities, int grid, LandscapeSweep predicted, CancellationToken cancellation)
+    {
+        int heads = Math.Min(model.Layer.NumberOfHeads, MostHeads);
+        var counts = new int[heads][];
+        for (int h = 0; h < heads; h++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            counts[h] = EntropyLandscape.Sweep(model.Layer, plane, viscosities, h, grid, cancellation: cancellation).Levels.Select(level => level.Count).ToArray();
+        }
+
+        output.WriteLine();
+        output.WriteLine(predicted.Levels.All(level => level.Count == 0)
+            ? "the predicted head has no basin at any eps: its minima lie on decision boundaries, where H jumps between heads and no minimum counts. Each head's own basins:"
+            : "each head's own basins (a minimum on a decision boundary counts here):");
+        string more = model.Layer.NumberOfHeads > heads ? $" (the first {heads} of {model.Layer.NumberOfHeads} heads)" : string.Empty;
+        output.WriteLine($"{"eps",10} {"predicted",9}" + string.Concat(Enumerable.Range(0, heads).Select(h => $" {"head " + h.ToString(CultureInfo.InvariantCulture),7}")) + more);
+        for (int i = 0; i < viscosities.Length; i++)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{viscosities[i],10:G4} {predicted.Levels[i].Count,9}") + string.Concat(counts.Select(count => string.Create(CultureInfo.InvariantCulture, $" {count[i],7}"))));
+        }
+
+        output.WriteLine("for a head's own basins, their places and merges (and in --out), run with --head <k>");
     }
 
     private static int? ParseHead(string text, HopfColeModel model)

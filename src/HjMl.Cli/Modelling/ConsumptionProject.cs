@@ -326,7 +326,7 @@ internal static class ConsumptionProject
             Console.WriteLine({{shown}});
             ExplainedOutput explained = model.Explain(row);
             Console.WriteLine($"explained score {explained.ExplainedScore:F4} = {explained.FeatureContributions.Sum():F4} (features) + {explained.ScoreTerms.Sum():F4} (bias, eps·H)");
-            Console.WriteLine($"carried by training rows {string.Join(", ", explained.TopSupportRows)}; certified radius {explained.CertifiedRadius:F3}; out of support: {explained.OutOfSupport}");
+            Console.WriteLine($"carried by training rows {string.Join(", ", explained.TopSupportRows.Select(index => index + 1))} (numbered from 1 in the order trained on; TopSupportRows holds 0-based indices); certified radius {explained.CertifiedRadius:F3}; out of support: {explained.OutOfSupport}");
 
             """;
     }

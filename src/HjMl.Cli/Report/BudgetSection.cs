@@ -29,7 +29,7 @@ internal static class BudgetSection
             ["eps", metric, $"mean {radius}", "mean entropy (nats)", "out of support"],
             points.Select(p => (IReadOnlyList<string>)[HtmlPage.Number(p.Viscosity), HtmlPage.Number(p.Metric, "F4"), HtmlPage.Number(p.MeanRadius), HtmlPage.Number(p.MeanEntropy, "F3"), HtmlPage.Number(100 * p.OutOfSupportFraction, "F1") + "%"]),
             "The sweep's numbers");
-        page.Command(context.Inputs.CommandLine is { } line ? string.Create(CultureInfo.InvariantCulture, $"hjml budget --model {line.ModelPath} --data {line.DataPath} --viscosity {from:R}..{to:R} --steps {settings.BudgetSteps} --plot budget.svg") : null);
+        page.Command(context.Inputs.CommandLine is { } line ? string.Create(CultureInfo.InvariantCulture, $"hjml budget{line.Options} --viscosity {from:R}..{to:R} --steps {settings.BudgetSteps} --plot budget.svg") : null);
         return points;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using HjMl.Attribution;
+using HjMl.Cli.Data;
 using HjMl.Models;
 using ScottPlot;
 
@@ -12,9 +13,6 @@ namespace HjMl.Cli.Report;
 /// </summary>
 internal static class CoverageSection
 {
-    /// <summary>How a support point's training row is numbered wherever the report names one.</summary>
-    public const string TrainingRowNote = "Training rows are numbered from 1 in the order of the training data file's rows, the header not counted: training row 37 is the 37th data row (line 38 of a CSV with a header; index 36 counting from 0).";
-
     public static CoverageEvidence Write(HtmlPage page, ReportContext context)
     {
         HopfColeModel model = context.Model;
@@ -41,16 +39,16 @@ internal static class CoverageSection
         page.Table(
             ["row", "score", "distance to nearest support point", "its training row", radius, "prediction", "most unusual features (standardised value)"],
             examples.Select(i => (IReadOnlyList<string>)[
-                (i + 1).ToString(CultureInfo.InvariantCulture),
+                context.RowNumber(i).ToString(CultureInfo.InvariantCulture),
                 HtmlPage.Number(scores[i], "F2"),
                 HtmlPage.Number(coverage[i].NearestDistance),
-                coverage[i].NearestSupportRow >= 0 ? (coverage[i].NearestSupportRow + 1).ToString(CultureInfo.InvariantCulture) : "?",
+                TrainingRows.Name(coverage[i].NearestSupportRow),
                 HtmlPage.Number(context.Radii[i]),
                 HtmlPage.Number(context.Predictions[i].PredictedLabel, "G6"),
                 Unusual(context, i)]),
             "Rows farthest from the support (rows numbered from 1 in the data file)");
-        page.Paragraph(HtmlPage.Escape(TrainingRowNote));
-        page.Command(context.Inputs.CommandLine is { } line ? $"hjml certify --model {line.ModelPath} --data {line.DataPath} --out certificates.csv" : null);
+        page.Paragraph(HtmlPage.Escape(TrainingRows.Note));
+        page.Command(context.Inputs.CommandLine is { } line ? $"hjml certify{line.Options} --out certificates.csv" : null);
         return new CoverageEvidence(scores, outside, context.Radii, examples);
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using HjMl.Attribution;
+using HjMl.Cli.Data;
 using HjMl.Models;
 using ScottPlot;
 
@@ -38,7 +39,7 @@ internal static class ExplanationSection
     {
         HopfColeModel model = context.Model;
         page.Section("explanations", "Explained rows", "Why this prediction: which features, which training examples, how sharp?");
-        page.Paragraph(HtmlPage.Escape($"Each explained value is the {context.ExplainedValue}. For a single layer it splits exactly as features + bias + eps·H(π) (THEORY.md section 4){(model.Flow is null ? "." : "; with a flow, over the input features as the value at the training means + feature contributions (integrated gradients) + a quadrature remainder.")} {CoverageSection.TrainingRowNote}"));
+        page.Paragraph(HtmlPage.Escape($"Each explained value is the {context.ExplainedValue}. For a single layer it splits exactly as features + bias + eps·H(π) (THEORY.md section 4){(model.Flow is null ? "." : "; with a flow, over the input features as the value at the training means + feature contributions (integrated gradients) + a quadrature remainder.")} {TrainingRows.Note}"));
         var chosen = new List<(int Row, string Why)>();
         void Choose(int row, string why)
         {
@@ -69,7 +70,7 @@ internal static class ExplanationSection
             WriteRow(page, context, explanation, row, why);
         }
 
-        page.Command(context.Inputs.CommandLine is { } line ? $"hjml explain --model {line.ModelPath} --data {line.DataPath} --top 3 --out explanations.csv" : null);
+        page.Command(context.Inputs.CommandLine is { } line ? $"hjml explain{line.Options} --top 3 --out explanations.csv" : null);
         return chosen.Select(c => c.Row).ToArray();
     }
 
@@ -83,24 +84,24 @@ internal static class ExplanationSection
         string probability = double.IsNaN(prediction.Probability) ? string.Empty
             : model.Kind == ModelKind.BinaryClassification ? string.Create(CultureInfo.InvariantCulture, $", P(class {model.ClassLabels[1]:G6}) {prediction.Probability:F3}")
             : string.Create(CultureInfo.InvariantCulture, $", probability {prediction.Probability:F3}");
-        page.Subheading($"Row {row + 1}: {why}");
+        page.Subheading($"Row {context.RowNumber(row)}: {why}");
         page.Paragraph(HtmlPage.Escape(string.Create(CultureInfo.InvariantCulture, $"Predicted {HtmlPage.Number(prediction.PredictedLabel, "G6")}{probability}; label {HtmlPage.Number(label, "G6")}.")));
         page.Paragraph(HtmlPage.Escape(Parts(model, explanation, contributions, value)));
         page.Paragraph(HtmlPage.Escape(Entropy(model, explanation)));
-        page.Paragraph(HtmlPage.Escape("Carried by " + string.Join("; ", explanation.TopSupport.Select(s => string.Create(CultureInfo.InvariantCulture, $"training row {(s.SupportRow >= 0 ? (s.SupportRow + 1).ToString(CultureInfo.InvariantCulture) : "?")} (head {s.Head}, weight π {s.Weight:F3})"))) + "."));
+        page.Paragraph(HtmlPage.Escape("Carried by " + string.Join("; ", explanation.TopSupport.Select(s => string.Create(CultureInfo.InvariantCulture, $"{TrainingRows.Name(s.SupportRow)}, head {s.Head}, weight π {s.Weight:F3}"))) + "."));
         int[] order = Enumerable.Range(0, contributions.Length).OrderByDescending(k => Math.Abs(contributions[k])).Take(Bars).ToArray();
-        Plot bars = Panels.Create($"Row {row + 1}: the {order.Length} largest contributions", $"contribution to the {Short(model)} ({Units(model)})", string.Empty);
+        Plot bars = Panels.Create($"Row {context.RowNumber(row)}: the {order.Length} largest contributions", $"contribution to the {Short(model)} ({Units(model)})", string.Empty);
         Panels.HorizontalBars(bars, order.Select(k => model.FeatureNames[k]).ToArray(), order.Select(k => contributions[k]).ToArray());
         bars.Add.VerticalLine(0, 1, Colors.Gray);
         var panels = new List<Plot> { bars };
         int side = context.ImageSide;
         if (side > 0)
         {
-            panels.Add(PixelPanel($"Row {row + 1}: the input (raw values)", context.Data.Row(row).ToArray(), side, diverging: false, null));
-            panels.Add(PixelPanel($"Row {row + 1}: contribution ({Units(model)})", contributions, side, diverging: true, null));
+            panels.Add(PixelPanel($"Row {context.RowNumber(row)}: the input (raw values)", context.Data.Row(row).ToArray(), side, diverging: false, null));
+            panels.Add(PixelPanel($"Row {context.RowNumber(row)}: contribution ({Units(model)})", contributions, side, diverging: true, null));
         }
 
-        page.Figure(new Figure(panels, columns: panels.Count, panelWidth: panels.Count == 1 ? 760 : 440, panelHeight: 400), $"Row {row + 1}: blue bars push the {Short(model)} up, orange bars down{(side > 0 ? "; in the pixel map red pushes up, blue down" : string.Empty)}.");
+        page.Figure(new Figure(panels, columns: panels.Count, panelWidth: panels.Count == 1 ? 760 : 440, panelHeight: 400), $"Row {context.RowNumber(row)}: blue bars push the {Short(model)} up, orange bars down{(side > 0 ? "; in the pixel map red pushes up, blue down" : string.Empty)}.");
     }
 
     private static string Parts(HopfColeModel model, Explanation explanation, double[] contributions, double value)
@@ -117,16 +118,18 @@ internal static class ExplanationSection
         return string.Create(CultureInfo.InvariantCulture, $"The {(multiclass ? $"score of class {model.ClassLabels[explanation.Prediction.ClassIndex]:G6}" : model.Kind == ModelKind.Regression ? "prediction" : "margin")} {parts.Value:G6} = {contributions.Sum():G6} (features) + {parts.BiasTerm:G6} (bias) + {parts.EntropyTerm:G6} (eps·H term){baseline}.");
     }
 
-    // The entropy shown beside the eps·H term is the one that term is made of: for a margin of two heads that is the
-    // difference of both heads' entropies, which is not the predicted head's entropy alone.
-    private static string Entropy(HopfColeModel model, Explanation explanation)
+    /// <summary>
+    /// The entropy beside the eps·H term, as the term is made of it: for a margin of two heads that is the difference of
+    /// both heads' entropies, which is not the predicted head's entropy alone (<c>hjml explain</c> prints the same line).
+    /// </summary>
+    internal static string Entropy(HopfColeModel model, Explanation explanation)
     {
         double h = explanation.Entropy;
         string effective = string.Create(CultureInfo.InvariantCulture, $"H(π) of the predicted head is {h:F3} nats, {explanation.EffectiveSupportCount:F1} effective support points");
         if (model.Kind == ModelKind.MulticlassClassification || model.Flow is not null || !(model.Viscosity > 0))
         {
             return model.Kind == ModelKind.MulticlassClassification && model.Flow is null
-                ? string.Create(CultureInfo.InvariantCulture, $"{effective}; the eps·H term is eps × H = {model.Viscosity:G4} × {h:F3}.")
+                ? string.Create(CultureInfo.InvariantCulture, $"{effective}; the eps·H term is eps × H = {model.Viscosity:G4} × {h:G3}.")
                 : effective + ".";
         }
 

@@ -62,7 +62,7 @@ internal static class LandscapeSection
         page.Figure(new Figure(panels, columns: 2, panelHeight: 440), caption + " Last: basins per head along eps (log scale), the model's eps dashed.");
         var table = heads.Select(h => (IReadOnlyList<string>)[h.Name, .. counts[h.Name].Select(c => c.ToString(CultureInfo.InvariantCulture))]);
         page.Table(["basins at eps", .. viscosities.Select(v => HtmlPage.Number(v, "G3"))], table, "Basin counts along the sweep");
-        page.Command(context.Inputs.CommandLine is { } line ? string.Create(CultureInfo.InvariantCulture, $"hjml landscape --model {line.ModelPath} --data {line.DataPath} --viscosity {eps / 100:R}..{eps * 100:R} --steps {settings.LandscapeSteps} --grid {settings.LandscapeGrid} --head predicted|<k>") : null);
+        page.Command(context.Inputs.CommandLine is { } line ? string.Create(CultureInfo.InvariantCulture, $"hjml landscape{line.Options} --viscosity {eps / 100:R}..{eps * 100:R} --steps {settings.LandscapeSteps} --grid {settings.LandscapeGrid} --head predicted|<k>") : null);
         return (new LandscapeEvidence(plane, surface, basins, counts, viscosities), null);
     }
 

@@ -38,9 +38,13 @@ internal static class MetricsSection
         page.Table(["metric", "value"], rows, "Metrics on " + context.Inputs.DataName);
         if (context.Inputs.CommandLine is { } line)
         {
-            page.Command($"hjml predict --model {line.ModelPath} --data {line.DataPath} --out predictions.csv");
-            page.Command($"HjMl.Evaluation.ModelMetrics.Evaluate(HjMl.Persistence.ModelFile.Load(\"{line.ModelPath}\"), HjMl.Data.CsvDataset.Load(\"{line.DataPath}\", \"{context.Data.LabelName}\"))", "in C#");
+            page.Command($"hjml predict{line.Options} --out predictions.csv");
+            if (line.EngineFile && line.DataPath is not null)
+            {
+                page.Command($"HjMl.Evaluation.ModelMetrics.Evaluate(HjMl.Persistence.ModelFile.Load(\"{line.ModelPath}\"), HjMl.Data.CsvDataset.Load(\"{line.DataPath}\", \"{context.Data.LabelName}\"))", "in C#");
+            }
         }
+
         if (model.Kind == ModelKind.Regression)
         {
             return (metrics, null, WriteResiduals(page, context));

@@ -32,7 +32,7 @@ internal static class ReportBuilder
         IReadOnlyList<int> explained = ExplanationSection.WriteRows(page, context);
         bool history = HistorySection.Write(page, context);
         HopfColeModel model = inputs.Model;
-        string subtitle = HtmlPage.Escape(string.Create(CultureInfo.InvariantCulture, $"{inputs.ModelName}: a {Task(model)} model reviewed on {inputs.Data.Rows} rows of {inputs.DataName}. Built by hjml {ModelFile.LibraryVersion}."));
+        string subtitle = HtmlPage.Escape(string.Create(CultureInfo.InvariantCulture, $"{inputs.ModelName}: a {Task(model)} model reviewed on {Rows(inputs)} of {inputs.DataName}. Built by hjml {ModelFile.LibraryVersion}."));
         return new ModelReport
         {
             Html = page.Render($"Model review: {inputs.ModelName}", subtitle),
@@ -84,6 +84,10 @@ internal static class ReportBuilder
             }
         }
     }
+
+    private static string Rows(ReportInputs inputs) => inputs.FileRows is long all && all > inputs.Data.Rows
+        ? string.Create(CultureInfo.InvariantCulture, $"{inputs.Data.Rows} of the {all} rows (a seeded random sample, kept in file order; every row with --max-rows {all})")
+        : string.Create(CultureInfo.InvariantCulture, $"{inputs.Data.Rows} rows");
 
     private static string Task(HopfColeModel model) => model.Kind switch
     {

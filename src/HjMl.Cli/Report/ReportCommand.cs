@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using HjMl.Cli.Data;
 using HjMl.Data;
 using HjMl.Models;
 using HjMl.Persistence;
@@ -16,14 +17,18 @@ internal sealed class ReportCommand : ICommand
 
     public string Summary => "a model-review report: metrics, importance, viscosity budget, landscape, coverage, explanations (one HTML file)";
 
-    public string Usage => "hjml report --model <model> --data <csv> --out report.html [--label Label] [--budget-steps 9] [--grid 41] [--rows 4]";
+    public string Usage => "hjml report --model <model.zip|model.hjml> [--data <csv>] --out report.html [--label Label] [--max-rows 3000] [--budget-steps 9] [--grid 41] [--rows 4]";
+
+    /// <summary>Rows the report evaluates unless told otherwise: every section computes per row, so a large test set is sampled.</summary>
+    public const int DefaultMaximumRows = 3000;
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
         string modelPath = arguments.Required("model");
-        string dataPath = arguments.Required("data");
+        string? dataPath = arguments.Text("data");
         string outPath = arguments.Required("out");
         string label = arguments.Text("label") ?? "Label";
+        int maximumRows = arguments.Integer("max-rows", DefaultMaximumRows, 10, int.MaxValue);
         var settings = new ReportSettings(
             BudgetSteps: arguments.Integer("budget-steps", 9, 2, 100),
             LandscapeGrid: arguments.Integer("grid", 41, 5, 201),
@@ -34,15 +39,24 @@ internal sealed class ReportCommand : ICommand
             throw new UsageException($"--out is '{outPath}'; the report is an HTML file: give a name ending in .html.");
         }
 
-        ModelFileContents contents = ModelFile.Read(modelPath);
-        Dataset data = InModelOrder(CsvDataset.Load(dataPath, label), contents.Model, dataPath);
-        var inputs = new ReportInputs(contents.Model, data, Path.GetFileName(dataPath), Path.GetFileName(modelPath), History: null, contents.Metadata)
+        // An ML.NET zip featurises the CSV's raw columns through its own pipeline (categorical columns one-hot, as in
+        // training); a .hjml file reads its numeric columns by name. Either way the rows arrive in the model's feature order.
+        ModelData loaded = ModelData.Load(modelPath);
+        IReadOnlyDictionary<string, string> metadata = loaded.IsPipeline
+            ? new Dictionary<string, string> { ["file"] = "an ML.NET model: the featurisers fitted in training, then the Hopf–Cole prediction" }
+            : ModelFile.Read(modelPath).Metadata;
+        string dataName = dataPath is null ? CsvSource.NameOf(null) : Path.GetFileName(dataPath);
+        (Dataset data, int[] sourceRows, long fileRows) = Sample(loaded, dataPath, label, maximumRows, cancellation);
+        var inputs = new ReportInputs(loaded.Model, data, dataName, Path.GetFileName(modelPath), History: null, metadata)
         {
             Settings = settings,
-            CommandLine = new ReportCommandLine(modelPath, dataPath),
+            CommandLine = new ReportCommandLine(modelPath, dataPath, !loaded.IsPipeline),
+            SourceRows = fileRows > data.Rows ? sourceRows : null,
+            FileRows = fileRows,
         };
         var progress = new Steps(output);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reviewing {Path.GetFileName(modelPath)} ({contents.Model.Kind}, eps {contents.Model.Viscosity:G4}) on {data.Rows} rows of {Path.GetFileName(dataPath)}"));
+        string sampled = fileRows > data.Rows ? string.Create(CultureInfo.InvariantCulture, $"{data.Rows} of the {fileRows} rows (a seeded sample; --max-rows to change)") : string.Create(CultureInfo.InvariantCulture, $"{data.Rows} rows");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reviewing {Path.GetFileName(modelPath)} ({loaded.Model.Kind}, eps {loaded.Model.Viscosity:G4}) on {sampled} of {dataName}"));
         ModelReport report = ReportBuilder.Build(inputs, progress, cancellation);
         AtomicFile.Write(outPath, stream =>
         {
@@ -58,46 +72,61 @@ internal sealed class ReportCommand : ICommand
         return 0;
     }
 
-    /// <summary>The rows with their columns in the model's feature order, picked by name; a column the model needs and the file lacks is named.</summary>
-    public static Dataset InModelOrder(Dataset data, HopfColeModel model, string source)
+    /// <summary>
+    /// At most <paramref name="maximumRows"/> rows of the file, featurised as the model reads them: a uniform sample drawn
+    /// in one streamed pass (reservoir sampling, Vitter's algorithm R, seeded so that the same file gives the same rows),
+    /// kept in file order, with each kept row's 0-based place in the file and the file's row count.
+    /// </summary>
+    internal static (Dataset Data, int[] SourceRows, long FileRows) Sample(ModelData loaded, string? dataPath, string label, int maximumRows, CancellationToken cancellation)
     {
-        if (data.FeatureNames.SequenceEqual(model.FeatureNames))
+        int d = loaded.Model.InputDimension;
+        var features = new List<double[]>();
+        var labels = new List<double>();
+        var rows = new List<int>();
+        var random = new Random(0);
+        long seen = 0;
+        foreach (RowBatch batch in loaded.Read(dataPath, label, 4096, cancellation))
         {
-            return data;
-        }
-
-        int[] columns = model.FeatureNames.Select(name => IndexOf(data.FeatureNames, name)).ToArray();
-        int missing = Array.IndexOf(columns, -1);
-        if (missing >= 0)
-        {
-            throw new ArgumentException($"{source} has no column '{model.FeatureNames[missing]}', which the model was trained on.");
-        }
-
-        int d = columns.Length;
-        var features = new double[data.Rows * d];
-        for (int row = 0; row < data.Rows; row++)
-        {
-            ReadOnlySpan<double> values = data.Row(row);
-            for (int k = 0; k < d; k++)
+            for (int i = 0; i < batch.Rows; i++, seen++)
             {
-                features[(row * d) + k] = values[columns[k]];
+                double[] row = batch.Features.AsSpan(i * d, d).ToArray();
+                if (seen < maximumRows)
+                {
+                    features.Add(row);
+                    labels.Add(batch.Labels[i]);
+                    rows.Add(checked((int)seen));
+                    continue;
+                }
+
+                long slot = random.NextInt64(seen + 1);
+                if (slot < maximumRows)
+                {
+                    features[(int)slot] = row;
+                    labels[(int)slot] = batch.Labels[i];
+                    rows[(int)slot] = checked((int)seen);
+                }
             }
         }
 
-        return new Dataset(features, data.Labels.ToArray(), model.FeatureNames, data.LabelName);
-    }
-
-    private static int IndexOf(IReadOnlyList<string> names, string name)
-    {
-        for (int i = 0; i < names.Count; i++)
+        if (seen == 0)
         {
-            if (names[i] == name)
-            {
-                return i;
-            }
+            throw new InvalidDataException($"{CsvSource.NameOf(dataPath)} has no data rows to review.");
         }
 
-        return -1;
+        if (labels.All(double.IsNaN))
+        {
+            throw new InvalidDataException($"{CsvSource.NameOf(dataPath)} has no label column '{label}' with values; the report compares predictions with labels: name the column with --label.");
+        }
+
+        int[] order = Enumerable.Range(0, rows.Count).OrderBy(i => rows[i]).ToArray();
+        var values = new double[order.Length * d];
+        for (int i = 0; i < order.Length; i++)
+        {
+            features[order[i]].CopyTo(values, i * d);
+        }
+
+        var data = new Dataset(values, order.Select(i => labels[i]).ToArray(), loaded.Model.FeatureNames, label);
+        return (data, order.Select(i => rows[i]).ToArray(), seen);
     }
 
     // Reports each step as it starts, on the calling thread (Progress<T> would post it to the thread pool, out of order).

@@ -48,6 +48,9 @@ internal sealed class ReportContext
 
     public ReportInputs Inputs { get; }
 
+    /// <summary>The 1-based number, in the data file, of the data's row <paramref name="row"/> (0-based): the page's name for it.</summary>
+    public int RowNumber(int row) => (Inputs.SourceRows is { } source ? source[row] : row) + 1;
+
     public HopfColeModel Model { get; }
 
     public Dataset Data { get; }

@@ -24,6 +24,15 @@ internal sealed record ReportInputs(HopfColeModel Model, Dataset Data, string Da
     /// when the report was built in code (then no commands are printed).
     /// </summary>
     public ReportCommandLine? CommandLine { get; init; }
+
+    /// <summary>
+    /// Per row of <see cref="Data"/>, its 0-based row in the data file, when the rows are a sample of the file's
+    /// (null: row i is the file's row i); the page names rows by their place in the file.
+    /// </summary>
+    public IReadOnlyList<int>? SourceRows { get; init; }
+
+    /// <summary>How many rows the data file has when <see cref="Data"/> is a sample of them (null: all of them).</summary>
+    public long? FileRows { get; init; }
 }
 
 /// <summary>How much a report computes.</summary>
@@ -38,5 +47,10 @@ internal sealed record ReportSettings(int BudgetSteps = 9, double BudgetSpan = 1
 
 /// <summary>The paths a user gave, for printing the commands that reproduce the report's numbers.</summary>
 /// <param name="ModelPath">The model file as given.</param>
-/// <param name="DataPath">The data file as given.</param>
-internal sealed record ReportCommandLine(string ModelPath, string DataPath);
+/// <param name="DataPath">The data file as given, or null for the data set embedded in the tool.</param>
+/// <param name="EngineFile">Whether the model is an engine .hjml file (else an ML.NET zip, which the engine's C# API does not read).</param>
+internal sealed record ReportCommandLine(string ModelPath, string? DataPath, bool EngineFile = true)
+{
+    /// <summary>The model and data options of a reproducing command: " --model m.zip --data test.csv".</summary>
+    public string Options => DataPath is null ? $" --model {ModelPath}" : $" --model {ModelPath} --data {DataPath}";
+}

@@ -22,7 +22,7 @@ public sealed class ExplanationCommandTests : IDisposable
     {
         string csv = Path.Combine(folder, "e.csv");
         var output = new StringWriter();
-        Assert.Equal(0, Program.Run(["explain", "--model", model, "--data", data, "--top", "2", "--rows", "1", "--out", csv], output, new StringWriter()));
+        Assert.Equal(0, Program.Run(["explain", "--model", model, "--data", data, "--top", "2", "--out", csv], output, new StringWriter()));
         Assert.Contains("carried by: training row", output.ToString());
         string[] lines = File.ReadAllLines(csv);
         Assert.Equal(570, lines.Length);
@@ -44,7 +44,7 @@ public sealed class ExplanationCommandTests : IDisposable
         Assert.Equal(0, Program.Run(["train", "--data", iris, "--task", "multiclass", "--depth", "2", "--flow-width", "8", "--epochs", "20", "--out", deep], new StringWriter(), new StringWriter()));
         string csv = Path.Combine(folder, "deep.csv");
         var output = new StringWriter();
-        Assert.Equal(0, Program.Run(["explain", "--model", deep, "--data", iris, "--rows", "2", "--out", csv], output, new StringWriter()));
+        Assert.Equal(0, Program.Run(["explain", "--model", deep, "--data", iris, "--out", csv], output, new StringWriter()));
         Assert.Contains("terminal coordinates", output.ToString());
         Assert.Contains("(at the training means)", output.ToString());
         string[] lines = File.ReadAllLines(csv);
