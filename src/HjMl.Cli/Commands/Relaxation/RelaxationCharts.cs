@@ -65,18 +65,23 @@ internal static class RelaxationCharts
     public static Figure OverRelaxation(OverRelaxationResult result)
     {
         double[] omegas = [.. result.Training.Select(r => r.RelaxationFactor)];
-        Plot iterations = Panels.Create("Iterations to the fixed point (none: diverges)", "relaxation factor omega", "iterations (log scale)");
-        LogarithmicY(iterations);
-        Panels.Line(iterations, omegas, Log10(result.FixedPoints.Select(p => (double)p.SmoothingIterations)), 0, "smoothing kernel");
-        Panels.Line(iterations, omegas, Log10(result.FixedPoints.Select(p => (double)p.OscillatingIterations)), 1, "oscillating kernel");
+        Plot iterations = Panels.Create("Iterations to the fixed point (gap: no convergence)", "relaxation factor omega", "iterations (log scale)");
+        double[] smoothing = Log10(result.FixedPoints.Select(p => (double)p.SmoothingIterations));
+        double[] oscillating = Log10(result.FixedPoints.Select(p => (double)p.OscillatingIterations));
+        Panels.Line(iterations, omegas, smoothing, 0, "smoothing kernel");
+        Panels.Line(iterations, omegas, oscillating, 1, "oscillating kernel");
+        LogarithmicY(iterations, [.. smoothing, .. oscillating]);
         Panels.Legend(iterations);
-        Plot losses = Panels.Create("Trained relative loss z = (1 - omega) z + omega tanh(W z - b)", "relaxation factor omega", "relative mean squared error (log scale)");
-        LogarithmicY(losses);
+        Plot losses = Panels.Create("Trained relative loss, z = (1 - omega) z + omega tanh(W z - b)", "relaxation factor omega", "relative mean squared error (log scale)");
+        var all = new List<double>();
         for (int i = 0; i < result.Depths.Count; i++)
         {
-            Panels.Line(losses, omegas, Log10(result.Training.Select(r => r.RelativeLoss[i])), i, $"depth {result.Depths[i]}");
+            double[] loss = Log10(result.Training.Select(r => r.RelativeLoss[i]));
+            Panels.Line(losses, omegas, loss, i, $"depth {result.Depths[i]}");
+            all.AddRange(loss);
         }
 
+        LogarithmicY(losses, all);
         Panels.Legend(losses);
         return new Figure([iterations, losses], columns: 2);
     }
@@ -85,6 +90,24 @@ internal static class RelaxationCharts
     // place on it and leaves a gap.
     private static double[] Log10(IEnumerable<double> values) => [.. values.Select(v => v > 0 && double.IsFinite(v) ? Math.Log10(v) : double.NaN)];
 
-    private static void LogarithmicY(Plot plot)
-        => plot.Axes.Left.TickGenerator = new NumericAutomatic { LabelFormatter = position => Panels.Number(Math.Pow(10, position)), MinorTickGenerator = new LogMinorTickGenerator() };
+    // Ticks at round values of a y axis plotted at log10: 1, 2 and 5 times each decade the data span when they span less
+    // than two decades (an automatic axis would label 10^0.2 steps as 63.1, 50.1, ...), else the decades alone.
+    private static void LogarithmicY(Plot plot, IEnumerable<double> logValues)
+    {
+        double[] finite = [.. logValues.Where(double.IsFinite)];
+        if (finite.Length == 0)
+        {
+            return;
+        }
+
+        double low = Math.Floor(finite.Min()), high = Math.Ceiling(finite.Max());
+        double[] multiples = finite.Max() - finite.Min() < 2 ? [1, 2, 5] : [1];
+        var positions = new List<double>();
+        for (double decade = low; decade <= high; decade++)
+        {
+            positions.AddRange(multiples.Select(m => decade + Math.Log10(m)).Where(p => p >= finite.Min() - 0.1 && p <= finite.Max() + 0.1));
+        }
+
+        plot.Axes.Left.TickGenerator = new NumericManual([.. positions], [.. positions.Select(p => Panels.Number(Math.Pow(10, p)))]);
+    }
 }
