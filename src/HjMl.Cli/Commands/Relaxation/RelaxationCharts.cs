@@ -43,7 +43,6 @@ internal static class RelaxationCharts
         Plot Panel(string title, string axis, Func<EfficiencyRow, double> x)
         {
             Plot plot = Panels.Create($"{title} (depth {depth}, {dataName})", axis, "held-out accuracy (fraction of rows)");
-            Panels.LogarithmicX(plot);
             EfficiencyRow[] adr = [.. rows.Where(r => r.Model.Contains("ADR", StringComparison.Ordinal))];
             EfficiencyRow[] dense = [.. rows.Where(r => r.Model == "dense")];
             Panels.Line(plot, Log10(adr.Select(x)), [.. adr.Select(r => r.Accuracy)], 0, "ADR steps (homogeneous, then tiles down to 1)");
@@ -53,6 +52,7 @@ internal static class RelaxationCharts
             }
 
             double[] span = Log10(rows.Where(r => r.Depth > 0).Select(x));
+            LogarithmicTicks(plot.Axes.Bottom, span);
             Panels.Line(plot, [span.Where(double.IsFinite).DefaultIfEmpty(0).Min(), span.Where(double.IsFinite).DefaultIfEmpty(1).Max()], [floor, floor], 2, "read-out only (depth 0)").MarkerSize = 0;
             Panels.Legend(plot);
             return plot;
@@ -70,7 +70,7 @@ internal static class RelaxationCharts
         double[] oscillating = Log10(result.FixedPoints.Select(p => (double)p.OscillatingIterations));
         Panels.Line(iterations, omegas, smoothing, 0, "smoothing kernel");
         Panels.Line(iterations, omegas, oscillating, 1, "oscillating kernel");
-        LogarithmicY(iterations, [.. smoothing, .. oscillating]);
+        LogarithmicTicks(iterations.Axes.Left, [.. smoothing, .. oscillating]);
         Panels.Legend(iterations);
         Plot losses = Panels.Create("Trained relative loss, z = (1 - omega) z + omega tanh(W z - b)", "relaxation factor omega", "relative mean squared error (log scale)");
         var all = new List<double>();
@@ -81,7 +81,7 @@ internal static class RelaxationCharts
             all.AddRange(loss);
         }
 
-        LogarithmicY(losses, all);
+        LogarithmicTicks(losses.Axes.Left, all);
         Panels.Legend(losses);
         return new Figure([iterations, losses], columns: 2);
     }
@@ -90,9 +90,9 @@ internal static class RelaxationCharts
     // place on it and leaves a gap.
     private static double[] Log10(IEnumerable<double> values) => [.. values.Select(v => v > 0 && double.IsFinite(v) ? Math.Log10(v) : double.NaN)];
 
-    // Ticks at round values of a y axis plotted at log10: 1, 2 and 5 times each decade the data span when they span less
+    // Ticks at round values of an axis plotted at log10: 1, 2 and 5 times each decade the data span when they span less
     // than two decades (an automatic axis would label 10^0.2 steps as 63.1, 50.1, ...), else the decades alone.
-    private static void LogarithmicY(Plot plot, IEnumerable<double> logValues)
+    private static void LogarithmicTicks(IAxis axis, IEnumerable<double> logValues)
     {
         double[] finite = [.. logValues.Where(double.IsFinite)];
         if (finite.Length == 0)
@@ -108,6 +108,6 @@ internal static class RelaxationCharts
             positions.AddRange(multiples.Select(m => decade + Math.Log10(m)).Where(p => p >= finite.Min() - 0.1 && p <= finite.Max() + 0.1));
         }
 
-        plot.Axes.Left.TickGenerator = new NumericManual([.. positions], [.. positions.Select(p => Panels.Number(Math.Pow(10, p)))]);
+        axis.TickGenerator = new NumericManual([.. positions], [.. positions.Select(p => Panels.Number(Math.Pow(10, p)))]);
     }
 }
