@@ -25,7 +25,7 @@ public static class HopfColeModelOperations
 {
     /// <summary>
     /// Loads a model saved with ML.NET's <c>Model.Save</c> (or <see cref="SaveAtomically"/>), giving back the HjMl
-    /// transformers it holds: Hopf–Cole predictions (all three tasks, flows included), featurisers and viscosity
+    /// transformers it holds: Hopf–Cole predictions (all three tasks, flows included), featurisers (Hopf–Cole and ADR) and viscosity
     /// ensembles (their members re-bound in turn). Everything else, and GibbsAttribution transforms, is as
     /// <c>Model.Load</c> gives it.
     /// </summary>

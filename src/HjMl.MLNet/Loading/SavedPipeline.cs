@@ -7,6 +7,7 @@ using HjMl.MLNet.Ensembles;
 using HjMl.MLNet.Featurization;
 using HjMl.MLNet.Persistence;
 using HjMl.MLNet.Prediction;
+using HjMl.MLNet.Relaxation;
 using HjMl.Models;
 using HjMl.Onnx.Protocol;
 using Microsoft.ML;
@@ -83,12 +84,15 @@ internal static class SavedPipeline
             SavedStage.Featurizer => new HopfColeFeaturizerTransformer(stage.RequireModel(), stage.Text(FeaturizerSaveChain.InputSetting), stage.Text(FeaturizerSaveChain.OutputSetting), Enum.Parse<HopfColeFeatures>(stage.Text(FeaturizerSaveChain.FeaturesSetting))),
             SavedStage.Ensemble => Ensemble(catalog, stage, stages, input, kept),
             SavedStage.Attribution => new GibbsAttributionTransformer(new HopfColeModelParameters(stage.RequireModel(), null, stage.Integer(AttributionSaveChain.TrainingRowsSetting)), stage.Text(AttributionSaveChain.FeatureColumnSetting), stage.Integer(AttributionSaveChain.TopSupportPointsSetting), input),
+            AdrFeaturizerSaveChain.Kind => AdrFeaturizerSaveChain.Restore(stage),
             _ => throw new InvalidDataException($"A saved graph records a HjMl stage of kind '{stage.Kind}', which this version of HjMl.MLNet does not know; it was written by a newer one."),
         };
 
+        // Compared as sets: a saved stage that writes over its input column ends with ML.NET's copy, which puts the column
+        // last, where the transformer it stands for replaces it in place.
         var before = Visible(chain.GetOutputSchema(input));
         var after = Visible(transformer.GetOutputSchema(input));
-        if (!before.SequenceEqual(after))
+        if (!before.Order(StringComparer.Ordinal).SequenceEqual(after.Order(StringComparer.Ordinal)))
         {
             throw new InvalidDataException($"The saved {stage.Kind} stage gives the columns [{string.Join(", ", after)}] when re-bound, but its saved stages give [{string.Join(", ", before)}]; the file is damaged or was edited.");
         }

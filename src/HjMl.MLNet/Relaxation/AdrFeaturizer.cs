@@ -30,8 +30,9 @@ namespace HjMl.MLNet.Relaxation;
 /// z_{k+1} = (1 - omega) z_k + omega sigma(W_k z_k), where W_k is the three-point stencil with reaction M0, advection M1
 /// and diffusion M2 per axis (zero beyond the grid): 3 numbers a step on a line (5 on an image) when homogeneous, or that
 /// many per site (per tile x tile patch) when heterogeneous, instead of N^2. The grid comes from GridHeight and
-/// GridWidth, else from the column's image dimensions, else it is a line. A saved pipeline loads with plain ML.NET
-/// (and with LoadWithHopfCole) as the OnnxTransformer stage, which computes the same column in float32.
+/// GridWidth, else from the column's image dimensions, else it is a line. A saved pipeline loads with plain ML.NET as the
+/// OnnxTransformer stage, which computes the same column in float32; LoadWithHopfCole gives back this transformer
+/// (HjMl's kernels, in double, the same parameters bit for bit).
 /// ]]></format>
 /// </remarks>
 public sealed class AdrFeaturizerEstimator : IEstimator<AdrFeaturizerTransformer>

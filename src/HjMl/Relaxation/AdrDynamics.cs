@@ -12,7 +12,7 @@ public readonly record struct AdrCoefficients(double Advection, double Diffusion
     /// Reads (U, D, R) from the moments of a one-step kernel K of time step dt by its cumulants: log M0 = R dt,
     /// M1 / M0 = -U dt (the mean displacement), M2 / M0 - (M1 / M0)^2 = 2 D dt (the variance) [derived: the kernel of
     /// exp(dt L) has cumulant generating function dt sum_r w_r e^(s r) for the generator's weights w, whose moments are
-    /// R, -U and 2D]. To first order in dt this is M0 = 1 + R dt, M1 = -U dt, M2 = 2 D dt.
+    /// R, -U and 2D; THEORY.md section 10, step moments as dynamics]. To first order in dt this is M0 = 1 + R dt, M1 = -U dt, M2 = 2 D dt.
     /// </summary>
     /// <exception cref="ArgumentException">M0 &lt;= 0 (no positive kernel), dt &lt;= 0, or a moment is not finite.</exception>
     public static AdrCoefficients FromStepMoments(double reaction, double advection, double diffusion, double timeStep)

@@ -4,9 +4,11 @@ namespace HjMl.Relaxation;
 /// A kernel W parameterised by its local moments on a grid, applied as a three-point stencil per axis (THEORY.md section
 /// 10). At site q, with M0 the reaction, M1_a the advection and M2_a the diffusion moment along axis a (unit vector e_a):
 /// (W z)(q) = (M0 - sum_a M2_a) z_q + sum_a [ (M2_a - M1_a) / 2 z_{q - e_a} + (M2_a + M1_a) / 2 z_{q + e_a} ],
-/// the unique kernel on {q, q +- e_a} with sum_r W = M0, sum_r W r_a = M1_a and sum_r W r_a^2 = M2_a [derived]; so
+/// the unique kernel on {q, q +- e_a} with sum_r W = M0, sum_r W r_a = M1_a and sum_r W r_a^2 = M2_a [derived: THEORY.md
+/// section 10, three-point kernel from moments and its 2-D form]; so
 /// (W z)(q) = M0 z + M1 . grad z + (1/2) sum_a M2_a d_a^2 z in central differences. Sites beyond the grid hold 0
-/// (zero Dirichlet boundary: the stencil is truncated, the kernel is not renormalised). Cost O(N d) a row, no N x N matrix.
+/// (zero Dirichlet boundary: the stencil is truncated, the kernel is not renormalised; THEORY.md section 10, boundary
+/// rule). Cost O(N d) a row, no N x N matrix.
 /// </summary>
 /// <remarks>
 /// Moments come in groups of <see cref="MomentsPerGroup"/> = 1 + 2d: [M0, M1_x, (M1_y,) M2_x, (M2_y)], x along a row and y
@@ -116,7 +118,8 @@ internal sealed class AdrStencil
 
     /// <summary>
     /// gradient += dL/dmoments for a = W z and dL/da = g: dM0 = g_q z_q, dM1_a = g_q (z_{q+e} - z_{q-e}) / 2,
-    /// dM2_a = g_q (z_{q+e} - 2 z_q + z_{q-e}) / 2, summed over the sites of each group.
+    /// dM2_a = g_q (z_{q+e} - 2 z_q + z_{q-e}) / 2, summed over the sites of each group [derived: THEORY.md section 10,
+    /// adjoint with respect to the moments].
     /// </summary>
     public void AccumulateGradient(ReadOnlySpan<double> g, ReadOnlySpan<double> z, Span<double> gradient)
     {

@@ -46,7 +46,8 @@ public sealed record OverRelaxationSettings
 /// The forward question for one omega: iterations of a weight-tied step z = (1 - omega) z + omega tanh(W z + x) to its
 /// fixed point, for a smoothing ADR kernel (spectrum of W in about [0.05, 0.95]) and an oscillating one (about
 /// [-0.9, 0.3]), with the contraction factor the linearisation predicts, rho(omega) = max over the spectrum of
-/// |1 - omega (1 - lambda)| [derived: Richardson / SOR theory applied to the relaxation step].
+/// |1 - omega (1 - lambda)| [derived: Richardson / SOR theory applied to the relaxation step; THEORY.md section 10,
+/// over-relaxation contraction factor].
 /// </summary>
 /// <param name="RelaxationFactor">omega.</param>
 /// <param name="SmoothingIterations">Iterations to ||z_(k+1) - z_k||_inf &lt;= 1e-8 for the smoothing kernel (-1: not within 100 000).</param>
@@ -128,7 +129,8 @@ public static class OverRelaxationSweep
         return new FixedPointRow(omega, Iterations(sites, omega, smoothing), Contraction(sites, omega, smoothing), Iterations(sites, omega, oscillating), Contraction(sites, omega, oscillating));
     }
 
-    // Eigenvalues of the symmetric tridiagonal Toeplitz kernel: c + 2 s cos(m pi / (N + 1)), c = M0 - M2, s = M2 / 2.
+    // rho(omega) = max |1 - omega (1 - lambda)| (THEORY.md section 10, over-relaxation contraction factor) over the
+    // eigenvalues of the symmetric tridiagonal Toeplitz kernel: c + 2 s cos(m pi / (N + 1)), c = M0 - M2, s = M2 / 2.
     private static double Contraction(int sites, double omega, double[] moments)
     {
         double centre = moments[0] - moments[2], side = moments[2] / 2;

@@ -187,7 +187,8 @@ public static class RecoveryExperiment
 
     // |estimate - truth| / |truth| in the L2 norm over the interior sites (for constant coefficients: of one number).
     // At an end site the ghost neighbour is always 0, so the data fix only the weight (M2 + M1) / 2 on the one
-    // neighbour there, not M1 and M2 apart [derived]: the two end sites are left out of the space-varying error.
+    // neighbour there, not M1 and M2 apart [derived: THEORY.md section 10, boundary rule]: the two end sites are left
+    // out of the space-varying error.
     private static double RelativeError(AdrCoefficients[] truth, AdrCoefficients[] recovered, Func<AdrCoefficients, double> part)
     {
         double difference = 0, size = 0;

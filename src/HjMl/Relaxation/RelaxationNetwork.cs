@@ -80,7 +80,7 @@ public sealed class RelaxationNetwork
     /// <summary>
     /// The moments (M0, M1, M2) of the whole step z -&gt; (1 - omega) z + omega W z of a linear (identity) ADR layer at
     /// site <paramref name="site"/> along axis <paramref name="axis"/>: M0' = 1 - omega + omega M0, M1' = omega M1,
-    /// M2' = omega M2 [derived]; these are the moments a recovery reads.
+    /// M2' = omega M2 [derived: THEORY.md section 10, step moments as dynamics]; these are the moments a recovery reads.
     /// </summary>
     public (double Reaction, double Advection, double Diffusion) StepMoments(int layer, int site, int axis = 0)
     {

@@ -9,7 +9,7 @@ namespace HjMl.Relaxation;
 /// which is the residual Euler form z_k + h v(z_k) of section 9 with h = omega and v = sigma(W z - b) - z.
 /// Backward, from p_L = dL/dz_L: g_k = omega sigma'(a_k) p_{k+1}, p_k = (1 - omega) p_{k+1} + W_k^T g_k,
 /// dW_k += g_k z_k^T (dense) or the moment sums of <see cref="AdrStencil.AccumulateGradient"/>, db_k -= g_k,
-/// dL/domega += p_{k+1} . (sigma(a_k) - z_k) [derived].
+/// dL/domega += p_{k+1} . (sigma(a_k) - z_k) [derived: THEORY.md section 10, co-state of the relaxation step].
 /// </summary>
 internal static class RelaxationPass
 {

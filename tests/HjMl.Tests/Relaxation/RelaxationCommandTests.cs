@@ -54,6 +54,34 @@ public sealed class RelaxationCommandTests : IDisposable
     }
 
     [Fact]
+    public void OverRelaxationDrawsItsChartThroughTheToolsFigureAsPngOrSvgByExtension()
+    {
+        string png = Path.Combine(folder, "omega.png"), svg = Path.Combine(folder, "omega.svg");
+        Assert.Equal(0, Run("over-relaxation", "--factors", "0.8,1.2", "--epochs", "2", "--rows", "16", "--seeds", "1", "--plot", png).Exit);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png)[..4]);
+        Assert.Equal(0, Run("over-relaxation", "--factors", "0.8,1.2", "--epochs", "2", "--rows", "16", "--seeds", "1", "--plot", svg).Exit);
+        string text = File.ReadAllText(svg);
+        Assert.StartsWith("<svg viewBox=", text);
+        Assert.Contains("oscillating kernel", text);
+    }
+
+    [Theory]
+    [InlineData("over-relaxation")]
+    [InlineData("adr-recovery")]
+    [InlineData("adr-efficiency", "--data", "digits")]
+    public void APlotThatIsNeitherSvgNorPngIsRefusedBeforeTheExperimentRuns(params string[] verb)
+    {
+        string jpg = Path.Combine(folder, "chart.jpg");
+        string[] arguments = [.. verb.Select(argument => argument == "digits" ? Digits : argument), "--plot", jpg];
+        (int exit, string output, string error) = Run(arguments);
+        Assert.Equal(2, exit);
+        Assert.Contains("--plot is '" + jpg + "'", error);
+        Assert.Contains("'.jpg' is neither", error);
+        Assert.Equal(string.Empty, output);
+        Assert.False(File.Exists(jpg));
+    }
+
+    [Fact]
     public void AGridThatDoesNotMatchTheDataIsAnErrorNamingTheOption()
     {
         (int exit, _, string error) = Run("adr-efficiency", "--data", Digits, "--grid", "8x7", "--epochs", "1");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using HjMl.Cli.Report;
 using HjMl.Data;
 using HjMl.Relaxation;
 
@@ -17,7 +18,7 @@ internal sealed class AdrEfficiencyCommand : ICommand, IHasSwitches
 
     public string Summary => "dense vs homogeneous vs heterogeneous ADR relaxation steps on an image set: accuracy per parameter";
 
-    public string Usage => "hjml adr-efficiency [--data data/mnist-10000.csv.gz] [--label Label] [--grid 28x28] [--depth 2] [--epochs 5] [--tiles 14,7,4,2,1] [--no-dense] [--learning-rate 0.005] [--seed 1] [--out efficiency.csv|.json] [--plot efficiency.svg]";
+    public string Usage => "hjml adr-efficiency [--data data/mnist-10000.csv.gz] [--label Label] [--grid 28x28] [--depth 2] [--epochs 5] [--tiles 14,7,4,2,1] [--no-dense] [--learning-rate 0.005] [--seed 1] [--out efficiency.csv|.json] [--plot efficiency.svg|.png]";
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
@@ -33,6 +34,7 @@ internal sealed class AdrEfficiencyCommand : ICommand, IHasSwitches
         string? outPath = arguments.Text("out");
         string? plotPath = arguments.Text("plot");
         arguments.RejectUnknown();
+        RelaxationCharts.Check(plotPath);
         Dataset data = CsvDataset.Load(dataPath, label);
         GridShape grid = gridText is null ? Square(data.Columns) : ParseGrid(gridText);
         int[] tiles = AdrRecoveryCommand.Seeds(tilesText);
@@ -54,16 +56,8 @@ internal sealed class AdrEfficiencyCommand : ICommand, IHasSwitches
 
         if (plotPath is not null)
         {
-            ChartSeries Series(string name, Func<EfficiencyRow, bool> pick, Func<EfficiencyRow, double> x) => new(name, rows.Where(pick).Select(x).ToArray(), rows.Where(pick).Select(r => r.Accuracy).ToArray());
-            bool Adr(EfficiencyRow r) => r.Model.Contains("ADR", StringComparison.Ordinal);
-            double floor = rows.First(r => r.Depth == 0).Accuracy;
-            ChartPanel Panel(string title, string axis, Func<EfficiencyRow, double> x)
-            {
-                double[] span = [.. rows.Where(r => r.Depth > 0).Select(x)];
-                return new ChartPanel(title, axis, "held-out accuracy", [Series("ADR steps (homogeneous, then tiles down to 1)", Adr, x), Series("dense steps", r => r.Model == "dense", x), new ChartSeries("read-out only (depth 0)", [span.Min(), span.Max()], [floor, floor])], LogX: true);
-            }
-
-            LineChart.Write(plotPath, $"Parameter efficiency of relaxation steps (depth {depth}) on {Path.GetFileName(dataPath)}", [Panel("Accuracy vs step parameters", "parameters of the steps (log)", r => r.MixingParameters), Panel("Accuracy vs reduction ratio", "step parameters / dense step parameters (log)", r => r.ReductionRatio)]);
+            using Figure figure = RelaxationCharts.Efficiency(rows, depth, Path.GetFileName(dataPath));
+            figure.Save(plotPath);
             output.WriteLine($"chart written to {plotPath}");
         }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using HjMl.Cli.Report;
 using HjMl.Relaxation;
 
 namespace HjMl.Cli.Commands.Relaxation;
@@ -13,7 +14,7 @@ internal sealed class AdrRecoveryCommand : ICommand
 
     public string Summary => "recover constant and space-varying advection, diffusion, reaction from ADR data (relaxation layers)";
 
-    public string Usage => "hjml adr-recovery [--sites 64] [--fields 48] [--time-step 0.1] [--epochs 4000] [--optimizer lbfgs|adam] [--seeds 1,2,3] [--out recovery.csv|.json] [--plot recovery.svg]";
+    public string Usage => "hjml adr-recovery [--sites 64] [--fields 48] [--time-step 0.1] [--epochs 4000] [--optimizer lbfgs|adam] [--seeds 1,2,3] [--out recovery.csv|.json] [--plot recovery.svg|.png]";
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
@@ -34,6 +35,7 @@ internal sealed class AdrRecoveryCommand : ICommand
         string? outPath = arguments.Text("out");
         string? plotPath = arguments.Text("plot");
         arguments.RejectUnknown();
+        RelaxationCharts.Check(plotPath);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ADR recovery: {settings.Sites} sites, {settings.Fields} fields x {settings.StepsPerField} steps of dt {settings.TimeStep}, {settings.Optimizer} {settings.Epochs} epochs"));
         output.WriteLine($"{"case",-14} {"seed",4} {"U error",9} {"D error",9} {"R error",9} {"bar",5} {"loss",10} {"ok",3}");
         var progress = new InlineProgress<RecoveryRow>(row => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{row.Case,-14} {row.Seed,4} {100 * row.AdvectionError,8:F2}% {100 * row.DiffusionError,8:F2}% {100 * row.ReactionError,8:F2}% {100 * row.Bound,4:F0}% {row.TrainingLoss,10:E2} {(row.Passed ? "yes" : "NO"),3}")));
@@ -46,10 +48,8 @@ internal sealed class AdrRecoveryCommand : ICommand
 
         if (plotPath is not null)
         {
-            RecoveryRow shown = rows.First(r => r.Case == "space-varying");
-            double[] sites = Enumerable.Range(0, shown.TrueCoefficients.Count).Select(q => (double)q).ToArray();
-            ChartPanel Profile(string title, Func<AdrCoefficients, double> part) => new(title, "site q", title, [new ChartSeries("true", sites, shown.TrueCoefficients.Select(part).ToArray()), new ChartSeries($"recovered (seed {shown.Seed})", sites, shown.Recovered.Select(part).ToArray())]);
-            LineChart.Write(plotPath, "Space-varying ADR coefficients recovered from a trained relaxation layer (the two end sites are not identifiable)", [Profile("advection U(q)", c => c.Advection), Profile("diffusion D(q)", c => c.Diffusion), Profile("reaction R(q)", c => c.Reaction)]);
+            using Figure figure = RelaxationCharts.Recovery(rows.First(r => r.Case == "space-varying"));
+            figure.Save(plotPath);
             output.WriteLine($"chart written to {plotPath}");
         }
 

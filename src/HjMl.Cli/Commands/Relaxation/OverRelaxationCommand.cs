@@ -1,4 +1,5 @@
 using System.Globalization;
+using HjMl.Cli.Report;
 using HjMl.Relaxation;
 
 namespace HjMl.Cli.Commands.Relaxation;
@@ -13,7 +14,7 @@ internal sealed class OverRelaxationCommand : ICommand
 
     public string Summary => "does over-relaxation (omega > 1) help? fixed-point depth, trained depth, loss and stability per omega";
 
-    public string Usage => "hjml over-relaxation [--epochs 300] [--rows 256] [--seeds 1,2,3] [--target 0.01] [--horizon 6] [--factors 0.5,0.6,...,1.5] [--out omega.csv|.json] [--plot omega.svg]";
+    public string Usage => "hjml over-relaxation [--epochs 300] [--rows 256] [--seeds 1,2,3] [--target 0.01] [--horizon 6] [--factors 0.5,0.6,...,1.5] [--out omega.csv|.json] [--plot omega.svg|.png]";
 
     public int Run(ParsedArguments arguments, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
@@ -29,6 +30,7 @@ internal sealed class OverRelaxationCommand : ICommand
         string? outPath = arguments.Text("out");
         string? plotPath = arguments.Text("plot");
         arguments.RejectUnknown();
+        RelaxationCharts.Check(plotPath);
         if (!(settings.Target > 0))
         {
             throw new UsageException($"--target is {settings.Target}; it must be > 0 (a relative mean squared error).");
@@ -58,10 +60,8 @@ internal sealed class OverRelaxationCommand : ICommand
 
         if (plotPath is not null)
         {
-            double[] omegas = result.Training.Select(r => r.RelaxationFactor).ToArray();
-            var iterations = new ChartPanel("Iterations to the fixed point", "relaxation factor omega", "iterations (log)", [new ChartSeries("smoothing kernel", omegas, result.FixedPoints.Select(p => (double)p.SmoothingIterations).ToArray()), new ChartSeries("oscillating kernel", omegas, result.FixedPoints.Select(p => (double)p.OscillatingIterations).ToArray())], LogY: true);
-            var losses = new ChartPanel("Trained relative loss", "relaxation factor omega", "relative MSE (log)", result.Depths.Select((d, i) => new ChartSeries($"depth {d}", omegas, result.Training.Select(r => r.RelativeLoss[i]).ToArray())).ToArray(), LogY: true);
-            LineChart.Write(plotPath, "Depth vs omega: relaxation z = (1 - omega) z + omega tanh(W z - b)", [iterations, losses]);
+            using Figure figure = RelaxationCharts.OverRelaxation(result);
+            figure.Save(plotPath);
             output.WriteLine($"chart written to {plotPath}");
         }
 
