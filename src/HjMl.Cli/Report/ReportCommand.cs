@@ -11,8 +11,20 @@ namespace HjMl.Cli.Report;
 /// <c>hjml report</c>: the model-review report of a model on labelled rows, one self-contained HTML file (written
 /// atomically: nothing is written if anything fails).
 /// </summary>
-internal sealed class ReportCommand : ICommand
+internal sealed class ReportCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("model", "the model file: an ML.NET zip written by hjml train --out m.zip, or a .hjml file"),
+        new("data", "the labelled CSV file to review the model on; without it, the breast_cancer set embedded in the tool"),
+        new("out", "the HTML file to write (self-contained; written whole at the end, or not at all)"),
+        new("label", "the label column of the CSV file", OptionValue.Text, "Label"),
+        new("max-rows", "rows evaluated at most; a larger file is sampled with a fixed seed, in file order", OptionValue.Integer, "3000"),
+        new("budget-steps", "eps values in the viscosity budget's sweep (2 to 100)", OptionValue.Integer, "9"),
+        new("grid", "cells per side of the entropy landscape's heat map (5 to 201)", OptionValue.Integer, "41"),
+        new("rows", "rows explained one by one as bar charts or pixel maps (0 to 20)", OptionValue.Integer, "4"),
+    ];
+
     public string Name => "report";
 
     public string Summary => "a model-review report: metrics, importance, viscosity budget, landscape, coverage, explanations (one HTML file)";

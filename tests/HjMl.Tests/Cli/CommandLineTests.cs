@@ -21,6 +21,24 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void EveryShippedVerbDescribesItsOptionsInHelp()
+    {
+        // A verb left on the plain ICommand adapter shows only "<arguments>" in --help: every shipped verb declares its
+        // options, and each option it declares appears in its help with its meaning.
+        foreach (ICommand verb in Program.Verbs)
+        {
+            IDescribedCommand described = Assert.IsAssignableFrom<IDescribedCommand>(verb);
+            (int exit, string output, _) = Run(verb.Name, "--help");
+            Assert.Equal(0, exit);
+            foreach (VerbOption option in described.Options)
+            {
+                Assert.Contains("--" + option.Name, output);
+                Assert.Contains(option.Description[..Math.Min(30, option.Description.Length)], output);
+            }
+        }
+    }
+
+    [Fact]
     public void MistypedVerbAndOptionGetTheNearestNameSuggested()
     {
         (int exit, _, string error) = Run("tarin");

@@ -10,9 +10,24 @@ namespace HjMl.Cli.Commands.Relaxation;
 /// heterogeneous ADR relaxation steps of the same depth on an image data set, accuracy against parameters and reduction
 /// ratio (THEORY.md section 10).
 /// </summary>
-internal sealed class AdrEfficiencyCommand : ICommand, IHasSwitches
+internal sealed class AdrEfficiencyCommand : IDescribedCommand, IHasSwitches
 {
     public string[] Switches => ["no-dense"];
+
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("data", "the image CSV file (one column per pixel, row-major), gzip allowed", OptionValue.Text, "data/mnist-10000.csv.gz"),
+        new("label", "the label column", OptionValue.Text, "Label"),
+        new("grid", "the image grid as HEIGHTxWIDTH; without it, a square grid from the pixel count"),
+        new("depth", "relaxation steps of every network compared", OptionValue.Integer, "2"),
+        new("epochs", "training epochs per network", OptionValue.Integer, "5"),
+        new("tiles", "comma-separated patch sizes of the heterogeneous ADR moments (1 = one set per site)", OptionValue.Text, "14,7,4,2,1"),
+        new("no-dense", "leave out the dense network (N^2 parameters a step)", OptionValue.Switch),
+        new("learning-rate", "Adam's learning rate", OptionValue.Number, "0.005"),
+        new("seed", "the seed of the hold-out split and of every model", OptionValue.Integer, "1"),
+        new("out", "a .csv or .json file for the table"),
+        new("plot", "a chart: .svg or .png"),
+    ];
 
     public string Name => "adr-efficiency";
 

@@ -8,8 +8,20 @@ namespace HjMl.Cli.Commands.Relaxation;
 /// <c>hjml adr-recovery</c>: the recovery experiment of arXiv:2502.06739 — known ADR dynamics on a line, a one-step ADR
 /// relaxation network trained on its data, and U, D, R read back from the moments, over three seeds (THEORY.md section 10).
 /// </summary>
-internal sealed class AdrRecoveryCommand : ICommand
+internal sealed class AdrRecoveryCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("sites", "lattice sites of the generated 1-D fields (3 to 100000)", OptionValue.Integer, "64"),
+        new("fields", "random initial fields generated per case", OptionValue.Integer, "48"),
+        new("time-step", "dt between the generated samples, in lattice time units", OptionValue.Number, "0.1"),
+        new("epochs", "optimiser iterations per fit", OptionValue.Integer, "4000"),
+        new("optimizer", "lbfgs or adam", OptionValue.Text, "lbfgs"),
+        new("seeds", "comma-separated seeds; each case is fitted once per seed", OptionValue.Text, "1,2,3"),
+        new("out", "a .csv or .json file for the table"),
+        new("plot", "a chart: .svg or .png"),
+    ];
+
     public string Name => "adr-recovery";
 
     public string Summary => "recover constant and space-varying advection, diffusion, reaction from ADR data (relaxation layers)";

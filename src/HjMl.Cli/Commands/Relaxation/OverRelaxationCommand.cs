@@ -8,8 +8,20 @@ namespace HjMl.Cli.Commands.Relaxation;
 /// <c>hjml over-relaxation</c>: the depth-versus-omega experiment of arXiv:2502.06739 — iterations to a fixed point and
 /// trained depth, final loss and stability for omega over [0.5, 1.5] (THEORY.md section 10).
 /// </summary>
-internal sealed class OverRelaxationCommand : ICommand
+internal sealed class OverRelaxationCommand : IDescribedCommand
 {
+    public IReadOnlyList<VerbOption> Options { get; } =
+    [
+        new("epochs", "training iterations per network", OptionValue.Integer, "300"),
+        new("rows", "training rows of the fixed target", OptionValue.Integer, "256"),
+        new("seeds", "comma-separated seeds", OptionValue.Text, "1,2,3"),
+        new("target", "the loss a depth must reach to count as converged", OptionValue.Number, "0.01"),
+        new("horizon", "the time horizon the steps share", OptionValue.Number, "6"),
+        new("factors", "comma-separated relaxation factors omega to sweep", OptionValue.Text, "0.5,0.6,...,1.5"),
+        new("out", "a .csv or .json file for the table"),
+        new("plot", "a chart: .svg or .png"),
+    ];
+
     public string Name => "over-relaxation";
 
     public string Summary => "does over-relaxation (omega > 1) help? fixed-point depth, trained depth, loss and stability per omega";
