@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using HjMl.Onnx;
 
 namespace HjMl.Benchmarks;
 
@@ -14,7 +15,7 @@ public class FlowOnnxRuntimeBenchmarks : IDisposable
     /// <summary>The largest relative difference the check accepts (float32 graph against the double model).</summary>
     public const double Tolerance = 1e-4;
 
-    private FlowOnnxRuntime runtime = null!;
+    private OnnxRuntimeScoring runtime = null!;
 
     [Params(1, FlowCase.ScoringRows)]
     public int Batch { get; set; }
@@ -27,7 +28,7 @@ public class FlowOnnxRuntimeBenchmarks : IDisposable
     {
         var model = FlowCase.ScoringModel;
         float[] rows = FlowCase.SingleFeatures;
-        runtime = new FlowOnnxRuntime(model, rows, Batch, Threads);
+        runtime = new OnnxRuntimeScoring(model, rows, Batch, Threads, OnnxExport.ClassScoresName);
         runtime.Run();
         var expected = new double[Batch * model.OutputLength];
         model.ScoreBatch(Array.ConvertAll(rows[..(Batch * model.InputDimension)], value => (double)value), expected);

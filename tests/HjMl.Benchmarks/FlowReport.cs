@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using HjMl.LinearAlgebra;
 using HjMl.Models;
+using HjMl.Onnx;
 using HjMl.Persistence;
 
 namespace HjMl.Benchmarks;
@@ -75,7 +76,7 @@ public static class FlowReport
         text.AppendLine(Invariant, $"| .NET | {RuntimeInformation.FrameworkDescription} ({RuntimeInformation.RuntimeIdentifier}) |");
         text.AppendLine(Invariant, $"| HjMl's matrix products (training, flow transport) | {MatrixProducts.Current} |");
         text.AppendLine(Invariant, $"| PyTorch | {torch.Version} ({run.GetValueOrDefault("python", "?")}), {torch.Threads} threads, {torch.Dtype}, BLAS {string.Join(", ", torch.Blas.Select(path => $"`{path}`"))} |");
-        text.AppendLine(Invariant, $"| ONNX Runtime | Microsoft.ML.OnnxRuntime {FlowOnnxRuntime.Version} (C# API, in process) |");
+        text.AppendLine(Invariant, $"| ONNX Runtime | Microsoft.ML.OnnxRuntime {OnnxRuntimeScoring.Version} (C# API, in process) |");
         text.AppendLine(Invariant, $"| load average (1, 5, 15 min) | at start {run.GetValueOrDefault("load_start", "?")}; before PyTorch's epochs {run.GetValueOrDefault("load_torch", "?")}; before HjMl's epoch benchmark {run.GetValueOrDefault("load_epoch", "?")}; before the scoring benchmarks {run.GetValueOrDefault("load_scoring", "?")}; at end {run.GetValueOrDefault("load_end", "?")} |");
         text.AppendLine();
         text.AppendLine("The machine has 2 cores and is shared with other work (the load averages above), so absolute times carry that " +
@@ -282,7 +283,7 @@ public static class FlowReport
     private static (double Double, double Single) CheckScores(HopfColeModel model)
     {
         float[] rows = FlowCase.SingleFeatures;
-        using var runtime = new FlowOnnxRuntime(model, rows, FlowCase.ScoringRows, 1);
+        using var runtime = new OnnxRuntimeScoring(model, rows, FlowCase.ScoringRows, 1, OnnxExport.ClassScoresName);
         runtime.Run();
         var expected = new double[FlowCase.ScoringRows * model.OutputLength];
         model.ScoreBatch(Array.ConvertAll(rows, value => (double)value), expected);
