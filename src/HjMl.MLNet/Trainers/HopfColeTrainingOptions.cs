@@ -106,6 +106,23 @@ public abstract class HopfColeTrainingOptions
     public int EnsembleMembers { get; set; } = EngineDefaults.EnsembleMembers;
 
     /// <summary>
+    /// How numeric features (more than two distinct training values) enter the model: a learned periodic embedding per
+    /// feature (Gorishniy et al. 2022) that lets one feature's effect turn at thresholds, or the features themselves.
+    /// Automatic embeds when a data set has 1 to 32 numeric features and trains a single run; one-hot and binary columns
+    /// pass through. Explanations, certificates, Save/Load and ONNX run through the embedding.
+    /// </summary>
+    public FeatureEmbedding FeatureEmbedding { get; set; } = EngineDefaults.FeatureEmbedding;
+
+    /// <summary>K, learned frequencies per embedded feature.</summary>
+    public int EmbeddingFrequencies { get; set; } = EngineDefaults.EmbeddingFrequencies;
+
+    /// <summary>e, the width of each embedded feature's vector.</summary>
+    public int EmbeddingWidth { get; set; } = EngineDefaults.EmbeddingWidth;
+
+    /// <summary>sigma, the spread of the frequencies' start, in cycles per standard deviation of the feature.</summary>
+    public double EmbeddingScale { get; set; } = EngineDefaults.EmbeddingScale;
+
+    /// <summary>
     /// The seed of every random choice; the same seed and thread count give bit-identical models. Null (the default)
     /// uses the seed of the MLContext whose catalog made the trainer (<c>new MLContext(seed)</c>); with a context made
     /// without one (<c>new MLContext()</c>) each Fit draws a seed from the context's random source, so runs differ, as
@@ -148,6 +165,10 @@ public abstract class HopfColeTrainingOptions
             FlowViscosity = FlowViscosity,
             SharedFlowControls = SharedFlowControls,
             EnsembleMembers = EnsembleMembers,
+            FeatureEmbedding = FeatureEmbedding,
+            EmbeddingFrequencies = EmbeddingFrequencies,
+            EmbeddingWidth = EmbeddingWidth,
+            EmbeddingScale = EmbeddingScale,
             Seed = seed,
             MaximumDegreeOfParallelism = MaximumDegreeOfParallelism,
         };

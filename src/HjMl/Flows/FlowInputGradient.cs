@@ -1,3 +1,4 @@
+using HjMl.Embeddings;
 using HjMl.LinearAlgebra;
 
 namespace HjMl.Flows;
@@ -6,7 +7,7 @@ namespace HjMl.Flows;
 /// Gradients with respect to a flow's standardised input of functions of its terminal state, for a block of rows at once,
 /// by the discrete adjoint (THEORY.md section 9): <see cref="FlowPass.Forward"/> stores the states, the caller writes
 /// p_L = dF/dz_L per row (<see cref="Costate"/>), <see cref="FlowPass.Backward"/> carries it to p_0 = dF/dz_0, and the
-/// lift's transpose gives dF/dx = P^T p_0 (or p_0 unlifted). The parameter gradient Backward also accumulates goes to a
+/// lift's transpose gives dF/dx = P^T p_0 (the embedding's adjoint when embedded, p_0 unlifted). The parameter gradient Backward also accumulates goes to a
 /// buffer that is never read. Holds every buffer, so that repeated use allocates nothing; not thread-safe.
 /// </summary>
 internal sealed class FlowInputGradient
@@ -75,6 +76,12 @@ internal sealed class FlowInputGradient
         {
             // dF/dx = p_0 P (rows x m times m x d): the lift z_0 = P x + q transposed.
             MatrixProducts.Current.Multiply(Transpose.No, Transpose.No, rows, d, m, 1.0, costate, m, flow.Parameters[..(m * d)], d, 0.0, gradients, d);
+            return;
+        }
+
+        if (shape.Embedding is { } embedding)
+        {
+            PeriodicEmbedding.Backward(embedding, flow.Parameters[..shape.LiftLength], inputs, d, rows, costate, m, discarded.AsSpan(0, shape.LiftLength), gradients);
             return;
         }
 

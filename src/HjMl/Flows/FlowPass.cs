@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using HjMl.Embeddings;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
 
@@ -10,7 +11,8 @@ namespace HjMl.Flows;
 /// Z_{k+1} = Z_k + h Pi_k U. Backward (the Pontryagin co-state of the discrete flow): with g_j = h p_{k+1} . u_j and
 /// s = sum_j pi_j g_j, the logit co-state is G_j = pi_j (g_j - s) / eps and p_k = p_{k+1} + G A, which is
 /// p_{k+1} + h (dv_k/dz)^T p_{k+1} with dv/dz = Cov_pi(u, a) / eps [derived from section 3]. Parameter gradients:
-/// dU += h Pi^T p_{k+1}, dA += G^T Z_k, dc += sum of G over rows, dP += p_0^T X, dq += sum of p_0 over rows.
+/// dU += h Pi^T p_{k+1}, dA += G^T Z_k, dc += sum of G over rows, dP += p_0^T X, dq += sum of p_0 over rows; an embedded
+/// start takes p_0 through <see cref="PeriodicEmbedding.Backward"/>.
 /// </summary>
 internal static class FlowPass
 {
@@ -44,6 +46,10 @@ internal static class FlowPass
             }
 
             product.Multiply(Transpose.No, Transpose.Yes, rows, m, d, 1.0, inputs, inputStride, lift, d, 1.0, initial, m);
+        }
+        else if (shape.Embedding is { } embedding)
+        {
+            PeriodicEmbedding.Forward(embedding, parameters[..shape.LiftLength], inputs, inputStride, rows, initial, m);
         }
         else
         {
@@ -142,6 +148,10 @@ internal static class FlowPass
             {
                 TensorPrimitives.Add(liftBiasGradient, costate.Slice(row * m, m), liftBiasGradient);
             }
+        }
+        else if (shape.Embedding is { } embedding)
+        {
+            PeriodicEmbedding.Backward(embedding, parameters[..shape.LiftLength], inputs, inputStride, rows, costate, m, gradient[..shape.LiftLength], default);
         }
     }
 }

@@ -1,3 +1,5 @@
+using HjMl.Embeddings;
+
 namespace HjMl.Flows;
 
 /// <summary>
@@ -5,6 +7,9 @@ namespace HjMl.Flows;
 /// an optional lift z_0 = P x + q (m x d, m &gt;= d), then L Euler steps z_{k+1} = z_k + h v_k(z_k), h = T / L, with
 /// v_k(z) = sum_j pi_j(z) u_j and pi = softmax((a_j . z + c_j) / eps). Step k reads control set k (per-step controls) or
 /// set 0 (shared controls). Layout: [P (m x d), q (m)] when lifted, then per control set [A (J x m), c (J), U (J x m)].
+/// Instead of the linear lift, z_0 may be a periodic embedding of the numeric features (<see cref="Embedding"/>, its
+/// parameters where the lift's would be); an embedded flow may have no steps (L = 0: the embedding alone before the
+/// read-out).
 /// </summary>
 /// <param name="InputDimension">d, features per row.</param>
 /// <param name="Width">m, the flow's state width (d when not lifted).</param>
@@ -14,11 +19,14 @@ namespace HjMl.Flows;
 /// <param name="SharedControls">Whether every step uses one set of keys, offsets and values.</param>
 public readonly record struct FlowShape(int InputDimension, int Width, int Steps, int Pieces, bool Lifted, bool SharedControls)
 {
-    /// <summary>Control sets: 1 when shared, L otherwise.</summary>
-    public int ControlSets => SharedControls ? 1 : Steps;
+    /// <summary>The periodic embedding that gives z_0, or null (z_0 = P x + q or x).</summary>
+    public EmbeddingShape? Embedding { get; init; }
 
-    /// <summary>Parameters of the lift: m d + m, or 0.</summary>
-    public int LiftLength => Lifted ? (Width * InputDimension) + Width : 0;
+    /// <summary>Control sets: none without steps, 1 when shared, L otherwise.</summary>
+    public int ControlSets => Steps == 0 ? 0 : SharedControls ? 1 : Steps;
+
+    /// <summary>Parameters of the lift: m d + m, the embedding's, or 0.</summary>
+    public int LiftLength => Lifted ? (Width * InputDimension) + Width : Embedding?.ParameterCount ?? 0;
 
     /// <summary>Parameters of one control set: J m keys, J offsets, J m values.</summary>
     public int ControlLength => (2 * Pieces * Width) + Pieces;
@@ -52,9 +60,9 @@ public readonly record struct FlowShape(int InputDimension, int Width, int Steps
             throw new ArgumentException($"The flow's input dimension is {InputDimension}; it must be at least 1.", nameof(InputDimension));
         }
 
-        if (Steps < 1)
+        if (Steps < (Embedding is null ? 1 : 0))
         {
-            throw new ArgumentException($"The flow has {Steps} steps; a flow needs at least 1 (depth 0 is the plain Hopf–Cole layer, without a flow).", nameof(Steps));
+            throw new ArgumentException($"The flow has {Steps} steps; a flow needs at least 1 (depth 0 is the plain Hopf–Cole layer, without a flow, or an embedding alone).", nameof(Steps));
         }
 
         if (Pieces < 1)
@@ -62,12 +70,19 @@ public readonly record struct FlowShape(int InputDimension, int Width, int Steps
             throw new ArgumentException($"The flow has {Pieces} pieces per step; it needs at least 1.", nameof(Pieces));
         }
 
-        if (Lifted ? Width < InputDimension : Width != InputDimension)
+        if (Embedding is not null)
+        {
+            if (Lifted || Embedding.InputDimension != InputDimension || Width != Embedding.OutputWidth)
+            {
+                throw new ArgumentException($"The flow's width is {Width} for {InputDimension} features with an embedding of {Embedding.InputDimension} features and width {Embedding.OutputWidth}; an embedded flow is not lifted and its width is the embedding's.", nameof(Width));
+            }
+        }
+        else if (Lifted ? Width < InputDimension : Width != InputDimension)
         {
             throw new ArgumentException($"The flow's width is {Width} for {InputDimension} features; a lifted flow needs width >= d and an unlifted one width = d.", nameof(Width));
         }
 
-        long total = (Lifted ? ((long)Width * InputDimension) + Width : 0) + ((long)ControlSets * ((2L * Pieces * Width) + Pieces));
+        long total = (Lifted ? ((long)Width * InputDimension) + Width : Embedding?.ParameterCount ?? 0) + ((long)ControlSets * ((2L * Pieces * Width) + Pieces));
         if (total > Array.MaxLength)
         {
             throw new ArgumentException($"A flow of width {Width}, {Steps} steps and {Pieces} pieces has {total} parameters, more than one array holds ({Array.MaxLength}).", nameof(Width));

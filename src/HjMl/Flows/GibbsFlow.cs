@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using HjMl.Embeddings;
 using HjMl.Numerics;
 
 namespace HjMl.Flows;
@@ -58,8 +59,8 @@ public sealed class GibbsFlow
     /// <summary>T, the flow's time horizon.</summary>
     public double Horizon { get; }
 
-    /// <summary>h = T / L.</summary>
-    public double StepSize => Horizon / Shape.Steps;
+    /// <summary>h = T / L (0 for an embedding without steps).</summary>
+    public double StepSize => Shape.Steps == 0 ? 0 : Horizon / Shape.Steps;
 
     /// <summary>eps of the flow's Gibbs weights.</summary>
     public double Viscosity { get; }
@@ -176,7 +177,9 @@ public sealed class GibbsFlow
     /// </summary>
     public double LipschitzBound()
     {
-        double bound = Shape.Lifted ? TensorPrimitives.Norm(parameters.AsSpan(0, Width * InputDimension)) : 1.0;
+        double bound = Shape.Lifted ? TensorPrimitives.Norm(parameters.AsSpan(0, Width * InputDimension))
+            : Shape.Embedding is { } embedding ? PeriodicEmbedding.LipschitzBound(embedding, parameters.AsSpan(0, Shape.LiftLength))
+            : 1.0;
         for (int step = 0; step < Shape.Steps; step++)
         {
             double keys = Diameter(Keys(step), Shape.Pieces, Width);
@@ -202,10 +205,16 @@ public sealed class GibbsFlow
         return largest;
     }
 
-    // z_0 = P x + q, or x.
+    // z_0 = P x + q, the embedding of x, or x.
     private void Start(ReadOnlySpan<double> standardised, Span<double> initial)
     {
         int d = InputDimension;
+        if (Shape.Embedding is { } embedding)
+        {
+            PeriodicEmbedding.Forward(embedding, parameters.AsSpan(0, Shape.LiftLength), standardised[..d], initial);
+            return;
+        }
+
         if (!Shape.Lifted)
         {
             standardised[..d].CopyTo(initial);

@@ -1,12 +1,14 @@
+using HjMl.Embeddings;
 using HjMl.Flows;
 
 namespace HjMl.Training;
 
 /// <summary>
-/// How a training run with <see cref="HopfColeTrainerOptions.Depth"/> &gt; 0 starts its flow: the shape from the options,
-/// the initial controls (a lift that keeps the standardised features and adds random directions, random keys, zero
-/// values, so the initial flow moves nothing and the model starts as the single layer's construction on z_0), the rows
-/// as z_0, and a memory check before anything large is allocated.
+/// How a training run with <see cref="HopfColeTrainerOptions.Depth"/> &gt; 0 or a feature embedding starts its flow: the
+/// shape from the options, the initial controls (a lift that keeps the standardised features and adds random directions,
+/// or a periodic embedding of the numeric features with random frequencies; random keys, zero values, so the initial
+/// flow moves nothing and the model starts as the single layer's construction on z_0), the rows as z_0, and a memory
+/// check before anything large is allocated.
 /// </summary>
 internal sealed class FlowSetup
 {
@@ -31,19 +33,33 @@ internal sealed class FlowSetup
     /// <param name="train">The standardised training rows.</param>
     /// <param name="rowsAtOnce">The most rows one evaluation holds (a batch, the whole training set, or the validation rows).</param>
     /// <param name="random">The run's seeded generator.</param>
-    public static FlowSetup Create(HopfColeTrainerOptions options, int dimension, TrainingBlock train, int rowsAtOnce, Random random)
+    /// <param name="embedding">The embedding of z_0 (<see cref="Embedding"/>), or null.</param>
+    public static FlowSetup Create(HopfColeTrainerOptions options, int dimension, TrainingBlock train, int rowsAtOnce, Random random, EmbeddingShape? embedding)
     {
-        int width = options.FlowWidth == 0 ? dimension : options.FlowWidth;
-        if (width < dimension)
-        {
-            throw new ArgumentException($"Option FlowWidth is {options.FlowWidth}; it must be 0 (keep the {dimension} features) or at least the number of features, {dimension}.", nameof(options));
-        }
-
-        var shape = new FlowShape(dimension, width, options.Depth, options.FlowSupportPoints, width > dimension, options.SharedFlowControls);
+        var shape = ShapeFor(options, dimension, embedding);
         shape.Validate();
         CheckMemory(shape, rowsAtOnce);
+        int width = shape.Width;
         var parameters = new double[shape.ParameterCount];
-        if (shape.Lifted)
+        if (embedding is not null)
+        {
+            // Frequencies N(0, sigma^2) per standard deviation of the feature, L of unit-variance outputs, b = 0.
+            for (int slot = 0; slot < embedding.Features.Count; slot++)
+            {
+                Span<double> frequencies = parameters.AsSpan(embedding.FrequenciesOffset(slot), embedding.Frequencies);
+                for (int k = 0; k < frequencies.Length; k++)
+                {
+                    frequencies[k] = options.EmbeddingScale * Gaussian(random);
+                }
+
+                Span<double> weights = parameters.AsSpan(embedding.WeightsOffset(slot), 2 * embedding.Frequencies * embedding.Width);
+                for (int k = 0; k < weights.Length; k++)
+                {
+                    weights[k] = Gaussian(random) / Math.Sqrt(2 * embedding.Frequencies);
+                }
+            }
+        }
+        else if (shape.Lifted)
         {
             // P = [I; G / sqrt(d)]: the first d coordinates are the features themselves, the rest random projections of
             // unit variance for standardised features; q = 0.
@@ -69,6 +85,75 @@ internal sealed class FlowSetup
 
         var flow = new GibbsFlow(shape, options.FlowHorizon, options.FlowViscosity, parameters);
         return new FlowSetup(shape, parameters, Terminal(flow, train));
+    }
+
+    /// <summary>The flow's shape for <paramref name="options"/>: embedded, lifted or on the features themselves.</summary>
+    public static FlowShape ShapeFor(HopfColeTrainerOptions options, int dimension, EmbeddingShape? embedding)
+    {
+        if (embedding is not null)
+        {
+            return new FlowShape(dimension, embedding.OutputWidth, options.Depth, options.FlowSupportPoints, false, options.SharedFlowControls) { Embedding = embedding };
+        }
+
+        int width = options.FlowWidth == 0 ? dimension : options.FlowWidth;
+        if (width < dimension)
+        {
+            throw new ArgumentException($"Option FlowWidth is {options.FlowWidth}; it must be 0 (keep the {dimension} features) or at least the number of features, {dimension}.", nameof(options));
+        }
+
+        return new FlowShape(dimension, width, options.Depth, options.FlowSupportPoints, width > dimension, options.SharedFlowControls);
+    }
+
+    /// <summary>
+    /// The periodic embedding <paramref name="options"/> ask for on <paramref name="train"/>, or null: the numeric features
+    /// (more than two distinct training values) when FeatureEmbedding is Periodic, or Automatic with 1 to
+    /// <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> of them, a single run and no lift.
+    /// </summary>
+    public static EmbeddingShape? Embedding(HopfColeTrainerOptions options, TrainingBlock train)
+    {
+        if (options.FeatureEmbedding == FeatureEmbedding.None
+            || (options.FeatureEmbedding == FeatureEmbedding.Automatic && (options.EnsembleMembers > 1 || options.FlowWidth > 0)))
+        {
+            return null;
+        }
+
+        int[] numeric = NumericFeatures(train);
+        if (numeric.Length == 0 || (options.FeatureEmbedding == FeatureEmbedding.Automatic && numeric.Length > HopfColeTrainerOptions.AutomaticEmbeddingLimit))
+        {
+            return null;
+        }
+
+        return new EmbeddingShape(train.Dimension, numeric, options.EmbeddingFrequencies, options.EmbeddingWidth);
+    }
+
+    // Features with more than two distinct values among the training rows (binary and one-hot columns have at most two).
+    private static int[] NumericFeatures(TrainingBlock train)
+    {
+        int d = train.Dimension;
+        var numeric = new List<int>();
+        for (int feature = 0; feature < d; feature++)
+        {
+            double first = train.Inputs[feature], second = double.NaN;
+            for (int row = 1; row < train.Rows; row++)
+            {
+                double value = train.Inputs[(row * train.Stride) + feature];
+                if (value == first || value.Equals(second))
+                {
+                    continue;
+                }
+
+                if (double.IsNaN(second))
+                {
+                    second = value;
+                    continue;
+                }
+
+                numeric.Add(feature);
+                break;
+            }
+        }
+
+        return [.. numeric];
     }
 
     /// <summary>The rows of <paramref name="block"/> carried to z_L by <paramref name="flow"/>, each followed by a 1.</summary>

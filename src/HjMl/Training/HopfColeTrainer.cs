@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HjMl.Data;
+using HjMl.Embeddings;
 using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Models;
@@ -101,10 +102,11 @@ public sealed class HopfColeTrainer
         bool learnViscosity = options.ViscosityMode == ViscosityMode.Learned;
         // Automatic: full-batch L-BFGS while rows x parameters x (L + 1) stays small (a flow's pass costs about L + 1
         // read-out passes, and every line-search trial pays one), mini-batch Adam beyond.
+        EmbeddingShape? embedding = FlowSetup.Embedding(options, train);
         bool lbfgs = options.Optimizer == Optimizer.Lbfgs
-            || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads) * (options.Depth + 1) <= AutomaticLbfgsLimit);
+            || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads, embedding) * (options.Depth + 1) <= AutomaticLbfgsLimit);
         int rowsAtOnce = Math.Max(lbfgs || options.BatchSize == 0 ? train.Rows : Math.Min(options.BatchSize, train.Rows), validation?.Rows ?? 0);
-        FlowSetup? flow = options.Depth > 0 ? FlowSetup.Create(options, d, train, rowsAtOnce, random) : null;
+        FlowSetup? flow = options.Depth > 0 || embedding is not null ? FlowSetup.Create(options, d, train, rowsAtOnce, random, embedding) : null;
         int readoutDimension = flow?.Shape.Width ?? d;
         var readout = new Objective(options.Kind, readoutDimension, heads, pieces, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity)
         {
@@ -201,10 +203,11 @@ public sealed class HopfColeTrainer
 
     // The parameter count (read-out W and b on the flow's width, the flow's controls, log eps), which Automatic weighs
     // against the rows; a flow's pass also costs about L + 1 read-out passes, which the caller multiplies in.
-    private static long ParameterEstimate(HopfColeTrainerOptions options, int dimension, int heads)
+    private static long ParameterEstimate(HopfColeTrainerOptions options, int dimension, int heads, EmbeddingShape? embedding)
     {
-        int width = options.Depth > 0 && options.FlowWidth > dimension ? options.FlowWidth : dimension;
-        long flow = options.Depth > 0 ? new FlowShape(dimension, width, options.Depth, options.FlowSupportPoints, width > dimension, options.SharedFlowControls).ParameterCount : 0;
+        FlowShape? shape = options.Depth > 0 || embedding is not null ? FlowSetup.ShapeFor(options, dimension, embedding) : null;
+        int width = shape?.Width ?? dimension;
+        long flow = shape?.ParameterCount ?? 0;
         return ((long)heads * options.NumberOfSupportPoints * (width + 1)) + flow + (options.ViscosityMode == ViscosityMode.Learned ? 1 : 0);
     }
 

@@ -68,6 +68,19 @@ public enum RegressionLoss
     Huber,
 }
 
+/// <summary>How numeric features enter the model (<see cref="HopfColeTrainerOptions.FeatureEmbedding"/>).</summary>
+public enum FeatureEmbedding
+{
+    /// <summary>Periodic when the data has between 1 and <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> numeric features, none otherwise.</summary>
+    Automatic,
+
+    /// <summary>The standardised features themselves (the single Hopf–Cole layer at depth 0).</summary>
+    None,
+
+    /// <summary>Each numeric feature (more than two distinct training values) becomes max(0, L [sin(2 pi c x), cos(2 pi c x)] + b).</summary>
+    Periodic,
+}
+
 /// <summary>Hyper-parameters of <see cref="HopfColeTrainer"/>. Learned state lives in <see cref="HopfColeModel"/>.</summary>
 public sealed record HopfColeTrainerOptions
 {
@@ -171,6 +184,28 @@ public sealed record HopfColeTrainerOptions
     /// </summary>
     public int EnsembleMembers { get; init; } = 1;
 
+    /// <summary>
+    /// How numeric features enter the flow or the read-out: a learned periodic embedding per numeric feature (Gorishniy et
+    /// al. 2022, "PLR"), so that one feature's effect can turn at thresholds the linear pieces of a Hopf–Cole layer cannot
+    /// place; binary and one-hot features pass through. Numeric: more than two distinct values among the training rows.
+    /// Automatic embeds when there are 1 to <see cref="AutomaticEmbeddingLimit"/> numeric features (wide inputs such as
+    /// images would multiply the read-out's width by <see cref="EmbeddingWidth"/>). Attributions, certificates and ONNX
+    /// export run through the embedding (docs/accuracy.md says what it measured).
+    /// </summary>
+    public FeatureEmbedding FeatureEmbedding { get; init; } = FeatureEmbedding.None;
+
+    /// <summary>K, learned frequencies per embedded feature.</summary>
+    public int EmbeddingFrequencies { get; init; } = 16;
+
+    /// <summary>e, the width of each embedded feature's vector.</summary>
+    public int EmbeddingWidth { get; init; } = 16;
+
+    /// <summary>sigma, the standard deviation of the frequencies' start (frequencies per standard deviation of the feature).</summary>
+    public double EmbeddingScale { get; init; } = 2.0;
+
+    /// <summary>The most numeric features <see cref="FeatureEmbedding.Automatic"/> embeds.</summary>
+    public const int AutomaticEmbeddingLimit = 32;
+
     /// <summary>The seed of every random choice (initialisation, split, shuffling). Same seed and thread count give bit-identical models.</summary>
     public int Seed { get; init; }
 
@@ -200,6 +235,11 @@ public sealed record HopfColeTrainerOptions
         Require(FlowViscosity > 0 && double.IsFinite(FlowViscosity), nameof(FlowViscosity), FlowViscosity, "must be finite and > 0 (it is the flow's eps)");
         Require(EnsembleMembers >= 1, nameof(EnsembleMembers), EnsembleMembers, "must be at least 1 (1 is the single run)");
         Require(EnsembleMembers == 1 || EnsemblePooling.Poolable(this), nameof(EnsembleMembers), EnsembleMembers, $"pools read-outs into one layer, which needs Depth 0 (now {Depth}; each member would carry its own flow) and ViscosityMode Fixed or WidthScaling (now {ViscosityMode})");
+        Require(EmbeddingFrequencies >= 1, nameof(EmbeddingFrequencies), EmbeddingFrequencies, "must be at least 1");
+        Require(EmbeddingWidth >= 1, nameof(EmbeddingWidth), EmbeddingWidth, "must be at least 1");
+        Require(EmbeddingScale > 0 && double.IsFinite(EmbeddingScale), nameof(EmbeddingScale), EmbeddingScale, "must be finite and > 0");
+        Require(FeatureEmbedding != FeatureEmbedding.Periodic || FlowWidth == 0, nameof(FlowWidth), FlowWidth, "must be 0 with FeatureEmbedding Periodic (the embedding sets the flow's width)");
+        Require(FeatureEmbedding != FeatureEmbedding.Periodic || EnsembleMembers == 1, nameof(EnsembleMembers), EnsembleMembers, "pools read-outs on one input, which FeatureEmbedding Periodic gives each member its own of; use FeatureEmbedding None (Automatic embeds only single runs)");
         Require(MaximumDegreeOfParallelism >= 0, nameof(MaximumDegreeOfParallelism), MaximumDegreeOfParallelism, "must be >= 0 (0 is all cores)");
     }
 
