@@ -6,7 +6,7 @@ namespace HjMl.Cli.Commands;
 /// <summary>The trainer options shared by <c>train</c> and <c>cross-validate</c>, read from the command line.</summary>
 internal static class TrainingSettings
 {
-    public const string Usage = "[--task regression|binary|multiclass] [--width N] [--viscosity eps] [--viscosity-mode fixed|learned|annealed|width] [--final-viscosity eps] [--time t] [--optimizer auto|adam|lbfgs] [--epochs E] [--batch B] [--learning-rate r] [--validation f] [--l2 lambda] [--seed s] [--threads n] [--depth L [--flow-width m] [--flow-pieces J] [--horizon T] [--flow-viscosity eps]]";
+    public const string Usage = "[--task regression|binary|multiclass] [--width N] [--viscosity eps] [--viscosity-mode fixed|learned|annealed|width] [--final-viscosity eps] [--time t] [--optimizer auto|adam|lbfgs] [--epochs E] [--batch B] [--learning-rate r] [--validation f] [--l2 lambda] [--seed s] [--threads n] [--depth L [--flow-width m] [--flow-pieces J] [--horizon T] [--flow-viscosity eps]] [--embedding auto|periodic|none [--embedding-frequencies K] [--embedding-width e] [--embedding-scale sigma]]";
 
     /// <summary>The options <see cref="Read"/> reads, with their meanings and defaults.</summary>
     public static IReadOnlyList<VerbOption> Options { get; } =
@@ -30,6 +30,10 @@ internal static class TrainingSettings
         new("flow-pieces", "keys and values per flow step", OptionValue.Integer, "32"),
         new("horizon", "the flow's time horizon T (step h = T / depth)", OptionValue.Number, "1"),
         new("flow-viscosity", "eps of the flow's attention", OptionValue.Number, "1"),
+        new("embedding", "numeric features (more than two distinct values) through a learned periodic embedding: periodic, none, or auto (periodic for 1 to 32 numeric features)", OptionValue.Text, "none"),
+        new("embedding-frequencies", "frequencies K per embedded feature", OptionValue.Integer, "16"),
+        new("embedding-width", "the vector width e per embedded feature", OptionValue.Integer, "16"),
+        new("embedding-scale", "sigma of the frequencies' start, in cycles per standard deviation", OptionValue.Number, "2"),
     ];
 
     public static HopfColeTrainerOptions Read(ParsedArguments arguments, ModelKind defaultKind)
@@ -57,6 +61,10 @@ internal static class TrainingSettings
             FlowSupportPoints = arguments.Integer("flow-pieces", defaults.FlowSupportPoints),
             FlowHorizon = arguments.Number("horizon", defaults.FlowHorizon),
             FlowViscosity = arguments.Number("flow-viscosity", defaults.FlowViscosity),
+            FeatureEmbedding = Choice(arguments.Text("embedding"), "embedding", defaults.FeatureEmbedding, ("auto", FeatureEmbedding.Automatic), ("periodic", FeatureEmbedding.Periodic), ("none", FeatureEmbedding.None)),
+            EmbeddingFrequencies = arguments.Integer("embedding-frequencies", defaults.EmbeddingFrequencies),
+            EmbeddingWidth = arguments.Integer("embedding-width", defaults.EmbeddingWidth),
+            EmbeddingScale = arguments.Number("embedding-scale", defaults.EmbeddingScale),
         };
     }
 

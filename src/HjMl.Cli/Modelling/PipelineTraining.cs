@@ -65,6 +65,10 @@ internal static class PipelineTraining
         options.FlowHorizon = engine.FlowHorizon;
         options.FlowViscosity = engine.FlowViscosity;
         options.SharedFlowControls = engine.SharedFlowControls;
+        options.FeatureEmbedding = engine.FeatureEmbedding;
+        options.EmbeddingFrequencies = engine.EmbeddingFrequencies;
+        options.EmbeddingWidth = engine.EmbeddingWidth;
+        options.EmbeddingScale = engine.EmbeddingScale;
         options.Seed = engine.Seed;
         options.MaximumDegreeOfParallelism = engine.MaximumDegreeOfParallelism;
         options.Progress = progress;

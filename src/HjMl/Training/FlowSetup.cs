@@ -107,7 +107,8 @@ internal sealed class FlowSetup
     /// <summary>
     /// The periodic embedding <paramref name="options"/> ask for on <paramref name="train"/>, or null: the numeric features
     /// (more than two distinct training values) when FeatureEmbedding is Periodic, or Automatic with 1 to
-    /// <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> of them, a single run and no lift.
+    /// <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> of them, at least as many training rows as the
+    /// embedding's parameters, a single run and no lift.
     /// </summary>
     public static EmbeddingShape? Embedding(HopfColeTrainerOptions options, TrainingBlock train)
     {
@@ -118,12 +119,17 @@ internal sealed class FlowSetup
         }
 
         int[] numeric = NumericFeatures(train);
-        if (numeric.Length == 0 || (options.FeatureEmbedding == FeatureEmbedding.Automatic && numeric.Length > HopfColeTrainerOptions.AutomaticEmbeddingLimit))
+        if (numeric.Length == 0)
         {
             return null;
         }
 
-        return new EmbeddingShape(train.Dimension, numeric, options.EmbeddingFrequencies, options.EmbeddingWidth);
+        var shape = new EmbeddingShape(train.Dimension, numeric, options.EmbeddingFrequencies, options.EmbeddingWidth);
+
+        // Automatic also needs at least as many training rows as the embedding has parameters: with fewer, the embedding
+        // fits the rows before early stopping can see it (docs/accuracy-experiments.md: small data sets lost accuracy).
+        bool automatic = options.FeatureEmbedding == FeatureEmbedding.Automatic;
+        return automatic && (numeric.Length > HopfColeTrainerOptions.AutomaticEmbeddingLimit || train.Rows < shape.ParameterCount) ? null : shape;
     }
 
     // Features with more than two distinct values among the training rows (binary and one-hot columns have at most two).

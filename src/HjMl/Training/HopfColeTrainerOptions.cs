@@ -71,7 +71,10 @@ public enum RegressionLoss
 /// <summary>How numeric features enter the model (<see cref="HopfColeTrainerOptions.FeatureEmbedding"/>).</summary>
 public enum FeatureEmbedding
 {
-    /// <summary>Periodic when the data has between 1 and <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> numeric features, none otherwise.</summary>
+    /// <summary>
+    /// Periodic when the data has between 1 and <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> numeric
+    /// features and at least as many training rows as the embedding has parameters, for a single run without a lift; none otherwise.
+    /// </summary>
     Automatic,
 
     /// <summary>The standardised features themselves (the single Hopf–Cole layer at depth 0).</summary>
@@ -189,7 +192,8 @@ public sealed record HopfColeTrainerOptions
     /// al. 2022, "PLR"), so that one feature's effect can turn at thresholds the linear pieces of a Hopf–Cole layer cannot
     /// place; binary and one-hot features pass through. Numeric: more than two distinct values among the training rows.
     /// Automatic embeds when there are 1 to <see cref="AutomaticEmbeddingLimit"/> numeric features (wide inputs such as
-    /// images would multiply the read-out's width by <see cref="EmbeddingWidth"/>). Attributions, certificates and ONNX
+    /// images would multiply the read-out's width by <see cref="EmbeddingWidth"/>) and at least as many training rows as
+    /// the embedding's n (K + 2 K e + e) parameters (fewer rows overfit it). Attributions, certificates and ONNX
     /// export run through the embedding (docs/accuracy.md says what it measured).
     /// </summary>
     public FeatureEmbedding FeatureEmbedding { get; init; } = FeatureEmbedding.None;
