@@ -20,7 +20,7 @@ internal static class TrainingSettings
         new("optimizer", "auto, adam or lbfgs (auto: L-BFGS up to 5e7 rows x parameters, else mini-batch Adam)", OptionValue.Text, "auto"),
         new("epochs", "the most epochs (L-BFGS iterations) trained; early stopping may end sooner", OptionValue.Integer, "100"),
         new("batch", "Adam's mini-batch rows; 0 for full batch", OptionValue.Integer, "128"),
-        new("learning-rate", "Adam's learning rate", OptionValue.Number, "0.003"),
+        new("learning-rate", "Adam's learning rate", OptionValue.Number, "0.001"),
         new("validation", "share of the training rows held out for early stopping; 0 for none", OptionValue.Number, "0.1"),
         new("l2", "L2 regularisation of the weights", OptionValue.Number, "1e-4"),
         new("seed", "seed of every random choice (same seed and threads: the same model)", OptionValue.Integer, "0"),
@@ -30,10 +30,10 @@ internal static class TrainingSettings
         new("flow-pieces", "keys and values per flow step", OptionValue.Integer, "32"),
         new("horizon", "the flow's time horizon T (step h = T / depth)", OptionValue.Number, "1"),
         new("flow-viscosity", "eps of the flow's attention", OptionValue.Number, "1"),
-        new("embedding", "numeric features (more than two distinct values) through a learned periodic embedding: periodic, none, or auto (periodic for 1 to 32 numeric features)", OptionValue.Text, "none"),
-        new("embedding-frequencies", "frequencies K per embedded feature", OptionValue.Integer, "16"),
+        new("embedding", "numeric features (more than two distinct values) through a learned periodic embedding: periodic, none, or auto (periodic for 1 to 32 numeric features and at least as many rows as embedding parameters)", OptionValue.Text, "auto"),
+        new("embedding-frequencies", "frequencies K per embedded feature", OptionValue.Integer, "32"),
         new("embedding-width", "the vector width e per embedded feature", OptionValue.Integer, "16"),
-        new("embedding-scale", "sigma of the frequencies' start, in cycles per standard deviation", OptionValue.Number, "2"),
+        new("embedding-scale", "sigma of the frequencies' start, in cycles per standard deviation", OptionValue.Number, "4"),
     ];
 
     public static HopfColeTrainerOptions Read(ParsedArguments arguments, ModelKind defaultKind)
