@@ -30,7 +30,7 @@ internal static class TrainingSettings
         new("flow-pieces", "keys and values per flow step", OptionValue.Integer, "32"),
         new("horizon", "the flow's time horizon T (step h = T / depth)", OptionValue.Number, "1"),
         new("flow-viscosity", "eps of the flow's attention", OptionValue.Number, "1"),
-        new("embedding", "numeric features (more than two distinct values) through a learned periodic embedding: periodic, none, or auto (periodic for 1 to 32 numeric features and at least as many rows as embedding parameters)", OptionValue.Text, "auto"),
+        new("embedding", "numeric features (more than two distinct values) through a learned periodic embedding: periodic, none, or auto (periodic for 1 to 32 numeric features, at least as many rows as embedding parameters and --validation > 0)", OptionValue.Text, "auto"),
         new("embedding-frequencies", "frequencies K per embedded feature", OptionValue.Integer, "32"),
         new("embedding-width", "the vector width e per embedded feature", OptionValue.Integer, "16"),
         new("embedding-scale", "sigma of the frequencies' start, in cycles per standard deviation", OptionValue.Number, "4"),

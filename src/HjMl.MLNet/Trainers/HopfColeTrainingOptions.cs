@@ -109,7 +109,8 @@ public abstract class HopfColeTrainingOptions
     /// How numeric features (more than two distinct training values) enter the model: a learned periodic embedding per
     /// feature (Gorishniy et al. 2022) that lets one feature's effect turn at thresholds, or the features themselves.
     /// Automatic embeds when a data set has 1 to 32 numeric features, at least as many training rows as the embedding has
-    /// parameters (n (K + 2 K e + e)), and trains a single run without a lift; one-hot and binary columns pass through.
+    /// parameters (n (K + 2 K e + e)), and trains a single run with a validation split and without a lift; one-hot and
+    /// binary columns pass through.
     /// Explanations, certificates, Save/Load and ONNX run through the embedding.
     /// </summary>
     public FeatureEmbedding FeatureEmbedding { get; set; } = EngineDefaults.FeatureEmbedding;

@@ -108,12 +108,14 @@ internal sealed class FlowSetup
     /// The periodic embedding <paramref name="options"/> ask for on <paramref name="train"/>, or null: the numeric features
     /// (more than two distinct training values) when FeatureEmbedding is Periodic, or Automatic with 1 to
     /// <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> of them, at least as many training rows as the
-    /// embedding's parameters, a single run and no lift.
+    /// embedding's parameters, a validation split, a single run and no lift.
     /// </summary>
     public static EmbeddingShape? Embedding(HopfColeTrainerOptions options, TrainingBlock train)
     {
+        // Automatic leaves alone runs without a validation split (nothing would stop an embedding that fits the rows; such
+        // runs ask for exact control, as the paper's fixed-iteration problems do), pooled ensembles and lifts.
         if (options.FeatureEmbedding == FeatureEmbedding.None
-            || (options.FeatureEmbedding == FeatureEmbedding.Automatic && (options.EnsembleMembers > 1 || options.FlowWidth > 0)))
+            || (options.FeatureEmbedding == FeatureEmbedding.Automatic && (options.EnsembleMembers > 1 || options.FlowWidth > 0 || options.ValidationFraction == 0)))
         {
             return null;
         }

@@ -73,7 +73,8 @@ public enum FeatureEmbedding
 {
     /// <summary>
     /// Periodic when the data has between 1 and <see cref="HopfColeTrainerOptions.AutomaticEmbeddingLimit"/> numeric
-    /// features and at least as many training rows as the embedding has parameters, for a single run without a lift; none otherwise.
+    /// features and at least as many training rows as the embedding has parameters, for a single run with a validation
+    /// split (early stopping) and without a lift; none otherwise.
     /// </summary>
     Automatic,
 
@@ -194,7 +195,8 @@ public sealed record HopfColeTrainerOptions
     /// place; binary and one-hot features pass through. Numeric: more than two distinct values among the training rows.
     /// Automatic embeds when there are 1 to <see cref="AutomaticEmbeddingLimit"/> numeric features (wide inputs such as
     /// images would multiply the read-out's width by <see cref="EmbeddingWidth"/>) and at least as many training rows as
-    /// the embedding's n (K + 2 K e + e) parameters (fewer rows overfit it). Attributions, certificates and ONNX
+    /// the embedding's n (K + 2 K e + e) parameters (fewer rows overfit it), and only for a single run with a validation
+    /// split whose early stopping can catch an embedding fitting the rows. Attributions, certificates and ONNX
     /// export run through the embedding (docs/accuracy.md says what it measured).
     /// </summary>
     public FeatureEmbedding FeatureEmbedding { get; init; } = FeatureEmbedding.Automatic;
