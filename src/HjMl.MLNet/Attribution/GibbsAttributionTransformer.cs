@@ -44,7 +44,7 @@ namespace HjMl.MLNet.Attribution;
 /// | | |
 /// | -- | -- |
 /// | Does this transform need training? | No: it reads a trained Hopf–Cole model of any depth, given to it or found at Fit on the Score column of a HopfCole trainer earlier in the chain; with `IdColumnName` its Fit also reads the training rows' ids |
-/// | Exportable to ONNX | Depth 0: yes, HjMl's exporter with explanation outputs; Model.Save stores the transform through it. With a flow: not yet (Save raises NotSupportedException; save the prediction pipeline without this transform) |
+/// | Exportable to ONNX | Depth 0 without a feature embedding: yes, HjMl's exporter with explanation outputs; Model.Save stores the transform through it. With a flow or an embedding (FeatureEmbedding Automatic embeds tabular data with few numeric columns and many rows): not yet (Save raises NotSupportedException naming FeatureEmbedding; save the prediction pipeline without this transform, or train with FeatureEmbedding = None) |
 /// ]]></format>
 /// </remarks>
 public sealed class GibbsAttributionTransformer : ITransformer

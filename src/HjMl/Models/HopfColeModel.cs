@@ -449,6 +449,11 @@ public sealed class HopfColeModel
     /// <exception cref="NotSupportedException">The model has a flow.</exception>
     public void RequireSingleLayer(string operation)
     {
+        if (Flow is { Shape.Embedding: { } embedding })
+        {
+            throw new NotSupportedException($"{operation} is available for single-layer models (Depth 0, no feature embedding); this model embeds {embedding.Features.Count} numeric features before its read-out (FeatureEmbedding Automatic does for tabular data with few numeric columns and many rows). Train with FeatureEmbedding = None for a single layer.");
+        }
+
         if (Flow is not null)
         {
             throw new NotSupportedException($"{operation} is available for single-layer models (Depth 0); this model has a flow of depth {Depth} before its read-out.");
