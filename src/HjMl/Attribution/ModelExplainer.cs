@@ -197,7 +197,7 @@ public sealed partial class ModelExplainer
 
         // ||grad m_c|| = ||E_pi_pred[w] - E_pi_c[w]|| for every rival class c, in one kernel call.
         Span<double> squaredNorms = stackalloc double[heads];
-        layer.Expectation.SquaredDistances(predicted, pi[..(heads * pieces)], squaredNorms);
+        layer.SquaredDistances(predicted, pi[..(heads * pieces)], squaredNorms);
 
         var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN, double.PositiveInfinity, 1);
         for (int other = 0; other < heads; other++)
@@ -248,7 +248,7 @@ public sealed partial class ModelExplainer
 
         // ||grad m|| = ||E_pi_0[w] - E_pi_1[w]||, through the kernel certificates use.
         Span<double> squaredNorms = stackalloc double[2];
-        layer.Expectation.SquaredDistances(0, pi[..(2 * pieces)], squaredNorms);
+        layer.SquaredDistances(0, pi[..(2 * pieces)], squaredNorms);
         double gradientNorm = Math.Sqrt(squaredNorms[1]);
         double curvature = Curvature(0, 1);
         double margin = tolerance / Model.LabelScale;
