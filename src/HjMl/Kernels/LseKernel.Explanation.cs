@@ -176,7 +176,7 @@ internal sealed unsafe partial class LseKernel<T>
     // each e_j = exp(u_j), u_j = (z_j - m) * scale, to destination (whole vectors) and returns sum_j e_j u_j. Lanes
     // whose u is -infinity (past the end, or an overflowed shift) have e = 0 and are left out of that sum instead of
     // adding 0 * -infinity.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double ShiftedExponentials<TVector, TSimd>(T* z, int count, T maximum, T scaling, T* destination, out double weightedSum)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
