@@ -8,9 +8,16 @@ namespace HjMl.Kernels;
 // a second copy of them in another part of memory.
 internal sealed unsafe partial class LseKernel<T>
 {
-    // The calling thread's per-feature accumulators of PanelExpectation (d vectors; see AlignedBuffer.Rent).
+    // The fused sweep takes chunks of whole slabs of about this many bytes, which stay in a 1 MiB L2 beside the sums.
+    private const int ExpectationChunkBytes = 256 * 1024;
+
+    // The calling thread's per-feature accumulators of PanelExpectation and the fused sweep (d vectors per head), and the
+    // fused sweep's exponentials (see AlignedBuffer.Rent).
     [ThreadStatic]
     private static T[]? expectationSums;
+
+    [ThreadStatic]
+    private static T[]? chunkExponentials;
 
     /// <summary>
     /// Writes E_pi[w] = sum_j pi_j w_j of head <paramref name="head"/> to the first d entries of
@@ -43,6 +50,236 @@ internal sealed unsafe partial class LseKernel<T>
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ExplainRow(ReadOnlySpan{T}, Span{double}, double, Span{T}, Span{double})"/> (the same scores, Gibbs weights and entropies, bit for bit) and, from the same sweep over
+    /// the panel, E_pi[w] of heads <paramref name="first"/> and <paramref name="second"/> into the first d entries of their
+    /// destinations; returns <see cref="ExpectationChunks"/>. Why: on weights of megabytes a second sweep streams them
+    /// from memory again, while here each chunk of slabs (about <see cref="ExpectationChunkBytes"/>) adds to E_pi[w] right
+    /// after its logits, from cache. The Gibbs weights are not known until every logit is, so the sums run online
+    /// [derived from THEORY.md section 3]: each head keeps its largest logit so far m and
+    /// A = sum_j exp((z_j - m) / eps) w_j, S = sum_j exp((z_j - m) / eps); a chunk that raises m to m' multiplies A and S
+    /// by exp((m - m') / eps); at the end E_pi[w] = A / S. At eps = 0 (or an eps whose reciprocal overflows) the weights are
+    /// the tied maxima's, and E_pi[w] comes from them after the sweep. Allocates nothing once warm.
+    /// </summary>
+    public int ExplainRowWithExpectations(ReadOnlySpan<T> input, Span<double> headScores, double viscosity, Span<T> weights, Span<double> entropies, int first, Span<T> firstExpectation, int second, Span<T> secondExpectation)
+    {
+        Debug.Assert(firstExpectation.Length >= Dimension && secondExpectation.Length >= Dimension, "One entry per feature.");
+        Span<T> logits = AlignedBuffer<T>.Rent(ref rowLogits, Columns + Lanes);
+        Span<double> sums = AlignedBuffer<double>.Rent(ref rowSums, Heads);
+        Span<T> accumulators = AlignedBuffer<T>.Rent(ref expectationSums, 2 * Dimension * Lanes);
+        Span<T> exponentials = AlignedBuffer<T>.Rent(ref chunkExponentials, Columns + Lanes);
+        fixed (T* x = input)
+        fixed (T* z = logits)
+        fixed (double* scores = headScores)
+        fixed (double* s = sums)
+        fixed (T* pi = weights)
+        fixed (double* entropy = entropies)
+        fixed (T* firstOutput = firstExpectation)
+        fixed (T* secondOutput = secondExpectation)
+        fixed (T* a = accumulators)
+        fixed (T* e = exponentials)
+        {
+            var heads = new ExpectedHeads(first, firstOutput, second, secondOutput, a, e);
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    SweepWithExpectations<Vector512<T>, Simd512<T>>(x, z, scores, s, viscosity, pi, entropy, heads);
+                    break;
+                case VectorWidth.Bits256:
+                    SweepWithExpectations<Vector256<T>, Simd256<T>>(x, z, scores, s, viscosity, pi, entropy, heads);
+                    break;
+                default:
+                    SweepWithExpectations<Vector128<T>, Simd128<T>>(x, z, scores, s, viscosity, pi, entropy, heads);
+                    break;
+            }
+        }
+
+        return ExpectationChunks;
+    }
+
+    /// <summary>
+    /// The chunks of slabs the fused <see cref="ExplainRowWithExpectations"/>
+    /// sweeps: the most times a head's online sums are rescaled, for a caller that bounds their rounding.
+    /// </summary>
+    public int ExpectationChunks => (Columns + ChunkColumns - 1) / ChunkColumns;
+
+    // Columns per chunk of the fused sweep: whole slabs of about ExpectationChunkBytes, at least one.
+    private int ChunkColumns => Math.Max(1, ExpectationChunkBytes / (Dimension * BlockVectors * Lanes * sizeof(T))) * BlockVectors * Lanes;
+
+    // The two heads of the fused sweep, their destinations and the sweep's buffers (each head's d accumulator vectors, the
+    // chunk's exponentials).
+    private readonly struct ExpectedHeads(int first, T* firstOutput, int second, T* secondOutput, T* accumulators, T* exponentials)
+    {
+        public int First => first;
+
+        public T* FirstOutput => firstOutput;
+
+        public int Second => second;
+
+        public T* SecondOutput => secondOutput;
+
+        public T* Accumulators => accumulators;
+
+        public T* Exponentials => exponentials;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void SweepWithExpectations<TVector, TSimd>(T* x, T* logits, double* headScores, double* sums, double viscosity, T* weights, double* entropies, ExpectedHeads heads)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int lanes = TSimd.Count;
+        int d = Dimension;
+        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
+        if (!(viscosity > 0 && T.IsFinite(scaling)))
+        {
+            ExplainRow<TVector, TSimd>(x, logits, headScores, sums, viscosity, weights, entropies);
+            PanelExpectation<TVector, TSimd>(heads.First, weights + (heads.First * Pieces), heads.FirstOutput, heads.Accumulators);
+            PanelExpectation<TVector, TSimd>(heads.Second, weights + (heads.Second * Pieces), heads.SecondOutput, heads.Accumulators);
+            return;
+        }
+
+        T* firstSums = heads.Accumulators;
+        T* secondSums = heads.Accumulators + (d * lanes);
+        TVector zero = TSimd.Broadcast(T.Zero);
+        for (int k = 0; k < 2 * d; k++)
+        {
+            TSimd.Store(zero, firstSums + (k * lanes));
+        }
+
+        var firstHead = new OnlineHead(T.NegativeInfinity, 0);
+        var secondHead = new OnlineHead(T.NegativeInfinity, 0);
+        int blockWidth = BlockVectors * lanes;
+        int chunk = ChunkColumns;
+        for (int column = 0; column < Columns; column += chunk)
+        {
+            // The chunk's logits, slab by slab as Logits computes them (so the same bits), then both heads' sums from the
+            // slabs still in cache.
+            int chunkEnd = Math.Min(Columns, column + chunk);
+            for (int slabStart = column; slabStart < chunkEnd; slabStart += blockWidth)
+            {
+                T* slab = panel + ((long)slabStart * d);
+                switch ((Columns - slabStart) / lanes)
+                {
+                    case 1:
+                        Rows<TVector, TSimd, BlockOfOne>(x, 1, slab, biases + slabStart, logits + slabStart, default);
+                        break;
+                    case 2:
+                        Rows<TVector, TSimd, BlockOfTwo>(x, 1, slab, biases + slabStart, logits + slabStart, default);
+                        break;
+                    default:
+                        Rows<TVector, TSimd, BlockOfThree>(x, 1, slab, biases + slabStart, logits + slabStart, default);
+                        break;
+                }
+            }
+
+            firstHead = Accumulate<TVector, TSimd>(heads.First, column, chunkEnd, logits, scaling, heads.Exponentials, firstHead, firstSums);
+            secondHead = Accumulate<TVector, TSimd>(heads.Second, column, chunkEnd, logits, scaling, heads.Exponentials, secondHead, secondSums);
+        }
+
+        ExplainRow<TVector, TSimd>(x, logits, headScores, sums, viscosity, weights, entropies, logitsReady: true);
+
+        // E_pi[w] = A / S; S >= 1, since the largest logit's term is exp(0).
+        for (int k = 0; k < d; k++)
+        {
+            heads.FirstOutput[k] = T.CreateTruncating(TSimd.SumAcross(TSimd.Load(firstSums + (k * lanes))) / firstHead.Total);
+            heads.SecondOutput[k] = T.CreateTruncating(TSimd.SumAcross(TSimd.Load(secondSums + (k * lanes))) / secondHead.Total);
+        }
+    }
+
+    // A head's online state: its largest logit so far and S, the sum of exp((z_j - maximum) / eps) so far.
+    private readonly record struct OnlineHead(T Maximum, double Total);
+
+    // One chunk's part of a head's online sums (see ExplainRowWithExpectations): columns [column, chunkEnd) of which the head's
+    // own take part; the exponentials of the slabs it touches, 0 outside the head, go through SlabSums.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private OnlineHead Accumulate<TVector, TSimd>(int head, int column, int chunkEnd, T* logits, T scaling, T* exponentials, OnlineHead state, T* sums)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int lanes = TSimd.Count;
+        int blockWidth = BlockVectors * lanes;
+        int start = Math.Max(head * Pieces, column);
+        int end = Math.Min((head + 1) * Pieces, chunkEnd);
+        if (start >= end)
+        {
+            return state;
+        }
+
+        T chunkMaximum = T.NegativeInfinity;
+        for (int j = start; j < end; j++)
+        {
+            chunkMaximum = T.Max(chunkMaximum, logits[j]);
+        }
+
+        T maximum = state.Maximum;
+        double total = state.Total;
+        if (chunkMaximum > maximum)
+        {
+            if (total > 0)
+            {
+                // A and S move to the new maximum: times exp((m - m') / eps).
+                TVector factor = TSimd.ScaledExponential(TSimd.Broadcast((maximum - chunkMaximum) * scaling));
+                for (int k = 0; k < Dimension; k++)
+                {
+                    TSimd.Store(TSimd.Multiply(TSimd.Load(sums + (k * lanes)), factor), sums + (k * lanes));
+                }
+
+                T* lane = stackalloc T[lanes];
+                TSimd.Store(factor, lane);
+                total *= double.CreateTruncating(lane[0]);
+            }
+
+            maximum = chunkMaximum;
+        }
+
+        // exp((z - m) / eps) over the slabs the head touches, then 0 on the lanes of other heads.
+        int slabLow = start / blockWidth * blockWidth;
+        int slabHigh = Math.Min(Columns, (end + blockWidth - 1) / blockWidth * blockWidth);
+        TVector shift = TSimd.Broadcast(maximum);
+        TVector scale = TSimd.Broadcast(scaling);
+        TVector sum = TSimd.Broadcast(T.Zero);
+        for (int c = slabLow; c < slabHigh; c += lanes)
+        {
+            TSimd.Store(TSimd.ScaledExponential(TSimd.Multiply(TSimd.Subtract(TSimd.Load(logits + c), shift), scale)), exponentials + c);
+        }
+
+        for (int c = slabLow; c < start; c++)
+        {
+            exponentials[c] = T.Zero;
+        }
+
+        for (int c = end; c < slabHigh; c++)
+        {
+            exponentials[c] = T.Zero;
+        }
+
+        for (int c = slabLow; c < slabHigh; c += lanes)
+        {
+            sum = TSimd.Add(sum, TSimd.Load(exponentials + c));
+        }
+
+        for (int slabStart = slabLow; slabStart < slabHigh; slabStart += blockWidth)
+        {
+            int width = Math.Min(blockWidth, Columns - slabStart);
+            T* slab = panel + ((long)slabStart * Dimension);
+            switch (width / lanes)
+            {
+                case 1:
+                    SlabSums<TVector, TSimd, BlockOfOne>(slab, width, exponentials + slabStart, sums);
+                    break;
+                case 2:
+                    SlabSums<TVector, TSimd, BlockOfTwo>(slab, width, exponentials + slabStart, sums);
+                    break;
+                default:
+                    SlabSums<TVector, TSimd, BlockOfThree>(slab, width, exponentials + slabStart, sums);
+                    break;
+            }
+        }
+
+        return new OnlineHead(maximum, total + TSimd.SumAcross(sum));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -123,7 +123,7 @@ public sealed partial class LseLayer<T>
     // Whether explanations and certificates read E_pi[w] from the scoring panel: on weights of several megabytes, a row
     // scored and then explained streams one copy of the weights instead of two, which evict each other from the
     // last-level cache; below that, the row-major copy's register-blocked kernel is faster (docs/benchmarks.md).
-    private bool ExpectationFromPanel => (long)NumberOfHeads * NumberOfPieces * InputDimension * Unsafe.SizeOf<T>() > PanelExpectationBytes;
+    internal bool ExpectationFromPanel => (long)NumberOfHeads * NumberOfPieces * InputDimension * Unsafe.SizeOf<T>() > PanelExpectationBytes;
 
     /// <summary>
     /// For every head k, ||E_pi_ref[w] - E_pi_k[w]||^2 into <paramref name="squaredDistances"/> (0 for the reference head):

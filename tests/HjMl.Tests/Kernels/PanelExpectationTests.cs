@@ -5,8 +5,9 @@ using HjMl.Tests.Support;
 namespace HjMl.Tests.Kernels;
 
 /// <summary>
-/// <see cref="LseKernel{T}.PanelExpectation"/>, E_pi[w] read from the scoring panel, against the plain sum over pieces,
-/// and the layer's certificate distances on that route against the row-major kernel's.
+/// <see cref="LseKernel{T}.PanelExpectation"/>, E_pi[w] read from the scoring panel, and the fused sweep
+/// <see cref="LseKernel{T}.ExplainRowWithExpectations"/> against ExplainRow and the plain sum over pieces, and the
+/// layer's certificate distances on the panel route against the row-major kernel's.
 /// </summary>
 public class PanelExpectationTests
 {
@@ -46,6 +47,56 @@ public class PanelExpectationTests
                     for (int k = 0; k < d; k++)
                     {
                         Assert.True(Math.Abs(actual[k] - expected[k]) <= 1e-14 * Math.Max(1, scale), $"{heads} heads x {pieces} pieces, d = {d}, head {head}: E_{k} = {actual[k]} against {expected[k]}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void TheFusedSweepScoresExactlyAsExplainRowAndItsExpectationsAgreeWithTheSumOverPieces(int bits)
+    {
+        // d = 300 makes chunks of a few slabs, so the online sums are rescaled as later chunks raise the maximum; eps = 1e-3
+        // spreads the exponents to the floor, eps = 0 takes the tied maxima after the sweep.
+        VectorWidth width = KernelWidths.Of(bits);
+        var random = new Random(67);
+        const int d = 300;
+        foreach ((int heads, int pieces, int first, int second) in new[] { (2, 600, 0, 1), (2, 37, 1, 0), (3, 250, 2, 0) })
+        {
+            double[] weights = LayerCase.Draw(random, heads * pieces * d, 0.2);
+            double[] biases = LayerCase.Draw(random, heads * pieces, 1);
+            double[] input = LayerCase.Draw(random, d, 1);
+            var kernel = new LseKernel<double>(weights, biases, d, heads, width);
+            Assert.True(pieces < 100 || kernel.ExpectationChunks > 2, "the case should take several chunks");
+            foreach (double eps in new[] { 0.5, 1e-3, 0 })
+            {
+                var expectedScores = new double[heads];
+                var expectedPi = new double[kernel.GibbsWeightsLength];
+                var expectedEntropies = new double[heads];
+                kernel.ExplainRow(input, expectedScores, eps, expectedPi, expectedEntropies);
+                var scores = new double[heads];
+                var pi = new double[kernel.GibbsWeightsLength];
+                var entropies = new double[heads];
+                var firstExpectation = new double[d];
+                var secondExpectation = new double[d];
+                kernel.ExplainRowWithExpectations(input, scores, eps, pi, entropies, first, firstExpectation, second, secondExpectation);
+                Assert.Equal(expectedScores, scores);
+                Assert.Equal(expectedPi.AsSpan(0, heads * pieces).ToArray(), pi.AsSpan(0, heads * pieces).ToArray());
+                Assert.Equal(expectedEntropies, entropies);
+                foreach ((int head, double[] actual) in new[] { (first, firstExpectation), (second, secondExpectation) })
+                {
+                    for (int k = 0; k < d; k++)
+                    {
+                        double sum = 0, scale = 0;
+                        for (int j = 0; j < pieces; j++)
+                        {
+                            double term = expectedPi[(head * pieces) + j] * weights[(((head * pieces) + j) * d) + k];
+                            sum += term;
+                            scale += Math.Abs(term);
+                        }
+
+                        Assert.True(Math.Abs(actual[k] - sum) <= 1e-13 * Math.Max(scale, 1e-300), $"{heads} heads x {pieces} pieces, eps = {eps}, head {head}: E_{k} = {actual[k]} against {sum}");
                     }
                 }
             }
