@@ -208,8 +208,27 @@ internal sealed unsafe partial class LseKernel<T>
             return state;
         }
 
+        // The head's largest logit in the chunk: whole vectors inside [start, end), the edges one by one.
         T chunkMaximum = T.NegativeInfinity;
-        for (int j = start; j < end; j++)
+        int inner = Math.Min(end, (start + lanes - 1) / lanes * lanes);
+        int innerEnd = Math.Max(inner, end / lanes * lanes);
+        for (int j = start; j < inner; j++)
+        {
+            chunkMaximum = T.Max(chunkMaximum, logits[j]);
+        }
+
+        if (innerEnd > inner)
+        {
+            TVector largest = TSimd.Broadcast(T.NegativeInfinity);
+            for (int j = inner; j < innerEnd; j += lanes)
+            {
+                largest = TSimd.Max(largest, TSimd.Load(logits + j));
+            }
+
+            chunkMaximum = T.Max(chunkMaximum, TSimd.MaximumAcross(largest));
+        }
+
+        for (int j = innerEnd; j < end; j++)
         {
             chunkMaximum = T.Max(chunkMaximum, logits[j]);
         }
@@ -261,25 +280,145 @@ internal sealed unsafe partial class LseKernel<T>
             sum = TSimd.Add(sum, TSimd.Load(exponentials + c));
         }
 
-        for (int slabStart = slabLow; slabStart < slabHigh; slabStart += blockWidth)
+        // Whole slabs eight features at a time, their sums in registers across the chunk's slabs; a narrower last slab
+        // of the panel on its own.
+        int wholeHigh = slabHigh - ((slabHigh - slabLow) % blockWidth);
+        if (wholeHigh > slabLow)
         {
-            int width = Math.Min(blockWidth, Columns - slabStart);
-            T* slab = panel + ((long)slabStart * Dimension);
+            for (int k = 0; k < Dimension; k += 8)
+            {
+                switch (Math.Min(8, Dimension - k))
+                {
+                    case 1:
+                        ChunkSums<TVector, TSimd, BlockOfOne>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                    case 2:
+                        ChunkSums<TVector, TSimd, BlockOfTwo>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                    case 3:
+                        ChunkSums<TVector, TSimd, BlockOfThree>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                    case 4:
+                        ChunkSums<TVector, TSimd, BlockOfFour>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                    case 5:
+                        ChunkSums<TVector, TSimd, BlockOfFive>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                    case 6:
+                        ChunkSums<TVector, TSimd, BlockOfSix>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                    case 7:
+                        ChunkSums<TVector, TSimd, BlockOfSeven>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                    default:
+                        ChunkSums<TVector, TSimd, BlockOfEight>(k, slabLow, wholeHigh, exponentials, sums);
+                        break;
+                }
+            }
+        }
+
+        if (wholeHigh < slabHigh)
+        {
+            int width = slabHigh - wholeHigh;
+            T* slab = panel + ((long)wholeHigh * Dimension);
             switch (width / lanes)
             {
                 case 1:
-                    SlabSums<TVector, TSimd, BlockOfOne>(slab, width, exponentials + slabStart, sums);
-                    break;
-                case 2:
-                    SlabSums<TVector, TSimd, BlockOfTwo>(slab, width, exponentials + slabStart, sums);
+                    SlabSums<TVector, TSimd, BlockOfOne>(slab, width, exponentials + wholeHigh, sums);
                     break;
                 default:
-                    SlabSums<TVector, TSimd, BlockOfThree>(slab, width, exponentials + slabStart, sums);
+                    SlabSums<TVector, TSimd, BlockOfTwo>(slab, width, exponentials + wholeHigh, sums);
                     break;
             }
         }
 
         return new OnlineHead(maximum, total + TSimd.SumAcross(sum));
+    }
+
+    // sums_k += sum_v e_v w_kv for TFeatures features from k on, over the whole slabs [slabLow, slabHigh): the features'
+    // sums stay in registers from the first slab to the last. Unused features are compile-time constants, so the JIT
+    // drops their code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ChunkSums<TVector, TSimd, TFeatures>(int k, int slabLow, int slabHigh, T* exponentials, T* sums)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+        where TFeatures : struct, IBlockSize
+    {
+        int lanes = TSimd.Count;
+        int blockWidth = BlockVectors * lanes;
+        T* s = sums + (k * lanes);
+        TVector zero = TSimd.Broadcast(T.Zero);
+        TVector a0 = TSimd.Load(s);
+        TVector a1 = TFeatures.Count > 1 ? TSimd.Load(s + lanes) : zero;
+        TVector a2 = TFeatures.Count > 2 ? TSimd.Load(s + (2 * lanes)) : zero;
+        TVector a3 = TFeatures.Count > 3 ? TSimd.Load(s + (3 * lanes)) : zero;
+        TVector a4 = TFeatures.Count > 4 ? TSimd.Load(s + (4 * lanes)) : zero;
+        TVector a5 = TFeatures.Count > 5 ? TSimd.Load(s + (5 * lanes)) : zero;
+        TVector a6 = TFeatures.Count > 6 ? TSimd.Load(s + (6 * lanes)) : zero;
+        TVector a7 = TFeatures.Count > 7 ? TSimd.Load(s + (7 * lanes)) : zero;
+        for (int slabStart = slabLow; slabStart < slabHigh; slabStart += blockWidth)
+        {
+            T* e = exponentials + slabStart;
+            TVector p0 = TSimd.Load(e);
+            TVector p1 = TSimd.Load(e + lanes);
+            TVector p2 = TSimd.Load(e + (2 * lanes));
+            T* w = panel + ((long)slabStart * Dimension) + ((long)k * blockWidth);
+            a0 = Slab<TVector, TSimd>(w, p0, p1, p2, a0);
+            a1 = TFeatures.Count > 1 ? Slab<TVector, TSimd>(w + blockWidth, p0, p1, p2, a1) : a1;
+            a2 = TFeatures.Count > 2 ? Slab<TVector, TSimd>(w + (2 * blockWidth), p0, p1, p2, a2) : a2;
+            a3 = TFeatures.Count > 3 ? Slab<TVector, TSimd>(w + (3 * blockWidth), p0, p1, p2, a3) : a3;
+            a4 = TFeatures.Count > 4 ? Slab<TVector, TSimd>(w + (4 * blockWidth), p0, p1, p2, a4) : a4;
+            a5 = TFeatures.Count > 5 ? Slab<TVector, TSimd>(w + (5 * blockWidth), p0, p1, p2, a5) : a5;
+            a6 = TFeatures.Count > 6 ? Slab<TVector, TSimd>(w + (6 * blockWidth), p0, p1, p2, a6) : a6;
+            a7 = TFeatures.Count > 7 ? Slab<TVector, TSimd>(w + (7 * blockWidth), p0, p1, p2, a7) : a7;
+        }
+
+        TSimd.Store(a0, s);
+        if (TFeatures.Count > 1)
+        {
+            TSimd.Store(a1, s + lanes);
+        }
+
+        if (TFeatures.Count > 2)
+        {
+            TSimd.Store(a2, s + (2 * lanes));
+        }
+
+        if (TFeatures.Count > 3)
+        {
+            TSimd.Store(a3, s + (3 * lanes));
+        }
+
+        if (TFeatures.Count > 4)
+        {
+            TSimd.Store(a4, s + (4 * lanes));
+        }
+
+        if (TFeatures.Count > 5)
+        {
+            TSimd.Store(a5, s + (5 * lanes));
+        }
+
+        if (TFeatures.Count > 6)
+        {
+            TSimd.Store(a6, s + (6 * lanes));
+        }
+
+        if (TFeatures.Count > 7)
+        {
+            TSimd.Store(a7, s + (7 * lanes));
+        }
+    }
+
+    // sum + p0 w_0 + p1 w_1 + p2 w_2 over one feature's row of a whole slab.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector Slab<TVector, TSimd>(T* w, TVector p0, TVector p1, TVector p2, TVector sum)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        sum = TSimd.MultiplyAdd(TSimd.Load(w), p0, sum);
+        sum = TSimd.MultiplyAdd(TSimd.Load(w + TSimd.Count), p1, sum);
+        return TSimd.MultiplyAdd(TSimd.Load(w + (2 * TSimd.Count)), p2, sum);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -128,12 +128,13 @@ public sealed partial class LseLayer<T>
     /// <summary>
     /// For every head k, ||E_pi_ref[w] - E_pi_k[w]||^2 into <paramref name="squaredDistances"/> (0 for the reference head):
     /// the squared gradient norm of each margin f_ref - f_k (THEORY.md section 5), where <paramref name="pi"/> holds every
-    /// head's Gibbs weights, head-major. Through <see cref="ExpectationKernel{T}.SquaredDistances"/>, or on weights of
-    /// several megabytes through the scoring panel (see <see cref="ExpectedWeights"/>). Allocates nothing once warm.
+    /// head's Gibbs weights, head-major. Through <see cref="ExpectationKernel{T}.SquaredDistances"/> (its Gram form where
+    /// that serves), or on weights of several megabytes through the scoring panel (see <see cref="ExpectedWeights"/>).
+    /// Allocates nothing once warm.
     /// </summary>
     internal void SquaredDistances(int reference, ReadOnlySpan<T> pi, Span<T> squaredDistances)
     {
-        if (!ExpectationFromPanel)
+        if (!ExpectationFromPanel || Expectation.GramServes(NumberOfHeads))
         {
             Expectation.SquaredDistances(reference, pi, squaredDistances);
             return;
