@@ -23,8 +23,9 @@ public sealed partial class ModelExplainer
     private readonly double minimumScale;
     private readonly RoundingAllowance rounding;
 
-    // Two-head models whose E_pi[w] comes from the scoring sweep itself (LseKernel.ExplainRowWithExpectations), and the
-    // bound on how far its online sums can move ||E_0 - E_1|| beyond the rounding RoundingAllowance covers (see Fused).
+    // Two-head models whose E_pi[w] comes from the scoring sweep itself (LseKernel.ExplainRowWithExpectations), whether
+    // their certificates take it too (not where the Gram form serves), and the bound on how far its online sums can move
+    // ||E_0 - E_1|| beyond the rounding RoundingAllowance covers (derived in the constructor).
     private readonly bool fused;
     private readonly bool fusedCertificates;
     private readonly double fusedAllowance;
@@ -108,7 +109,7 @@ public sealed partial class ModelExplainer
         Span<double> second = explanation.SecondExpectation;
         if (fused)
         {
-            Fused(features, explanation.Standardised, explanation.Weights, scores, entropies, first, second);
+            PrepareFused(features, explanation.Standardised, explanation.Weights, scores, entropies, first, second);
         }
         else if (flow is null)
         {
@@ -413,7 +414,7 @@ public sealed partial class ModelExplainer
     }
 
     // Prepare for a fused model, with both heads' E_pi[w] from the scoring sweep itself.
-    private void Fused(ReadOnlySpan<double> features, Span<double> standardised, Span<double> pi, Span<double> scores, Span<double> entropies, Span<double> first, Span<double> second)
+    private void PrepareFused(ReadOnlySpan<double> features, Span<double> standardised, Span<double> pi, Span<double> scores, Span<double> entropies, Span<double> first, Span<double> second)
     {
         Model.ValidateFeatures(features);
         Model.Scaling.Apply(features, standardised);
@@ -429,7 +430,7 @@ public sealed partial class ModelExplainer
         Span<double> pi = AlignedBuffer<double>.Rent(ref weightScratch, layer.Kernel.GibbsWeightsLength);
         Span<double> expected = AlignedBuffer<double>.Rent(ref expectationScratch, 2 * padded);
         Span<double> entropies = stackalloc double[2];
-        Fused(features, standardised, pi, scores, entropies, expected[..d], expected.Slice(padded, d));
+        PrepareFused(features, standardised, pi, scores, entropies, expected[..d], expected.Slice(padded, d));
         inputNorm = TensorPrimitives.Norm<double>(standardised);
         TensorPrimitives.Subtract(expected[..d], expected.Slice(padded, d), expected[..d]);
         return TensorPrimitives.Dot<double>(expected[..d], expected[..d]);

@@ -1,6 +1,6 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
