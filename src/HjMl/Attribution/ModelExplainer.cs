@@ -23,6 +23,13 @@ public sealed partial class ModelExplainer
     private readonly double minimumScale;
     private readonly RoundingAllowance rounding;
 
+    // Two-head models whose E_pi[w] comes from the scoring sweep itself (LseKernel.ExplainRowWithExpectations), whether
+    // their certificates take it too (not where the Gram form serves), and the bound on how far its online sums can move
+    // ||E_0 - E_1|| beyond the rounding RoundingAllowance covers (derived in the constructor).
+    private readonly bool fused;
+    private readonly bool fusedCertificates;
+    private readonly double fusedAllowance;
+
     // The calling thread's buffers for Certify, StabilityRadius and Coverage (see AlignedBuffer.Rent): the standardised
     // row, and every head's Gibbs weights or logits.
     [ThreadStatic]
@@ -30,6 +37,9 @@ public sealed partial class ModelExplainer
 
     [ThreadStatic]
     private static double[]? weightScratch;
+
+    [ThreadStatic]
+    private static double[]? expectationScratch;
 
     /// <summary>Prepares an explainer for <paramref name="model"/> (precomputes weight norms and each head's curvature bound).</summary>
     public ModelExplainer(HopfColeModel model)
@@ -46,6 +56,21 @@ public sealed partial class ModelExplainer
         {
             double diameter = layer.WeightDiameter(head);
             curvatures[head] = layer.Viscosity == 0 ? double.PositiveInfinity : diameter * diameter / (4 * layer.Viscosity);
+        }
+
+        fused = model.Flow is null && layer.NumberOfHeads == 2 && layer.ExpectationFromPanel;
+        if (fused)
+        {
+            // [derived] Each rescale of a head's online sums multiplies a mass of at most N terms of at most 1 (S >= 1 at the
+            // end) by e^(-x), computed within u'(x + 5) relative, so it moves E_pi[w] by at most 5 u' N W in norm; with R
+            // chunks (rescales) and the final division, ||E_0 - E_1|| moves by at most u'(5 N R + 8)(W_0 + W_1) beyond the
+            // allowance's own terms, which the gradient norm is raised by.
+            int pieces = layer.NumberOfPieces;
+            double widths = Math.Sqrt(TensorPrimitives.Max(weightSquaredNorms.AsSpan(0, pieces))) + Math.Sqrt(TensorPrimitives.Max(weightSquaredNorms.AsSpan(pieces, pieces)));
+            fusedAllowance = RoundingAllowance.Unit * ((5.0 * pieces * layer.Kernel.ExpectationChunks) + 8) * widths;
+
+            // Where the Gram form serves, a certificate's gradient norm costs O(N^2) instead of a sweep over the weights.
+            fusedCertificates = !layer.Expectation.GramServes(2);
         }
 
         minimumScale = TensorPrimitives.Min(model.Scaling.Scales);
@@ -78,7 +103,15 @@ public sealed partial class ModelExplainer
 
         Span<double> scores = explanation.HeadScores;
         Span<double> entropies = explanation.Entropies;
-        if (flow is null)
+        bool multiclass = Model.Kind == ModelKind.MulticlassClassification;
+        ReadOnlySpan<double> z = explanation.Standardised;
+        Span<double> first = explanation.FirstExpectation;
+        Span<double> second = explanation.SecondExpectation;
+        if (fused)
+        {
+            PrepareFused(features, explanation.Standardised, explanation.Weights, scores, entropies, first, second);
+        }
+        else if (flow is null)
         {
             Prepare(features, explanation.Standardised, explanation.Weights, scores, entropies);
         }
@@ -90,12 +123,12 @@ public sealed partial class ModelExplainer
         // Each decomposition reads E_pi[w] and E_pi[b] of two heads: binary and regression heads 0 and 1 whatever the
         // prediction (so they are taken before it is read, and nothing waits on it), multiclass the predicted class and
         // its runner-up.
-        bool multiclass = Model.Kind == ModelKind.MulticlassClassification;
-        ReadOnlySpan<double> z = explanation.Standardised;
-        Span<double> first = explanation.FirstExpectation;
-        Span<double> second = explanation.SecondExpectation;
         double biasFirst = 0, biasSecond = 0;
-        if (!multiclass)
+        if (fused)
+        {
+            (biasFirst, biasSecond) = Biases(explanation, 0, 1);
+        }
+        else if (!multiclass)
         {
             Expectations(explanation, 0, 1, first, second, out biasFirst, out biasSecond);
         }
@@ -172,8 +205,14 @@ public sealed partial class ModelExplainer
         ReadOnlySpan<double> piA = explanation.Weights.Slice(a * pieces, pieces);
         ReadOnlySpan<double> piB = explanation.Weights.Slice(b * pieces, pieces);
         layer.ExpectedWeights(a, piA, expectedA, b, piB, expectedB);
+        (biasA, biasB) = Biases(explanation, a, b);
+    }
 
-        (biasA, biasB) = ExplanationProducts.Dots(piA, layer.HeadBiases(a), piB, layer.HeadBiases(b));
+    // E_pi[b] of heads a and b.
+    private (double First, double Second) Biases(Explanation explanation, int a, int b)
+    {
+        int pieces = layer.NumberOfPieces;
+        return ExplanationProducts.Dots(explanation.Weights.Slice(a * pieces, pieces), layer.HeadBiases(a), explanation.Weights.Slice(b * pieces, pieces), layer.HeadBiases(b));
     }
 
     /// <summary>
@@ -192,12 +231,23 @@ public sealed partial class ModelExplainer
         int heads = layer.NumberOfHeads;
         int pieces = layer.NumberOfPieces;
         Span<double> scores = stackalloc double[heads];
-        Span<double> pi = PrepareScratch(features, scores, out double inputNorm);
-        int predicted = TensorPrimitives.IndexOfMax<double>(scores);
-
-        // ||grad m_c|| = ||E_pi_pred[w] - E_pi_c[w]|| for every rival class c, in one kernel call.
         Span<double> squaredNorms = stackalloc double[heads];
-        layer.Expectation.SquaredDistances(predicted, pi[..(heads * pieces)], squaredNorms);
+        int predicted;
+        double inputNorm;
+        if (fusedCertificates)
+        {
+            double squared = FusedSquaredNorm(features, scores, out inputNorm);
+            predicted = TensorPrimitives.IndexOfMax<double>(scores);
+            squaredNorms[predicted] = 0;
+            squaredNorms[1 - predicted] = squared;
+        }
+        else
+        {
+            // ||grad m_c|| = ||E_pi_pred[w] - E_pi_c[w]|| for every rival class c, in one kernel call.
+            Span<double> pi = PrepareScratch(features, scores, out inputNorm);
+            predicted = TensorPrimitives.IndexOfMax<double>(scores);
+            layer.SquaredDistances(predicted, pi[..(heads * pieces)], squaredNorms);
+        }
 
         var best = new Certificate(double.PositiveInfinity, double.PositiveInfinity, 0, 0, 0, -1, double.NaN, double.PositiveInfinity, 1);
         for (int other = 0; other < heads; other++)
@@ -207,7 +257,7 @@ public sealed partial class ModelExplainer
                 continue;
             }
 
-            double gradientNorm = Math.Sqrt(squaredNorms[other]);
+            double gradientNorm = Math.Sqrt(squaredNorms[other]) + (fusedCertificates ? fusedAllowance : 0);
             double curvature = Curvature(predicted, other);
             double margin = scores[predicted] - scores[other];
 
@@ -244,12 +294,20 @@ public sealed partial class ModelExplainer
 
         int pieces = layer.NumberOfPieces;
         Span<double> scores = stackalloc double[2];
-        Span<double> pi = PrepareScratch(features, scores, out double inputNorm);
-
-        // ||grad m|| = ||E_pi_0[w] - E_pi_1[w]||, through the kernel certificates use.
+        double inputNorm;
         Span<double> squaredNorms = stackalloc double[2];
-        layer.Expectation.SquaredDistances(0, pi[..(2 * pieces)], squaredNorms);
-        double gradientNorm = Math.Sqrt(squaredNorms[1]);
+        if (fusedCertificates)
+        {
+            squaredNorms[1] = FusedSquaredNorm(features, scores, out inputNorm);
+        }
+        else
+        {
+            // ||grad m|| = ||E_pi_0[w] - E_pi_1[w]||, through the kernel certificates use.
+            Span<double> pi = PrepareScratch(features, scores, out inputNorm);
+            layer.SquaredDistances(0, pi[..(2 * pieces)], squaredNorms);
+        }
+
+        double gradientNorm = Math.Sqrt(squaredNorms[1]) + (fusedCertificates ? fusedAllowance : 0);
         double curvature = Curvature(0, 1);
         double margin = tolerance / Model.LabelScale;
 
@@ -353,6 +411,29 @@ public sealed partial class ModelExplainer
         // The scores come from the kernel that scores the model, so that an explanation's prediction is the model's to
         // the last bit; the Gibbs weights and entropies from the same exponentials.
         layer.Kernel.ExplainRow(standardised, scores, layer.Viscosity, pi, entropies);
+    }
+
+    // Prepare for a fused model, with both heads' E_pi[w] from the scoring sweep itself.
+    private void PrepareFused(ReadOnlySpan<double> features, Span<double> standardised, Span<double> pi, Span<double> scores, Span<double> entropies, Span<double> first, Span<double> second)
+    {
+        Model.ValidateFeatures(features);
+        Model.Scaling.Apply(features, standardised);
+        layer.Kernel.ExplainRowWithExpectations(standardised, scores, layer.Viscosity, pi, entropies, 0, first, 1, second);
+    }
+
+    // A fused model's scores, ||E_0 - E_1||^2 and the standardised row's norm, in the calling thread's scratch buffers.
+    private double FusedSquaredNorm(ReadOnlySpan<double> features, Span<double> scores, out double inputNorm)
+    {
+        int d = layer.InputDimension;
+        int padded = ExpectationKernel<double>.PaddedLength(d);
+        Span<double> standardised = AlignedBuffer<double>.Rent(ref standardisedScratch, d);
+        Span<double> pi = AlignedBuffer<double>.Rent(ref weightScratch, layer.Kernel.GibbsWeightsLength);
+        Span<double> expected = AlignedBuffer<double>.Rent(ref expectationScratch, 2 * padded);
+        Span<double> entropies = stackalloc double[2];
+        PrepareFused(features, standardised, pi, scores, entropies, expected[..d], expected.Slice(padded, d));
+        inputNorm = TensorPrimitives.Norm<double>(standardised);
+        TensorPrimitives.Subtract(expected[..d], expected.Slice(padded, d), expected[..d]);
+        return TensorPrimitives.Dot<double>(expected[..d], expected[..d]);
     }
 
     private int PredictedHead(ReadOnlySpan<double> scores)

@@ -18,7 +18,7 @@ internal sealed unsafe partial class ExpectationKernel<T>
     public void SquaredDistances(int reference, ReadOnlySpan<T> weights, Span<T> squaredDistances)
     {
         int heads = weights.Length / Pieces;
-        if (2 * Pieces < Dimension && heads * Pieces <= GramLimit)
+        if (GramServes(heads))
         {
             // Weights so large that their Gram entries overflow give inf - inf; the expectations themselves do not.
             GramDistances(reference, weights, squaredDistances);
@@ -94,6 +94,9 @@ internal sealed unsafe partial class ExpectationKernel<T>
             }
         }
     }
+
+    /// <summary>Whether <see cref="SquaredDistances"/> takes the Gram form for <paramref name="heads"/> heads (2N &lt; d, and few pieces in all).</summary>
+    public bool GramServes(int heads) => 2 * Pieces < Dimension && heads * Pieces <= GramLimit;
 
     /// <summary>
     /// The squared distances of <see cref="SquaredDistances"/> from the Gram matrix G = W W^T of all K N weights

@@ -7,16 +7,21 @@ namespace HjMl.Kernels;
 // Scoring that keeps what an explanation reads: Gibbs weights and attribution entropies (THEORY.md sections 3 and 4).
 internal sealed unsafe partial class LseKernel<T>
 {
-    // ScoreRows for one row, keeping the exponentials as Gibbs weights and the entropy sums (see ExplainRow). Not inlined,
-    // so that its per-head loops keep their registers (docs/performance/kernels.md).
+    // ScoreRows for one row, keeping the exponentials as Gibbs weights and the entropy sums (see ExplainRow); with
+    // logitsReady, from the row's logits already in the buffer. Not inlined, so that its per-head loops keep their
+    // registers (docs/performance/kernels.md).
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private void ExplainRow<TVector, TSimd>(T* input, T* logits, double* headScores, double* sums, double viscosity, T* weights, double* entropies)
+    private void ExplainRow<TVector, TSimd>(T* input, T* logits, double* headScores, double* sums, double viscosity, T* weights, double* entropies, bool logitsReady = false)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
         T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
         bool smooth = viscosity > 0 && T.IsFinite(scaling);
-        Logits<TVector, TSimd>(input, 1, logits);
+        if (!logitsReady)
+        {
+            Logits<TVector, TSimd>(input, 1, logits);
+        }
+
         if (smooth && Pieces <= TSimd.Count)
         {
             // Heads of one vector: eight at a time with heads in lanes where 512-bit doubles allow (every reduction

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
@@ -116,11 +117,62 @@ public sealed partial class LseLayer<T>
         return new LseDecomposition<T>(score, TensorPrimitives.Sum<T>(contribution), biasTerm, entropy, Viscosity * entropy);
     }
 
-    // E_pi[w] of two heads (ExpectedWeight's values, bit for bit), in one pass where the register-blocked kernel serves both.
+    // Heads whose weights take more than this many bytes read E_pi[w] from the scoring panel (LseKernel.PanelExpectation).
+    private const long PanelExpectationBytes = 4L << 20;
+
+    // Whether explanations and certificates read E_pi[w] from the scoring panel: on weights of several megabytes, a row
+    // scored and then explained streams one copy of the weights instead of two, which evict each other from the
+    // last-level cache; below that, the row-major copy's register-blocked kernel is faster (docs/benchmarks.md).
+    internal bool ExpectationFromPanel => (long)NumberOfHeads * NumberOfPieces * InputDimension * Unsafe.SizeOf<T>() > PanelExpectationBytes;
+
+    /// <summary>
+    /// For every head k, ||E_pi_ref[w] - E_pi_k[w]||^2 into <paramref name="squaredDistances"/> (0 for the reference head):
+    /// the squared gradient norm of each margin f_ref - f_k (THEORY.md section 5), where <paramref name="pi"/> holds every
+    /// head's Gibbs weights, head-major. Through <see cref="ExpectationKernel{T}.SquaredDistances"/> (its Gram form where
+    /// that serves), or on weights of several megabytes through the scoring panel (see <see cref="ExpectedWeights"/>).
+    /// Allocates nothing once warm.
+    /// </summary>
+    internal void SquaredDistances(int reference, ReadOnlySpan<T> pi, Span<T> squaredDistances)
+    {
+        if (!ExpectationFromPanel || Expectation.GramServes(NumberOfHeads))
+        {
+            Expectation.SquaredDistances(reference, pi, squaredDistances);
+            return;
+        }
+
+        int pieces = NumberOfPieces;
+        int d = InputDimension;
+        Span<T> rows = AlignedBuffer<T>.Rent(ref distanceScratch, 2 * d);
+        Span<T> own = rows[..d];
+        Span<T> other = rows[d..];
+        Kernel.PanelExpectation(reference, pi.Slice(reference * pieces, pieces), own);
+        for (int head = 0; head < NumberOfHeads; head++)
+        {
+            if (head == reference)
+            {
+                squaredDistances[head] = T.Zero;
+                continue;
+            }
+
+            Kernel.PanelExpectation(head, pi.Slice(head * pieces, pieces), other);
+            TensorPrimitives.Subtract(own, other, other);
+            squaredDistances[head] = TensorPrimitives.Dot<T>(other, other);
+        }
+    }
+
+    // E_pi[w] of two heads (ExpectedWeight's values, bit for bit), in one pass where the register-blocked kernel serves both;
+    // on weights of several megabytes from the scoring panel instead (the same values to rounding).
     internal void ExpectedWeights(int first, ReadOnlySpan<T> firstPi, Span<T> firstDestination, int second, ReadOnlySpan<T> secondPi, Span<T> secondDestination)
     {
+        if (ExpectationFromPanel)
+        {
+            Kernel.PanelExpectation(first, firstPi, firstDestination);
+            Kernel.PanelExpectation(second, secondPi, secondDestination);
+            return;
+        }
+
         ExpectationKernel<T> expectation = Expectation;
-        if (NumberOfPieces * InputDimension > DenseExpectationLimit || firstDestination.Length < expectation.Stride || secondDestination.Length < expectation.Stride)
+        if (firstDestination.Length < expectation.Stride || secondDestination.Length < expectation.Stride)
         {
             ExpectedWeight(first, firstPi, firstDestination);
             ExpectedWeight(second, secondPi, secondDestination);

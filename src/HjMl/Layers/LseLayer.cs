@@ -50,6 +50,10 @@ public sealed partial class LseLayer<T>
     [ThreadStatic]
     private static double[]? scoreScratch;
 
+    // The calling thread's two E_pi[w] rows for SquaredDistances on the panel route.
+    [ThreadStatic]
+    private static T[]? distanceScratch;
+
     /// <summary>Creates a layer from row-major weights (heads*pieces rows of <paramref name="inputDimension"/>), biases and viscosity.</summary>
     /// <param name="weights">Row-major weights: row (k * N + j) holds w_kj.</param>
     /// <param name="biases">b_kj at index k * N + j.</param>
