@@ -100,8 +100,10 @@ public abstract class HopfColeTrainingOptions
 
     /// <summary>
     /// S, read-outs trained from different seeded starts and pooled by log-sum-exp into one layer of S N support points
-    /// per head (the model stays one Hopf–Cole layer; training takes about S times as long). 1 (the default) is the single
-    /// run; more than 1 needs depth 0 and a fixed or width-scaled eps. docs/accuracy-experiments.md has what it measured.
+    /// per head (the model stays one Hopf–Cole layer; training and scoring take about S times as long). 1 is the single
+    /// run; 0 (the default, Automatic) pools 3 for a classifier that mini-batch Adam trains on large data at depth 0
+    /// without a feature embedding, and 1 otherwise; more than 1 needs depth 0 and a fixed or width-scaled eps.
+    /// docs/accuracy-experiments.md has what it measured.
     /// </summary>
     public int EnsembleMembers { get; set; } = EngineDefaults.EnsembleMembers;
 

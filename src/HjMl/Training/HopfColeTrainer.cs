@@ -115,7 +115,10 @@ public sealed class HopfColeTrainer
         };
         FlowObjective? flowObjective = flow is null ? null : new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
         var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity, flowObjective);
-        int members = options.EnsembleMembers;
+        // Automatic pools members for classifiers that Adam trains on the plain layer (HopfColeTrainerOptions.EnsembleMembers).
+        int members = options.EnsembleMembers != 0 ? options.EnsembleMembers
+            : !lbfgs && flow is null && options.Kind != ModelKind.Regression && EnsemblePooling.Poolable(options) ? HopfColeTrainerOptions.AutomaticEnsembleMembers
+            : 1;
         Member first = TrainMember(options, objective, flow, train, validation, heads, pieces, readoutDimension, random, lbfgs, stopwatch, progress, cancellation);
         double[] best = first.Parameters;
         int[] supportRows = first.SupportRows;

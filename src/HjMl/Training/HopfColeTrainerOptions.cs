@@ -180,14 +180,21 @@ public sealed record HopfColeTrainerOptions
     /// <summary>
     /// S, read-outs trained from different seeded starts on the same rows and pooled by log-sum-exp into one layer of S N
     /// support points per head (exact: each head scores eps log of the mean of exp(member score / eps)), so the model stays
-    /// one Hopf–Cole layer with all its explanations and certificates; training takes about S times as long. 1 (the
-    /// default) is the single run. More than 1 needs depth 0 and a fixed or width-scaled eps
+    /// one Hopf–Cole layer with all its explanations and certificates; training and scoring take about S times as long.
+    /// 1 is the single run. 0 (the default, Automatic) is <see cref="AutomaticEnsembleMembers"/> for a classifier that
+    /// Adam trains (large data: <see cref="Optimizer.Automatic"/> chose mini-batches, where members differ most and cost
+    /// least against the boosting a user would compare) with depth 0, no feature embedding and a poolable eps, and 1
+    /// otherwise (docs/accuracy-experiments.md: mnist-10000 0.9532 -> 0.9587, digits and iris trained by L-BFGS lost or
+    /// moved within noise). More than 1 needs depth 0 and a fixed or width-scaled eps
     /// (<see cref="HopfColeTrainer.CanPoolMembers"/>). A classifier's pooled head scores act as a soft vote of the members;
     /// a regressor's output f_0 - f_1 is then not the members' mean (docs/accuracy-experiments.md: it lowered R^2 on diabetes).
     /// The training result's history, best epoch and stop reason are the first member's; its validation loss and metric
     /// are the pooled model's.
     /// </summary>
-    public int EnsembleMembers { get; init; } = 1;
+    public int EnsembleMembers { get; init; }
+
+    /// <summary>The members <see cref="EnsembleMembers"/> = 0 pools where it pools at all.</summary>
+    public const int AutomaticEnsembleMembers = 3;
 
     /// <summary>
     /// How numeric features enter the flow or the read-out: a learned periodic embedding per numeric feature (Gorishniy et
@@ -240,13 +247,13 @@ public sealed record HopfColeTrainerOptions
         Require(FlowSupportPoints >= 1, nameof(FlowSupportPoints), FlowSupportPoints, "must be at least 1");
         Require(FlowHorizon > 0 && double.IsFinite(FlowHorizon), nameof(FlowHorizon), FlowHorizon, "must be finite and > 0");
         Require(FlowViscosity > 0 && double.IsFinite(FlowViscosity), nameof(FlowViscosity), FlowViscosity, "must be finite and > 0 (it is the flow's eps)");
-        Require(EnsembleMembers >= 1, nameof(EnsembleMembers), EnsembleMembers, "must be at least 1 (1 is the single run)");
-        Require(EnsembleMembers == 1 || EnsemblePooling.Poolable(this), nameof(EnsembleMembers), EnsembleMembers, $"pools read-outs into one layer, which needs Depth 0 (now {Depth}; each member would carry its own flow) and ViscosityMode Fixed or WidthScaling (now {ViscosityMode})");
+        Require(EnsembleMembers >= 0, nameof(EnsembleMembers), EnsembleMembers, "must be at least 0 (0 is Automatic, 1 the single run)");
+        Require(EnsembleMembers <= 1 || EnsemblePooling.Poolable(this), nameof(EnsembleMembers), EnsembleMembers, $"pools read-outs into one layer, which needs Depth 0 (now {Depth}; each member would carry its own flow) and ViscosityMode Fixed or WidthScaling (now {ViscosityMode})");
         Require(EmbeddingFrequencies >= 1, nameof(EmbeddingFrequencies), EmbeddingFrequencies, "must be at least 1");
         Require(EmbeddingWidth >= 1, nameof(EmbeddingWidth), EmbeddingWidth, "must be at least 1");
         Require(EmbeddingScale > 0 && double.IsFinite(EmbeddingScale), nameof(EmbeddingScale), EmbeddingScale, "must be finite and > 0");
         Require(FeatureEmbedding != FeatureEmbedding.Periodic || FlowWidth == 0, nameof(FlowWidth), FlowWidth, "must be 0 with FeatureEmbedding Periodic (the embedding sets the flow's width)");
-        Require(FeatureEmbedding != FeatureEmbedding.Periodic || EnsembleMembers == 1, nameof(EnsembleMembers), EnsembleMembers, "pools read-outs on one input, which FeatureEmbedding Periodic gives each member its own of; use FeatureEmbedding None (Automatic embeds only single runs)");
+        Require(FeatureEmbedding != FeatureEmbedding.Periodic || EnsembleMembers <= 1, nameof(EnsembleMembers), EnsembleMembers, "pools read-outs on one input, which FeatureEmbedding Periodic gives each member its own of; use FeatureEmbedding None (Automatic embeds only single runs)");
         Require(MaximumDegreeOfParallelism >= 0, nameof(MaximumDegreeOfParallelism), MaximumDegreeOfParallelism, "must be >= 0 (0 is all cores)");
     }
 

@@ -48,7 +48,7 @@ public static class TrainingSize
         int threads = options.MaximumDegreeOfParallelism > 0 ? Math.Min(options.MaximumDegreeOfParallelism, Environment.ProcessorCount) : Environment.ProcessorCount;
         Int128 perRow = (4 * ((Int128)d + 1)) + ((Int128)heads * pieces) + (options.Depth > 0 ? FlowDoublesPerRow(options.Depth, width, options.FlowSupportPoints) : 0);
         // Pooled ensemble members (trained one after another) add the pooled read-out's parameters once.
-        int members = options.EnsembleMembers;
+        int members = options.EnsembleMembers == 0 ? HopfColeTrainerOptions.AutomaticEnsembleMembers : options.EnsembleMembers;
         Int128 pooled = members > 1 ? (Int128)members * heads * pieces * (width + 1) : 0;
         Int128 bytes = ((parameters * (ParameterCopies + threads)) + pooled + (perRow * data.Rows)) * sizeof(double);
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;

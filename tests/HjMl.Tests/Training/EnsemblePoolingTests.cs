@@ -77,7 +77,7 @@ public class EnsemblePoolingTests
     [Fact]
     public void MembersThatCannotPoolExactlyAreRefusedNamingTheOption()
     {
-        Assert.Contains("EnsembleMembers", Assert.Throws<ArgumentException>(() => new HopfColeTrainer(Multiclass with { EnsembleMembers = 0 })).Message);
+        Assert.Contains("EnsembleMembers", Assert.Throws<ArgumentException>(() => new HopfColeTrainer(Multiclass with { EnsembleMembers = -1 })).Message);
         string flow = Assert.Throws<ArgumentException>(() => new HopfColeTrainer(Multiclass with { EnsembleMembers = 2, Depth = 2 })).Message;
         Assert.Contains("EnsembleMembers", flow);
         Assert.Contains("Depth 0 (now 2", flow);
