@@ -90,10 +90,16 @@ public sealed partial class ModelExplainer
             inputNorm += z * z;
         }
 
+        // A flow whose bound is 0 (an embedding of constant features only) certifies nothing rather than divide by it.
+        if (!(lipschitzBound > 0))
+        {
+            return terminal with { Radius = 0, RawRadius = 0, LipschitzBound = lipschitzBound };
+        }
+
         // T at the largest input the ball can hold (r* <= r_L / Lip), so that it bounds every row in the ball.
         double reach = double.IsFinite(terminal.TerminalRadius) ? terminal.TerminalRadius / lipschitzBound : 0;
         double transport = rounding.TransportError(flow!, Math.Sqrt(inputNorm) + reach);
-        double radius = Math.Max(0, terminal.TerminalRadius - (2 * transport)) / lipschitzBound * (1 - (8 * RoundingAllowance.Unit));
+        double radius = Math.Max(0, terminal.TerminalRadius - (2 * transport)) / (lipschitzBound * rounding.LipschitzAllowance) * (1 - (8 * RoundingAllowance.Unit));
         return terminal with { Radius = radius, RawRadius = radius * minimumScale, LipschitzBound = lipschitzBound };
     }
 
