@@ -56,7 +56,7 @@ namespace HjMl.Attribution;
 /// every row (||v_f|| &lt;= ||L_f s_f + b_f||, ||s_f|| = sqrt(K)), the state bound the steps' logit errors start from. T's
 /// growth factor is the steps' alone (<see cref="GibbsFlow.StepsLipschitzBound"/>); the embedding's own bound enters the
 /// radius through Lip (<see cref="GibbsFlow.LipschitzBound"/>), raised by <see cref="LipschitzAllowance"/> for the
-/// rounding of its norms (a norm of n terms is within u'(n + 2) relative).</item>
+/// rounding of its sums, products and roots (a sum of n non-negative terms is within u'n relative, a root u').</item>
 /// </list>
 /// </remarks>
 internal sealed class RoundingAllowance
@@ -139,7 +139,7 @@ internal sealed class RoundingAllowance
 
                 // Up to (1 + 2u)^2 of every norm, the products' roundings, and the sum's.
                 embeddedStates *= 1 + (Unit * ((4.0 * frequencies * embedding.Width) + count + 16));
-                startTerms = (2 * frequencies * embedding.Width) + frequencies;
+                startTerms = (2 * frequencies * embedding.Width) + (2 * frequencies) + embedding.Width + 12;
             }
 
             LipschitzAllowance = 1 + (Unit * ((4.0 * (shape.Steps + shape.Width + shape.InputDimension)) + startTerms + 8));
