@@ -70,7 +70,7 @@ internal sealed class FlowEpoch
         TrainingBlock train = TrainingBlock.Create(training, labels, scaling, null, order);
         int heads = options.Kind == ModelKind.MulticlassClassification ? labels.Classes.Length : 2;
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
-        FlowSetup flow = FlowSetup.Create(options, data.Columns, train, Math.Min(options.BatchSize, train.Rows), random);
+        FlowSetup flow = FlowSetup.Create(options, data.Columns, train, Math.Min(options.BatchSize, train.Rows), random, embedding: null);
         var readout = new Objective(options.Kind, flow.Shape.Width, heads, options.NumberOfSupportPoints, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity: false);
         var flowObjective = new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
         var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity: false, flowObjective);
