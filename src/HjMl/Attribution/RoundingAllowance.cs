@@ -45,16 +45,17 @@ namespace HjMl.Attribution;
 /// the start z_0 = P x + q with u'(d + 5)(||P||_F ||x|| + ||q||), and errors grow by at most each later step's Lipschitz
 /// factor, so ||z^_L - z_L|| &lt;= prod_k (1 + h D_u D_a / (4 eps)) (e_start + sum_k e_k) =: T. A row within r* = (r_L - 2T) / Lip
 /// of x has its computed z_L within r_L of the computed z_L(x), where the read-out certifies its class.</item>
-/// <item>An embedded start (z_0 = [x_passed, v_f], v_f = max(0, L_f s_f + b_f), s_f = [sin a_f, cos a_f], a_fk = 2 pi c_fk x_f)
-/// at a standardised row with |x_f| &lt;= R. The argument a^, the product of fl(2 pi), c and x^ in either order (two
-/// roundings), with x^ three roundings off x, is within 6u'|a| of a; each (sin, cos) pair moves by at most |a^ - a| (its chord), and each value is computed within 4 ulp &lt;= 4u
-/// of the sine or cosine of a^, so ||s^ - s|| &lt;= u'(12 pi R ||c_f|| + 4 sqrt(2K)) =: sigma_f. The pre-activation b_j + L_j . s^
-/// (a dot product of 2K terms and a sum, any order) is within u'(2K + 2)(|b_j| + ||L_j|| ||s^||) of its exact value, and
+/// <item>An embedded start (z_0 = [x_passed, v_f], v_f = max(0, L_f s_f + b_f), s_f = [sin a_f, cos a_f],
+/// a_fk = 2 pi c_fk x_f) at a standardised row with |x_f| &lt;= R. The argument a^, the product of fl(2 pi), c and x^ in
+/// either order (two roundings), with x^ three roundings off x, is within 6u'|a| of a; each (sin, cos) pair moves by at
+/// most |a^ - a| (its chord), and each value is computed within 4 ulp &lt;= 4u of the sine or cosine of a^, so
+/// ||s^ - s|| &lt;= u'(12 pi R ||c_f|| + 4 sqrt(2K)) =: sigma_f. The pre-activation b_j + L_j . s^ (a dot product of 2K
+/// terms and a sum, any order) is within u'(2K + 2)(|b_j| + ||L_j|| ||s^||) of its exact value, and
 /// ||s^|| &lt;= ||s|| + sigma_f = sqrt(K) + sigma_f; with ||L_j . (s^ - s)|| &lt;= ||L_j|| sigma_f and ReLU 1-Lipschitz,
 /// ||v^_f - v_f|| &lt;= u'(2K + 2)(||b_f|| + ||L_f||_F (sqrt(K) + sigma_f)) + ||L_f||_F sigma_f =: E_f. The blocks are
-/// orthogonal, so e_start = sqrt((3u' R)^2 + sum_f E_f^2), and ||z_0|| &lt;= sqrt(R^2 + sum_f (||b_f|| + ||L_f||_F sqrt(K))^2) for
-/// every row (||v_f|| &lt;= ||L_f s_f + b_f||, ||s_f|| = sqrt(K)), the state bound the steps' logit errors start from. T's
-/// growth factor is the steps' alone (<see cref="GibbsFlow.StepsLipschitzBound"/>); the embedding's own bound enters the
+/// orthogonal, so e_start = sqrt((3u' R)^2 + sum_f E_f^2), and ||z_0|| &lt;= sqrt(R^2 + sum_f (||b_f|| + ||L_f||_F sqrt(K))^2)
+/// for every row (||v_f|| &lt;= ||L_f s_f + b_f||, ||s_f|| = sqrt(K)), the state bound the steps' logit errors start from.
+/// T's growth factor is the steps' alone (<see cref="GibbsFlow.StepsLipschitzBound"/>); the embedding's own bound enters the
 /// radius through Lip (<see cref="GibbsFlow.LipschitzBound"/>), raised by <see cref="LipschitzAllowance"/> for the
 /// rounding of its sums, products and roots (a sum of n non-negative terms is within u'n relative, a root u').</item>
 /// </list>
