@@ -49,7 +49,10 @@ public sealed class Decomposition
 /// [derived]): <c>Value = Baseline + sum(FeatureContributions) + Remainder</c>, to rounding. Feature k contributes
 /// z_k times the mean of d value / d z_k along the straight path from the training means (z = 0) to the row, the mean
 /// taken by a Gauss–Legendre rule; z_k = (x_k - mean_k) / scale_k, so a contribution is also (x_k - mean_k) times the
-/// mean of d value / d x_k, in the value's units, as a single layer's contributions are.
+/// mean of d value / d x_k, in the value's units, as a single layer's contributions are. With a periodic embedding the
+/// path is the straight one from z_0 of the training means to z_0 of the row in the embedding's output (where the model
+/// is analytic; the straight path in x crosses the embedding's ReLU kinks), and feature k receives the contributions of
+/// the z_0 coordinates that are functions of x_k alone: its own when passed through, its vector v_k when embedded.
 /// </summary>
 public sealed class InputDecomposition
 {

@@ -45,6 +45,19 @@ namespace HjMl.Attribution;
 /// the start z_0 = P x + q with u'(d + 5)(||P||_F ||x|| + ||q||), and errors grow by at most each later step's Lipschitz
 /// factor, so ||z^_L - z_L|| &lt;= prod_k (1 + h D_u D_a / (4 eps)) (e_start + sum_k e_k) =: T. A row within r* = (r_L - 2T) / Lip
 /// of x has its computed z_L within r_L of the computed z_L(x), where the read-out certifies its class.</item>
+/// <item>An embedded start (z_0 = [x_passed, v_f], v_f = max(0, L_f s_f + b_f), s_f = [sin a_f, cos a_f],
+/// a_fk = 2 pi c_fk x_f) at a standardised row with |x_f| &lt;= R. The argument a^, the product of fl(2 pi), c and x^ in
+/// either order (two roundings), with x^ three roundings off x, is within 6u'|a| of a; each (sin, cos) pair moves by at
+/// most |a^ - a| (its chord), and each value is computed within 4 ulp &lt;= 4u of the sine or cosine of a^, so
+/// ||s^ - s|| &lt;= u'(12 pi R ||c_f|| + 4 sqrt(2K)) =: sigma_f. The pre-activation b_j + L_j . s^ (a dot product of 2K
+/// terms and a sum, any order) is within u'(2K + 2)(|b_j| + ||L_j|| ||s^||) of its exact value, and
+/// ||s^|| &lt;= ||s|| + sigma_f = sqrt(K) + sigma_f; with ||L_j . (s^ - s)|| &lt;= ||L_j|| sigma_f and ReLU 1-Lipschitz,
+/// ||v^_f - v_f|| &lt;= u'(2K + 2)(||b_f|| + ||L_f||_F (sqrt(K) + sigma_f)) + ||L_f||_F sigma_f =: E_f. The blocks are
+/// orthogonal, so e_start = sqrt((3u' R)^2 + sum_f E_f^2), and ||z_0|| &lt;= sqrt(R^2 + sum_f (||b_f|| + ||L_f||_F sqrt(K))^2)
+/// for every row (||v_f|| &lt;= ||L_f s_f + b_f||, ||s_f|| = sqrt(K)), the state bound the steps' logit errors start from.
+/// T's growth factor is the steps' alone (<see cref="GibbsFlow.StepsLipschitzBound"/>); the embedding's own bound enters the
+/// radius through Lip (<see cref="GibbsFlow.LipschitzBound"/>), raised by <see cref="LipschitzAllowance"/> for the
+/// rounding of its sums, products and roots (a sum of n non-negative terms is within u'n relative, a root u').</item>
 /// </list>
 /// </remarks>
 internal sealed class RoundingAllowance
@@ -66,6 +79,13 @@ internal sealed class RoundingAllowance
     private readonly double liftNorm;
     private readonly double shiftNorm;
     private readonly double stepProduct = 1;
+
+    // An embedded start's per-feature ||c_f||, ||L_f||_F and ||b_f||, K, and sum_f (||b_f|| + ||L_f||_F sqrt(K))^2 (item 8).
+    private readonly double[]? frequencyNorms;
+    private readonly double[]? embeddingNorms;
+    private readonly double[]? biasNorms;
+    private readonly int frequencies;
+    private readonly double embeddedStates;
 
     public RoundingAllowance(HopfColeModel model, ReadOnlySpan<double> weightSquaredNorms)
     {
@@ -99,9 +119,39 @@ internal sealed class RoundingAllowance
 
             liftNorm = shape.Lifted ? TensorPrimitives.Norm(flow.Parameters[..(shape.Width * shape.InputDimension)]) : 1;
             shiftNorm = shape.Lifted ? TensorPrimitives.Norm(flow.Parameters.Slice(shape.Width * shape.InputDimension, shape.Width)) : 0;
-            stepProduct = flow.LipschitzBound() / liftNorm * (1 + (4 * Unit * (shape.Steps + shape.Width + shape.InputDimension)));
+            stepProduct = flow.StepsLipschitzBound() * (1 + (4 * Unit * (shape.Steps + shape.Width + shape.InputDimension)));
+            int startTerms = shape.Lifted ? shape.Width * shape.InputDimension : 0;
+            if (shape.Embedding is { } embedding)
+            {
+                int count = embedding.Features.Count;
+                frequencies = embedding.Frequencies;
+                frequencyNorms = new double[count];
+                embeddingNorms = new double[count];
+                biasNorms = new double[count];
+                ReadOnlySpan<double> parameters = flow.Parameters;
+                for (int slot = 0; slot < count; slot++)
+                {
+                    frequencyNorms[slot] = TensorPrimitives.Norm(parameters.Slice(embedding.FrequenciesOffset(slot), frequencies));
+                    embeddingNorms[slot] = TensorPrimitives.Norm(parameters.Slice(embedding.WeightsOffset(slot), 2 * frequencies * embedding.Width));
+                    biasNorms[slot] = TensorPrimitives.Norm(parameters.Slice(embedding.BiasOffset(slot), embedding.Width));
+                    double largest = biasNorms[slot] + (embeddingNorms[slot] * Math.Sqrt(frequencies));
+                    embeddedStates += largest * largest;
+                }
+
+                // Up to (1 + 2u)^2 of every norm, the products' roundings, and the sum's.
+                embeddedStates *= 1 + (Unit * ((4.0 * frequencies * embedding.Width) + count + 16));
+                startTerms = (2 * frequencies * embedding.Width) + (2 * frequencies) + embedding.Width + 12;
+            }
+
+            LipschitzAllowance = 1 + (Unit * ((4.0 * (shape.Steps + shape.Width + shape.InputDimension)) + startTerms + 8));
         }
     }
+
+    /// <summary>
+    /// The factor (1 + u'(...)) by which a flow's computed <see cref="GibbsFlow.LipschitzBound"/> is raised before a radius
+    /// divides by it: its norms and products are computed, not exact (item 8); 1 without a flow.
+    /// </summary>
+    public double LipschitzAllowance { get; } = 1;
 
     /// <summary>
     /// The certified radius of the margin <paramref name="margin"/> = f_a - f_b computed at a read-out input of norm
@@ -144,11 +194,22 @@ internal sealed class RoundingAllowance
     {
         FlowShape shape = flow.Shape;
         double h = flow.StepSize;
-        double start = shape.Lifted
-            ? Unit * (shape.InputDimension + 5) * ((liftNorm * inputNorm) + shiftNorm)
-            : Unit * 3 * inputNorm;
-        double largestValue = TensorPrimitives.Max<double>(valueNorms!);
-        double state = (liftNorm * inputNorm) + shiftNorm + (flow.Horizon * largestValue);
+        double start;
+        double initial;
+        if (frequencyNorms is not null)
+        {
+            (start, initial) = EmbeddedStart(inputNorm);
+        }
+        else
+        {
+            start = shape.Lifted
+                ? Unit * (shape.InputDimension + 5) * ((liftNorm * inputNorm) + shiftNorm)
+                : Unit * 3 * inputNorm;
+            initial = (liftNorm * inputNorm) + shiftNorm;
+        }
+
+        double largestValue = valueNorms!.Length == 0 ? 0 : TensorPrimitives.Max<double>(valueNorms);
+        double state = initial + (flow.Horizon * largestValue);
         double steps = 0;
         for (int step = 0; step < shape.Steps; step++)
         {
@@ -159,6 +220,26 @@ internal sealed class RoundingAllowance
         }
 
         return stepProduct * (start + steps);
+    }
+
+    // e_start and the bound on ||z_0|| of an embedded start for rows of standardised norm up to R (item 8).
+    private (double Error, double Norm) EmbeddedStart(double inputNorm)
+    {
+        double roots = Math.Sqrt(frequencies);
+        double sineError = 4 * Math.Sqrt(2.0 * frequencies);
+        double passed = 3 * Unit * inputNorm;
+        double squared = passed * passed;
+        for (int slot = 0; slot < frequencyNorms!.Length; slot++)
+        {
+            double sigma = Unit * ((12 * Math.PI * inputNorm * frequencyNorms[slot]) + sineError);
+            double error = (Unit * ((2.0 * frequencies) + 2) * (biasNorms![slot] + (embeddingNorms![slot] * (roots + sigma)))) + (embeddingNorms[slot] * sigma);
+            squared += error * error;
+        }
+
+        // The sum of squares and its root take a few roundings more.
+        double start = Math.Sqrt(squared) * (1 + (Unit * (frequencyNorms.Length + 8)));
+        double norm = Math.Sqrt((inputNorm * inputNorm) + embeddedStates) * (1 + (4 * Unit));
+        return (start, norm);
     }
 
     // lambda = u'(d + 8)(B + W ||z||) for a head (item 1).

@@ -122,17 +122,33 @@ internal static class PeriodicEmbedding
 
     /// <summary>
     /// A proven Lipschitz bound of x -&gt; z_0 in the Euclidean norm: the map is separable across features, so its constant
-    /// is the largest per-feature constant (1 for a passed-through feature); |d s_f / d x_f| = 2 pi |c_f| and ReLU is
-    /// 1-Lipschitz, so feature f's is at most 2 pi |c_f| ||L_f||_F [derived].
+    /// is the largest per-feature constant (1 for a passed-through feature). Feature f's [derived]: d (L_j s_f) / d x_f =
+    /// 2 pi sum_k c_k (L_jk cos a_k - L_j(K+k) sin a_k), at most 2 pi sum_k |c_k| r_jk with r_jk = sqrt(L_jk^2 + L_j(K+k)^2)
+    /// (Cauchy–Schwarz per frequency pair), and ReLU is 1-Lipschitz per unit, so Lip_f &lt;= 2 pi sqrt(sum_j (sum_k |c_k| r_jk)^2),
+    /// never above 2 pi ||c_f|| ||L_f||_F (Cauchy–Schwarz over k).
     /// </summary>
     public static double LipschitzBound(EmbeddingShape shape, ReadOnlySpan<double> parameters)
     {
+        int k = shape.Frequencies;
         double bound = shape.PassedThrough.Count > 0 ? 1 : 0;
         for (int slot = 0; slot < shape.Features.Count; slot++)
         {
-            double frequencies = TensorPrimitives.Norm(parameters.Slice(shape.FrequenciesOffset(slot), shape.Frequencies));
-            double weights = TensorPrimitives.Norm(parameters.Slice(shape.WeightsOffset(slot), 2 * shape.Frequencies * shape.Width));
-            bound = Math.Max(bound, 2 * Math.PI * frequencies * weights);
+            ReadOnlySpan<double> frequencies = parameters.Slice(shape.FrequenciesOffset(slot), k);
+            ReadOnlySpan<double> weights = parameters.Slice(shape.WeightsOffset(slot), 2 * k * shape.Width);
+            double squared = 0;
+            for (int j = 0; j < shape.Width; j++)
+            {
+                ReadOnlySpan<double> unit = weights.Slice(j * 2 * k, 2 * k);
+                double slope = 0;
+                for (int f = 0; f < k; f++)
+                {
+                    slope += Math.Abs(frequencies[f]) * Math.Sqrt((unit[f] * unit[f]) + (unit[k + f] * unit[k + f]));
+                }
+
+                squared += slope * slope;
+            }
+
+            bound = Math.Max(bound, 2 * Math.PI * Math.Sqrt(squared));
         }
 
         return bound;

@@ -180,6 +180,13 @@ public sealed class GibbsFlow
         double bound = Shape.Lifted ? TensorPrimitives.Norm(parameters.AsSpan(0, Width * InputDimension))
             : Shape.Embedding is { } embedding ? PeriodicEmbedding.LipschitzBound(embedding, parameters.AsSpan(0, Shape.LiftLength))
             : 1.0;
+        return bound * StepsLipschitzBound();
+    }
+
+    /// <summary>The steps' factor of <see cref="LipschitzBound"/>: prod_k (1 + h D_u D_a / (4 eps)), 1 without steps (z_0 -&gt; z_L).</summary>
+    internal double StepsLipschitzBound()
+    {
+        double bound = 1;
         for (int step = 0; step < Shape.Steps; step++)
         {
             double keys = Diameter(Keys(step), Shape.Pieces, Width);

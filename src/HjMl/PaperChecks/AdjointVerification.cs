@@ -188,7 +188,7 @@ public static class AdjointVerification
     };
 
     // Rows of d features in [-1, 1] and a trailing 1 (the read-out's layout), targets from a fixed rule, weights in [0.5, 1.5].
-    private static (double[] Inputs, double[] Targets, double[] Weights) Problem(Random random, ModelKind kind, int d, int rows, int heads)
+    internal static (double[] Inputs, double[] Targets, double[] Weights) Problem(Random random, ModelKind kind, int d, int rows, int heads)
     {
         var inputs = new double[rows * (d + 1)];
         var targets = new double[rows];

@@ -25,13 +25,14 @@ public class VerifyCommandTests
         int exit = Program.Run(["verify", "--points", "5", "--seed", "2"], output, new StringWriter());
         Assert.Equal(0, exit);
         string text = output.ToString();
-        Assert.Contains("all 10 depth and attention rows within their bars", text);
+        Assert.Contains("all 13 depth and attention rows within their bars", text);
         string[] claims = text.Split('\n').Where(line => line.StartsWith("yes |", StringComparison.Ordinal)).ToArray();
-        Assert.Equal(10, claims.Length);
+        Assert.Equal(13, claims.Length);
         Assert.Single(claims, line => line.Contains("Euler convergence", StringComparison.Ordinal));
         Assert.Equal(3, claims.Count(line => line.Contains("adjoint gradient = central differences", StringComparison.Ordinal)));
         Assert.Equal(2, claims.Count(line => line.Contains("terminal co-state = softmax residual", StringComparison.Ordinal)));
         Assert.Equal(4, claims.Count(line => line.Contains("attention", StringComparison.Ordinal)));
+        Assert.Equal(3, claims.Count(line => line.Contains("embedding adjoint", StringComparison.Ordinal)));
         Assert.Contains("Euler terminal error |z_L - z(T)|: L = 4 ", text);
     }
 
