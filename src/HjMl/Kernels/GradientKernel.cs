@@ -92,22 +92,37 @@ internal sealed unsafe class GradientKernel
     public int LaneAccumulatorLength => PackedLength * Lanes;
 
     /// <summary>Blocks whose gradients the float lane accumulators sum before a <see cref="Flush"/>: 8 terms per lane and block.</summary>
-    public const int BlocksPerFlush = 8;
+    public const int BlocksPerFlush = 4;
 
     /// <summary>Adds the float lane accumulators, summed across lanes, to the double <paramref name="accumulators"/> (<see cref="PackedLength"/>) and clears them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Flush(Span<float> laneAccumulators, Span<double> accumulators)
     {
-        for (int i = 0; i < PackedLength; i++)
+        fixed (float* lanes = laneAccumulators)
         {
-            Span<float> lanes = laneAccumulators.Slice(i * Lanes, Lanes);
-            double sum = 0;
-            foreach (float value in lanes)
+            for (int i = 0; i < PackedLength; i++)
             {
-                sum += value;
+                // Each lane widened to double, then summed pairwise.
+                float* value = lanes + (i * Lanes);
+                switch (Width)
+                {
+                    case VectorWidth.Bits512:
+                        (Vector512<double> low512, Vector512<double> high512) = Vector512.Widen(Vector512.Load(value));
+                        accumulators[i] += Vector512.Sum(low512 + high512);
+                        Vector512<float>.Zero.Store(value);
+                        break;
+                    case VectorWidth.Bits256:
+                        (Vector256<double> low256, Vector256<double> high256) = Vector256.Widen(Vector256.Load(value));
+                        accumulators[i] += Vector256.Sum(low256 + high256);
+                        Vector256<float>.Zero.Store(value);
+                        break;
+                    default:
+                        (Vector128<double> low128, Vector128<double> high128) = Vector128.Widen(Vector128.Load(value));
+                        accumulators[i] += Vector128.Sum(low128 + high128);
+                        Vector128<float>.Zero.Store(value);
+                        break;
+                }
             }
-
-            accumulators[i] += sum;
-            lanes.Clear();
         }
     }
 
@@ -125,6 +140,52 @@ internal sealed unsafe class GradientKernel
 
     /// <summary>Where row <paramref name="row"/>'s value for head <paramref name="head"/> lies in a block's maxima, sums and factors.</summary>
     public int RowIndex(int row, int head) => (((row / Lanes * Heads) + head) * Lanes) + (row % Lanes);
+
+    /// <summary>
+    /// Writes <paramref name="count"/> rows of d inputs and a 1 (<paramref name="rows"/>, row by row, d + 1 values each)
+    /// into a block's <paramref name="inputs"/> in float, group by group (<see cref="InputIndex"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void LoadInputs(ReadOnlySpan<double> rows, int count, float* inputs)
+    {
+        int stride = Dimension + 1;
+        int lanes = Lanes;
+        for (int group = 0, first = 0; first < count; group++, first += lanes)
+        {
+            float* x = inputs + (group * InputRows * lanes);
+            int last = Math.Min(lanes, count - first);
+            for (int lane = 0; lane < last; lane++)
+            {
+                ReadOnlySpan<double> row = rows.Slice((first + lane) * stride, stride);
+                for (int k = 0; k < stride; k++)
+                {
+                    x[(k * lanes) + lane] = (float)row[k];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each head's score f_k = eps (s_k ln 2 + ln S_k) of a block's first <paramref name="groups"/> groups, in double, from
+    /// the shifts and sums <see cref="Forward"/> left (<paramref name="maxima"/>, <paramref name="sums"/>), into
+    /// <paramref name="scores"/> in their layout (<see cref="RowIndex"/>). Lanes past the data give values never read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scores(float* maxima, float* sums, int groups, double viscosity, double* scores)
+    {
+        // A block's RowLength (8 Lanes Heads, Lanes >= 4) is a whole number of Vector<float>s: the last step stays inside it.
+        const double Ln2 = 0.6931471805599453;
+        int length = groups * Heads * Lanes;
+        var ln2 = new Vector<double>(Ln2);
+        var eps = new Vector<double>(viscosity);
+        for (int i = 0; i < length; i += Vector<float>.Count)
+        {
+            Vector.Widen(Vector.Load(maxima + i), out Vector<double> shiftLow, out Vector<double> shiftHigh);
+            Vector.Widen(Vector.Load(sums + i), out Vector<double> sumLow, out Vector<double> sumHigh);
+            (eps * ((shiftLow * ln2) + Vector.Log(sumLow))).Store(scores + i);
+            (eps * ((shiftHigh * ln2) + Vector.Log(sumHigh))).Store(scores + i + Vector<double>.Count);
+        }
+    }
 
     /// <summary>
     /// Packs W (K N rows of d, head-major) and b (K N), each times <paramref name="scale"/> (log2(e) / eps), into
@@ -325,12 +386,16 @@ internal sealed unsafe class GradientKernel
             bounds[i] = factors[i] == 0 ? float.PositiveInfinity : SmallestNormal / MathF.Abs(factors[i]);
         }
 
+        // The inputs that are not padding: d and the constant 1; a last register group of fewer than 4 takes 3
+        // accumulators (its rows past d + 1 are zeros that exist in the layout), which spares d = 2 a quarter of its work.
+        int used = Dimension + 1;
         for (int piece = 0; piece < all; piece++)
         {
             int head = piece / Pieces;
-            for (int first = 0; first < inputRows; first += Group)
+            for (int first = 0; first < used; first += Group)
             {
                 TVector a0 = TSimd.Broadcast(0f), a1 = a0, a2 = a0, a3 = a0;
+                bool four = used - first >= Group;
                 for (int group = 0; group < groups; group++)
                 {
                     // G = c 2^(z' - s), with exponentials whose product would be subnormal taken as 0 (they are below
@@ -342,7 +407,10 @@ internal sealed unsafe class GradientKernel
                     a0 = TSimd.MultiplyAdd(g, TSimd.Load(x), a0);
                     a1 = TSimd.MultiplyAdd(g, TSimd.Load(x + lanes), a1);
                     a2 = TSimd.MultiplyAdd(g, TSimd.Load(x + (2 * lanes)), a2);
-                    a3 = TSimd.MultiplyAdd(g, TSimd.Load(x + (3 * lanes)), a3);
+                    if (four)
+                    {
+                        a3 = TSimd.MultiplyAdd(g, TSimd.Load(x + (3 * lanes)), a3);
+                    }
                 }
 
                 float* destination = accumulators + (((piece * inputRows) + first) * lanes);
