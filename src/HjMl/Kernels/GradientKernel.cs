@@ -389,35 +389,60 @@ internal sealed unsafe class GradientKernel
         // The inputs that are not padding: d and the constant 1; a last register group of fewer than 4 takes 3
         // accumulators (its rows past d + 1 are zeros that exist in the layout), which spares d = 2 a quarter of its work.
         int used = Dimension + 1;
-        for (int piece = 0; piece < all; piece++)
-        {
-            int head = piece / Pieces;
-            for (int first = 0; first < used; first += Group)
-            {
-                TVector a0 = TSimd.Broadcast(0f), a1 = a0, a2 = a0, a3 = a0;
-                bool four = used - first >= Group;
-                for (int group = 0; group < groups; group++)
-                {
-                    // G = c 2^(z' - s), with exponentials whose product would be subnormal taken as 0 (they are below
-                    // 2^-126 of the row's largest term in the gradient): a subnormal product costs a hundred times a normal one.
-                    int at = ((group * Heads) + head) * lanes;
-                    TVector e = TSimd.Load(exponentials + (((group * all) + piece) * lanes));
-                    TVector g = TSimd.Multiply(TSimd.BelowToZero(e, TSimd.Load(bounds + at)), TSimd.Load(factors + at));
-                    float* x = inputs + (((group * inputRows) + first) * lanes);
-                    a0 = TSimd.MultiplyAdd(g, TSimd.Load(x), a0);
-                    a1 = TSimd.MultiplyAdd(g, TSimd.Load(x + lanes), a1);
-                    a2 = TSimd.MultiplyAdd(g, TSimd.Load(x + (2 * lanes)), a2);
-                    if (four)
-                    {
-                        a3 = TSimd.MultiplyAdd(g, TSimd.Load(x + (3 * lanes)), a3);
-                    }
-                }
+        int pieces = Pieces;
 
-                float* destination = accumulators + (((piece * inputRows) + first) * lanes);
-                TSimd.Store(TSimd.Add(TSimd.Load(destination), a0), destination);
-                TSimd.Store(TSimd.Add(TSimd.Load(destination + lanes), a1), destination + lanes);
-                TSimd.Store(TSimd.Add(TSimd.Load(destination + (2 * lanes)), a2), destination + (2 * lanes));
-                TSimd.Store(TSimd.Add(TSimd.Load(destination + (3 * lanes)), a3), destination + (3 * lanes));
+        // Per head, c_r [x_r 1] of every row of the block (the gradient's factor without the exponential), group by group.
+        float* products = stackalloc float[groups * inputRows * lanes];
+        for (int head = 0; head < Heads; head++)
+        {
+            for (int group = 0; group < groups; group++)
+            {
+                TVector c = TSimd.Load(factors + (((group * Heads) + head) * lanes));
+                for (int k = 0; k < inputRows; k++)
+                {
+                    int at = ((group * inputRows) + k) * lanes;
+                    TSimd.Store(TSimd.Multiply(c, TSimd.Load(inputs + at)), products + at);
+                }
+            }
+
+            for (int piece = head * pieces; piece < (head + 1) * pieces; piece++)
+            {
+                for (int first = 0; first < used; first += Group)
+                {
+                    TVector a0 = TSimd.Broadcast(0f), a1 = a0, a2 = a0, a3 = a0;
+                    if (used - first >= Group)
+                    {
+                        for (int group = 0; group < groups; group++)
+                        {
+                            // G [x 1] = 2^(z' - s) c [x 1], with exponentials whose product with c would be subnormal taken as 0
+                            // (they are below 2^-126 of the row's largest term in the gradient): a subnormal product costs a
+                            // hundred times a normal one.
+                            TVector e = TSimd.BelowToZero(TSimd.Load(exponentials + (((group * all) + piece) * lanes)), TSimd.Load(bounds + (((group * Heads) + head) * lanes)));
+                            float* cx = products + (((group * inputRows) + first) * lanes);
+                            a0 = TSimd.MultiplyAdd(e, TSimd.Load(cx), a0);
+                            a1 = TSimd.MultiplyAdd(e, TSimd.Load(cx + lanes), a1);
+                            a2 = TSimd.MultiplyAdd(e, TSimd.Load(cx + (2 * lanes)), a2);
+                            a3 = TSimd.MultiplyAdd(e, TSimd.Load(cx + (3 * lanes)), a3);
+                        }
+                    }
+                    else
+                    {
+                        for (int group = 0; group < groups; group++)
+                        {
+                            TVector e = TSimd.BelowToZero(TSimd.Load(exponentials + (((group * all) + piece) * lanes)), TSimd.Load(bounds + (((group * Heads) + head) * lanes)));
+                            float* cx = products + (((group * inputRows) + first) * lanes);
+                            a0 = TSimd.MultiplyAdd(e, TSimd.Load(cx), a0);
+                            a1 = TSimd.MultiplyAdd(e, TSimd.Load(cx + lanes), a1);
+                            a2 = TSimd.MultiplyAdd(e, TSimd.Load(cx + (2 * lanes)), a2);
+                        }
+                    }
+
+                    float* destination = accumulators + (((piece * inputRows) + first) * lanes);
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination), a0), destination);
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination + lanes), a1), destination + lanes);
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination + (2 * lanes)), a2), destination + (2 * lanes));
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination + (3 * lanes)), a3), destination + (3 * lanes));
+                }
             }
         }
     }
