@@ -41,6 +41,8 @@ internal sealed unsafe class GradientKernel
     // The smallest normal float, 2^-126.
     private const float SmallestNormal = 1.17549435e-38f;
 
+    private const double Ln2 = 0.6931471805599453;
+
     // Inputs per register group of the gradient: 4 accumulators per piece.
     private const int Group = 4;
 
@@ -174,7 +176,6 @@ internal sealed unsafe class GradientKernel
     public void Scores(float* maxima, float* sums, int groups, double viscosity, double* scores)
     {
         // A block's RowLength (8 Lanes Heads, Lanes >= 4) is a whole number of Vector<float>s: the last step stays inside it.
-        const double Ln2 = 0.6931471805599453;
         int length = groups * Heads * Lanes;
         var ln2 = new Vector<double>(Ln2);
         var eps = new Vector<double>(viscosity);
@@ -182,15 +183,43 @@ internal sealed unsafe class GradientKernel
         {
             Vector.Widen(Vector.Load(maxima + i), out Vector<double> shiftLow, out Vector<double> shiftHigh);
             Vector.Widen(Vector.Load(sums + i), out Vector<double> sumLow, out Vector<double> sumHigh);
-            (eps * ((shiftLow * ln2) + Vector.Log(sumLow))).Store(scores + i);
-            (eps * ((shiftHigh * ln2) + Vector.Log(sumHigh))).Store(scores + i + Vector<double>.Count);
+            (eps * ((shiftLow * ln2) + Log(sumLow))).Store(scores + i);
+            (eps * ((shiftHigh * ln2) + Log(sumHigh))).Store(scores + i + Vector<double>.Count);
         }
+    }
+
+    /// <summary>
+    /// ln x of every lane of <paramref name="x"/>, a positive normal double: x = 2^k m with m in [sqrt(1/2), sqrt(2)),
+    /// ln x = k ln 2 + 2 atanh(u), u = (m - 1) / (m + 1), |u| &lt; 0.172, and 2 atanh(u) = 2 (u + u^3/3 + ... + u^13/13), whose
+    /// remainder is below 5e-13. Inlined where it is called: the runtime's vector log is a method of its own that runs
+    /// unoptimised through a short command's first hundreds of iterations.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<double> Log(Vector<double> x)
+    {
+        Vector<ulong> bits = Vector.AsVectorUInt64(x);
+        Vector<long> exponent = Vector.AsVectorInt64(Vector.ShiftRightLogical(bits, 52)) - new Vector<long>(1023);
+        Vector<double> mantissa = Vector.AsVectorDouble((bits & new Vector<ulong>(0x000F_FFFF_FFFF_FFFFUL)) | new Vector<ulong>(0x3FF0_0000_0000_0000UL));
+        Vector<long> upper = Vector.GreaterThan(mantissa, new Vector<double>(1.4142135623730951));
+        mantissa = Vector.ConditionalSelect(upper, mantissa * 0.5, mantissa);
+        exponent -= upper;
+        Vector<double> u = (mantissa - Vector<double>.One) / (mantissa + Vector<double>.One);
+        Vector<double> u2 = u * u;
+        Vector<double> series = new Vector<double>(1.0 / 13);
+        series = (series * u2) + new Vector<double>(1.0 / 11);
+        series = (series * u2) + new Vector<double>(1.0 / 9);
+        series = (series * u2) + new Vector<double>(1.0 / 7);
+        series = (series * u2) + new Vector<double>(1.0 / 5);
+        series = (series * u2) + new Vector<double>(1.0 / 3);
+        series = (series * u2) + Vector<double>.One;
+        return (Vector.ConvertToDouble(exponent) * new Vector<double>(Ln2)) + (2 * u * series);
     }
 
     /// <summary>
     /// Packs W (K N rows of d, head-major) and b (K N), each times <paramref name="scale"/> (log2(e) / eps), into
     /// <paramref name="packed"/> (<see cref="PackedLength"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(ReadOnlySpan<double> weights, ReadOnlySpan<double> biases, double scale, Span<float> packed)
     {
         int d = Dimension;
@@ -210,6 +239,7 @@ internal sealed unsafe class GradientKernel
     /// The accumulated gradient (<see cref="PackedLength"/>) as dL/dW then dL/db, each divided by <paramref name="divisor"/>
     /// (and by the factors' <see cref="FactorScale"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Unpack(ReadOnlySpan<double> accumulators, double divisor, Span<double> weightGradient, Span<double> biasGradient)
     {
         int d = Dimension;

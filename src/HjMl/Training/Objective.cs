@@ -297,6 +297,7 @@ internal sealed class Objective
     // BlocksPerFlush blocks, fixed by the row count alone, which the threads take as they come free (a loaded machine
     // may run one thread's share late; the other takes over) and whose sums are reduced in chunk order: the result
     // depends on the data and the parameters, not on the thread count or the schedule.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe double EvaluateSingle(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient)
     {
         GradientKernel kernel = singleKernel ??= new GradientKernel(d, heads, pieces, SinglePrecisionWidth ?? LseKernel<float>.PreferredWidth);
@@ -353,12 +354,16 @@ internal sealed class Objective
                 }
             }
 
-            double loss = (total[^1] / weightSum) + (0.5 * regularisation * TensorPrimitives.Dot(w, w));
+            // Without L2 (the paper's problem) the penalty's terms are skipped, not added as zeros.
+            double loss = (total[^1] / weightSum) + (regularisation == 0 ? 0 : 0.5 * regularisation * TensorPrimitives.Dot(w, w));
             if (wantGradient)
             {
                 Span<double> weightGradient = gradient[..WeightCount];
                 kernel.Unpack(total, weightSum, weightGradient, gradient.Slice(WeightCount, all));
-                TensorPrimitives.MultiplyAdd(w, regularisation, weightGradient, weightGradient);
+                if (regularisation != 0)
+                {
+                    TensorPrimitives.MultiplyAdd(w, regularisation, weightGradient, weightGradient);
+                }
             }
 
             return loss;
@@ -450,7 +455,9 @@ internal sealed class Objective
         accumulator[^1] += lossSum;
     }
 
-    // The loss of one row from its head scores, and dL/df per head into deltas.
+    // The loss of one row from its head scores, and dL/df per head into deltas. Optimised from its first call: the
+    // float32 path calls it for every row of every iteration.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double Loss(ReadOnlySpan<double> scores, double target, Span<double> deltas)
     {
         switch (kind)
