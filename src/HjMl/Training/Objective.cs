@@ -339,6 +339,12 @@ internal sealed class Objective
                     RunChunk(chunk);
                 }
             }
+            else if (threads >= Environment.ProcessorCount)
+            {
+                // Every core: the kernels' own workers, which live as long as the process and join each call as they
+                // wake, rather than thread-pool threads that a short iteration often ends before they start.
+                new ChunkJob(RunChunk).Run(chunks);
+            }
             else
             {
                 Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, RunChunk);
@@ -372,6 +378,16 @@ internal sealed class Objective
         {
             ArrayPool<float>.Shared.Return(packed);
             ArrayPool<double>.Shared.Return(accumulators);
+        }
+    }
+
+    // The chunks of one evaluation as a TileJob: each chunk keeps its per-thread buffers, so workers need no sizing.
+    private sealed class ChunkJob(Action<int> runChunk) : TileJob
+    {
+        public override void RunTile(int tile, int worker) => runChunk(tile);
+
+        public override void PrepareWorkers(int workers)
+        {
         }
     }
 
