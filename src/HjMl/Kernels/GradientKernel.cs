@@ -41,6 +41,8 @@ internal sealed unsafe class GradientKernel
     // The smallest normal float, 2^-126.
     private const float SmallestNormal = 1.17549435e-38f;
 
+    private const double Ln2 = 0.6931471805599453;
+
     // Inputs per register group of the gradient: 4 accumulators per piece.
     private const int Group = 4;
 
@@ -92,22 +94,37 @@ internal sealed unsafe class GradientKernel
     public int LaneAccumulatorLength => PackedLength * Lanes;
 
     /// <summary>Blocks whose gradients the float lane accumulators sum before a <see cref="Flush"/>: 8 terms per lane and block.</summary>
-    public const int BlocksPerFlush = 8;
+    public const int BlocksPerFlush = 4;
 
     /// <summary>Adds the float lane accumulators, summed across lanes, to the double <paramref name="accumulators"/> (<see cref="PackedLength"/>) and clears them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Flush(Span<float> laneAccumulators, Span<double> accumulators)
     {
-        for (int i = 0; i < PackedLength; i++)
+        fixed (float* lanes = laneAccumulators)
         {
-            Span<float> lanes = laneAccumulators.Slice(i * Lanes, Lanes);
-            double sum = 0;
-            foreach (float value in lanes)
+            for (int i = 0; i < PackedLength; i++)
             {
-                sum += value;
+                // Each lane widened to double, then summed pairwise.
+                float* value = lanes + (i * Lanes);
+                switch (Width)
+                {
+                    case VectorWidth.Bits512:
+                        (Vector512<double> low512, Vector512<double> high512) = Vector512.Widen(Vector512.Load(value));
+                        accumulators[i] += Vector512.Sum(low512 + high512);
+                        Vector512<float>.Zero.Store(value);
+                        break;
+                    case VectorWidth.Bits256:
+                        (Vector256<double> low256, Vector256<double> high256) = Vector256.Widen(Vector256.Load(value));
+                        accumulators[i] += Vector256.Sum(low256 + high256);
+                        Vector256<float>.Zero.Store(value);
+                        break;
+                    default:
+                        (Vector128<double> low128, Vector128<double> high128) = Vector128.Widen(Vector128.Load(value));
+                        accumulators[i] += Vector128.Sum(low128 + high128);
+                        Vector128<float>.Zero.Store(value);
+                        break;
+                }
             }
-
-            accumulators[i] += sum;
-            lanes.Clear();
         }
     }
 
@@ -127,9 +144,82 @@ internal sealed unsafe class GradientKernel
     public int RowIndex(int row, int head) => (((row / Lanes * Heads) + head) * Lanes) + (row % Lanes);
 
     /// <summary>
+    /// Writes <paramref name="count"/> rows of d inputs and a 1 (<paramref name="rows"/>, row by row, d + 1 values each)
+    /// into a block's <paramref name="inputs"/> in float, group by group (<see cref="InputIndex"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void LoadInputs(ReadOnlySpan<double> rows, int count, float* inputs)
+    {
+        int stride = Dimension + 1;
+        int lanes = Lanes;
+        for (int group = 0, first = 0; first < count; group++, first += lanes)
+        {
+            float* x = inputs + (group * InputRows * lanes);
+            int last = Math.Min(lanes, count - first);
+            for (int lane = 0; lane < last; lane++)
+            {
+                ReadOnlySpan<double> row = rows.Slice((first + lane) * stride, stride);
+                for (int k = 0; k < stride; k++)
+                {
+                    x[(k * lanes) + lane] = (float)row[k];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each head's score f_k = eps (s_k ln 2 + ln S_k) of a block's first <paramref name="groups"/> groups, in double, from
+    /// the shifts and sums <see cref="Forward"/> left (<paramref name="maxima"/>, <paramref name="sums"/>), into
+    /// <paramref name="scores"/> in their layout (<see cref="RowIndex"/>). Lanes past the data give values never read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scores(float* maxima, float* sums, int groups, double viscosity, double* scores)
+    {
+        // A block's RowLength (8 Lanes Heads, Lanes >= 4) is a whole number of Vector<float>s: the last step stays inside it.
+        int length = groups * Heads * Lanes;
+        var ln2 = new Vector<double>(Ln2);
+        var eps = new Vector<double>(viscosity);
+        for (int i = 0; i < length; i += Vector<float>.Count)
+        {
+            Vector.Widen(Vector.Load(maxima + i), out Vector<double> shiftLow, out Vector<double> shiftHigh);
+            Vector.Widen(Vector.Load(sums + i), out Vector<double> sumLow, out Vector<double> sumHigh);
+            (eps * ((shiftLow * ln2) + Log(sumLow))).Store(scores + i);
+            (eps * ((shiftHigh * ln2) + Log(sumHigh))).Store(scores + i + Vector<double>.Count);
+        }
+    }
+
+    /// <summary>
+    /// ln x of every lane of <paramref name="x"/>, a positive normal double: x = 2^k m with m in [sqrt(1/2), sqrt(2)),
+    /// ln x = k ln 2 + 2 atanh(u), u = (m - 1) / (m + 1), |u| &lt; 0.172, and 2 atanh(u) = 2 (u + u^3/3 + ... + u^13/13), whose
+    /// remainder is below 5e-13. Inlined where it is called: the runtime's vector log is a method of its own that runs
+    /// unoptimised through a short command's first hundreds of iterations.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<double> Log(Vector<double> x)
+    {
+        Vector<ulong> bits = Vector.AsVectorUInt64(x);
+        Vector<long> exponent = Vector.AsVectorInt64(Vector.ShiftRightLogical(bits, 52)) - new Vector<long>(1023);
+        Vector<double> mantissa = Vector.AsVectorDouble((bits & new Vector<ulong>(0x000F_FFFF_FFFF_FFFFUL)) | new Vector<ulong>(0x3FF0_0000_0000_0000UL));
+        Vector<long> upper = Vector.GreaterThan(mantissa, new Vector<double>(1.4142135623730951));
+        mantissa = Vector.ConditionalSelect(upper, mantissa * 0.5, mantissa);
+        exponent -= upper;
+        Vector<double> u = (mantissa - Vector<double>.One) / (mantissa + Vector<double>.One);
+        Vector<double> u2 = u * u;
+        Vector<double> series = new Vector<double>(1.0 / 13);
+        series = (series * u2) + new Vector<double>(1.0 / 11);
+        series = (series * u2) + new Vector<double>(1.0 / 9);
+        series = (series * u2) + new Vector<double>(1.0 / 7);
+        series = (series * u2) + new Vector<double>(1.0 / 5);
+        series = (series * u2) + new Vector<double>(1.0 / 3);
+        series = (series * u2) + Vector<double>.One;
+        return (Vector.ConvertToDouble(exponent) * new Vector<double>(Ln2)) + (2 * u * series);
+    }
+
+    /// <summary>
     /// Packs W (K N rows of d, head-major) and b (K N), each times <paramref name="scale"/> (log2(e) / eps), into
     /// <paramref name="packed"/> (<see cref="PackedLength"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(ReadOnlySpan<double> weights, ReadOnlySpan<double> biases, double scale, Span<float> packed)
     {
         int d = Dimension;
@@ -149,6 +239,7 @@ internal sealed unsafe class GradientKernel
     /// The accumulated gradient (<see cref="PackedLength"/>) as dL/dW then dL/db, each divided by <paramref name="divisor"/>
     /// (and by the factors' <see cref="FactorScale"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Unpack(ReadOnlySpan<double> accumulators, double divisor, Span<double> weightGradient, Span<double> biasGradient)
     {
         int d = Dimension;
@@ -325,31 +416,63 @@ internal sealed unsafe class GradientKernel
             bounds[i] = factors[i] == 0 ? float.PositiveInfinity : SmallestNormal / MathF.Abs(factors[i]);
         }
 
-        for (int piece = 0; piece < all; piece++)
-        {
-            int head = piece / Pieces;
-            for (int first = 0; first < inputRows; first += Group)
-            {
-                TVector a0 = TSimd.Broadcast(0f), a1 = a0, a2 = a0, a3 = a0;
-                for (int group = 0; group < groups; group++)
-                {
-                    // G = c 2^(z' - s), with exponentials whose product would be subnormal taken as 0 (they are below
-                    // 2^-126 of the row's largest term in the gradient): a subnormal product costs a hundred times a normal one.
-                    int at = ((group * Heads) + head) * lanes;
-                    TVector e = TSimd.Load(exponentials + (((group * all) + piece) * lanes));
-                    TVector g = TSimd.Multiply(TSimd.BelowToZero(e, TSimd.Load(bounds + at)), TSimd.Load(factors + at));
-                    float* x = inputs + (((group * inputRows) + first) * lanes);
-                    a0 = TSimd.MultiplyAdd(g, TSimd.Load(x), a0);
-                    a1 = TSimd.MultiplyAdd(g, TSimd.Load(x + lanes), a1);
-                    a2 = TSimd.MultiplyAdd(g, TSimd.Load(x + (2 * lanes)), a2);
-                    a3 = TSimd.MultiplyAdd(g, TSimd.Load(x + (3 * lanes)), a3);
-                }
+        // The inputs that are not padding: d and the constant 1; a last register group of fewer than 4 takes 3
+        // accumulators (its rows past d + 1 are zeros that exist in the layout), which spares d = 2 a quarter of its work.
+        int used = Dimension + 1;
+        int pieces = Pieces;
 
-                float* destination = accumulators + (((piece * inputRows) + first) * lanes);
-                TSimd.Store(TSimd.Add(TSimd.Load(destination), a0), destination);
-                TSimd.Store(TSimd.Add(TSimd.Load(destination + lanes), a1), destination + lanes);
-                TSimd.Store(TSimd.Add(TSimd.Load(destination + (2 * lanes)), a2), destination + (2 * lanes));
-                TSimd.Store(TSimd.Add(TSimd.Load(destination + (3 * lanes)), a3), destination + (3 * lanes));
+        // Per head, c_r [x_r 1] of every row of the block (the gradient's factor without the exponential), group by group.
+        float* products = stackalloc float[groups * inputRows * lanes];
+        for (int head = 0; head < Heads; head++)
+        {
+            for (int group = 0; group < groups; group++)
+            {
+                TVector c = TSimd.Load(factors + (((group * Heads) + head) * lanes));
+                for (int k = 0; k < inputRows; k++)
+                {
+                    int at = ((group * inputRows) + k) * lanes;
+                    TSimd.Store(TSimd.Multiply(c, TSimd.Load(inputs + at)), products + at);
+                }
+            }
+
+            for (int piece = head * pieces; piece < (head + 1) * pieces; piece++)
+            {
+                for (int first = 0; first < used; first += Group)
+                {
+                    TVector a0 = TSimd.Broadcast(0f), a1 = a0, a2 = a0, a3 = a0;
+                    if (used - first >= Group)
+                    {
+                        for (int group = 0; group < groups; group++)
+                        {
+                            // G [x 1] = 2^(z' - s) c [x 1], with exponentials whose product with c would be subnormal taken as 0
+                            // (they are below 2^-126 of the row's largest term in the gradient): a subnormal product costs a
+                            // hundred times a normal one.
+                            TVector e = TSimd.BelowToZero(TSimd.Load(exponentials + (((group * all) + piece) * lanes)), TSimd.Load(bounds + (((group * Heads) + head) * lanes)));
+                            float* cx = products + (((group * inputRows) + first) * lanes);
+                            a0 = TSimd.MultiplyAdd(e, TSimd.Load(cx), a0);
+                            a1 = TSimd.MultiplyAdd(e, TSimd.Load(cx + lanes), a1);
+                            a2 = TSimd.MultiplyAdd(e, TSimd.Load(cx + (2 * lanes)), a2);
+                            a3 = TSimd.MultiplyAdd(e, TSimd.Load(cx + (3 * lanes)), a3);
+                        }
+                    }
+                    else
+                    {
+                        for (int group = 0; group < groups; group++)
+                        {
+                            TVector e = TSimd.BelowToZero(TSimd.Load(exponentials + (((group * all) + piece) * lanes)), TSimd.Load(bounds + (((group * Heads) + head) * lanes)));
+                            float* cx = products + (((group * inputRows) + first) * lanes);
+                            a0 = TSimd.MultiplyAdd(e, TSimd.Load(cx), a0);
+                            a1 = TSimd.MultiplyAdd(e, TSimd.Load(cx + lanes), a1);
+                            a2 = TSimd.MultiplyAdd(e, TSimd.Load(cx + (2 * lanes)), a2);
+                        }
+                    }
+
+                    float* destination = accumulators + (((piece * inputRows) + first) * lanes);
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination), a0), destination);
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination + lanes), a1), destination + lanes);
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination + (2 * lanes)), a2), destination + (2 * lanes));
+                    TSimd.Store(TSimd.Add(TSimd.Load(destination + (3 * lanes)), a3), destination + (3 * lanes));
+                }
             }
         }
     }

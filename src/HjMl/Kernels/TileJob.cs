@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace HjMl.Kernels;
@@ -44,6 +45,9 @@ internal static class TileScheduler
     private static readonly SemaphoreSlim Wake = new(0);
     private static readonly ManualResetEventSlim Finished = new(false);
     private static readonly int Workers = Environment.ProcessorCount - 1;
+
+    // How long a worker spins for the next batch before it sleeps: 200 microseconds.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 5000;
     private static bool started;
     private static long claims;
     private static int tiles;
@@ -121,6 +125,14 @@ internal static class TileScheduler
     {
         while (true)
         {
+            // Spin before sleeping: a training iteration's next batch follows within microseconds, and a worker woken
+            // from sleep often arrives after the caller has done the whole batch alone.
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Wake.CurrentCount == 0 && Stopwatch.GetTimestamp() < deadline)
+            {
+                Thread.SpinWait(20);
+            }
+
             Wake.Wait();
             Work(worker);
         }

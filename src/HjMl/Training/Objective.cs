@@ -21,9 +21,8 @@ internal sealed class Objective
     private const int MinimumChunkRows = 64;
 
     private const double Log2E = 1.4426950408889634;
-    private const double Ln2 = 0.6931471805599453;
 
-    // Per-thread blocks of the float32 path (AlignedBuffer.Rent): inputs, exponentials, maxima/sums/factors, log sums.
+    // Per-thread blocks of the float32 path (AlignedBuffer.Rent): inputs, exponentials, maxima/sums/factors, scores.
     [ThreadStatic]
     private static float[]? singleInputs;
 
@@ -34,7 +33,7 @@ internal sealed class Objective
     private static float[]? singleRowValues;
 
     [ThreadStatic]
-    private static double[]? singleLogSums;
+    private static double[]? singleScores;
 
     [ThreadStatic]
     private static float[]? singleLaneGradient;
@@ -294,14 +293,18 @@ internal sealed class Objective
         }
     }
 
-    // Evaluate on the fused float32 path: the same chunks, the same chunk-order reduction, GradientKernel per block of rows.
+    // Evaluate on the fused float32 path, GradientKernel per block of rows. The rows split into chunks of
+    // BlocksPerFlush blocks, fixed by the row count alone, which the threads take as they come free (a loaded machine
+    // may run one thread's share late; the other takes over) and whose sums are reduced in chunk order: the result
+    // depends on the data and the parameters, not on the thread count or the schedule.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe double EvaluateSingle(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient)
     {
         GradientKernel kernel = singleKernel ??= new GradientKernel(d, heads, pieces, SinglePrecisionWidth ?? LseKernel<float>.PreferredWidth);
         int all = AllPieces;
         bool wantGradient = !gradient.IsEmpty;
-        int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
-        int chunkRows = (rows + chunks - 1) / chunks;
+        int chunkRows = kernel.BlockRows * GradientKernel.BlocksPerFlush;
+        int chunks = (rows + chunkRows - 1) / chunkRows;
         int packedLength = kernel.PackedLength;
         int accumulatorLength = packedLength + 1; // the gradient in the kernel's layout, then the loss
 
@@ -318,23 +321,29 @@ internal sealed class Objective
             {
                 int first = chunk * chunkRows;
                 int count = Math.Min(chunkRows, rows - first);
-                if (count > 0)
-                {
-                    ChunkSingle(
-                        kernel,
-                        packed,
-                        viscosity,
-                        inputs.AsSpan(first * Stride, count * Stride),
-                        targets.AsSpan(first, count),
-                        weights is null ? default : weights.AsSpan(first, count),
-                        accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength),
-                        wantGradient);
-                }
+                ChunkSingle(
+                    kernel,
+                    packed,
+                    viscosity,
+                    inputs.AsSpan(first * Stride, count * Stride),
+                    targets.AsSpan(first, count),
+                    weights is null ? default : weights.AsSpan(first, count),
+                    accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength),
+                    wantGradient);
             }
 
-            if (chunks == 1)
+            if (chunks == 1 || threads == 1)
             {
-                RunChunk(0);
+                for (int chunk = 0; chunk < chunks; chunk++)
+                {
+                    RunChunk(chunk);
+                }
+            }
+            else if (threads >= Environment.ProcessorCount)
+            {
+                // Every core: the kernels' own workers, which live as long as the process and join each call as they
+                // wake, rather than thread-pool threads that a short iteration often ends before they start.
+                new ChunkJob(RunChunk).Run(chunks);
             }
             else
             {
@@ -344,15 +353,23 @@ internal sealed class Objective
             Span<double> total = accumulators.AsSpan(0, accumulatorLength);
             for (int chunk = 1; chunk < chunks; chunk++)
             {
-                TensorPrimitives.Add(total, accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength), total);
+                Span<double> part = accumulators.AsSpan(chunk * accumulatorLength, accumulatorLength);
+                for (int i = 0; i < accumulatorLength; i++)
+                {
+                    total[i] += part[i];
+                }
             }
 
-            double loss = (total[^1] / weightSum) + (0.5 * regularisation * TensorPrimitives.Dot(w, w));
+            // Without L2 (the paper's problem) the penalty's terms are skipped, not added as zeros.
+            double loss = (total[^1] / weightSum) + (regularisation == 0 ? 0 : 0.5 * regularisation * TensorPrimitives.Dot(w, w));
             if (wantGradient)
             {
                 Span<double> weightGradient = gradient[..WeightCount];
                 kernel.Unpack(total, weightSum, weightGradient, gradient.Slice(WeightCount, all));
-                TensorPrimitives.MultiplyAdd(w, regularisation, weightGradient, weightGradient);
+                if (regularisation != 0)
+                {
+                    TensorPrimitives.MultiplyAdd(w, regularisation, weightGradient, weightGradient);
+                }
             }
 
             return loss;
@@ -364,6 +381,17 @@ internal sealed class Objective
         }
     }
 
+    // The chunks of one evaluation as a TileJob: each chunk keeps its per-thread buffers, so workers need no sizing.
+    private sealed class ChunkJob(Action<int> runChunk) : TileJob
+    {
+        public override void RunTile(int tile, int worker) => runChunk(tile);
+
+        public override void PrepareWorkers(int workers)
+        {
+        }
+    }
+
+    // One chunk of at most BlocksPerFlush blocks: its loss and its gradient in the kernel's layout into accumulator.
     // Compiled fully optimised on first call: a short training run would otherwise spend its first iterations in tier-0 code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ChunkSingle(GradientKernel kernel, float[] packedWeights, double viscosity, ReadOnlySpan<double> inputs, ReadOnlySpan<double> targets, ReadOnlySpan<double> weights, Span<double> accumulator, bool wantGradient)
@@ -371,31 +399,31 @@ internal sealed class Objective
         int rows = targets.Length;
         int stride = Stride;
         int blockRows = kernel.BlockRows;
+        int lanes = kernel.Lanes;
         Span<float> blockInputs = AlignedBuffer<float>.Rent(ref singleInputs, kernel.InputLength);
         Span<float> exponentials = AlignedBuffer<float>.Rent(ref singleExponentials, kernel.ExponentialLength);
         Span<float> rowValues = AlignedBuffer<float>.Rent(ref singleRowValues, 3 * kernel.RowLength);
-        Span<double> logSums = AlignedBuffer<double>.Rent(ref singleLogSums, kernel.RowLength);
+        Span<double> blockScores = AlignedBuffer<double>.Rent(ref singleScores, kernel.RowLength);
         Span<float> laneGradient = AlignedBuffer<float>.Rent(ref singleLaneGradient, wantGradient ? kernel.LaneAccumulatorLength : 0);
-        Span<double> gradient = accumulator[..kernel.PackedLength];
         Span<double> scores = stackalloc double[heads];
         Span<double> deltas = stackalloc double[heads];
         blockInputs.Clear();
         rowValues.Clear();
         laneGradient.Clear();
         double lossSum = 0;
-        int blocks = 0;
         fixed (float* packed = packedWeights)
         fixed (float* x = blockInputs)
         fixed (float* e = exponentials)
         fixed (float* m = rowValues)
-        fixed (float* lanes = laneGradient)
+        fixed (double* f = blockScores)
+        fixed (float* lanesGradient = laneGradient)
         {
             float* s = m + kernel.RowLength;
             float* c = s + kernel.RowLength;
             for (int first = 0; first < rows; first += blockRows)
             {
                 int count = Math.Min(blockRows, rows - first);
-                int groups = (count + kernel.Lanes - 1) / kernel.Lanes;
+                int groups = (count + lanes - 1) / lanes;
                 if (count < blockRows)
                 {
                     // The last block: rows past the data have inputs 0 and factors 0 (the layout's contract).
@@ -403,57 +431,49 @@ internal sealed class Objective
                     rowValues.Clear();
                 }
 
-                for (int r = 0; r < count; r++)
-                {
-                    ReadOnlySpan<double> row = inputs.Slice((first + r) * stride, stride);
-                    for (int k = 0; k < stride; k++)
-                    {
-                        x[kernel.InputIndex(r, k)] = (float)row[k];
-                    }
-                }
-
+                kernel.LoadInputs(inputs.Slice(first * stride, count * stride), count, x);
                 kernel.Forward(packed, x, groups, e, m, s);
-                for (int r = 0; r < count; r++)
-                {
-                    for (int head = 0; head < heads; head++)
-                    {
-                        logSums[(r * heads) + head] = s[kernel.RowIndex(r, head)];
-                    }
-                }
+                kernel.Scores(m, s, groups, viscosity, f);
 
-                TensorPrimitives.Log(logSums[..(count * heads)], logSums[..(count * heads)]);
-                for (int r = 0; r < count; r++)
+                // Row r of the block is lane r % lanes of group r / lanes; its head k's values lie at (group K + k) lanes + lane.
+                for (int r = 0, group = 0; group < groups; group++)
                 {
-                    for (int head = 0; head < heads; head++)
+                    for (int lane = 0; lane < lanes && r < count; lane++, r++)
                     {
-                        // f = eps ln(sum_j exp(z_j / eps)) = eps (s ln 2 + ln S) for the logits z' = z log2(e) / eps, S = sum_j 2^(z'_j - s).
-                        scores[head] = viscosity * ((m[kernel.RowIndex(r, head)] * Ln2) + logSums[(r * heads) + head]);
-                    }
+                        int at = (group * heads * lanes) + lane;
+                        for (int head = 0; head < heads; head++)
+                        {
+                            scores[head] = f[at + (head * lanes)];
+                        }
 
-                    double weight = weights.IsEmpty ? 1.0 : weights[first + r];
-                    lossSum += weight * Loss(scores, targets[first + r], deltas);
-                    for (int head = 0; head < heads; head++)
-                    {
-                        int at = kernel.RowIndex(r, head);
-                        c[at] = (float)(GradientKernel.FactorScale * weight * deltas[head] / s[at]);
+                        double weight = weights.IsEmpty ? 1.0 : weights[first + r];
+                        lossSum += weight * Loss(scores, targets[first + r], deltas);
+                        for (int head = 0; head < heads; head++)
+                        {
+                            int index = at + (head * lanes);
+                            c[index] = (float)(GradientKernel.FactorScale * weight * deltas[head] / s[index]);
+                        }
                     }
                 }
 
                 if (wantGradient)
                 {
-                    kernel.Accumulate(e, c, x, groups, lanes);
-                    if (++blocks % GradientKernel.BlocksPerFlush == 0 || first + blockRows >= rows)
-                    {
-                        kernel.Flush(laneGradient, gradient);
-                    }
+                    kernel.Accumulate(e, c, x, groups, lanesGradient);
                 }
             }
+        }
+
+        if (wantGradient)
+        {
+            kernel.Flush(laneGradient, accumulator[..kernel.PackedLength]);
         }
 
         accumulator[^1] += lossSum;
     }
 
-    // The loss of one row from its head scores, and dL/df per head into deltas.
+    // The loss of one row from its head scores, and dL/df per head into deltas. Optimised from its first call: the
+    // float32 path calls it for every row of every iteration.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double Loss(ReadOnlySpan<double> scores, double target, Span<double> deltas)
     {
         switch (kind)

@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace HjMl.Training.Optimizers;
 
@@ -25,7 +25,6 @@ internal static class Adam
         var gradient = new double[n];
         var firstMoment = new double[n];
         var secondMoment = new double[n];
-        var scratch = new double[n];
         int batch = settings.BatchSize == 0 || settings.BatchSize >= all ? all : settings.BatchSize;
         int[] rows = Enumerable.Range(0, all).ToArray();
         long step = 0;
@@ -51,18 +50,7 @@ internal static class Adam
                     : objective.Evaluate(parameters, viscosity, rows.AsSpan(first, count), gradient);
 
                 step++;
-                TensorPrimitives.Multiply(firstMoment, Beta1, firstMoment);
-                TensorPrimitives.MultiplyAdd(gradient, 1 - Beta1, firstMoment, firstMoment);
-                TensorPrimitives.Multiply(gradient, gradient, scratch);
-                TensorPrimitives.Multiply(secondMoment, Beta2, secondMoment);
-                TensorPrimitives.MultiplyAdd(scratch, 1 - Beta2, secondMoment, secondMoment);
-                double correction1 = 1 - Math.Pow(Beta1, step);
-                double correction2 = 1 - Math.Pow(Beta2, step);
-                TensorPrimitives.Divide(secondMoment, correction2, scratch);
-                TensorPrimitives.Sqrt(scratch, scratch);
-                TensorPrimitives.Add(scratch, Epsilon, scratch);
-                TensorPrimitives.Divide(firstMoment, scratch, scratch);
-                TensorPrimitives.MultiplyAdd(scratch, -rate / correction1, parameters, parameters);
+                Step(parameters, gradient, firstMoment, secondMoment, rate, 1 - Math.Pow(Beta1, step), 1 - Math.Pow(Beta2, step));
                 objective.Project(parameters);
                 lossSum += loss * count;
                 batches += count;
@@ -72,6 +60,24 @@ internal static class Adam
             {
                 break;
             }
+        }
+    }
+
+    // One update, parameter by parameter in one pass: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+    // theta -= rate (m / c1) / (sqrt(v / c2) + epsilon) with the bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t.
+    // Compiled fully optimised at once: it runs every step from the first.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Step(Span<double> parameters, ReadOnlySpan<double> gradient, Span<double> firstMoment, Span<double> secondMoment, double rate, double correction1, double correction2)
+    {
+        double scale = -rate / correction1;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            double g = gradient[i];
+            double m = (g * (1 - Beta1)) + (firstMoment[i] * Beta1);
+            double v = ((g * g) * (1 - Beta2)) + (secondMoment[i] * Beta2);
+            firstMoment[i] = m;
+            secondMoment[i] = v;
+            parameters[i] = ((m / (Math.Sqrt(v / correction2) + Epsilon)) * scale) + parameters[i];
         }
     }
 }
