@@ -1,0 +1,87 @@
+using HjMl.MLNet.Prediction;
+using HjMl.MLNet.Tests.Support;
+using HjMl.MLNet.Trainers;
+using HjMl.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace HjMl.MLNet.Tests.Persistence;
+
+/// <summary>
+/// A model trained through the catalog with FeatureEmbedding = Periodic survives ML.NET's Save and Load: the plain load
+/// runs HjMl's exported graph in OnnxTransformer and scores every row as the live transformer does, within the 1e-5
+/// relative to max(1, |value|) the other saved flows meet; LoadWithHopfCole gives back the same doubles.
+/// </summary>
+public class EmbeddedFlowSaveAndLoadTests
+{
+    private const double Tolerance = 1e-5;
+
+    [Theory]
+    [InlineData("binary", 0)]
+    [InlineData("binary", 2)]
+    [InlineData("regression", 1)]
+    public void EmbeddedModelSavedAndLoadedScoresAsTheLiveOne(string task, int depth)
+    {
+        var context = new MLContext(seed: 1);
+        (IDataView data, IEstimator<ITransformer> pipeline) = Pipeline(context, task, depth);
+        ITransformer model = pipeline.Fit(data);
+        HopfColePredictionTransformer trained = Stages(model).OfType<HopfColePredictionTransformer>().Single();
+        Assert.Equal(depth, trained.Model.Model.Depth);
+        Assert.NotNull(trained.Model.Model.Flow!.Shape.Embedding);
+
+        ITransformer loaded = SaveAndLoad(context, model, data.Schema, (load, path) => load.Model.Load(path, out _));
+        Assert.Contains(Stages(loaded), stage => stage.GetType().Name == "OnnxTransformer");
+        float[] scores = Column(model, data, "Score");
+        AssertClose(scores, Column(loaded, data, "Score"), "Score");
+        if (task == "binary")
+        {
+            AssertClose(Column(model, data, "Probability"), Column(loaded, data, "Probability"), "Probability");
+            bool[] before = [.. model.Transform(data).GetColumn<bool>("PredictedLabel")];
+            bool[] after = [.. loaded.Transform(data).GetColumn<bool>("PredictedLabel")];
+            int[] different = [.. Enumerable.Range(0, before.Length).Where(row => before[row] != after[row] && Math.Abs(scores[row]) > Tolerance)];
+            Assert.True(different.Length == 0, $"{different.Length} predicted labels differ away from the decision boundary, first row {different.FirstOrDefault()}.");
+        }
+
+        ITransformer rebound = SaveAndLoad(context, model, data.Schema, (load, path) => load.Model.LoadWithHopfCole(path, out _));
+        Assert.Equal(scores, Column(rebound, data, "Score"));
+    }
+
+    private static (IDataView Data, IEstimator<ITransformer> Pipeline) Pipeline(MLContext context, string task, int depth) => task switch
+    {
+        "binary" => (MLNetData.BreastCancer(context), context.Transforms.NormalizeMeanVariance("Features").Append(context.BinaryClassification.Trainers.HopfCole(
+            new HopfColeBinaryTrainer.Options { NumberOfSupportPoints = 8, MaximumEpochs = 10, Depth = depth, FlowSupportPoints = 8, FeatureEmbedding = FeatureEmbedding.Periodic, EmbeddingFrequencies = 8, EmbeddingWidth = 8 }))),
+        _ => (MLNetData.Diabetes(context), context.Transforms.NormalizeMinMax("Features").Append(context.Regression.Trainers.HopfCole(
+            new HopfColeRegressionTrainer.Options { NumberOfSupportPoints = 8, MaximumEpochs = 10, Depth = depth, FlowSupportPoints = 8, FeatureEmbedding = FeatureEmbedding.Periodic, EmbeddingFrequencies = 8, EmbeddingWidth = 8 }))),
+    };
+
+    private static ITransformer SaveAndLoad(MLContext context, ITransformer model, DataViewSchema schema, Func<MLContext, string, ITransformer> load)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"hjml-embedded-{Guid.NewGuid():N}.zip");
+        try
+        {
+            context.Model.Save(model, schema, path);
+            return load(new MLContext(seed: 2), path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static IEnumerable<ITransformer> Stages(ITransformer transformer)
+        => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Stages) : [transformer];
+
+    private static float[] Column(ITransformer model, IDataView data, string name) => [.. model.Transform(data).GetColumn<float>(name)];
+
+    private static void AssertClose(float[] expected, float[] actual, string name)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double worst = 0;
+        for (int row = 0; row < expected.Length; row++)
+        {
+            worst = Math.Max(worst, Math.Abs(expected[row] - actual[row]) / Math.Max(1, Math.Abs(expected[row])));
+        }
+
+        Assert.True(worst <= Tolerance, $"{name}: largest difference {worst:E2} relative to max(1, |value|) over {expected.Length} rows");
+    }
+}
