@@ -1,6 +1,8 @@
 using System.Globalization;
 using HjMl.Data;
+using Google.Protobuf;
 using HjMl.Embeddings;
+using HjMl.Flows;
 using HjMl.Models;
 using HjMl.Onnx;
 using HjMl.Onnx.Protocol;
@@ -17,8 +19,8 @@ namespace HjMl.Tests.Onnx;
 /// </summary>
 public sealed class EmbeddedFlowOnnxRuntimeTests(OnnxRuntimeFixture runtime, ITestOutputHelper log) : IClassFixture<OnnxRuntimeFixture>
 {
-    // The flow tests' 1e-5 relative to max(1, |value|). The float32 phases 2 pi c x carry about 1e-7 of their size as
-    // error (OnnxExport.EmbeddingGraph), which these models' frequencies and rows keep below it (worst 3e-6).
+    // The flow tests' 1e-5 relative to max(1, |value|): the graph forms the phases 2 pi c x in double (in float32 their
+    // error grows with |c x|; OnnxExport.EmbeddingGraph).
     private const double Tolerance = 1e-5;
 
     [Theory]
@@ -67,6 +69,43 @@ public sealed class EmbeddedFlowOnnxRuntimeTests(OnnxRuntimeFixture runtime, ITe
                 AssertSameLabelsBeyondTolerance(result, OnnxExport.PredictedClassIndexName, predictions.Select(prediction => (double)prediction.ClassIndex), predictions.Select((_, row) => RunnerUpGap(scores.AsSpan(row * outputs, outputs))));
                 break;
         }
+    }
+
+    [Fact]
+    public void EmbeddedStateMatchesOnRowsFarFromTheTrainingMeansBecauseThePhasesAreFormedInDouble()
+    {
+        // z_0 itself, read from the graph: at 25 standard deviations a float32 phase 2 pi c x would be off by about 1e-7
+        // of itself (1e-4 rad for |c| = 6), and the sines with it.
+        Dataset data = TestData.Load("breast_cancer.csv");
+        HopfColeModel model = Train(data, ModelKind.BinaryClassification, depth: 0, sharedControls: false);
+        GibbsFlow flow = model.Flow!;
+        EmbeddingShape embedding = flow.Shape.Embedding!;
+        int rows = 2 * embedding.Features.Count;
+        float[] features = Float32Features(data)[..(rows * data.Columns)];
+        for (int row = 0; row < rows; row++)
+        {
+            int feature = embedding.Features[row % embedding.Features.Count];
+            double far = row < embedding.Features.Count ? 25 : -25;
+            features[(row * data.Columns) + feature] = (float)(model.Scaling.Means[feature] + (far * model.Scaling.Scales[feature]));
+        }
+
+        ModelProto proto = ModelProto.Parser.ParseFrom(OnnxExport.ToBytes(model));
+        proto.Graph.Output.Add(new ValueInfoProto
+        {
+            Name = "embedding_state",
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+        });
+        RuntimeResult result = runtime.Run(proto.ToByteArray(), features, rows, data.Columns);
+        int m = flow.Width;
+        var expected = new double[rows * m];
+        var standardised = new double[data.Columns];
+        for (int row = 0; row < rows; row++)
+        {
+            model.Scaling.Apply(features.AsSpan(row * data.Columns, data.Columns).ToArray().Select(value => (double)value).ToArray(), standardised);
+            flow.Trajectory(standardised, expected.AsSpan(row * m, m));
+        }
+
+        AssertTensor(result, "embedding_state", [rows, m], expected);
     }
 
     [Fact]
