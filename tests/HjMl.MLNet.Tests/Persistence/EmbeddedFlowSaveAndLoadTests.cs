@@ -46,6 +46,28 @@ public class EmbeddedFlowSaveAndLoadTests
         Assert.Equal(scores, Column(rebound, data, "Score"));
     }
 
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void SavedEmbeddedModelRefusesANonFiniteEmbeddedFeature(float value)
+    {
+        // The saved graph's guard refuses a row whose head scores are not finite; the embedding must not turn a NaN
+        // feature into finite sines (or Relu into 0).
+        var context = new MLContext(seed: 1);
+        (IDataView data, IEstimator<ITransformer> pipeline) = Pipeline(context, "binary", 0);
+        ITransformer model = pipeline.Fit(data);
+        HopfColePredictionTransformer trained = Stages(model).OfType<HopfColePredictionTransformer>().Single();
+        int feature = trained.Model.Model.Flow!.Shape.Embedding!.Features[0];
+        ITransformer loaded = SaveAndLoad(context, model, data.Schema, (load, path) => load.Model.Load(path, out _));
+        float[][] rows = [.. data.GetColumn<float[]>("Features").Take(20)];
+        rows[7][feature] = value;
+        IDataView batch = SaveAndLoadTests.Rows(context, rows, rows[0].Length);
+
+        Exception refused = Assert.ThrowsAny<Exception>(() => loaded.Transform(batch).GetColumn<float>("Probability").ToArray());
+
+        Assert.Contains("NaN or infinite", SaveAndLoadTests.Messages(refused));
+    }
+
     private static (IDataView Data, IEstimator<ITransformer> Pipeline) Pipeline(MLContext context, string task, int depth) => task switch
     {
         "binary" => (MLNetData.BreastCancer(context), context.Transforms.NormalizeMeanVariance("Features").Append(context.BinaryClassification.Trainers.HopfCole(
