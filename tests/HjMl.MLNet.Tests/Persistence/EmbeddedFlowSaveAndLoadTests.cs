@@ -68,6 +68,33 @@ public class EmbeddedFlowSaveAndLoadTests
         Assert.Contains("NaN or infinite", SaveAndLoadTests.Messages(refused));
     }
 
+    [Fact]
+    public void FeaturizerStaysASingleLayerWhereTheTrainersEmbedAndSavesAndLoads()
+    {
+        // Diabetes repeated 25 times: 11050 rows of 9 numeric features, more than the default embedding's 9648 parameters,
+        // so a trainer with default options embeds; the featuriser's Gibbs weights are over input-space support points, and
+        // its layer must read the features themselves (its construction has no validation split, so Automatic does not
+        // embed; with an embedding every row threw, the layer expecting the embedding's width).
+        var context = new MLContext(seed: 1);
+        IDataView diabetes = MLNetData.Diabetes(context);
+        float[][] features = [.. diabetes.GetColumn<float[]>("Features")];
+        float[] labels = [.. diabetes.GetColumn<float>("Label")];
+        LabelledRow[] rows = [.. Enumerable.Range(0, 25 * features.Length).Select(i => new LabelledRow { Features = features[i % features.Length], Label = labels[i % features.Length] })];
+        var definition = SchemaDefinition.Create(typeof(LabelledRow));
+        definition[nameof(LabelledRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features[0].Length);
+        IDataView data = context.Data.LoadFromEnumerable(rows, definition);
+        ITransformer trainer = context.Regression.Trainers.HopfCole(new HopfColeRegressionTrainer.Options { MaximumEpochs = 1 }).Fit(data);
+        Assert.NotNull(Stages(trainer).OfType<HopfColePredictionTransformer>().Single().Model.Model.Flow?.Shape.Embedding);
+
+        ITransformer featurizer = context.Transforms.HopfColeFeaturizer("Soft", "Features", numberOfSupportPoints: 8).Fit(data);
+        ITransformer loaded = SaveAndLoad(context, featurizer, data.Schema, (load, path) => load.Model.Load(path, out _));
+
+        float[] before = [.. featurizer.Transform(data).GetColumn<float[]>("Soft").SelectMany(row => row)];
+        float[] after = [.. loaded.Transform(data).GetColumn<float[]>("Soft").SelectMany(row => row)];
+        Assert.Equal(rows.Length * 8, before.Length);
+        AssertClose(before, after, "Soft");
+    }
+
     private static (IDataView Data, IEstimator<ITransformer> Pipeline) Pipeline(MLContext context, string task, int depth) => task switch
     {
         "binary" => (MLNetData.BreastCancer(context), context.Transforms.NormalizeMeanVariance("Features").Append(context.BinaryClassification.Trainers.HopfCole(
@@ -105,5 +132,12 @@ public class EmbeddedFlowSaveAndLoadTests
         }
 
         Assert.True(worst <= Tolerance, $"{name}: largest difference {worst:E2} relative to max(1, |value|) over {expected.Length} rows");
+    }
+
+    public sealed class LabelledRow
+    {
+        public float[] Features { get; set; } = [];
+
+        public float Label { get; set; }
     }
 }
