@@ -17,7 +17,7 @@ namespace HjMl.Persistence;
 /// <item><term>8–11</term><description>format version (uint32)</description></item>
 /// <item><term>12–19</term><description>payload length in bytes (int64)</description></item>
 /// <item><term>20–51</term><description>SHA-256 of bytes 0–19 followed by the payload</description></item>
-/// <item><term>52–</term><description>payload: kind, d, K heads, N pieces, the flow's shape (depth 0 for none), eps, t, label mean and scale, feature names,
+/// <item><term>52–</term><description>payload: kind, d, K heads, N pieces, the flow's shape (version 2: depth 0 for none; version 3: with the embedding, any depth), eps, t, label mean and scale, feature names,
 /// class labels, standardisation means and scales, weights, biases, support rows (training-row provenance), and a
 /// string-to-string metadata map (options, versions; <see cref="ModelFileContents.Metadata"/>)</description></item>
 /// </list>
