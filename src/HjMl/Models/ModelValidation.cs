@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using HjMl.Data;
+using HjMl.Embeddings;
 using HjMl.Flows;
 using HjMl.Layers;
 
@@ -71,7 +72,9 @@ internal static class ModelValidation
     /// The bound, in the read-out's inputs: |z| &lt;= Z per coordinate gives |w_j . z + b_j| &lt;= |b_j| + Z ||w_j||_1 =: L_j, a
     /// head f = m + eps log S with S in [1, N] lies within max_j L_j + eps ln N (THEORY.md section 1), a margin within
     /// twice that, and a regression output within |LabelMean| + LabelScale times the margin's bound. Without a flow Z = R;
-    /// with one, z_0 = P x + q gives Z_0 = max_i (R ||P_i||_1 + |q_i|) (or R), and each Euler step moves the state by
+    /// with one, z_0 = P x + q gives Z_0 = max_i (R ||P_i||_1 + |q_i|) (or R), a periodic embedding gives
+    /// Z_0 = max(R, max_(f,j) |b_fj| + ||L_fj||_1) (|sin|, |cos| &lt;= 1 and ReLU keeps [0, that]; R for a passed-through
+    /// feature) once its phases 2 pi |c| R are finite, and each Euler step moves the state by
     /// h sum_j pi_j u_j, a convex combination, so Z = Z_0 + T max |u| (section 9); the flow's own logits a_j . z + c_j
     /// must stay within the same limit.
     /// </remarks>
@@ -144,6 +147,10 @@ internal static class ModelValidation
                 start = Math.Max(start, (range * TensorPrimitives.SumOfMagnitudes(lift.Slice(i * d, d))) + Math.Abs(lift[(m * d) + i]));
             }
         }
+        else if (shape.Embedding is { } embedding)
+        {
+            start = EmbeddingBound(embedding, flow.Parameters[..shape.LiftLength], range, limit);
+        }
 
         double velocity = 0;
         for (int step = 0; step < shape.ControlSets; step++)
@@ -172,5 +179,37 @@ internal static class ModelValidation
         }
 
         return bound;
+    }
+
+    // Z_0 of a periodic embedding: R for a passed-through feature, |b_fj| + ||L_fj||_1 for an embedded one, after checking
+    // that every phase 2 pi c x with |x| <= R is finite (a sine of an infinite phase is NaN).
+    private static double EmbeddingBound(EmbeddingShape embedding, ReadOnlySpan<double> parameters, double range, double limit)
+    {
+        double start = embedding.PassedThrough.Count > 0 ? range : 0;
+        int k = embedding.Frequencies;
+        int e = embedding.Width;
+        for (int slot = 0; slot < embedding.Features.Count; slot++)
+        {
+            int feature = embedding.Features[slot];
+            double phase = 2 * Math.PI * range * Math.Abs(TensorPrimitives.MaxMagnitude(parameters.Slice(embedding.FrequenciesOffset(slot), k)));
+            if (!(phase <= limit))
+            {
+                throw new ArgumentException($"The embedding of feature {feature} has a frequency whose phase 2 pi c x reaches {phase:G3} for inputs within {range:G3} of the training means; the embedding's parameters would overflow (phases must stay below {limit:G3}).", "flow");
+            }
+
+            ReadOnlySpan<double> weights = parameters.Slice(embedding.WeightsOffset(slot), 2 * k * e);
+            ReadOnlySpan<double> biases = parameters.Slice(embedding.BiasOffset(slot), e);
+            for (int j = 0; j < e; j++)
+            {
+                start = Math.Max(start, Math.Abs(biases[j]) + TensorPrimitives.SumOfMagnitudes(weights.Slice(j * 2 * k, 2 * k)));
+            }
+        }
+
+        if (!(start <= limit))
+        {
+            throw new ArgumentException($"The embedding's weights and biases carry inputs to states of {start:G3}, beyond {limit:G3}; its parameters would overflow.", "flow");
+        }
+
+        return start;
     }
 }

@@ -40,15 +40,20 @@ namespace HjMl.Onnx;
 /// Multiclass probabilities use the same max shift. Metadata (metadata_props): hjml.version, hjml.kind,
 /// hjml.viscosity, hjml.time, hjml.pieces_per_head, hjml.depth (0 without a flow), for a flow hjml.flow_width,
 /// hjml.flow_support_points, hjml.flow_horizon, hjml.flow_viscosity, hjml.flow_lifted and hjml.flow_shared_controls,
-/// then hjml.feature_names and hjml.class_labels (JSON arrays), hjml.label_mean, hjml.label_scale.</para>
+/// for an embedded flow hjml.embedding ("periodic"), hjml.embedding_features (JSON array of the embedded features'
+/// names), hjml.embedding_frequencies and hjml.embedding_width, then hjml.feature_names and hjml.class_labels (JSON
+/// arrays), hjml.label_mean, hjml.label_scale.</para>
 /// <para><b>Flows.</b> A model with a residual Gibbs flow (<see cref="HopfColeModel.Flow"/>, THEORY.md section 9) exports
-/// the flow between the standardisation and the logits: z_0 = x P^T + q when lifted (MatMul, Add), then per step
-/// logits = z (A / eps)^T + c / eps (MatMul, Add), Softmax over the step's support points, z += pi (h U) (MatMul, Add);
-/// the LSE heads read z_L (their weight matrix has m rows). The explanation outputs are not built through a flow:
+/// the flow between the standardisation and the logits: z_0 = x P^T + q when lifted (MatMul, Add), or the periodic
+/// embedding of the numeric features when the flow starts with one (Gather, Cast, Sub, Div, Mul, Sin, Cos, Concat, Cast,
+/// a batched MatMul, Add, Relu, Reshape, Concat with the passed-through features; its steps may then be none), then
+/// per step logits = z (A / eps)^T + c / eps (MatMul, Add), Softmax over the step's support points, z += pi (h U)
+/// (MatMul, Add); the LSE heads read z_L (their weight matrix has m rows). The explanation outputs are not built through a flow:
 /// <see cref="OnnxExportOptions.IncludeExplanations"/> with a flow model is a <see cref="NotSupportedException"/>.</para>
 /// <para><b>Precision.</b> Parameters are rounded to float32. The outputs agree with the double model evaluated on the
 /// same float32 inputs to about 1e-6 relative to max(1, |value|) on standardised data (tests check 1e-5 in ONNX Runtime,
-/// flows included).</para>
+/// flows and periodic embeddings included). A periodic embedding's phases 2 pi c x are the one part computed in double
+/// (standardised, multiplied, Sin and Cos, then Cast to float32): in float32 their error grows with |c x|.</para>
 /// <para><b>Unsupported</b> (a <see cref="NotSupportedException"/> that names the value): a parameter that is not a finite
 /// float32 (a weight, bias, mean, label mean or scale beyond ±3.4e38; a flow's keys and offsets over eps or values times
 /// h), a feature scale that is not a normal float32, an eps &gt; 0 that rounds to 0 in float32, class labels that collide
@@ -145,8 +150,9 @@ public static partial class OnnxExport
             throw new NotSupportedException($"The model's weights take {weightBytes} bytes as float32 ({heads} heads x {pieces} pieces x {width} inputs{flowPart}); ONNX protobuf files are limited to 2 GiB and HjMl does not write ONNX external data.");
         }
 
-        string reads = model.Flow is { } described
-            ? $"the terminal state (width {width}) of a residual Gibbs flow of depth {model.Depth} on {d} standardised features"
+        string embedded = model.Flow?.Shape.Embedding is { } start ? $", {start.Features.Count} of them periodically embedded" : string.Empty;
+        string reads = model.Flow is not null
+            ? $"the terminal state (width {width}) of a residual Gibbs flow of depth {model.Depth} on {d} standardised features{embedded}"
             : $"{d} standardised features";
         var graph = new OnnxGraphBuilder("hjml_" + KindName(model.Kind), $"HjMl Hopf–Cole {KindName(model.Kind)} model: {heads} LSE heads of {pieces} pieces on {reads}, eps = {Text(model.Viscosity)}.");
         graph.Input(FeaturesName, DataType.Float, $"Raw features, float32 [N, {d}], in the order of hjml.feature_names.", BatchDimension, d);
@@ -207,6 +213,13 @@ public static partial class OnnxExport
             yield return ("hjml.flow_viscosity", Text(flow.Viscosity));
             yield return ("hjml.flow_lifted", flow.Shape.Lifted ? "true" : "false");
             yield return ("hjml.flow_shared_controls", flow.Shape.SharedControls ? "true" : "false");
+            if (flow.Shape.Embedding is { } embedding)
+            {
+                yield return ("hjml.embedding", "periodic");
+                yield return ("hjml.embedding_features", JsonSerializer.Serialize(embedding.Features.Select(feature => model.FeatureNames[feature])));
+                yield return ("hjml.embedding_frequencies", embedding.Frequencies.ToString(CultureInfo.InvariantCulture));
+                yield return ("hjml.embedding_width", embedding.Width.ToString(CultureInfo.InvariantCulture));
+            }
         }
 
         yield return ("hjml.feature_names", JsonSerializer.Serialize(model.FeatureNames));
@@ -260,7 +273,7 @@ public static partial class OnnxExport
         string standardised = graph.Node("Div", "standardised_features", [centred, graph.Floats("feature_scales", scales, d)]);
         if (model.Flow is { } flow)
         {
-            standardised = FlowGraph(graph, flow, model.FeatureNames, standardised);
+            standardised = FlowGraph(graph, flow, model, standardised);
         }
 
         string products = graph.Node("MatMul", "weight_products", [standardised, graph.Floats("weights", transposed, width, all)]);
@@ -307,8 +320,9 @@ public static partial class OnnxExport
     /// products and two additions. Softmax subtracts its row maximum (ONNX Runtime's kernel), so no exponential of an
     /// unshifted logit is taken. Shared controls are one set of initializers that every step reads.
     /// </remarks>
-    private static string FlowGraph(OnnxGraphBuilder graph, GibbsFlow flow, IReadOnlyList<string> featureNames, string standardised)
+    private static string FlowGraph(OnnxGraphBuilder graph, GibbsFlow flow, HopfColeModel model, string standardised)
     {
+        IReadOnlyList<string> featureNames = model.FeatureNames;
         FlowShape shape = flow.Shape;
         int d = shape.InputDimension;
         int m = shape.Width;
@@ -332,6 +346,10 @@ public static partial class OnnxExport
 
             string lifted = graph.Node("MatMul", "flow_lift_products", [state, graph.Floats("flow_lift", liftTransposed, d, m)]);
             state = graph.Node("Add", "flow_state_0", [lifted, graph.Floats("flow_lift_biases", liftBiases, m)]);
+        }
+        else if (shape.Embedding is { } embedding)
+        {
+            state = EmbeddingGraph(graph, embedding, flow.Parameters[..shape.LiftLength], model, state);
         }
 
         double inverse = 1 / flow.Viscosity;

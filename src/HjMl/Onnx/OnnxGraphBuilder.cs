@@ -47,6 +47,17 @@ internal sealed class OnnxGraphBuilder
         return Initializer(name, TensorProto.Types.DataType.Float, bytes, dims);
     }
 
+    public string Doubles(string name, ReadOnlySpan<double> values, params long[] dims)
+    {
+        var bytes = new byte[values.Length * sizeof(double)];
+        for (int i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * sizeof(double)), values[i]);
+        }
+
+        return Initializer(name, TensorProto.Types.DataType.Double, bytes, dims);
+    }
+
     public string Int64s(string name, ReadOnlySpan<long> values, params long[] dims)
     {
         var bytes = new byte[values.Length * sizeof(long)];

@@ -10,14 +10,14 @@ namespace HjMl.Persistence;
 /// atomically. Saving then loading gives back the same doubles, bit for bit.
 /// </summary>
 /// <remarks>
-/// <para>Layout (little-endian), format version 1 (a single layer; a model with a flow is written as version 2, which adds the flow's shape and parameters to the payload):</para>
+/// <para>Layout (little-endian), format version 1 (a single layer; a model with a flow is written as version 2, which adds the flow's shape and parameters to the payload, and one whose flow starts with a periodic feature embedding as version 3, which adds the embedding's sizes and features):</para>
 /// <list type="table">
 /// <listheader><term>bytes</term><description>content</description></listheader>
 /// <item><term>0–7</term><description>signature 89 48 4A 4D 4C 0D 0A 1A ("\x89HJML\r\n\x1A")</description></item>
 /// <item><term>8–11</term><description>format version (uint32)</description></item>
 /// <item><term>12–19</term><description>payload length in bytes (int64)</description></item>
 /// <item><term>20–51</term><description>SHA-256 of bytes 0–19 followed by the payload</description></item>
-/// <item><term>52–</term><description>payload: kind, d, K heads, N pieces, the flow's shape (depth 0 for none), eps, t, label mean and scale, feature names,
+/// <item><term>52–</term><description>payload: kind, d, K heads, N pieces, the flow's shape (version 2: depth 0 for none; version 3: with the embedding, any depth), eps, t, label mean and scale, feature names,
 /// class labels, standardisation means and scales, weights, biases, support rows (training-row provenance), and a
 /// string-to-string metadata map (options, versions; <see cref="ModelFileContents.Metadata"/>)</description></item>
 /// </list>
@@ -30,8 +30,8 @@ namespace HjMl.Persistence;
 /// </remarks>
 public static class ModelFile
 {
-    /// <summary>The newest format version this library reads and writes (for models with a flow; single-layer models are written as version 1, which every HjMl reads).</summary>
-    public const int NewestFormatVersion = 2;
+    /// <summary>The newest format version this library reads and writes (for models with an embedded flow; other flows are written as version 2 and single-layer models as version 1, which every HjMl reads).</summary>
+    public const int NewestFormatVersion = 3;
 
     /// <summary>Bytes before the payload: signature, version, payload length and checksum.</summary>
     internal const int HeaderLength = 52;

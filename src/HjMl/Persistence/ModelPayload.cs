@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using HjMl.Embeddings;
 using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Models;
@@ -14,7 +15,11 @@ namespace HjMl.Persistence;
 /// then key and value strings). Format version 2, written only for a model with a flow (a single layer keeps version 1,
 /// byte for byte, so that every HjMl reads it), adds after N: the flow's depth L (int32) and, when L &gt; 0, J and m (int32), lifted and
 /// shared (byte 0/1), T and the flow's eps (double); the read-out's weights are then K*N*m; after the support rows come
-/// the flow's parameters (doubles, <see cref="FlowShape"/> layout).
+/// the flow's parameters (doubles, <see cref="FlowShape"/> layout). Format version 3, written only for a flow whose start
+/// is a periodic feature embedding (<see cref="FlowShape.Embedding"/>; other flows keep version 2), writes after the depth
+/// L (which may be 0) always J, m, the flags, T and eps as version 2 does, then the embedding: n embedded features, K
+/// frequencies and e width (int32), and the n embedded feature indices (int32, ascending); its parameters lead the
+/// flow's parameters where a lift's would be.
 /// </summary>
 internal static class ModelPayload
 {
@@ -28,10 +33,10 @@ internal static class ModelPayload
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>The payload of <paramref name="model"/>: format version 1 for a single layer, 2 with a flow (<see cref="FormatVersion"/>).</summary>
-    /// <summary>The format version <see cref="Write"/> uses for <paramref name="model"/>.</summary>
-    public static int FormatVersion(HopfColeModel model) => model.Flow is null ? 1 : 2;
+    /// <summary>The format version <see cref="Write"/> uses for <paramref name="model"/>: 1 for a single layer, 2 with a flow, 3 with an embedded flow.</summary>
+    public static int FormatVersion(HopfColeModel model) => model.Flow is null ? 1 : model.Flow.Shape.Embedding is null ? 2 : 3;
 
+    /// <summary>The payload of <paramref name="model"/> in format version <see cref="FormatVersion"/>.</summary>
     public static byte[] Write(HopfColeModel model, IReadOnlyDictionary<string, string> metadata)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -57,6 +62,16 @@ internal static class ModelPayload
             buffer.Advance(2);
             Double(buffer, flow.Horizon);
             Double(buffer, flow.Viscosity);
+            if (flow.Shape.Embedding is { } embedding)
+            {
+                Int32(buffer, embedding.Features.Count);
+                Int32(buffer, embedding.Frequencies);
+                Int32(buffer, embedding.Width);
+                foreach (int feature in embedding.Features)
+                {
+                    Int32(buffer, feature);
+                }
+            }
         }
 
         Double(buffer, layer.Viscosity);
@@ -136,7 +151,7 @@ internal static class ModelPayload
                 throw reader.Problem($"the flow's depth L is {depth}; it must be >= 0.");
             }
 
-            if (depth > 0)
+            if (depth > 0 || version >= 3)
             {
                 int flowPieces = reader.Positive("the flow's support points per step J");
                 int width = reader.Positive("the flow's width m");
@@ -149,7 +164,8 @@ internal static class ModelPayload
 
                 horizon = reader.Double();
                 flowViscosity = reader.Double();
-                shape = new FlowShape(dimension, width, depth, flowPieces, lifted == 1, shared == 1);
+                EmbeddingShape? embedding = version >= 3 ? ReadEmbedding(ref reader, dimension) : null;
+                shape = new FlowShape(dimension, width, depth, flowPieces, lifted == 1, shared == 1) { Embedding = embedding };
                 try
                 {
                     shape.Value.Validate();
@@ -239,6 +255,33 @@ internal static class ModelPayload
         catch (ArgumentException invalid)
         {
             throw new InvalidDataException($"{source}: not a valid HjMl model file: its checksum matches but the model it holds is invalid: {invalid.Message}", invalid);
+        }
+    }
+
+    // The embedding section of format version 3: n, K, e, then n feature indices.
+    private static EmbeddingShape ReadEmbedding(ref PayloadReader reader, int dimension)
+    {
+        int count = reader.Positive("the number of embedded features n");
+        int frequencies = reader.Positive("the embedding's frequencies per feature K");
+        int width = reader.Positive("the embedding's width per feature e");
+        if (count > dimension || (long)count * sizeof(int) > reader.Remaining)
+        {
+            throw reader.Problem($"the embedding names {count} embedded features for d = {dimension} features ({reader.Remaining} bytes remain); it can embed at most d.");
+        }
+
+        var features = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            features[i] = reader.Int32($"embedded feature {i}");
+        }
+
+        try
+        {
+            return new EmbeddingShape(dimension, features, frequencies, width);
+        }
+        catch (ArgumentException invalid)
+        {
+            throw reader.Problem($"the embedding section is inconsistent: {invalid.Message}");
         }
     }
 

@@ -34,7 +34,7 @@ public sealed class ModelFileTests : IDisposable
         ModelFileContents contents = ModelFile.Read(stream);
         AssertBitIdentical(model, contents.Model);
         Assert.Equal(1, contents.FormatVersion); // single-layer files keep version 1 so that every HjMl reads them
-        Assert.Equal(2, ModelFile.NewestFormatVersion);
+        Assert.Equal(3, ModelFile.NewestFormatVersion);
         Assert.Equal("40", contents.Metadata["trainer.epochs"]);
         Assert.Equal("ünïcödé ✓", contents.Metadata["note"]);
         Assert.Equal(ModelFile.LibraryVersion, contents.Metadata[ModelFile.WriterVersionKey]);
