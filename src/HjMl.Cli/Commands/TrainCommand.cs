@@ -172,6 +172,13 @@ internal sealed class TrainCommand : IDescribedCommand, IHasSwitches
 
     private static void WriteTest(TextWriter output, HopfColeModel model, PreparedData data)
     {
+        if (model.Flow?.Shape.Embedding is { } embedding)
+        {
+            IEnumerable<string> names = embedding.Features.Take(8).Select(f => model.FeatureNames[f]);
+            string more = embedding.Features.Count > 8 ? ", ..." : string.Empty;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"feature embedding (--embedding auto): {embedding.Features.Count} numeric features periodic, K {embedding.Frequencies}, e {embedding.Width}: {string.Join(", ", names)}{more}; --embedding none trains the plain layer"));
+        }
+
         if (data.Test is { Rows: > 0 } test)
         {
             ModelMetrics metrics = ModelMetrics.Evaluate(model, test);
