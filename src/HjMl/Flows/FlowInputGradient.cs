@@ -1,4 +1,3 @@
-using HjMl.Embeddings;
 using HjMl.LinearAlgebra;
 
 namespace HjMl.Flows;
@@ -71,7 +70,8 @@ internal sealed class FlowInputGradient
         FlowShape shape = flow.Shape;
         int d = shape.InputDimension;
         int m = shape.Width;
-        FlowPass.Backward(shape, flow.Parameters, flow.StepSize, flow.Viscosity, inputs, d, rows, states, gibbs, costate, scratch, discarded);
+        // An embedded start writes dF/dx in the same pass as its (discarded) parameter gradient.
+        FlowPass.Backward(shape, flow.Parameters, flow.StepSize, flow.Viscosity, inputs, d, rows, states, gibbs, costate, scratch, discarded, shape.Embedding is null ? default : gradients);
         if (shape.Lifted)
         {
             // dF/dx = p_0 P (rows x m times m x d): the lift z_0 = P x + q transposed.
@@ -79,9 +79,8 @@ internal sealed class FlowInputGradient
             return;
         }
 
-        if (shape.Embedding is { } embedding)
+        if (shape.Embedding is not null)
         {
-            PeriodicEmbedding.Backward(embedding, flow.Parameters[..shape.LiftLength], inputs, d, rows, costate, m, discarded.AsSpan(0, shape.LiftLength), gradients);
             return;
         }
 

@@ -99,7 +99,8 @@ internal static class FlowPass
     /// <param name="costate">rows x m: dL/dz_L on entry, dL/dz_0 on return.</param>
     /// <param name="scratch">At least rows x J.</param>
     /// <param name="gradient">The flow's gradient (<see cref="FlowShape.ParameterCount"/>), added to.</param>
-    public static void Backward(FlowShape shape, ReadOnlySpan<double> parameters, double stepSize, double viscosity, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<double> states, ReadOnlySpan<double> gibbs, Span<double> costate, Span<double> scratch, Span<double> gradient)
+    /// <param name="embeddedInputGradient">With an embedded start, when not empty: receives dL/dx (rows x d) from the same pass.</param>
+    public static void Backward(FlowShape shape, ReadOnlySpan<double> parameters, double stepSize, double viscosity, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<double> states, ReadOnlySpan<double> gibbs, Span<double> costate, Span<double> scratch, Span<double> gradient, Span<double> embeddedInputGradient = default)
     {
         int m = shape.Width;
         int d = shape.InputDimension;
@@ -151,7 +152,7 @@ internal static class FlowPass
         }
         else if (shape.Embedding is { } embedding)
         {
-            PeriodicEmbedding.Backward(embedding, parameters[..shape.LiftLength], inputs, inputStride, rows, costate, m, gradient[..shape.LiftLength], default);
+            PeriodicEmbedding.Backward(embedding, parameters[..shape.LiftLength], inputs, inputStride, rows, costate, m, gradient[..shape.LiftLength], embeddedInputGradient);
         }
     }
 }
