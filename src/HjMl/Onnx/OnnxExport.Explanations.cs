@@ -83,7 +83,9 @@ public static partial class OnnxExport
 
         // E_pi[w_k] as a batched [1, P] x [P, d] product per row and head: [N, K, 1, P] x [K, P, d] -> [N, K, 1, d].
         string gibbsRows = graph.Node("Reshape", "gibbs_rows", [gibbs, graph.Int64s("gibbs_rows_shape", [0, heads, 1, pieces], 4)]);
-        string headWeights = graph.Floats("head_weights", ToSingles(model.Layer.Weights), heads, pieces, d);
+        // w_k as [K, P, d], from the logits' [d, K P] initialiser (ONNX Runtime folds this once, when the session is made).
+        string weightsByHead = graph.Node("Reshape", "weights_by_head", ["weights", graph.Int64s("weights_by_head_shape", [d, heads, pieces], 3)]);
+        string headWeights = graph.Node("Transpose", "head_weights", [weightsByHead], Integers("perm", 1, 2, 0));
         string expectedColumns = graph.Node("MatMul", "expected_weight_rows", [gibbsRows, headWeights]);
         string expectedWeights = graph.Node("Reshape", "expected_weights", [expectedColumns, graph.Int64s("expected_weights_shape", [0, heads, d], 3)]);
         string featureRows = graph.Node("Reshape", "standardised_rows", [lse.Standardised, graph.Int64s("standardised_rows_shape", [0, 1, d], 3)]);

@@ -141,7 +141,7 @@ public static partial class OnnxExport
         string contributions = graph.Node("Mul", embedding is null ? InputContributionsName : "path_coordinate_contributions", [means, directionRows]);
         if (embedding is not null)
         {
-            graph.Node("MatMul", InputContributionsName, [contributions, graph.Floats("path_feature_of_coordinate", Grouping(embedding, m), m, d)]);
+            Group(graph, embedding, contributions, heads);
         }
 
         // Every head's score at the training means, computed once in double.
@@ -169,24 +169,36 @@ public static partial class OnnxExport
         return graph.Node("Softmax", "path_readout_gibbs", [scaled], Integer("axis", -1));
     }
 
-    // The m x d matrix crediting each z_0 coordinate to the input feature it is a function of (FlowPath.Group).
-    private static float[] Grouping(EmbeddingShape embedding, int m)
+    // Credits each z_0 coordinate's contribution to the input feature it is a function of (FlowPath.Group), [N, K, m] to
+    // [N, K, d]: the passed-through coordinates as they are, each embedded feature's block of e summed (Slice, Reshape,
+    // ReduceSum), then Gather puts the d columns in feature order.
+    private static void Group(OnnxGraphBuilder graph, EmbeddingShape embedding, string coordinates, int heads)
     {
-        int d = embedding.InputDimension;
-        var grouping = new float[m * d];
-        for (int i = 0; i < embedding.PassedThrough.Count; i++)
+        int passed = embedding.PassedThrough.Count;
+        int embedded = embedding.Features.Count;
+        string axis = graph.Int64s("group_coordinate_axis", [2], 1);
+        string blocks = graph.Node("Slice", "group_embedded_coordinates", [coordinates, graph.Int64s("group_embedded_start", [passed], 1), graph.Int64s("group_embedded_end", [passed + ((long)embedded * embedding.Width)], 1), axis]);
+        string byFeature = graph.Node("Reshape", "group_embedded_blocks", [blocks, graph.Int64s("group_blocks_shape", [-1, heads, embedded, embedding.Width], 4)]);
+        string sums = graph.Node("ReduceSum", "group_embedded_sums", [byFeature, graph.Int64s("group_block_axis", [3], 1)], Integer("keepdims", 0));
+        string columns = sums;
+        if (passed > 0)
         {
-            grouping[(i * d) + embedding.PassedThrough[i]] = 1;
+            string kept = graph.Node("Slice", "group_passed_coordinates", [coordinates, graph.Int64s("group_passed_start", [0], 1), graph.Int64s("group_passed_end", [passed], 1), axis]);
+            columns = graph.Node("Concat", "group_columns", [kept, sums], Integer("axis", 2));
         }
 
-        for (int slot = 0; slot < embedding.Features.Count; slot++)
+        // Column i of [passed, embedded] is feature PassedThrough[i] or Features[i - passed]; feature f is read from its column.
+        var position = new long[embedding.InputDimension];
+        for (int i = 0; i < passed; i++)
         {
-            for (int j = 0; j < embedding.Width; j++)
-            {
-                grouping[((embedding.OutputOffset(slot) + j) * d) + embedding.Features[slot]] = 1;
-            }
+            position[embedding.PassedThrough[i]] = i;
         }
 
-        return grouping;
+        for (int slot = 0; slot < embedded; slot++)
+        {
+            position[embedding.Features[slot]] = passed + slot;
+        }
+
+        graph.Node("Gather", InputContributionsName, [columns, graph.Int64s("group_column_of_feature", position, position.Length)], Integer("axis", 2));
     }
 }
