@@ -39,8 +39,14 @@ public static partial class OnnxExport
     /// value; the graph keeps the first rule, which is where the engine stops on smooth paths (every row of adult's
     /// default model), and reports its own remainder beside the contributions, so that the sum is exact in the graph too.
     /// </remarks>
+    /// <exception cref="NotSupportedException">The read-out's eps is 0.</exception>
     private static void FlowInputContributions(OnnxGraphBuilder graph, HopfColeModel model, string headWeights)
     {
+        if (model.Viscosity == 0)
+        {
+            throw new NotSupportedException($"Explanation outputs through a flow need a read-out with eps > 0; this model's is 0, so its gradient jumps wherever the maximal piece changes along the integration path, where the graph's fixed {ModelExplainer.PathQuadratureNodes}-point rule is not the engine's refined one. Export model.WithViscosity(eps) with some eps > 0, train with Viscosity > 0, or export without explanations (IncludeExplanations = false).");
+        }
+
         GibbsFlow flow = model.Flow!;
         FlowShape shape = flow.Shape;
         int d = model.InputDimension;
@@ -97,7 +103,7 @@ public static partial class OnnxExport
         string readoutProducts = graph.Node("MatMul", "path_weight_products", [state, "weights"]);
         string readoutFlat = graph.Node("Add", "path_logits_flat", [readoutProducts, "biases"]);
         string readoutLogits = graph.Node("Reshape", "path_logits", [readoutFlat, graph.Int64s("path_logits_shape", [0, heads, pieces], 3)]);
-        string readoutGibbs = ReadoutGibbs(graph, model, readoutLogits);
+        string readoutGibbs = ReadoutGibbs(graph, readoutLogits);
         string gibbsRows = graph.Node("Unsqueeze", "path_gibbs_rows", [readoutGibbs, graph.Int64s("path_gibbs_axis", [2], 1)]);
         string expected = graph.Node("MatMul", "path_expected_weight_rows", [gibbsRows, headWeights]);
         string costate = graph.Node("Reshape", $"path_costate_{shape.Steps}", [expected, graph.Int64s("path_costate_shape", [0, heads, m], 3)]);
@@ -153,18 +159,9 @@ public static partial class OnnxExport
         graph.Node("Expand", BaselineScoresName, [graph.Floats("baseline_scores", ToSingles(baseline), heads), graph.Node("Shape", "baseline_scores_shape", ["head_scores"])]);
     }
 
-    // The read-out's Gibbs weights at the path's terminal states [N Q, K, P]: a softmax of logits / eps, or at eps = 0
-    // uniform over the tied maxima (the gradient the engine's layer takes there).
-    private static string ReadoutGibbs(OnnxGraphBuilder graph, HopfColeModel model, string logits)
+    // The read-out's Gibbs weights at the path's terminal states [N Q, K, P]: the softmax of logits / eps.
+    private static string ReadoutGibbs(OnnxGraphBuilder graph, string logits)
     {
-        if (model.Viscosity == 0)
-        {
-            string maximum = graph.Node("ReduceMax", "path_logit_maximum", [logits], Integers("axes", 2), Integer("keepdims", 1));
-            string mask = graph.Node("Cast", "path_maximum_mask", [graph.Node("Equal", "path_is_maximum", [logits, maximum])], Integer("to", (long)DataType.Float));
-            string ties = graph.Node("ReduceSum", "path_tie_count", [mask, graph.Int64s("path_tie_axis", [2], 1)], Integer("keepdims", 1));
-            return graph.Node("Div", "path_readout_gibbs", [mask, ties]);
-        }
-
         string scaled = graph.Node("Div", "path_scaled_logits", [logits, "viscosity"]);
         return graph.Node("Softmax", "path_readout_gibbs", [scaled], Integer("axis", -1));
     }

@@ -58,7 +58,8 @@ namespace HjMl.Onnx;
 /// <para><b>Unsupported</b> (a <see cref="NotSupportedException"/> that names the value): a parameter that is not a finite
 /// float32 (a weight, bias, mean, label mean or scale beyond ±3.4e38; a flow's keys and offsets over eps or values times
 /// h), a feature scale that is not a normal float32, an eps &gt; 0 that rounds to 0 in float32, class labels that collide
-/// or overflow in float32, and models whose weights exceed the 2 GiB protobuf limit
+/// or overflow in float32, explanation outputs through a flow whose read-out has eps = 0 (its gradient jumps along the
+/// integration path), and models whose weights exceed the 2 GiB protobuf limit
 /// (HjMl writes no external data).</para>
 /// </remarks>
 public static partial class OnnxExport

@@ -34,6 +34,8 @@ public sealed record OnnxExportOptions
     /// <item><term><c>InputContributions</c> float32 [N, K, d]</term><description>each head's integrated gradients over the input features along the straight path from the training means, in the embedding's output when the flow starts with one (section 9), on the engine's first rule: 32 Gauss–Legendre nodes (ModelExplainer.PathQuadratureNodes), each node's gradient by the flow's adjoint.</description></item>
     /// <item><term><c>BaselineScores</c> float32 [N, K]</term><description>each head's score at the training means; f_k - BaselineScores - sum_d InputContributions is the quadrature remainder (about 1e-6 of the score in float32 on smooth paths, where the engine's own is below 1e-9; the engine refines rows whose remainder is larger, the graph does not).</description></item>
     /// </list>
+    /// <para>A flow whose read-out has eps = 0 exports no explanations (<see cref="NotSupportedException"/>): its gradient
+    /// jumps along the path, where a fixed rule is not the engine's refined one.</para>
     /// </remarks>
     public bool IncludeExplanations { get; init; }
 

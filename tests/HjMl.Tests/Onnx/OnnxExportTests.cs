@@ -214,6 +214,17 @@ public sealed class OnnxExportTests
         Assert.Equal(shared ? 1 : 3, graph.Initializer.Count(tensor => tensor.Name.EndsWith("_keys", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void ExplanationsThroughAFlowWithATropicalReadOutAreRefusedNamingTheViscosity()
+    {
+        HopfColeModel model = FlowModel(depth: 2, flowWidth: 0, shared: false).WithViscosity(0);
+        var problem = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(model, new OnnxExportOptions { IncludeExplanations = true }));
+        Assert.Contains("eps > 0", problem.Message);
+        Assert.Contains("WithViscosity", problem.Message);
+        Assert.Contains("IncludeExplanations = false", problem.Message);
+        Assert.NotEmpty(OnnxExport.ToBytes(model));
+    }
+
     private static HopfColeModel FlowModel(int depth, int flowWidth, bool shared) => new HjMl.Training.HopfColeTrainer(new HjMl.Training.HopfColeTrainerOptions
     {
         Kind = ModelKind.MulticlassClassification,
