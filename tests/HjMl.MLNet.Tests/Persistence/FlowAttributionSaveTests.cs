@@ -47,8 +47,8 @@ public class FlowAttributionSaveTests(ITestOutputHelper log)
 
         (ITransformer loaded, ITransformer rebound, long bytes) = SaveAndLoad(context, model, data.Schema);
         log.WriteLine($"saved zip {bytes} bytes");
-        IDataView live = context.Data.Cache(model.Transform(data));
-        IDataView after = context.Data.Cache(loaded.Transform(data));
+        IDataView live = Computed(context, model.Transform(data));
+        IDataView after = Computed(context, loaded.Transform(data));
         AssertSameExplanations(live, after);
         AssertSumsToTheExplainedScore(after);
         Assert.Single(((IEnumerable<ITransformer>)rebound).OfType<GibbsAttributionTransformer>());
@@ -69,8 +69,8 @@ public class FlowAttributionSaveTests(ITestOutputHelper log)
         Assert.Equal(2, model.OfType<HopfColePredictionTransformer>().Single().Model.Model.Depth);
 
         (ITransformer loaded, ITransformer rebound, _) = SaveAndLoad(context, model, data.Schema);
-        IDataView live = context.Data.Cache(model.Transform(data));
-        IDataView after = context.Data.Cache(loaded.Transform(data));
+        IDataView live = Computed(context, model.Transform(data));
+        IDataView after = Computed(context, loaded.Transform(data));
         AssertSameExplanations(live, after);
         AssertSumsToTheExplainedScore(after);
 
@@ -117,12 +117,17 @@ public class FlowAttributionSaveTests(ITestOutputHelper log)
         }
     }
 
-    // Every prediction and explanation column of the loaded pipeline against the live one (HjMl's engine, double), row by
-    // row (callers cache both views, so that each is computed once, not once per column).
+    private static readonly string[] Explained = ["Score", "Probability", GibbsAttributionTransformer.TopSupportWeightsColumnName, GibbsAttributionTransformer.TopSupportRowsColumnName, GibbsAttributionTransformer.AttributionEntropyColumnName, GibbsAttributionTransformer.FeatureContributionsColumnName, GibbsAttributionTransformer.ExplainedScoreColumnName, GibbsAttributionTransformer.ScoreTermsColumnName, GibbsAttributionTransformer.CertifiedRadiusColumnName, GibbsAttributionTransformer.OutOfSupportScoreColumnName, GibbsAttributionTransformer.OutOfSupportColumnName];
+
+    // The view with its prediction and explanation columns computed in one pass and cached, not once per column read.
+    private static IDataView Computed(MLContext context, IDataView view)
+        => context.Data.Cache(view, [.. Explained.Where(name => view.Schema.GetColumnOrNull(name) is { IsHidden: false })]);
+
+    // Every prediction and explanation column of the loaded pipeline against the live one (HjMl's engine, double), row by row.
     private void AssertSameExplanations(IDataView live, IDataView loaded)
     {
         Assert.Equal(Visible(live.Schema), Visible(loaded.Schema));
-        string[] explained = ["Score", "Probability", GibbsAttributionTransformer.TopSupportWeightsColumnName, GibbsAttributionTransformer.TopSupportRowsColumnName, GibbsAttributionTransformer.AttributionEntropyColumnName, GibbsAttributionTransformer.FeatureContributionsColumnName, GibbsAttributionTransformer.ExplainedScoreColumnName, GibbsAttributionTransformer.ScoreTermsColumnName, GibbsAttributionTransformer.CertifiedRadiusColumnName, GibbsAttributionTransformer.OutOfSupportScoreColumnName, GibbsAttributionTransformer.OutOfSupportColumnName];
+        string[] explained = Explained;
         float[][] contributions = live.GetColumn<float[]>(GibbsAttributionTransformer.FeatureContributionsColumnName).ToArray();
         foreach (DataViewSchema.Column column in live.Schema.Where(column => !column.IsHidden && explained.Contains(column.Name)))
         {
