@@ -62,6 +62,7 @@ public sealed class FlowExplanationOnnxRuntimeTests(OnnxRuntimeFixture runtime, 
         var explanation = new Explanation(model, top: 2);
         var row = new double[d];
         var worst = new Dictionary<string, double>(StringComparer.Ordinal);
+        int refined = 0;
         void Record(string name, double difference, double scale, int index)
         {
             double relative = difference / Math.Max(1, scale);
@@ -80,6 +81,7 @@ public sealed class FlowExplanationOnnxRuntimeTests(OnnxRuntimeFixture runtime, 
             int head = kind == ModelKind.MulticlassClassification ? explanation.TopSupport[0].Head : 0;
             InputDecomposition expected = kind == ModelKind.MulticlassClassification ? explanation.InputClass! : explanation.InputMargin!;
             double scale = kind == ModelKind.Regression ? model.LabelScale : 1;
+            refined += expected.QuadratureNodes > ModelExplainer.PathQuadratureNodes ? 1 : 0;
             var actual = new double[d];
             double actualBaseline = kind == ModelKind.Regression ? model.LabelMean : 0;
             for (int k = 0; k < d; k++)
@@ -124,7 +126,7 @@ public sealed class FlowExplanationOnnxRuntimeTests(OnnxRuntimeFixture runtime, 
             }
         }
 
-        log.WriteLine($"{file}, depth {depth}, width {m}{(embedded ? ", embedded" : string.Empty)}: {onnx.Length} bytes; max abs difference over {rows} rows: " + string.Join(", ", worst.Select(pair => $"{pair.Key} {pair.Value.ToString("0.0e+0", CultureInfo.InvariantCulture)}")));
+        log.WriteLine($"{file}, depth {depth}, width {m}{(embedded ? ", embedded" : string.Empty)}: {onnx.Length} bytes; {refined} rows refined by the engine; max abs difference over {rows} rows: " + string.Join(", ", worst.Select(pair => $"{pair.Key} {pair.Value.ToString("0.0e+0", CultureInfo.InvariantCulture)}")));
     }
 
     [Fact]
