@@ -103,6 +103,25 @@ public class FlowAttributionSaveTests(ITestOutputHelper log)
         Assert.True(worst <= Tolerance, $"feature contributions differ by {worst} relative to the row's largest");
     }
 
+    [Fact]
+    public void SavedAttributionOfAnEmbeddedFlowRefusesANonFiniteFeatureAsTheLiveOneDoes()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView data = MLNetData.BreastCancer(context);
+        var model = context.BinaryClassification.Trainers.HopfCole(new HopfColeBinaryTrainer.Options { NumberOfSupportPoints = 8, MaximumEpochs = 5, Depth = 2, FlowSupportPoints = 8, FeatureEmbedding = HjMl.Training.FeatureEmbedding.Periodic, EmbeddingFrequencies = 8, EmbeddingWidth = 8 })
+            .Append(context.Transforms.GibbsAttribution()).Fit(data);
+        (ITransformer loaded, _, _) = SaveAndLoad(context, model, data.Schema);
+        float[][] rows = data.GetColumn<float[]>("Features").Take(20).ToArray();
+        rows[7][0] = float.NaN;
+        IDataView batch = SaveAndLoadTests.Rows(context, rows, rows[0].Length);
+
+        Exception live = Assert.ThrowsAny<Exception>(() => model.Transform(batch).GetColumn<float[]>(GibbsAttributionTransformer.FeatureContributionsColumnName).ToArray());
+        Exception saved = Assert.ThrowsAny<Exception>(() => loaded.Transform(batch).GetColumn<float[]>(GibbsAttributionTransformer.FeatureContributionsColumnName).ToArray());
+
+        Assert.Contains("NaN", SaveAndLoadTests.Messages(live));
+        Assert.Contains("NaN or infinite", SaveAndLoadTests.Messages(saved));
+    }
+
     private static (ITransformer Loaded, ITransformer Rebound, long Bytes) SaveAndLoad(MLContext context, ITransformer model, DataViewSchema schema)
     {
         string path = Path.Combine(Path.GetTempPath(), $"hjml-flow-attribution-{Guid.NewGuid():N}.zip");
