@@ -29,7 +29,7 @@ public static partial class OnnxExport
     /// alpha_q and weights omega_q of <see cref="ModelExplainer.PathQuadratureNodes"/> points on one panel. The path runs
     /// from the training means (s_0 = 0, Delta = the standardised row) in the input, or with a periodic embedding in its
     /// output (s_0 = z_0 of the training means, Delta = z_0(x) - s_0; coordinate l credited to the one feature it is a
-    /// function of, by a 0/1 matrix). All Q points of every row run through the flow in one batch of N Q rows; each head's
+    /// function of, see Group). All Q points of every row run through the flow in one batch of N Q rows; each head's
     /// co-state p_L = E_pi_k[w_k] at the point's z_L is carried back step by step,
     /// p_k = p_{k+1} + (dv_k/dz)^T p_{k+1} with (dv/dz)^T p = sum_j pi_j (s_j - E_pi[s]) a_j / eps and s_j = h u_j . p
     /// (h and 1/eps folded into the values and keys as in the forward graph), and through a lift by P^T.
