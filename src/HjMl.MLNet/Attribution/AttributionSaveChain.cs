@@ -145,7 +145,8 @@ internal static class AttributionSaveChain
     /// E_pi[b] and entropy terms eps H are combined with the coefficients of the explained quantity (LabelScale and
     /// -LabelScale for regression, 1 and -1 for the binary margin, the mask for multiclass), and the explained score is
     /// the graph's Score (regression, binary) or the masked head score (multiclass), so that ExplainedScore =
-    /// sum(FeatureContributions) + sum(ScoreTerms) holds in the graph as in process (THEORY.md section 4).
+    /// sum(FeatureContributions) + sum(ScoreTerms) holds in the graph as in process (THEORY.md section 4). With a flow the
+    /// contributions are the input features' integrated gradients and the terms the baseline and remainder (section 9).
     /// CertifiedRadius and OutOfSupportScore are the graph's own.
     /// </summary>
     private static void SelectExplainedHead(GraphProto graph, HopfColeModel model, int top, bool pieces)
@@ -169,19 +170,16 @@ internal static class AttributionSaveChain
             ? builder.Node("Identity", rowsName, [selectedPieces])
             : builder.Node("Gather", rowsName, [builder.Int64s("selection_support_rows", rows, rows.Length), selectedPieces], OnnxGraphBuilder.Integer("axis", 0));
         string entropyOut = Select(Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.AttributionEntropyColumnName, OnnxExport.AttributionEntropyName, mask, axis1);
-        string contributionsOut = Contributions(builder, coefficients, Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName);
+        string contributionsOut = Contributions(builder, model, coefficients, Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.FeatureContributionsColumnName);
         string explainedName = Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.ExplainedScoreColumnName;
         string explained = model.Kind == ModelKind.MulticlassClassification ? Select("selection_explained", HeadScores, mask, axis1) : OnnxExport.ScoreName;
 
         // A NaN or infinite feature makes the explained score non-finite: refuse the row, as in process (ScoringGraph.Guard).
         string explainedOut = builder.Node("Identity", explainedName, [ScoringGraph.Guard(builder, explained, 1)]);
-        string bias = Select("selection_bias", OnnxExport.BiasTermsName, coefficients, axis1);
-        string entropyDifference = Select("selection_entropy_difference", OnnxExport.AttributionEntropyName, coefficients, axis1);
-        string entropy = builder.Node("Mul", "selection_entropy_term", [entropyDifference, builder.Floats("selection_viscosity", [(float)model.Viscosity])]);
-        string batch = builder.Node("Shape", "selection_batch", [bias]);
-        string baseline = builder.Node("Expand", "selection_baseline", [builder.Floats("selection_baseline_value", [model.Kind == ModelKind.Regression ? (float)model.LabelMean : 0f]), batch]);
-        string remainder = builder.Node("Expand", "selection_remainder", [builder.Floats("selection_remainder_value", [0f]), batch]);
-        string[] termColumns = [.. new[] { baseline, bias, entropy, remainder }.Select(term => builder.Node("Unsqueeze", term + "_column", [term, axis1]))];
+        string[] terms = model.Flow is null
+            ? ReadoutTerms(builder, model, coefficients, axis1)
+            : FlowTerms(builder, model, coefficients, axis1, explained, contributionsOut);
+        string[] termColumns = [.. terms.Select(term => builder.Node("Unsqueeze", term + "_column", [term, axis1]))];
         string termsOut = builder.Node("Concat", Prefix + OnnxPipeline.Selected + GibbsAttributionTransformer.ScoreTermsColumnName, termColumns, OnnxGraphBuilder.Integer("axis", 1));
         builder.Output(weightsOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, top);
         builder.Output(rowsOut, TensorProto.Types.DataType.Int64, string.Empty, OnnxExport.BatchDimension, top);
@@ -191,6 +189,32 @@ internal static class AttributionSaveChain
         builder.Output(termsOut, TensorProto.Types.DataType.Float, string.Empty, OnnxExport.BatchDimension, GibbsAttributionTransformer.ScoreTermNames.Count);
 
         OnnxPipeline.ReplaceOutputs(graph, builder, "selection_", output => output.Name is OnnxExport.CertifiedRadiusName or OnnxExport.OutOfSupportScoreName);
+    }
+
+    // A single layer's Baseline (LabelMean for regression, 0 for classifiers), Bias E_pi[b] and Entropy eps H of the
+    // explained value, and a Remainder of 0: the decomposition is exact (THEORY.md section 4).
+    private static string[] ReadoutTerms(OnnxGraphBuilder builder, HopfColeModel model, string coefficients, string axis1)
+    {
+        string bias = SelectHeads(builder, "selection_bias", OnnxExport.BiasTermsName, coefficients, axis1);
+        string entropyDifference = SelectHeads(builder, "selection_entropy_difference", OnnxExport.AttributionEntropyName, coefficients, axis1);
+        string entropy = builder.Node("Mul", "selection_entropy_term", [entropyDifference, builder.Floats("selection_viscosity", [(float)model.Viscosity])]);
+        string batch = builder.Node("Shape", "selection_batch", [bias]);
+        string baseline = builder.Node("Expand", "selection_baseline", [builder.Floats("selection_baseline_value", [model.Kind == ModelKind.Regression ? (float)model.LabelMean : 0f]), batch]);
+        string remainder = builder.Node("Expand", "selection_remainder", [builder.Floats("selection_remainder_value", [0f]), batch]);
+        return [baseline, bias, entropy, remainder];
+    }
+
+    // Through a flow (THEORY.md section 9), as RowExplainer.Terms: the Baseline is the explained value at the training
+    // means (LabelMean plus the heads' baseline scores with the coefficients), Bias and Entropy are 0, and the Remainder
+    // is the graph's own quadrature remainder, explained - baseline - sum(contributions), so the sum holds in the graph.
+    private static string[] FlowTerms(OnnxGraphBuilder builder, HopfColeModel model, string coefficients, string axis1, string explained, string contributions)
+    {
+        string heads = SelectHeads(builder, "selection_baseline_heads", OnnxExport.BaselineScoresName, coefficients, axis1);
+        string baseline = builder.Node("Add", "selection_baseline", [heads, builder.Floats("selection_baseline_value", [model.Kind == ModelKind.Regression ? (float)model.LabelMean : 0f])]);
+        string zero = builder.Node("Sub", "selection_zero_term", [baseline, baseline]);
+        string sum = builder.Node("ReduceSum", "selection_contribution_sum", [contributions, axis1], OnnxGraphBuilder.Integer("keepdims", 0));
+        string remainder = builder.Node("Sub", "selection_remainder", [builder.Node("Sub", "selection_above_baseline", [explained, baseline]), sum]);
+        return [baseline, zero, builder.Node("Identity", "selection_entropy_term", [zero]), remainder];
     }
 
     /// <summary>
@@ -203,7 +227,7 @@ internal static class AttributionSaveChain
     {
         int heads = model.Layer.NumberOfHeads;
         var builder = new OnnxGraphBuilder("selection", string.Empty);
-        foreach (string existing in new[] { "margin", OnnxExport.ScoreName, HeadScores, OnnxExport.PredictedClassIndexName, OnnxExport.TopSupportWeightsName, OnnxExport.TopSupportIndicesName, OnnxExport.AttributionEntropyName, OnnxExport.FeatureContributionsName, OnnxExport.BiasTermsName })
+        foreach (string existing in new[] { "margin", OnnxExport.ScoreName, HeadScores, OnnxExport.PredictedClassIndexName, OnnxExport.TopSupportWeightsName, OnnxExport.TopSupportIndicesName, OnnxExport.AttributionEntropyName, OnnxExport.FeatureContributionsName, OnnxExport.BiasTermsName, OnnxExport.InputContributionsName, OnnxExport.BaselineScoresName })
         {
             builder.Input(existing, TensorProto.Types.DataType.Float, string.Empty);
         }
@@ -227,9 +251,12 @@ internal static class AttributionSaveChain
         }
     }
 
-    /// <summary>The explained quantity's feature contributions, float32 [N, d]: the heads' contributions weighted by <paramref name="coefficients"/>.</summary>
-    internal static string Contributions(OnnxGraphBuilder builder, string coefficients, string name)
-        => SelectHeads(builder, name, OnnxExport.FeatureContributionsName, builder.Node("Unsqueeze", "selection_coefficient_cube", [coefficients, builder.Int64s("selection_coefficient_axis", [2], 1)]), builder.Int64s("selection_head_axis", [1], 1));
+    /// <summary>
+    /// The explained quantity's feature contributions, float32 [N, d]: the heads' contributions weighted by
+    /// <paramref name="coefficients"/>; with a flow, the heads' integrated gradients over the input features.
+    /// </summary>
+    internal static string Contributions(OnnxGraphBuilder builder, HopfColeModel model, string coefficients, string name)
+        => SelectHeads(builder, name, model.Flow is null ? OnnxExport.FeatureContributionsName : OnnxExport.InputContributionsName, builder.Node("Unsqueeze", "selection_coefficient_cube", [coefficients, builder.Int64s("selection_coefficient_axis", [2], 1)]), builder.Int64s("selection_head_axis", [1], 1));
 
     // sum over the heads (axis 1) of weights * values.
     private static string SelectHeads(OnnxGraphBuilder builder, string name, string values, string weights, string axes)

@@ -43,7 +43,7 @@ internal static class FeatureContributionSaveChain
     {
         int d = model.InputDimension;
         (OnnxGraphBuilder builder, _, string coefficients) = AttributionSaveChain.Selection(model);
-        string exact = AttributionSaveChain.Contributions(builder, coefficients, "contribution_exact");
+        string exact = AttributionSaveChain.Contributions(builder, model, coefficients, "contribution_exact");
 
         // A NaN or infinite feature makes the contributions non-finite: refuse the row, as in process (ScoringGraph.Guard).
         string guarded = ScoringGraph.Guard(builder, exact, d);

@@ -60,8 +60,8 @@ public sealed class HopfColeFeatureContributionEstimator : IEstimator<HopfColeFe
 /// <c>normalize: false</c>, the column equals GibbsAttribution's FeatureContributions, which with its ScoreTerms sum to
 /// the explained score.</para>
 /// <para><b>Saving.</b> Model.Save stores, in its place, ML.NET's OnnxTransformer running HjMl's ONNX graph with the
-/// explanation outputs and the selection and scaling above (TopK, ScatterElements, ReduceMax); models with a flow cannot
-/// be saved with this transform yet (NotSupportedException), as with GibbsAttribution.</para>
+/// explanation outputs and the selection and scaling above (TopK, ScatterElements, ReduceMax), at every depth and with a
+/// feature embedding (the contributions through a flow integrated in the graph, as with GibbsAttribution).</para>
 /// </remarks>
 public sealed class HopfColeFeatureContributionTransformer : ITransformer
 {
@@ -112,11 +112,10 @@ public sealed class HopfColeFeatureContributionTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new ContributionMapping(inputSchema, this);
 
     /// <summary>Saves, in this transform's place, ML.NET's OnnxTransformer running HjMl's ONNX graph (see remarks).</summary>
-    /// <exception cref="NotSupportedException">The model has a flow.</exception>
+    /// <exception cref="NotSupportedException">A parameter of the model is beyond float32's range (the message names it).</exception>
     public void Save(ModelSaveContext ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
-        Model.Model.RequireSingleLayer("Saving the CalculateFeatureContribution transform of a Hopf–Cole model (its ONNX graph has no explanation outputs through a flow yet; save the prediction pipeline without it)");
         using TransformerChain<ITransformer> saved = FeatureContributionSaveChain.For(this);
         ((ICanSaveModel)saved).Save(ctx);
     }

@@ -1,3 +1,4 @@
+using HjMl.Attribution;
 using HjMl.Models;
 using static HjMl.Onnx.OnnxGraphBuilder;
 using DataType = HjMl.Onnx.Protocol.TensorProto.Types.DataType;
@@ -19,7 +20,10 @@ public static partial class OnnxExport
     /// <summary>Explanations: attribution entropy H(pi) per head, float32 [N, K].</summary>
     public const string AttributionEntropyName = "AttributionEntropy";
 
-    /// <summary>Explanations: feature contributions z_d (E_pi[w])_d per head, float32 [N, K, d].</summary>
+    /// <summary>
+    /// Explanations: feature contributions z_d (E_pi[w])_d per head, float32 [N, K, d]; with a flow, at the read-out's
+    /// input z_L, float32 [N, K, m] (the input features' are <see cref="InputContributionsName"/>).
+    /// </summary>
     public const string FeatureContributionsName = "FeatureContributions";
 
     /// <summary>Explanations: E_pi[b] per head, float32 [N, K].</summary>
@@ -42,7 +46,8 @@ public static partial class OnnxExport
 
     private static void Explanations(OnnxGraphBuilder graph, HopfColeModel model, LseGraph lse, int top)
     {
-        int d = model.InputDimension;
+        // The read-out's explanations are taken at its input: the standardised row, or a flow's terminal state z_L.
+        int d = model.Layer.InputDimension;
         int heads = model.Layer.NumberOfHeads;
         int pieces = model.Layer.NumberOfPieces;
         string pieceAxis = graph.Int64s("explanation_piece_axis", [2], 1);
@@ -78,7 +83,9 @@ public static partial class OnnxExport
 
         // E_pi[w_k] as a batched [1, P] x [P, d] product per row and head: [N, K, 1, P] x [K, P, d] -> [N, K, 1, d].
         string gibbsRows = graph.Node("Reshape", "gibbs_rows", [gibbs, graph.Int64s("gibbs_rows_shape", [0, heads, 1, pieces], 4)]);
-        string headWeights = graph.Floats("head_weights", ToSingles(model.Layer.Weights), heads, pieces, d);
+        // w_k as [K, P, d], from the logits' [d, K P] initialiser (ONNX Runtime folds this once, when the session is made).
+        string weightsByHead = graph.Node("Reshape", "weights_by_head", ["weights", graph.Int64s("weights_by_head_shape", [d, heads, pieces], 3)]);
+        string headWeights = graph.Node("Transpose", "head_weights", [weightsByHead], Integers("perm", 1, 2, 0));
         string expectedColumns = graph.Node("MatMul", "expected_weight_rows", [gibbsRows, headWeights]);
         string expectedWeights = graph.Node("Reshape", "expected_weights", [expectedColumns, graph.Int64s("expected_weights_shape", [0, heads, d], 3)]);
         string featureRows = graph.Node("Reshape", "standardised_rows", [lse.Standardised, graph.Int64s("standardised_rows_shape", [0, 1, d], 3)]);
@@ -86,6 +93,10 @@ public static partial class OnnxExport
         string headBiases = graph.Floats("head_biases", ToSingles(model.Layer.Biases), heads, pieces, 1);
         string expectedBias = graph.Node("MatMul", "expected_bias", [gibbsRows, headBiases]);
         graph.Node("Reshape", BiasTermsName, [expectedBias, headShape]);
+        if (model.Flow is not null)
+        {
+            FlowInputContributions(graph, model, headWeights);
+        }
 
         string distance = NearestSupport(graph, model, lse);
         if (model.Viscosity > 0)
@@ -112,7 +123,7 @@ public static partial class OnnxExport
     // THEORY.md section 6: the support point y_j = 2 t w_j nearest to the standardised row, and its distance.
     private static string NearestSupport(OnnxGraphBuilder graph, HopfColeModel model, LseGraph lse)
     {
-        int d = model.InputDimension;
+        int d = model.Layer.InputDimension;
         int all = model.Layer.Biases.Length;
         ReadOnlySpan<double> weights = model.Layer.Weights;
         var support = new float[all * d];
@@ -190,30 +201,50 @@ public static partial class OnnxExport
         string twiceMargins = graph.Node("Add", "twice_class_margins", [margins, margins]);
         string radii = graph.Node("Div", "class_radii", [twiceMargins, safeDenominator]);
         string others = graph.Node("Where", "other_class_radii", [isPredicted, graph.Floats("largest_float", [float.MaxValue]), radii]);
-        graph.Node("ReduceMin", CertifiedRadiusName, [others], Integers("axes", 1), Integer("keepdims", 0));
+        if (model.Flow is not { } flow)
+        {
+            graph.Node("ReduceMin", CertifiedRadiusName, [others], Integers("axes", 1), Integer("keepdims", 0));
+            return;
+        }
+
+        // Section 9: the read-out's radius at z_L over the flow's Lipschitz bound (0 where the bound is 0: an embedding
+        // of constant features, which certifies nothing, as ModelExplainer.ThroughFlow).
+        double lipschitz = flow.LipschitzBound();
+        string terminalRadius = graph.Node("ReduceMin", "terminal_certified_radius", [others], Integers("axes", 1), Integer("keepdims", 0));
+        float inverse = lipschitz > 0 ? Single(1 / lipschitz, "1 / the flow's Lipschitz bound") : 0f;
+        graph.Node("Mul", CertifiedRadiusName, [terminalRadius, graph.Floats("inverse_lipschitz_bound", [inverse])]);
     }
 
     private static void WriteExplanationOutputs(OnnxGraphBuilder graph, HopfColeModel model, int top)
     {
-        int d = model.InputDimension;
+        int d = model.Layer.InputDimension;
+        bool flow = model.Flow is not null;
+        string space = flow ? "the flow's terminal state z_L" : "standardised features";
         int heads = model.Layer.NumberOfHeads;
         int pieces = model.Layer.NumberOfPieces;
         graph.Output(GibbsWeightsName, DataType.Float, "Gibbs weights pi_kj(x) of each head's support points (THEORY.md section 3).", BatchDimension, heads, pieces);
         graph.Output(TopSupportWeightsName, DataType.Float, $"The {top} largest Gibbs weights of each head, largest first.", BatchDimension, heads, top);
         graph.Output(TopSupportIndicesName, DataType.Int64, "Piece indices j of TopSupportWeights within each head.", BatchDimension, heads, top);
         graph.Output(AttributionEntropyName, DataType.Float, "Attribution entropy H(pi) per head, nats in [0, log pieces] (section 4).", BatchDimension, heads);
-        graph.Output(FeatureContributionsName, DataType.Float, "Feature contributions z_d (E_pi[w])_d per head on standardised features (section 4).", BatchDimension, heads, d);
+        graph.Output(FeatureContributionsName, DataType.Float, $"Feature contributions z_d (E_pi[w])_d per head on {space} (section 4).", BatchDimension, heads, d);
         graph.Output(BiasTermsName, DataType.Float, "E_pi[b] per head; contributions + BiasTerms + eps * AttributionEntropy = the head's score.", BatchDimension, heads);
         graph.Output(NearestSupportIndexName, DataType.Int64, "Head-major index of the nearest support point y = 2 t w.", BatchDimension);
         graph.Output(NearestSupportRowName, DataType.Int64, "Training row of the nearest support point (-1 if unknown).", BatchDimension);
-        graph.Output(SupportDistanceName, DataType.Float, "Distance to the nearest support point in standardised units.", BatchDimension);
+        graph.Output(SupportDistanceName, DataType.Float, $"Distance to the nearest support point on {space}.", BatchDimension);
         if (model.Viscosity > 0)
         {
             graph.Output(OutOfSupportScoreName, DataType.Float, "SupportDistance / max(sqrt(2 eps t), the model's calibrated coverage radius); above 1 means out of support (section 6).", BatchDimension);
             if (model.Kind != ModelKind.Regression)
             {
-                graph.Output(CertifiedRadiusName, DataType.Float, "Certified radius in standardised units: no smaller change flips the prediction (section 5).", BatchDimension);
+                graph.Output(CertifiedRadiusName, DataType.Float, "Certified radius in standardised units: no smaller change flips the prediction (section 5; through a flow, section 9).", BatchDimension);
             }
+        }
+
+        if (flow)
+        {
+            int features = model.InputDimension;
+            graph.Output(InputContributionsName, DataType.Float, $"Each head's integrated gradients over the {features} input features along the straight path from the training means (section 9; {ModelExplainer.PathQuadratureNodes} Gauss–Legendre nodes).", BatchDimension, heads, features);
+            graph.Output(BaselineScoresName, DataType.Float, "Each head's score at the training means; with sum_d InputContributions and the quadrature remainder, the head's score.", BatchDimension, heads);
         }
     }
 

@@ -48,8 +48,9 @@ namespace HjMl.Onnx;
 /// embedding of the numeric features when the flow starts with one (Gather, Cast, Sub, Div, Mul, Sin, Cos, Concat, Cast,
 /// a batched MatMul, Add, Relu, Reshape, Concat with the passed-through features; its steps may then be none), then
 /// per step logits = z (A / eps)^T + c / eps (MatMul, Add), Softmax over the step's support points, z += pi (h U)
-/// (MatMul, Add); the LSE heads read z_L (their weight matrix has m rows). The explanation outputs are not built through a flow:
-/// <see cref="OnnxExportOptions.IncludeExplanations"/> with a flow model is a <see cref="NotSupportedException"/>.</para>
+/// (MatMul, Add); the LSE heads read z_L (their weight matrix has m rows). With explanation outputs the read-out's are
+/// taken at z_L, and <c>InputContributions</c> and <c>BaselineScores</c> split each head's score over the input features
+/// by integrated gradients through the flow (the table is on <see cref="OnnxExportOptions.IncludeExplanations"/>).</para>
 /// <para><b>Precision.</b> Parameters are rounded to float32. The outputs agree with the double model evaluated on the
 /// same float32 inputs to about 1e-6 relative to max(1, |value|) on standardised data (tests check 1e-5 in ONNX Runtime,
 /// flows and periodic embeddings included). A periodic embedding's phases 2 pi c x are the one part computed in double
@@ -57,7 +58,8 @@ namespace HjMl.Onnx;
 /// <para><b>Unsupported</b> (a <see cref="NotSupportedException"/> that names the value): a parameter that is not a finite
 /// float32 (a weight, bias, mean, label mean or scale beyond ±3.4e38; a flow's keys and offsets over eps or values times
 /// h), a feature scale that is not a normal float32, an eps &gt; 0 that rounds to 0 in float32, class labels that collide
-/// or overflow in float32, explanation outputs of a flow model, and models whose weights exceed the 2 GiB protobuf limit
+/// or overflow in float32, explanation outputs through a flow whose read-out has eps = 0 (its gradient jumps along the
+/// integration path), and models whose weights exceed the 2 GiB protobuf limit
 /// (HjMl writes no external data).</para>
 /// </remarks>
 public static partial class OnnxExport
@@ -130,13 +132,6 @@ public static partial class OnnxExport
     internal static ModelProto Build(HopfColeModel model, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
-        if (options.IncludeExplanations)
-        {
-            // The explanation outputs read the layer as a function of the standardised features, which it is only
-            // without a flow; attribution through the flow's trajectory is not built in the graph yet.
-            model.RequireSingleLayer("ONNX export with explanation outputs (explanations through a flow are not built yet; export the predictions only)");
-        }
-
         int topSupportPoints = options.TopSupportPointsFor(model.Layer.NumberOfPieces);
         int d = model.InputDimension;
         int width = model.Layer.InputDimension;

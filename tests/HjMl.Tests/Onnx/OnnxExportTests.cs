@@ -195,14 +195,33 @@ public sealed class OnnxExportTests
         Assert.DoesNotContain(single.Keys, key => key.StartsWith("hjml.flow_", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void ExplanationsOfAFlowModelAreUnsupportedAndSayWhy()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ExplanationsOfAFlowModelAddInputContributionsThroughOneAdjointPassPerStep(bool shared)
     {
-        HopfColeModel model = FlowModel(depth: 2, flowWidth: 0, shared: false);
+        HopfColeModel model = FlowModel(depth: 3, flowWidth: 8, shared);
+        GraphProto graph = OnnxExport.Build(model, new OnnxExportOptions { IncludeExplanations = true }).Graph;
+        var outputs = graph.Output.ToDictionary(output => output.Name, output => output.Type.TensorType.Shape.Dim.Select(dimension => dimension.DimValue).ToArray());
+        Assert.Equal([0, 3, 4], outputs[OnnxExport.InputContributionsName]);
+        Assert.Equal([0, 3], outputs[OnnxExport.BaselineScoresName]);
+        Assert.Equal([0, 3, 8], outputs[OnnxExport.FeatureContributionsName]);
+
+        // One forward and one adjoint pass per step along the path, beside the prediction's (and the read-out's Gibbs
+        // weights at the path's terminal states); the controls are not copied.
+        Assert.Equal((2 * 3) + 1, graph.Node.Count(node => node.OpType == "Softmax"));
+        Assert.Equal(3, graph.Node.Count(node => node.Output[0].EndsWith("_pulled_back", StringComparison.Ordinal)));
+        Assert.Equal(shared ? 1 : 3, graph.Initializer.Count(tensor => tensor.Name.EndsWith("_keys", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void ExplanationsThroughAFlowWithATropicalReadOutAreRefusedNamingTheViscosity()
+    {
+        HopfColeModel model = FlowModel(depth: 2, flowWidth: 0, shared: false).WithViscosity(0);
         var problem = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(model, new OnnxExportOptions { IncludeExplanations = true }));
-        Assert.Contains("explanation outputs", problem.Message);
-        Assert.Contains("explanations through a flow are not built yet", problem.Message);
-        Assert.Contains("Depth 0", problem.Message);
+        Assert.Contains("eps > 0", problem.Message);
+        Assert.Contains("WithViscosity", problem.Message);
+        Assert.Contains("IncludeExplanations = false", problem.Message);
         Assert.NotEmpty(OnnxExport.ToBytes(model));
     }
 
