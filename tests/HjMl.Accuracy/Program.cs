@@ -34,7 +34,9 @@ var runs = new List<(DataSet DataSet, string Path)>();
 var skipped = new List<string>();
 foreach (DataSet dataSet in DataSet.All.Where(set => settings.DataSets.Count == 0 || settings.DataSets.Contains(set.Name)))
 {
-    string? path = folders.Select(folder => Path.Combine(folder, dataSet.FileName)).FirstOrDefault(File.Exists);
+    // A CSV may also stand compressed beside it (the repository's data/ ships adult.csv as adult.csv.gz).
+    string? path = folders.SelectMany(folder => new[] { Path.Combine(folder, dataSet.FileName), Path.Combine(folder, dataSet.FileName + ".gz") })
+        .FirstOrDefault(File.Exists);
     if (path is not null)
     {
         runs.Add((dataSet, path));

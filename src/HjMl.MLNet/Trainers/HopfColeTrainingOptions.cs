@@ -72,8 +72,8 @@ public abstract class HopfColeTrainingOptions
     /// <summary>
     /// L, Euler steps of a residual Gibbs flow before the LSE heads (THEORY.md section 9: depth is time): each step moves
     /// the standardised features by h times an attention-shaped velocity, a Gibbs expectation over learned keys and
-    /// values. 0 (the default) is the single Hopf–Cole layer. Models of any depth save through ONNX; the
-    /// GibbsAttribution transform explains only depth 0.
+    /// values. 0 (the default) is the single Hopf–Cole layer. Models of any depth save through ONNX, with their
+    /// GibbsAttribution and feature-contribution columns (input contributions integrated along the flow).
     /// </summary>
     public int Depth { get; set; } = EngineDefaults.Depth;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 using HjMl.MLNet.Attribution;
 using HjMl.MLNet.Prediction;
 using HjMl.MLNet.Tests.Support;
@@ -225,10 +226,37 @@ public class FlowAttributionSaveTests(ITestOutputHelper log)
     private static (string Name, string Type)[] Visible(DataViewSchema schema)
         => schema.Where(column => !column.IsHidden).Select(column => (column.Name, column.Type.ToString() ?? string.Empty)).ToArray();
 
-    // adult.csv (32,561 rows): HJML_ADULT_CSV, or ../shared/data/adult.csv beside the repository (as the benchmarks read it).
+    // adult.csv (32,561 rows): HJML_ADULT_CSV, else ../shared/data/adult.csv beside the repository, else the copy the
+    // repository ships as data/adult.csv.gz, decompressed once (TextLoader reads files by path).
+    private static readonly Lazy<string> AdultPath = new(FindAdult);
+
+    private static string FindAdult()
+    {
+        string? named = Environment.GetEnvironmentVariable("HJML_ADULT_CSV");
+        if (!string.IsNullOrEmpty(named))
+        {
+            return named;
+        }
+
+        string shared = Path.Combine(MLNetData.RepositoryRoot, "..", "shared", "data", "adult.csv");
+        if (File.Exists(shared))
+        {
+            return shared;
+        }
+
+        string copy = Path.Combine(Path.GetTempPath(), $"hjml-adult-{Environment.ProcessId}.csv");
+        using (var compressed = new GZipStream(File.OpenRead(Path.Combine(MLNetData.RepositoryRoot, "data", "adult.csv.gz")), CompressionMode.Decompress))
+        using (FileStream plain = File.Create(copy))
+        {
+            compressed.CopyTo(plain);
+        }
+
+        return copy;
+    }
+
     private static IDataView Adult(MLContext context)
     {
-        string path = Environment.GetEnvironmentVariable("HJML_ADULT_CSV") ?? Path.Combine(MLNetData.RepositoryRoot, "..", "shared", "data", "adult.csv");
+        string path = AdultPath.Value;
         string[] header = File.ReadLines(path).First().Split(',');
         int label = header.Length - 1;
         int[] numeric = [.. Enumerable.Range(0, label).Where(i => !AdultText.Contains(header[i]))];
