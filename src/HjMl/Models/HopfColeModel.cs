@@ -18,12 +18,9 @@ namespace HjMl.Models;
 /// </remarks>
 public sealed class HopfColeModel
 {
-    // Per-thread buffers of the flow's single-row paths: the terminal state, and a float32 row widened to double.
+    // Per-thread buffer of the flow's double single-row path: the terminal state.
     [ThreadStatic]
     private static double[]? flowTerminal;
-
-    [ThreadStatic]
-    private static double[]? flowWide;
 
     // The calling thread's buffers (see AlignedBuffer.Rent), so that single-row scoring allocates nothing once warm: a
     // standardised row in double and in float, and float scoring's head scores.
@@ -347,34 +344,12 @@ public sealed class HopfColeModel
     private void ScoreRow(ReadOnlySpan<float> features, Span<float> scores, int row)
     {
         ValidateFeatures(features, row);
-        if (Flow is not null)
-        {
-            // A flow scores in double and rounds once (its float32 kernels are not built).
-            Span<double> wide = ThreadBuffer(ref flowWide, InputDimension + OutputLength);
-            for (int k = 0; k < features.Length; k++)
-            {
-                wide[k] = features[k];
-            }
-
-            ScoreRow(wide[..InputDimension], wide.Slice(InputDimension, OutputLength), row);
-            for (int k = 0; k < OutputLength; k++)
-            {
-                scores[k] = (float)wide[InputDimension + k];
-                if (!float.IsFinite(scores[k]))
-                {
-                    throw ScoringFailure.BeyondSingle(row, wide[InputDimension + k]);
-                }
-            }
-
-            return;
-        }
-
         SinglePrecision single = Single;
         Span<float> standardised = AlignedBuffer<float>.Rent(ref singleStandardisedScratch, InputDimension);
         TensorPrimitives.Subtract(features, single.Means, standardised);
         TensorPrimitives.Multiply(standardised, single.InverseScales, standardised);
         Span<double> heads = AlignedBuffer<double>.Rent(ref headScratch, Layer.NumberOfHeads);
-        single.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
+        single.Kernel.EvaluateRow(single.Flow is { } flow ? flow.Transport(standardised, 1) : standardised, heads, Layer.Viscosity);
         BatchReadout.Write(heads, Layer.NumberOfHeads, scores);
         if (!ScoringFailure.AllFinite(scores[..OutputLength]))
         {
@@ -392,50 +367,11 @@ public sealed class HopfColeModel
     public void ScoreBatch(ReadOnlySpan<float> features, Span<float> scores)
     {
         CheckBatch(features.Length, scores.Length);
-        if (Flow is not null)
-        {
-            int rows = features.Length / InputDimension;
-            double[] wide = System.Buffers.ArrayPool<double>.Shared.Rent(features.Length + (rows * OutputLength));
-            try
-            {
-                for (int i = 0; i < features.Length; i++)
-                {
-                    wide[i] = features[i];
-                }
-
-                // A row refused in double, or whose score lies beyond float32, is named as Score meets them in order:
-                // the error path scores the rows one at a time.
-                try
-                {
-                    ScoreThroughFlow(wide.AsSpan(0, features.Length), wide.AsSpan(features.Length, rows * OutputLength));
-                }
-                catch (ArgumentException)
-                {
-                    ThrowFirstUnscorable(features, -1);
-                    throw;
-                }
-
-                for (int i = 0; i < rows * OutputLength; i++)
-                {
-                    scores[i] = (float)wide[features.Length + i];
-                }
-
-                if (!ScoringFailure.AllFinite(scores[..(rows * OutputLength)]))
-                {
-                    ThrowFirstUnscorable(features, -1);
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<double>.Shared.Return(wide);
-            }
-
-            return;
-        }
-
         SinglePrecision single = Single;
         int count = features.Length / InputDimension;
-        int invalid = single.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, single.Means, single.InverseScales);
+        int invalid = single.Flow is { } flow
+            ? flow.ScoreBatch(features, single.Means, single.InverseScales, single.Kernel, Layer.Viscosity, BatchReadout, scores)
+            : single.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, single.Means, single.InverseScales);
         if (invalid >= 0 || !ScoringFailure.AllFinite(scores[..(count * OutputLength)]))
         {
             ThrowFirstUnscorable(features, invalid);
@@ -679,9 +615,13 @@ public sealed class HopfColeModel
             }
 
             Kernel = new LseKernel<float>(weights, biases, layer.InputDimension, layer.NumberOfHeads, LseKernel<float>.PreferredWidth);
+            Flow = model.Flow is null ? null : new SinglePrecisionFlow(model.Flow);
         }
 
         public LseKernel<float> Kernel { get; }
+
+        // The flow's float32 transport before the read-out, or null (depth 0).
+        public SinglePrecisionFlow? Flow { get; }
 
         public float[] Means { get; }
 
