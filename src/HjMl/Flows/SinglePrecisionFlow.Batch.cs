@@ -3,21 +3,31 @@ using HjMl.Kernels;
 
 namespace HjMl.Flows;
 
-// Batch scoring through the float32 flow: standardise, transport and read out tile by tile, tiles in parallel.
+// Batch scoring through the float32 flow: standardise, combined logits, steps and read-out tile by tile, tiles in parallel.
 internal sealed partial class SinglePrecisionFlow
 {
+    // A tile's rows and logits fit half a 1 MiB L2, leaving the rest to the combined weights.
+    private const int TileBytes = 512 * 1024;
+
+    // The calling thread's tile buffers: standardised rows, their combined logits, their head scores.
     [ThreadStatic]
     private static float[]? standardisedScratch;
 
+    [ThreadStatic]
+    private static float[]? tileLogitScratch;
+
+    [ThreadStatic]
+    private static double[]? headScratch;
+
     /// <summary>
     /// Scores raw float32 rows (d each, back to back) into <paramref name="outputs"/>: each row standardised as
-    /// (x - mean) * (1 / scale) with <paramref name="means"/> and <paramref name="inverseScales"/>, transported, then read
-    /// out by <paramref name="readout"/> at <paramref name="viscosity"/> as <paramref name="reading"/> says. Tiles of
+    /// (x - mean) * (1 / scale) with <paramref name="means"/> and <paramref name="inverseScales"/>, then scored as
+    /// <see cref="ScoreRow"/> does at <paramref name="viscosity"/> and read out as <paramref name="reading"/> says. Tiles of
     /// <see cref="TileRows"/> rows run in parallel on the scoring workers; one tile runs on the calling thread. Returns -1,
-    /// or the first row holding a NaN or infinite feature (outputs are then unspecified). A tile whose terminal states
-    /// are not finite gets NaN outputs, so that the caller's check of the outputs finds it.
+    /// or the first row holding a NaN or infinite feature (outputs are then unspecified). A row whose float32 arithmetic
+    /// overflows gets NaN or infinite outputs, which the caller's check of the outputs finds.
     /// </summary>
-    public unsafe int ScoreBatch(ReadOnlySpan<float> features, ReadOnlySpan<float> means, ReadOnlySpan<float> inverseScales, LseKernel<float> readout, double viscosity, Readout reading, Span<float> outputs)
+    public unsafe int ScoreBatch(ReadOnlySpan<float> features, ReadOnlySpan<float> means, ReadOnlySpan<float> inverseScales, double viscosity, Readout reading, Span<float> outputs)
     {
         int rows = features.Length / InputDimension;
         if (rows == 0)
@@ -25,16 +35,19 @@ internal sealed partial class SinglePrecisionFlow
             return -1;
         }
 
-        int tileRows = TileRows(readout.TileRows);
+        int tileRows = TileRows;
         int tiles = (rows + tileRows - 1) / tileRows;
         fixed (float* input = features)
         fixed (float* mean = means)
         fixed (float* scale = inverseScales)
         fixed (float* output = outputs)
         {
-            return BatchJob.Run(new BatchSettings(this, readout, viscosity, reading, input, mean, scale, output, rows, tileRows), tiles);
+            return BatchJob.Run(new BatchSettings(this, viscosity, reading, input, mean, scale, output, rows, tileRows), tiles);
         }
     }
+
+    /// <summary>Rows per tile: the tile's standardised rows and logits fit half of a 1 MiB L2 beside the weights.</summary>
+    public int TileRows => Math.Clamp(TileBytes / (sizeof(float) * (InputDimension + linear.Columns)) / 8 * 8, 8, 256);
 
     // One tile: returns -1, or the first row (of the whole batch) with a NaN or infinite feature.
     private unsafe int ScoreTile(in BatchSettings batch, int tile)
@@ -60,14 +73,16 @@ internal sealed partial class SinglePrecisionFlow
             TensorPrimitives.Multiply(z, scales, z);
         }
 
-        ReadOnlySpan<float> terminal = Transport(standardised, count);
-        int outputsPerRow = batch.Reading.OutputsPerRow(batch.Readout.Heads);
-        var written = new Span<float>(batch.Outputs + ((long)first * outputsPerRow), count * outputsPerRow);
-        if (batch.Readout.EvaluateBatch(terminal, written, batch.Viscosity, batch.Reading) >= 0)
+        Span<float> logits = AlignedBuffer<float>.Rent(ref tileLogitScratch, linear.BatchLogitsLength(count));
+        Logits(standardised, count, logits);
+        Span<double> headScores = AlignedBuffer<double>.Rent(ref headScratch, count * heads);
+        for (int row = 0; row < count; row++)
         {
-            written.Fill(float.NaN);
+            Finish(logits[(row * linear.Columns)..], batch.Viscosity, headScores.Slice(row * heads, heads));
         }
 
+        int outputsPerRow = batch.Reading.OutputsPerRow(heads);
+        batch.Reading.Write(headScores, heads, new Span<float>(batch.Outputs + ((long)first * outputsPerRow), count * outputsPerRow));
         return -1;
     }
 
@@ -86,11 +101,9 @@ internal sealed partial class SinglePrecisionFlow
     }
 
     // What every tile of a batch reads.
-    private readonly unsafe struct BatchSettings(SinglePrecisionFlow flow, LseKernel<float> readout, double viscosity, Readout reading, float* features, float* means, float* inverseScales, float* outputs, int rows, int tileRows)
+    private readonly unsafe struct BatchSettings(SinglePrecisionFlow flow, double viscosity, Readout reading, float* features, float* means, float* inverseScales, float* outputs, int rows, int tileRows)
     {
         public SinglePrecisionFlow Flow => flow;
-
-        public LseKernel<float> Readout => readout;
 
         public double Viscosity => viscosity;
 

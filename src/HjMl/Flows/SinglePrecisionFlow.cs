@@ -5,28 +5,26 @@ using HjMl.Kernels;
 namespace HjMl.Flows;
 
 /// <summary>
-/// A residual Gibbs flow rounded to float32 once, for scoring in the precision of the exported ONNX graph (THEORY.md
-/// section 9). Each Euler step z_{k+1} = z_k + h sum_j pi_j(z_k) u_j runs on a block of rows as two register-blocked
-/// products of the LSE kernel: the keys' logits a_j . z + c_j with their Gibbs weights pi = softmax(. / eps) from the
-/// kernel's vector exponential, then the values' expectation Pi (h U) through a kernel whose pieces are the columns of
-/// h U. A lift z_0 = P x + q is a third such product; an embedded start is computed in double and rounded.
+/// A flow model's float32 scoring (THEORY.md section 9): the residual Gibbs flow and its LSE read-out rounded to float32
+/// once, in the precision of the exported ONNX graph. Every consumer of the state is linear, so the state is never formed
+/// [derived]: with z_k = z_0 + h sum_{i&lt;k} U_i^T pi_i (Euler, section 9), step k's logits are
+/// A_k z_k + c_k = (A_k z_0 + c_k) + sum_{i&lt;k} (h A_k U_i^T) pi_i and the read-out's are
+/// W z_L + b = (W z_0 + b) + sum_i (h W U_i^T) pi_i. One register-blocked product of the LSE kernel gives every
+/// A_k z_0 + c_k and W z_0 + b of a block of rows (the lift folded in: M P x + M q); per row, J x kJ and KN x LJ
+/// products of the Gibbs weights add the corrections, pi_k = softmax(. / eps) comes from the kernel's vector exponential,
+/// and each head's log-sum-exp from its scoring operations.
 /// </summary>
 /// <remarks>
-/// Every sum runs in one order whatever block a row sits in, so a row transports to the same bits alone and in a batch.
-/// The double flow (<see cref="GibbsFlow"/>) stays the reference: certificates, explanations and training read it.
-/// Immutable and thread-safe; allocates nothing after a thread's first call of a given size.
+/// Per row this is the m-wide product once, (S J + K N) x m multiply-adds with S control sets, instead of two J x m
+/// products per step and the read-out's K N x m. Every sum runs in one order whatever block a row sits in, so a row
+/// scores to the same bits alone and in a batch. The double flow (<see cref="GibbsFlow"/>) stays the reference:
+/// certificates, explanations and training read it. Immutable and thread-safe; allocates nothing after a thread's first
+/// call of a given size.
 /// </remarks>
 internal sealed partial class SinglePrecisionFlow
 {
-    // Bytes a tile's standardised rows, states and velocities may take together, so that they stay in L2 with a step's
-    // keys and values.
-    private const int TileBytes = 768 * 1024;
-
-    // The calling thread's buffers (see AlignedBuffer.Rent): states, logits, Gibbs weights, velocities (or the lift's
-    // output), and an embedded start's rows in double.
-    [ThreadStatic]
-    private static float[]? stateScratch;
-
+    // The calling thread's buffers (see AlignedBuffer.Rent): a block's logits, a row's Gibbs weights, a row's corrected
+    // logits, a correction, its head sums, and an embedded start in double and in float.
     [ThreadStatic]
     private static float[]? logitScratch;
 
@@ -34,148 +32,216 @@ internal sealed partial class SinglePrecisionFlow
     private static float[]? weightScratch;
 
     [ThreadStatic]
-    private static float[]? velocityScratch;
+    private static float[]? rowScratch;
+
+    [ThreadStatic]
+    private static float[]? correctionScratch;
+
+    [ThreadStatic]
+    private static double[]? sumScratch;
 
     [ThreadStatic]
     private static double[]? embeddingScratch;
 
-    private readonly GibbsFlow flow;
-    private readonly LseKernel<float>? lift;
-    private readonly LseKernel<float>[] keys;
-    private readonly LseKernel<float>[] values;
+    [ThreadStatic]
+    private static float[]? startScratch;
 
-    /// <summary>Rounds <paramref name="flow"/>'s parameters to float32 and packs its kernels.</summary>
-    /// <exception cref="NotSupportedException">A parameter (or h times a value) lies beyond float32's range (the message names it).</exception>
-    public SinglePrecisionFlow(GibbsFlow flow)
+    private readonly GibbsFlow flow;
+    private readonly int heads;
+    private readonly int readoutPieces;
+
+    // z_0 (or x, lift folded in) -> [A_s z_0 + c_s for every control set s, W z_0 + b].
+    private readonly LseKernel<float> linear;
+
+    // Step k's correction (k >= 1): J pieces of kJ, h a_{k,j} . u_{i,l}; the read-out's: K N pieces of L J, h w_p . u_{i,l}.
+    private readonly LseKernel<float>?[] corrections;
+    private readonly LseKernel<float>? readoutCorrection;
+
+    /// <summary>
+    /// Rounds <paramref name="flow"/> and the read-out (<paramref name="readoutWeights"/>, K N rows of m, head-major;
+    /// <paramref name="readoutBiases"/>, K N) to float32 and packs the kernels.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A combined parameter lies beyond float32's range (the message says which).</exception>
+    public SinglePrecisionFlow(GibbsFlow flow, ReadOnlySpan<double> readoutWeights, ReadOnlySpan<double> readoutBiases, int heads)
     {
         ArgumentNullException.ThrowIfNull(flow);
         this.flow = flow;
+        this.heads = heads;
+        readoutPieces = readoutBiases.Length / heads;
         FlowShape shape = flow.Shape;
         int m = shape.Width;
-        int d = shape.InputDimension;
         int pieces = shape.Pieces;
+        int sets = shape.ControlSets;
+        int all = readoutBiases.Length;
+        int outputs = (sets * pieces) + all;
         ReadOnlySpan<double> parameters = flow.Parameters;
-        VectorWidth width = LseKernel<float>.PreferredWidth;
-        if (shape.Lifted)
+
+        // M (outputs x m) and its biases, in double.
+        var product = new double[outputs * m];
+        var biases = new double[outputs];
+        for (int set = 0; set < sets; set++)
         {
-            lift = new LseKernel<float>(Rounded(parameters, 0, m * d, 1), Rounded(parameters, m * d, m, 1), d, 1, width);
+            parameters.Slice(shape.KeysOffset(set), pieces * m).CopyTo(product.AsSpan(set * pieces * m));
+            parameters.Slice(shape.OffsetsOffset(set), pieces).CopyTo(biases.AsSpan(set * pieces));
         }
 
-        keys = new LseKernel<float>[shape.ControlSets];
-        values = new LseKernel<float>[shape.ControlSets];
-        for (int set = 0; set < shape.ControlSets; set++)
+        readoutWeights[..(all * m)].CopyTo(product.AsSpan(sets * pieces * m));
+        readoutBiases.CopyTo(biases.AsSpan(sets * pieces));
+        VectorWidth width = LseKernel<float>.PreferredWidth;
+        int inputs = m;
+        if (shape.Lifted)
         {
-            keys[set] = new LseKernel<float>(Rounded(parameters, shape.KeysOffset(set), pieces * m, 1), Rounded(parameters, shape.OffsetsOffset(set), pieces, 1), m, 1, width);
-
-            // The values' kernel has one piece per state coordinate i, whose weights are (h u_1i, ..., h u_Ji): its
-            // logits for a row of Gibbs weights are h sum_j pi_j u_j, the step's increment.
-            float[] increments = new float[m * pieces];
-            int offset = shape.ValuesOffset(set);
-            for (int j = 0; j < pieces; j++)
+            // M (P x + q) = (M P) x + M q.
+            int d = shape.InputDimension;
+            ReadOnlySpan<double> lift = parameters[..(m * d)];
+            ReadOnlySpan<double> liftBias = parameters.Slice(m * d, m);
+            var folded = new double[outputs * d];
+            for (int row = 0; row < outputs; row++)
             {
+                ReadOnlySpan<double> coefficients = product.AsSpan(row * m, m);
+                Span<double> destination = folded.AsSpan(row * d, d);
                 for (int i = 0; i < m; i++)
                 {
-                    increments[(i * pieces) + j] = Rounded(parameters, offset + (j * m) + i, flow.StepSize);
+                    TensorPrimitives.MultiplyAdd(lift.Slice(i * d, d), coefficients[i], destination, destination);
                 }
+
+                biases[row] += TensorPrimitives.Dot(coefficients, liftBias);
             }
 
-            values[set] = new LseKernel<float>(increments, new float[m], pieces, 1, width);
+            product = folded;
+            inputs = d;
+        }
+
+        linear = new LseKernel<float>(Rounded(product, "combined weight"), Rounded(biases, "combined bias"), inputs, 1, width);
+
+        double h = flow.StepSize;
+        corrections = new LseKernel<float>?[shape.Steps];
+        for (int step = 1; step < shape.Steps; step++)
+        {
+            ReadOnlySpan<double> keys = flow.Keys(step);
+            var weights = new double[pieces * step * pieces];
+            for (int j = 0; j < pieces; j++)
+            {
+                Products(keys.Slice(j * m, m), step, h, weights.AsSpan(j * step * pieces, step * pieces));
+            }
+
+            corrections[step] = new LseKernel<float>(Rounded(weights, "flow correction"), new float[pieces], step * pieces, 1, width);
+        }
+
+        if (shape.Steps > 0)
+        {
+            int history = shape.Steps * pieces;
+            var weights = new double[all * history];
+            for (int p = 0; p < all; p++)
+            {
+                Products(readoutWeights.Slice(p * m, m), shape.Steps, h, weights.AsSpan(p * history, history));
+            }
+
+            readoutCorrection = new LseKernel<float>(Rounded(weights, "read-out correction"), new float[all], history, 1, width);
         }
     }
 
     /// <summary>d, features per row.</summary>
     public int InputDimension => flow.InputDimension;
 
-    /// <summary>m, the terminal state's width.</summary>
-    public int Width => flow.Width;
-
-    /// <summary>Rows per tile for a batch whose read-out takes at most <paramref name="readoutRows"/> rows at once.</summary>
-    public int TileRows(int readoutRows)
-    {
-        long bytes = sizeof(float) * ((long)InputDimension + (2L * Width) + flow.Shape.Pieces);
-        return (int)Math.Clamp(TileBytes / bytes / 8 * 8, 8, Math.Max(8, Math.Min(256, readoutRows)));
-    }
+    /// <summary>K, the read-out's heads.</summary>
+    public int Heads => heads;
 
     /// <summary>
-    /// Transports <paramref name="rows"/> standardised float32 rows (d each, back to back) to their terminal states and
-    /// returns them (rows of m, back to back) in the calling thread's buffer, valid until its next call on this thread.
+    /// Every head's score f_k of one standardised float32 row (d values) into <paramref name="headScores"/> (K), at the
+    /// read-out's <paramref name="viscosity"/>.
     /// </summary>
-    public ReadOnlySpan<float> Transport(ReadOnlySpan<float> standardised, int rows)
+    public void ScoreRow(ReadOnlySpan<float> standardised, double viscosity, Span<double> headScores)
     {
-        int m = Width;
-        Span<float> states = AlignedBuffer<float>.Rent(ref stateScratch, rows * m);
-        Start(standardised, rows, states);
-        FlowShape shape = flow.Shape;
-        if (shape.Steps == 0)
+        Span<float> logits = AlignedBuffer<float>.Rent(ref logitScratch, linear.BatchLogitsLength(1));
+        Logits(standardised, 1, logits);
+        Finish(logits, viscosity, headScores);
+    }
+
+    // The combined logits of a block of standardised rows (rows of linear.Columns).
+    private void Logits(ReadOnlySpan<float> standardised, int rows, Span<float> logits)
+    {
+        if (flow.Shape.Embedding is not { } embedding)
         {
-            return states;
+            linear.BatchLogits(standardised, rows, logits);
+            return;
         }
 
-        double viscosity = flow.Viscosity;
-        Span<float> logits = AlignedBuffer<float>.Rent(ref logitScratch, keys[0].BatchLogitsLength(rows));
-        Span<float> weights = AlignedBuffer<float>.Rent(ref weightScratch, (rows * shape.Pieces) + keys[0].Lanes);
-        Span<float> velocities = AlignedBuffer<float>.Rent(ref velocityScratch, values[0].BatchLogitsLength(rows));
-        int stride = values[0].Columns;
+        // z_0 = the embedding of x, in double (as the double path computes it), rounded once.
+        int d = InputDimension;
+        int m = flow.Width;
+        Span<double> wide = AlignedBuffer<double>.Rent(ref embeddingScratch, rows * (d + m));
+        TensorPrimitives.ConvertChecked<float, double>(standardised[..(rows * d)], wide[..(rows * d)]);
+        Span<double> embedded = wide.Slice(rows * d, rows * m);
+        PeriodicEmbedding.Forward(embedding, flow.Parameters[..flow.Shape.LiftLength], wide, d, rows, embedded, m);
+        Span<float> start = AlignedBuffer<float>.Rent(ref startScratch, rows * m);
+        TensorPrimitives.ConvertTruncating<double, float>(embedded, start);
+        linear.BatchLogits(start, rows, logits);
+    }
+
+    // One row from its combined logits: the steps' Gibbs weights with their corrections, then the read-out's heads.
+    private void Finish(ReadOnlySpan<float> logits, double viscosity, Span<double> headScores)
+    {
+        FlowShape shape = flow.Shape;
+        int pieces = shape.Pieces;
+        int lanes = linear.Lanes;
+        int all = heads * readoutPieces;
+        int readoutStart = shape.ControlSets * pieces;
+        Span<float> weights = AlignedBuffer<float>.Rent(ref weightScratch, (shape.Steps * pieces) + lanes);
+        Span<float> row = AlignedBuffer<float>.Rent(ref rowScratch, Math.Max(pieces, all) + lanes);
+        Span<float> correction = AlignedBuffer<float>.Rent(ref correctionScratch, Math.Max(pieces, all) + (2 * lanes));
         for (int step = 0; step < shape.Steps; step++)
         {
             int set = shape.SharedControls ? 0 : step;
-            keys[set].GibbsWeights(states, rows, viscosity, logits, weights);
-            values[set].BatchLogits(weights, rows, velocities);
-            for (int row = 0; row < rows; row++)
+            ReadOnlySpan<float> stepLogits = logits[(set * pieces)..];
+            if (corrections[step] is { } kernel)
             {
-                Span<float> state = states.Slice(row * m, m);
-                TensorPrimitives.Add(state, velocities.Slice(row * stride, m), state);
+                kernel.BatchLogits(weights[..(step * pieces)], 1, correction);
+                TensorPrimitives.Add(stepLogits[..pieces], correction[..pieces], row);
+                stepLogits = row;
+            }
+
+            // Whole vectors land past this step's weights, in the next step's place, which that step then writes.
+            linear.GibbsWeightsOfRow(stepLogits, pieces, flow.Viscosity, weights[(step * pieces)..]);
+        }
+
+        ReadOnlySpan<float> readout = logits[readoutStart..];
+        if (readoutCorrection is not null)
+        {
+            readoutCorrection.BatchLogits(weights[..(shape.Steps * pieces)], 1, correction);
+            TensorPrimitives.Add(readout[..all], correction[..all], row);
+            readout = row;
+        }
+
+        Span<double> sums = AlignedBuffer<double>.Rent(ref sumScratch, heads);
+        linear.HeadScoresOfRow(readout, heads, readoutPieces, viscosity, headScores, sums);
+    }
+
+    // destination[i L_J + l] = h a . u_{i,l} for steps i < count: a row against the values of the steps before.
+    private void Products(ReadOnlySpan<double> row, int count, double h, Span<double> destination)
+    {
+        int m = flow.Width;
+        int pieces = flow.Shape.Pieces;
+        for (int step = 0; step < count; step++)
+        {
+            ReadOnlySpan<double> values = flow.Values(step);
+            for (int l = 0; l < pieces; l++)
+            {
+                destination[(step * pieces) + l] = h * TensorPrimitives.Dot(row, values.Slice(l * m, m));
             }
         }
-
-        return states;
     }
 
-    // z_0 = P x + q, the embedding of x (in double, rounded), or x.
-    private void Start(ReadOnlySpan<float> standardised, int rows, Span<float> states)
+    private static float[] Rounded(double[] values, string what)
     {
-        int m = Width;
-        int d = InputDimension;
-        if (lift is not null)
+        var rounded = new float[values.Length];
+        for (int i = 0; i < values.Length; i++)
         {
-            Span<float> lifted = AlignedBuffer<float>.Rent(ref velocityScratch, lift.BatchLogitsLength(rows));
-            lift.BatchLogits(standardised, rows, lifted);
-            for (int row = 0; row < rows; row++)
+            rounded[i] = (float)values[i];
+            if (!float.IsFinite(rounded[i]))
             {
-                lifted.Slice(row * lift.Columns, m).CopyTo(states.Slice(row * m, m));
+                throw new NotSupportedException($"The flow's {what} at index {i} is {values[i]}, beyond float32's range; score this model in double.");
             }
-        }
-        else if (flow.Shape.Embedding is { } embedding)
-        {
-            Span<double> wide = AlignedBuffer<double>.Rent(ref embeddingScratch, rows * (d + m));
-            TensorPrimitives.ConvertChecked<float, double>(standardised[..(rows * d)], wide[..(rows * d)]);
-            Span<double> embedded = wide.Slice(rows * d, rows * m);
-            PeriodicEmbedding.Forward(embedding, flow.Parameters[..flow.Shape.LiftLength], wide, d, rows, embedded, m);
-            TensorPrimitives.ConvertTruncating<double, float>(embedded, states[..(rows * m)]);
-        }
-        else
-        {
-            standardised[..(rows * d)].CopyTo(states);
-        }
-    }
-
-    private static float[] Rounded(ReadOnlySpan<double> parameters, int offset, int length, double scale)
-    {
-        var rounded = new float[length];
-        for (int i = 0; i < length; i++)
-        {
-            rounded[i] = Rounded(parameters, offset + i, scale);
-        }
-
-        return rounded;
-    }
-
-    private static float Rounded(ReadOnlySpan<double> parameters, int index, double scale)
-    {
-        float rounded = (float)(scale * parameters[index]);
-        if (!float.IsFinite(rounded))
-        {
-            throw new NotSupportedException($"The flow's parameter {index} is {parameters[index]}; {(scale == 1 ? "it" : $"times the step size {scale}")} lies beyond float32's range. Score this model in double.");
         }
 
         return rounded;

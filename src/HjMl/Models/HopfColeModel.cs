@@ -318,6 +318,13 @@ public sealed class HopfColeModel
     }
 
     /// <summary>
+    /// How far the float32 scores of a model with a flow may lie from its double scores, relative to max(1, |score|):
+    /// the Euler steps run in float32 as well (<see cref="Score(ReadOnlySpan{float}, Span{float})"/>), and their rounding
+    /// passes through every step. Tested on every row of digits, iris, breast_cancer, diabetes and mnist-10000.
+    /// </summary>
+    public const double FlowScoreTolerance = 1e-4;
+
+    /// <summary>
     /// Float32 scoring of one row of raw features: writes <see cref="OutputLength"/> scores, as
     /// <see cref="Score(ReadOnlySpan{double}, Span{double})"/> does, in the float32 arithmetic of the exported ONNX graph.
     /// </summary>
@@ -349,7 +356,15 @@ public sealed class HopfColeModel
         TensorPrimitives.Subtract(features, single.Means, standardised);
         TensorPrimitives.Multiply(standardised, single.InverseScales, standardised);
         Span<double> heads = AlignedBuffer<double>.Rent(ref headScratch, Layer.NumberOfHeads);
-        single.Kernel.EvaluateRow(single.Flow is { } flow ? flow.Transport(standardised, 1) : standardised, heads, Layer.Viscosity);
+        if (single.Flow is { } flow)
+        {
+            flow.ScoreRow(standardised, Layer.Viscosity, heads);
+        }
+        else
+        {
+            single.Kernel.EvaluateRow(standardised, heads, Layer.Viscosity);
+        }
+
         BatchReadout.Write(heads, Layer.NumberOfHeads, scores);
         if (!ScoringFailure.AllFinite(scores[..OutputLength]))
         {
@@ -370,7 +385,7 @@ public sealed class HopfColeModel
         SinglePrecision single = Single;
         int count = features.Length / InputDimension;
         int invalid = single.Flow is { } flow
-            ? flow.ScoreBatch(features, single.Means, single.InverseScales, single.Kernel, Layer.Viscosity, BatchReadout, scores)
+            ? flow.ScoreBatch(features, single.Means, single.InverseScales, Layer.Viscosity, BatchReadout, scores)
             : single.Kernel.EvaluateBatch(features, scores, Layer.Viscosity, BatchReadout, single.Means, single.InverseScales);
         if (invalid >= 0 || !ScoringFailure.AllFinite(scores[..(count * OutputLength)]))
         {
@@ -615,7 +630,7 @@ public sealed class HopfColeModel
             }
 
             Kernel = new LseKernel<float>(weights, biases, layer.InputDimension, layer.NumberOfHeads, LseKernel<float>.PreferredWidth);
-            Flow = model.Flow is null ? null : new SinglePrecisionFlow(model.Flow);
+            Flow = model.Flow is null ? null : new SinglePrecisionFlow(model.Flow, layer.Weights, layer.Biases, layer.NumberOfHeads);
         }
 
         public LseKernel<float> Kernel { get; }
