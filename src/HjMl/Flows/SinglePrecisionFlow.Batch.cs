@@ -46,6 +46,21 @@ internal sealed partial class SinglePrecisionFlow
         }
     }
 
+    /// <summary>
+    /// Only the combined product of standardised rows (d each), tile by tile on the calling thread, into a per-thread
+    /// buffer that is then dropped: the scoring path's matrix-product half alone, for the benchmarks' split.
+    /// </summary>
+    internal void LogitsOnly(ReadOnlySpan<float> standardised)
+    {
+        int rows = standardised.Length / InputDimension;
+        for (int first = 0; first < rows; first += TileRows)
+        {
+            int count = Math.Min(TileRows, rows - first);
+            Span<float> logits = AlignedBuffer<float>.Rent(ref tileLogitScratch, linear.BatchLogitsLength(count));
+            Logits(standardised.Slice(first * InputDimension, count * InputDimension), count, logits);
+        }
+    }
+
     /// <summary>Rows per tile: the tile's standardised rows and logits fit half of a 1 MiB L2 beside the weights.</summary>
     public int TileRows => Math.Clamp(TileBytes / (sizeof(float) * (InputDimension + linear.Columns)) / 8 * 8, 8, 256);
 

@@ -333,7 +333,11 @@ public sealed class HopfColeModel
     /// are standardised as (x - mean) * (1 / scale) with the reciprocal rounded once); each head's m + eps log S and the
     /// read-out (margin, label scale) are formed in double and rounded once. Against the
     /// double path the scores agree within 1e-5 relative to max(1, |score|) on standardised data (tested; typically
-    /// 1e-7 to 1e-6). Allocates nothing after a thread's first call.
+    /// 1e-7 to 1e-6). With a flow (<see cref="Depth"/> &gt; 0 or an embedding) the flow runs in float32 too: one
+    /// product of the standardised row gives every step's key logits and the read-out's logits on z_0, and each step's
+    /// Gibbs weights add their corrections through the values (the state z_k is linear in z_0 and the weights); the
+    /// scores then agree with double within <see cref="FlowScoreTolerance"/>. Certificates, explanations and attacks
+    /// use the double path. Allocates nothing after a thread's first call.
     /// </remarks>
     /// <exception cref="ArgumentException">Wrong length, a NaN/infinite feature, or scores that are not finite in float32 (the message names the feature), as <see cref="ScoreBatch(ReadOnlySpan{float}, Span{float})"/> refuses the row.</exception>
     /// <exception cref="NotSupportedException">A parameter lies beyond float32's range (the message names it).</exception>
