@@ -56,7 +56,7 @@ public static class FlowReport
         text.AppendLine("```");
         text.AppendLine();
         Machine(text, run, torch);
-        Targets(text, measured, epoch, torch, torchSingle, hjml, profile);
+        Targets(text, measured, epoch, torch, torchSingle, hjml, profile, run);
         Training(text, epoch, torch, torchSingle, hjml, profile);
         Scoring(text, measured, model, worstDouble, worstSingle, worstOwn);
         Profile(text, profile, torchSingle, measured);
@@ -85,7 +85,7 @@ public static class FlowReport
         text.AppendLine();
     }
 
-    private static void Targets(StringBuilder text, Dictionary<string, Measured> measured, Measured? epoch, Torch torch, Torch torchSingle, FlowAccuracy.Result hjml, FlowProfile.Result profile)
+    private static void Targets(StringBuilder text, Dictionary<string, Measured> measured, Measured? epoch, Torch torch, Torch torchSingle, FlowAccuracy.Result hjml, FlowProfile.Result profile, Dictionary<string, string> run)
     {
         text.AppendLine("## Targets");
         text.AppendLine();
@@ -123,6 +123,8 @@ public static class FlowReport
         }
 
         text.AppendLine(Invariant, $"| scoring a depth-4 flow (mnist, d = 784) >= 3x ONNX Runtime's C# API on the exported graph (HjMl's float32 path against ONNX Runtime at the same thread count) | {string.Join("; ", ratios)} | {Verdict(met && ratios.Count == 4)} |");
+        text.AppendLine();
+        text.AppendLine(Invariant, $"The machine (2 cores) is shared with other work while these run, so absolute times carry its load; each ratio compares HjMl and its peer measured minutes apart in this one run. Load average (1, 5, 15 min) before HjMl's epoch benchmark {run.GetValueOrDefault("load_epoch", "?")}, before the scoring benchmarks {run.GetValueOrDefault("load_scoring", "?")}, at the end {run.GetValueOrDefault("load_end", "?")}.");
         text.AppendLine();
     }
 
