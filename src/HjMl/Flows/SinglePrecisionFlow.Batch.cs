@@ -91,10 +91,7 @@ internal sealed partial class SinglePrecisionFlow
         Span<float> logits = AlignedBuffer<float>.Rent(ref tileLogitScratch, linear.BatchLogitsLength(count));
         Logits(standardised, count, logits);
         Span<double> headScores = AlignedBuffer<double>.Rent(ref headScratch, count * heads);
-        for (int row = 0; row < count; row++)
-        {
-            Finish(logits[(row * linear.Columns)..], batch.Viscosity, headScores.Slice(row * heads, heads));
-        }
+        Finish(logits, count, batch.Viscosity, headScores);
 
         int outputsPerRow = batch.Reading.OutputsPerRow(heads);
         batch.Reading.Write(headScores, heads, new Span<float>(batch.Outputs + ((long)first * outputsPerRow), count * outputsPerRow));

@@ -23,13 +23,17 @@ namespace HjMl.Flows;
 /// </remarks>
 internal sealed partial class SinglePrecisionFlow
 {
-    // The calling thread's buffers (see AlignedBuffer.Rent): a block's logits, a row's Gibbs weights, a row's corrected
-    // logits, a correction, its head sums, and an embedded start in double and in float.
+    // The calling thread's buffers (see AlignedBuffer.Rent): a block's logits, its Gibbs weights (all steps, and the
+    // steps before the current one), a row's corrected logits and weights, a block's corrections, a row's head sums,
+    // and an embedded start in double and in float.
     [ThreadStatic]
     private static float[]? logitScratch;
 
     [ThreadStatic]
     private static float[]? weightScratch;
+
+    [ThreadStatic]
+    private static float[]? historyScratch;
 
     [ThreadStatic]
     private static float[]? rowScratch;
@@ -155,7 +159,7 @@ internal sealed partial class SinglePrecisionFlow
     {
         Span<float> logits = AlignedBuffer<float>.Rent(ref logitScratch, linear.BatchLogitsLength(1));
         Logits(standardised, 1, logits);
-        Finish(logits, viscosity, headScores);
+        Finish(logits, 1, viscosity, headScores);
     }
 
     // The combined logits of a block of standardised rows (rows of linear.Columns).
@@ -179,42 +183,77 @@ internal sealed partial class SinglePrecisionFlow
         linear.BatchLogits(start, rows, logits);
     }
 
-    // One row from its combined logits: the steps' Gibbs weights with their corrections, then the read-out's heads.
-    private void Finish(ReadOnlySpan<float> logits, double viscosity, Span<double> headScores)
+    // A block of rows from their combined logits (rows of linear.Columns): step by step, each step's corrections for
+    // all rows in one product of the Gibbs weights so far, then each row's Gibbs weights; then the read-out's
+    // corrections in one product and each row's heads.
+    private void Finish(ReadOnlySpan<float> logits, int rows, double viscosity, Span<double> headScores)
     {
         FlowShape shape = flow.Shape;
         int pieces = shape.Pieces;
+        int steps = shape.Steps;
+        int history = steps * pieces;
         int lanes = linear.Lanes;
         int all = heads * readoutPieces;
+        int columns = linear.Columns;
         int readoutStart = shape.ControlSets * pieces;
-        Span<float> weights = AlignedBuffer<float>.Rent(ref weightScratch, (shape.Steps * pieces) + lanes);
-        Span<float> row = AlignedBuffer<float>.Rent(ref rowScratch, Math.Max(pieces, all) + lanes);
-        Span<float> correction = AlignedBuffer<float>.Rent(ref correctionScratch, Math.Max(pieces, all) + (2 * lanes));
-        for (int step = 0; step < shape.Steps; step++)
+        Span<float> weights = AlignedBuffer<float>.Rent(ref weightScratch, (rows * history) + lanes);
+        Span<float> earlier = AlignedBuffer<float>.Rent(ref historyScratch, (rows * Math.Max(0, history - pieces)) + lanes);
+        Span<float> row = AlignedBuffer<float>.Rent(ref rowScratch, (2 * Math.Max(pieces, all)) + (2 * lanes));
+        Span<float> stepWeights = row[(Math.Max(pieces, all) + lanes)..];
+        int correctionColumns = readoutCorrection?.Columns ?? 0;
+        for (int step = 1; step < steps; step++)
         {
-            int set = shape.SharedControls ? 0 : step;
-            ReadOnlySpan<float> stepLogits = logits[(set * pieces)..];
-            if (corrections[step] is { } kernel)
-            {
-                kernel.BatchLogits(weights[..(step * pieces)], 1, correction);
-                TensorPrimitives.Add(stepLogits[..pieces], correction[..pieces], row);
-                stepLogits = row;
-            }
-
-            // Whole vectors land past this step's weights, in the next step's place, which that step then writes.
-            linear.GibbsWeightsOfRow(stepLogits, pieces, flow.Viscosity, weights[(step * pieces)..]);
+            correctionColumns = Math.Max(correctionColumns, corrections[step]!.Columns);
         }
 
-        ReadOnlySpan<float> readout = logits[readoutStart..];
+        Span<float> correction = AlignedBuffer<float>.Rent(ref correctionScratch, (rows * correctionColumns) + lanes);
+        for (int step = 0; step < steps; step++)
+        {
+            int set = shape.SharedControls ? 0 : step;
+            LseKernel<float>? kernel = corrections[step];
+            if (kernel is not null)
+            {
+                // The Gibbs weights of the steps before, rows back to back, are this step's correction's inputs.
+                int width = step * pieces;
+                for (int r = 0; r < rows; r++)
+                {
+                    weights.Slice(r * history, width).CopyTo(earlier.Slice(r * width, width));
+                }
+
+                kernel.BatchLogits(earlier[..(rows * width)], rows, correction);
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                ReadOnlySpan<float> stepLogits = logits[((r * columns) + (set * pieces))..];
+                if (kernel is not null)
+                {
+                    TensorPrimitives.Add(stepLogits[..pieces], correction.Slice(r * kernel.Columns, pieces), row);
+                    stepLogits = row;
+                }
+
+                linear.GibbsWeightsOfRow(stepLogits, pieces, flow.Viscosity, stepWeights);
+                stepWeights[..pieces].CopyTo(weights.Slice((r * history) + (step * pieces), pieces));
+            }
+        }
+
         if (readoutCorrection is not null)
         {
-            readoutCorrection.BatchLogits(weights[..(shape.Steps * pieces)], 1, correction);
-            TensorPrimitives.Add(readout[..all], correction[..all], row);
-            readout = row;
+            readoutCorrection.BatchLogits(weights[..(rows * history)], rows, correction);
         }
 
         Span<double> sums = AlignedBuffer<double>.Rent(ref sumScratch, heads);
-        linear.HeadScoresOfRow(readout, heads, readoutPieces, viscosity, headScores, sums);
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> readout = logits[((r * columns) + readoutStart)..];
+            if (readoutCorrection is not null)
+            {
+                TensorPrimitives.Add(readout[..all], correction.Slice(r * readoutCorrection.Columns, all), row);
+                readout = row;
+            }
+
+            linear.HeadScoresOfRow(readout, heads, readoutPieces, viscosity, headScores.Slice(r * heads, heads), sums);
+        }
     }
 
     // destination[i L_J + l] = h a . u_{i,l} for steps i < count: a row against the values of the steps before.
