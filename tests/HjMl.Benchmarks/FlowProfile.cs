@@ -186,6 +186,25 @@ internal static class FlowProfile
             new("scoring 10000 rows: read-out on z_L (LseLayer.EvaluateBatch)", Median(() => model.Layer.EvaluateBatch(terminal, scores))),
         };
 
+        // The float32 path (SinglePrecisionFlow): whole, its standardisation, and its combined product alone.
+        float[] single = FlowCase.SingleFeatures;
+        var singleScores = new float[rows * model.OutputLength];
+        var singleStandardised = new float[rows * d];
+        float[] means = Array.ConvertAll(model.Scaling.Means.ToArray(), value => (float)value);
+        float[] inverseScales = Array.ConvertAll(model.Scaling.Scales.ToArray(), value => (float)(1 / value));
+        var scorer = new SinglePrecisionFlow(flow, model.Layer.Weights, model.Layer.Biases, model.Layer.NumberOfHeads);
+        parts.Add(new Part("scoring 10000 rows: ScoreBatch (float32), whole", Median(() => model.ScoreBatch(single, singleScores))));
+        parts.Add(new Part("scoring 10000 rows: float32 standardise", Median(() =>
+        {
+            for (int row = 0; row < rows; row++)
+            {
+                Span<float> z = singleStandardised.AsSpan(row * d, d);
+                TensorPrimitives.Subtract(single.AsSpan(row * d, d), means, z);
+                TensorPrimitives.Multiply(z, inverseScales, z);
+            }
+        })));
+        parts.Add(new Part("scoring 10000 rows: float32 combined product alone", Median(() => scorer.LogitsOnly(singleStandardised))));
+
         // TransportRows' tiles of 256 rows, two products per step.
         int[] tiles = Enumerable.Range(0, (rows + 255) / 256).Select(tile => Math.Min(256, rows - (tile * 256))).ToArray();
         parts.Add(new Part("scoring 10000 rows: transport's products alone, double", Median(() => ForwardProducts<double>(tiles, m, flow.Shape.Pieces, flow.Shape.Steps))));

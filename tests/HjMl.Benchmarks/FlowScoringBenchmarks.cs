@@ -6,8 +6,8 @@ namespace HjMl.Benchmarks;
 /// <summary>
 /// Issue 15's scoring bar, HjMl's side: the depth-4 mnist flow (<see cref="FlowCase.ScoringModel"/>: 784 features, 4
 /// steps of 32 support points, 10 class heads of 8 pieces) scoring one row through Score and 10000 rows through
-/// ScoreBatch, in float32 and double as the model's paths exist (a flow scores in double; the float32 overloads widen
-/// the rows and round the scores once). Two jobs: the default parallelism and one thread (<see cref="FlowSingleThreadConfig"/>).
+/// ScoreBatch, in float32 (the flow in float32 through SinglePrecisionFlow) and in double (GibbsFlow's transport and
+/// the double read-out). Two jobs: the default parallelism and one thread (<see cref="FlowSingleThreadConfig"/>).
 /// The rows are the float32 rows ONNX Runtime scores (<see cref="FlowOnnxRuntimeBenchmarks"/>), widened for the double path.
 /// </summary>
 [Config(typeof(FlowSingleThreadConfig))]

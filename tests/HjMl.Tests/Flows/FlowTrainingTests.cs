@@ -79,13 +79,14 @@ public class FlowTrainingTests
     }
 
     [Fact]
-    public void FloatScoringOfAFlowRoundsTheDoubleScores()
+    public void FloatScoringOfAFlowRunsInFloat32WithinTheFlowToleranceOfTheDoubleScores()
     {
         HopfColeModel model = new HopfColeTrainer(Deep with { Kind = ModelKind.BinaryClassification, MaximumEpochs = 5, FlowWidth = 0 }).Fit(BreastCancer);
         float[] row = BreastCancer.Row(4).ToArray().Select(v => (float)v).ToArray();
         var scores = new float[1];
         model.Score(row, scores);
-        Assert.Equal((float)model.Score(row.Select(v => (double)v).ToArray()), scores[0]);
+        double reference = model.Score(row.Select(v => (double)v).ToArray());
+        Assert.True(Math.Abs(scores[0] - reference) <= HopfColeModel.FlowScoreTolerance * Math.Max(1, Math.Abs(reference)), $"float32 {scores[0]}, double {reference}");
         var batch = new float[2];
         model.ScoreBatch([.. row, .. row], batch);
         Assert.Equal(scores[0], batch[0]);

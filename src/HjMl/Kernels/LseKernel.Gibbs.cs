@@ -1,0 +1,241 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace HjMl.Kernels;
+
+// The register-blocked logits of a block of rows, and one head's Gibbs weights per row: what a residual Gibbs flow's
+// float32 Euler step reads (THEORY.md sections 8 and 9).
+internal sealed unsafe partial class LseKernel<T>
+{
+    /// <summary>
+    /// The length of a logit buffer for <paramref name="rows"/> rows of <see cref="BatchLogits"/>: rows of
+    /// <see cref="Columns"/> and one vector of slack for whole-vector tail loads.
+    /// </summary>
+    public int BatchLogitsLength(int rows) => (rows * Columns) + Lanes;
+
+    /// <summary>
+    /// z = W x + b for <paramref name="rows"/> rows of <paramref name="inputs"/> (d each, back to back) into
+    /// <paramref name="logits"/> (rows of <see cref="Columns"/>, at least <see cref="BatchLogitsLength"/> long): the
+    /// kernel's register-blocked product, which sums every logit in one order (b, then k = 1..d), so a row's logits are
+    /// the same bits alone and in any block. On the calling thread; allocates nothing.
+    /// </summary>
+    public void BatchLogits(ReadOnlySpan<T> inputs, int rows, Span<T> logits)
+    {
+        if (inputs.Length < rows * Dimension || logits.Length < BatchLogitsLength(rows))
+        {
+            throw new ArgumentException($"BatchLogits needs {rows * Dimension} inputs and {BatchLogitsLength(rows)} logits; it has {inputs.Length} and {logits.Length}.", nameof(logits));
+        }
+
+        fixed (T* x = inputs)
+        fixed (T* z = logits)
+        {
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512 when rows == 1:
+                    RowLogits<Vector512<T>, Simd512<T>>(x, z);
+                    break;
+                case VectorWidth.Bits512:
+                    Logits<Vector512<T>, Simd512<T>>(x, rows, z);
+                    break;
+                case VectorWidth.Bits256 when rows == 1:
+                    RowLogits<Vector256<T>, Simd256<T>>(x, z);
+                    break;
+                case VectorWidth.Bits256:
+                    Logits<Vector256<T>, Simd256<T>>(x, rows, z);
+                    break;
+                default:
+                    Logits<Vector128<T>, Simd128<T>>(x, rows, z);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The Gibbs weights pi_j = exp((z_j - m) / eps) / S of one row of <paramref name="count"/> logits, m their maximum,
+    /// with the scoring kernel's exponentials (the operations of <see cref="ExplainRow(ReadOnlySpan{T}, Span{double}, double, Span{T}, Span{double})"/>).
+    /// <paramref name="logits"/> is read in whole vectors (at least <paramref name="count"/> rounded up to <see cref="Lanes"/>);
+    /// <paramref name="weights"/> is written in whole vectors (at least <paramref name="count"/> + <see cref="Lanes"/>).
+    /// At an eps so small that 1 / eps overflows, the weights share equally among the tied maxima. Allocates nothing.
+    /// </summary>
+    public void GibbsWeightsOfRow(ReadOnlySpan<T> logits, int count, double viscosity, Span<T> weights)
+    {
+        int whole = (count + Lanes - 1) / Lanes * Lanes;
+        if (logits.Length < whole || weights.Length < count + Lanes)
+        {
+            throw new ArgumentException($"GibbsWeightsOfRow reads {whole} logits and writes {count + Lanes} weights; it has {logits.Length} and {weights.Length}.", nameof(weights));
+        }
+
+        fixed (T* z = logits)
+        fixed (T* pi = weights)
+        {
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    GibbsWeightsOfRow<Vector512<T>, Simd512<T>>(z, count, viscosity, pi);
+                    break;
+                case VectorWidth.Bits256:
+                    GibbsWeightsOfRow<Vector256<T>, Simd256<T>>(z, count, viscosity, pi);
+                    break;
+                default:
+                    GibbsWeightsOfRow<Vector128<T>, Simd128<T>>(z, count, viscosity, pi);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every head's f_k = m_k + eps log sum_j exp((z_kj - m_k) / eps) of one row whose <paramref name="heads"/> heads of
+    /// <paramref name="pieces"/> logits lie back to back in <paramref name="logits"/> (read in whole vectors: one vector of
+    /// slack after the last), with the scoring kernel's operations (ScoreRows): the maximum and the shifted exponentials'
+    /// sum in T, the logarithm and the sum f in double. <paramref name="sums"/> is scratch of at least K. Allocates nothing.
+    /// </summary>
+    public void HeadScoresOfRow(ReadOnlySpan<T> logits, int heads, int pieces, double viscosity, Span<double> headScores, Span<double> sums)
+    {
+        if (logits.Length < (heads * pieces) + Lanes || headScores.Length < heads || sums.Length < heads)
+        {
+            throw new ArgumentException($"HeadScoresOfRow reads {(heads * pieces) + Lanes} logits and writes {heads} scores; it has {logits.Length} logits, {headScores.Length} scores and {sums.Length} sums.", nameof(logits));
+        }
+
+        fixed (T* z = logits)
+        fixed (double* scores = headScores)
+        fixed (double* s = sums)
+        {
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    HeadScoresOfRow<Vector512<T>, Simd512<T>>(z, heads, pieces, viscosity, scores, s);
+                    break;
+                case VectorWidth.Bits256:
+                    HeadScoresOfRow<Vector256<T>, Simd256<T>>(z, heads, pieces, viscosity, scores, s);
+                    break;
+                default:
+                    HeadScoresOfRow<Vector128<T>, Simd128<T>>(z, heads, pieces, viscosity, scores, s);
+                    break;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GibbsWeightsOfRow<TVector, TSimd>(T* z, int count, double viscosity, T* pi)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
+        T maximum = Maximum<TVector, TSimd>(z, count);
+        if (!(viscosity > 0 && T.IsFinite(scaling)))
+        {
+            _ = TiedWeights(z, count, maximum, pi);
+            return;
+        }
+
+        double sum = ShiftedExponentials<TVector, TSimd>(z, count, maximum, scaling, pi, out _);
+
+        // pi_j = e_j (1 / S): one division per row, within an ulp of dividing each weight.
+        TVector scale = TSimd.Broadcast(T.CreateTruncating(1 / sum));
+        for (int j = 0; j < count; j += TSimd.Count)
+        {
+            TSimd.Store(TSimd.Multiply(TSimd.Load(pi + j), scale), pi + j);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void HeadScoresOfRow<TVector, TSimd>(T* logits, int heads, int pieces, double viscosity, double* headScores, double* sums)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
+        bool smooth = viscosity > 0 && T.IsFinite(scaling);
+        for (int head = 0; head < heads; head++)
+        {
+            T* z = logits + (head * pieces);
+            T maximum = Maximum<TVector, TSimd>(z, pieces);
+            headScores[head] = double.CreateTruncating(maximum);
+            sums[head] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, pieces, maximum, scaling) : 1.0;
+        }
+
+        if (smooth)
+        {
+            AddScaledLogarithms(headScores, sums, heads, viscosity);
+        }
+    }
+
+    // One row's logits two column blocks at a time: one row has only a block's three accumulator chains, each a
+    // multiply-add's latency apart, so a pair of blocks keeps six in flight. Each logit is summed in Block's order
+    // (b, then k = 1..d), so the same bits as in any block of rows.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RowLogits<TVector, TSimd>(T* x, T* logits)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int blockWidth = BlockVectors * TSimd.Count;
+        int column = 0;
+        int block = 0;
+        for (; Columns - column > blockWidth; column += 2 * blockWidth, block += 2)
+        {
+            T* slab = panel + (block * Dimension * blockWidth);
+            switch ((Columns - column - blockWidth) / TSimd.Count)
+            {
+                case 1:
+                    Pair<TVector, TSimd, BlockOfOne>(x, Dimension, slab, biases + column, logits + column);
+                    break;
+                case 2:
+                    Pair<TVector, TSimd, BlockOfTwo>(x, Dimension, slab, biases + column, logits + column);
+                    break;
+                default:
+                    Pair<TVector, TSimd, BlockOfThree>(x, Dimension, slab, biases + column, logits + column);
+                    break;
+            }
+        }
+
+        if (column < Columns)
+        {
+            T* slab = panel + (block * Dimension * blockWidth);
+            switch ((Columns - column) / TSimd.Count)
+            {
+                case 1:
+                    Rows<TVector, TSimd, BlockOfOne>(x, 1, slab, biases + column, logits + column, default);
+                    break;
+                case 2:
+                    Rows<TVector, TSimd, BlockOfTwo>(x, 1, slab, biases + column, logits + column, default);
+                    break;
+                default:
+                    Rows<TVector, TSimd, BlockOfThree>(x, 1, slab, biases + column, logits + column, default);
+                    break;
+            }
+        }
+    }
+
+    // A full block of three vectors and the next block of TSecond vectors, for one row: z = b + sum_k x_k w_k.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pair<TVector, TSimd, TSecond>(T* x, int d, T* slab, T* blockBiases, T* z)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+        where TSecond : struct, IBlockSize
+    {
+        int lanes = TSimd.Count;
+        int firstWidth = BlockVectors * lanes;
+        int secondWidth = TSecond.Count * lanes;
+        T* second = slab + (d * firstWidth);
+        TVector a0 = TSimd.Load(blockBiases);
+        TVector a1 = TSimd.Load(blockBiases + lanes);
+        TVector a2 = TSimd.Load(blockBiases + (2 * lanes));
+        TVector b0 = TSimd.Load(blockBiases + firstWidth);
+        TVector b1 = TSecond.Count > 1 ? TSimd.Load(blockBiases + firstWidth + lanes) : default;
+        TVector b2 = TSecond.Count > 2 ? TSimd.Load(blockBiases + firstWidth + (2 * lanes)) : default;
+        for (int k = 0; k < d; k++, slab += firstWidth, second += secondWidth)
+        {
+            TVector input = TSimd.Broadcast(x[k]);
+            a0 = TSimd.MultiplyAdd(TSimd.Load(slab), input, a0);
+            a1 = TSimd.MultiplyAdd(TSimd.Load(slab + lanes), input, a1);
+            a2 = TSimd.MultiplyAdd(TSimd.Load(slab + (2 * lanes)), input, a2);
+            b0 = TSimd.MultiplyAdd(TSimd.Load(second), input, b0);
+            b1 = TSecond.Count > 1 ? TSimd.MultiplyAdd(TSimd.Load(second + lanes), input, b1) : b1;
+            b2 = TSecond.Count > 2 ? TSimd.MultiplyAdd(TSimd.Load(second + (2 * lanes)), input, b2) : b2;
+        }
+
+        TSimd.Store(a0, z);
+        TSimd.Store(a1, z + lanes);
+        TSimd.Store(a2, z + (2 * lanes));
+        Store<TVector, TSimd, TSecond>(z + firstWidth, b0, b1, b2);
+    }
+}
