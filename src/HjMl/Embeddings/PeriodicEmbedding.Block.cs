@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HjMl.Kernels;
 using HjMl.LinearAlgebra;
 
@@ -8,19 +10,59 @@ namespace HjMl.Embeddings;
 
 /// <summary>
 /// The periodic embedding on a block of rows in matrix products, in double or float32: per embedded feature f, the
-/// periodic features S_f = [sin 2 pi T_f, cos 2 pi T_f] of the turns T_f = x_f c_f^T (rows x 2K,
-/// <see cref="TurnSineCosine"/>), then V_f = max(0, S_f L_f^T + 1 b_f^T) (rows x e). Backward, with the co-states P_f of
-/// V_f: Q_f = P_f where V_f &gt; 0 (else 0), db_f += 1^T Q_f, dL_f += Q_f^T S_f, R_f = Q_f L_f, and per row and
-/// frequency g_k = R_k cos - R_(K+k) sin gives dc_fk += 2 pi x_f g_k and dx_f = 2 pi sum_k c_fk g_k (the row-wise
-/// adjoint of <see cref="PeriodicEmbedding"/>, with the matrix products batched over the rows).
+/// periodic features S_f = [sin 2 pi T_f, cos 2 pi T_f, 1] of the turns T_f = x_f c_f^T (rows x (2K + 1),
+/// <see cref="TurnSineCosine"/>), then V_f = max(0, S_f [L_f b_f]^T) (rows x e). Backward, with the co-states P_f of
+/// V_f: Q_f = P_f where V_f &gt; 0 (else 0), [dL_f db_f] += Q_f^T S_f, R_f = Q_f L_f, and per row and frequency
+/// g_k = R_k cos - R_(K+k) sin gives dc_fk += 2 pi x_f g_k and dx_f = 2 pi sum_k c_fk g_k (the row-wise adjoint of
+/// <see cref="PeriodicEmbedding"/>, with the matrix products batched over the rows). The block functions read the
+/// parameters packed (<see cref="Pack"/>): per feature [c_f (K), then e rows [L_fj (2K) b_fj]], the same numbers as
+/// <see cref="EmbeddingShape"/>'s layout with each bias beside its row of L, and write their gradient in that layout.
 /// </summary>
 internal static partial class PeriodicEmbedding
 {
-    /// <summary>The periodic features of a block: one block of rows x 2K per embedded feature.</summary>
-    public static int PeriodicLength(EmbeddingShape shape, int rows) => shape.Features.Count * rows * 2 * shape.Frequencies;
+    /// <summary>The periodic features of a block: one block of rows x (2K + 1) per embedded feature.</summary>
+    public static int PeriodicLength(EmbeddingShape shape, int rows) => shape.Features.Count * rows * ((2 * shape.Frequencies) + 1);
 
     /// <summary>The scratch <see cref="BackwardBlock"/> needs: rows x (e + 2K).</summary>
     public static int ScratchLength(EmbeddingShape shape, int rows) => rows * (shape.Width + (2 * shape.Frequencies));
+
+    /// <summary>Writes the parameters (<see cref="EmbeddingShape"/> layout) packed for the block functions, converted to <typeparamref name="T"/>.</summary>
+    public static void Pack<T>(EmbeddingShape shape, ReadOnlySpan<double> parameters, Span<T> packed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = shape.Frequencies;
+        int e = shape.Width;
+        for (int slot = 0; slot < shape.Features.Count; slot++)
+        {
+            int start = shape.FrequenciesOffset(slot);
+            Convert(parameters.Slice(start, k), packed.Slice(start, k));
+            for (int j = 0; j < e; j++)
+            {
+                Span<T> row = packed.Slice(start + k + (j * ((2 * k) + 1)), (2 * k) + 1);
+                Convert(parameters.Slice(shape.WeightsOffset(slot) + (j * 2 * k), 2 * k), row[..(2 * k)]);
+                row[2 * k] = T.CreateTruncating(parameters[shape.BiasOffset(slot) + j]);
+            }
+        }
+    }
+
+    /// <summary>Adds a gradient in the packed layout (<see cref="Pack"/>) to <paramref name="gradient"/> in <see cref="EmbeddingShape"/>'s.</summary>
+    public static void AddUnpacked<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, Span<double> gradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = shape.Frequencies;
+        int e = shape.Width;
+        for (int slot = 0; slot < shape.Features.Count; slot++)
+        {
+            int start = shape.FrequenciesOffset(slot);
+            Add(packed.Slice(start, k), gradient.Slice(start, k));
+            for (int j = 0; j < e; j++)
+            {
+                ReadOnlySpan<T> row = packed.Slice(start + k + (j * ((2 * k) + 1)), (2 * k) + 1);
+                Add(row[..(2 * k)], gradient.Slice(shape.WeightsOffset(slot) + (j * 2 * k), 2 * k));
+                gradient[shape.BiasOffset(slot) + j] += double.CreateTruncating(row[2 * k]);
+            }
+        }
+    }
 
     /// <summary>
     /// Writes the embedded vectors of <paramref name="rows"/> rows: v_f of row r at
@@ -28,139 +70,181 @@ internal static partial class PeriodicEmbedding
     /// <see cref="BackwardBlock"/>.
     /// </summary>
     /// <param name="shape">The embedding's sizes.</param>
-    /// <param name="parameters">Its parameters (<see cref="EmbeddingShape"/> layout).</param>
+    /// <param name="packed">Its parameters, packed (<see cref="Pack"/>).</param>
     /// <param name="inputs">Standardised rows, <paramref name="inputStride"/> apart (the embedded features are read).</param>
     /// <param name="inputStride">Distance between rows of <paramref name="inputs"/>.</param>
     /// <param name="rows">Rows in the block.</param>
     /// <param name="periodic">At least <see cref="PeriodicLength"/>: receives S_f, feature by feature.</param>
     /// <param name="embedded">Receives the embedded vectors.</param>
     /// <param name="embeddedStride">Distance between rows of <paramref name="embedded"/> (at least n e).</param>
-    public static void ForwardBlock<T>(EmbeddingShape shape, ReadOnlySpan<T> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> periodic, Span<T> embedded, int embeddedStride)
+    public static void ForwardBlock<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> periodic, Span<T> embedded, int embeddedStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = shape.Frequencies;
         int e = shape.Width;
-        Debug.Assert(periodic.Length >= PeriodicLength(shape, rows) && embeddedStride >= shape.Features.Count * e, "room for the block");
+        int columns = (2 * k) + 1;
+        int width = shape.Features.Count * e;
+        Debug.Assert(periodic.Length >= PeriodicLength(shape, rows) && embeddedStride >= width, "room for the block");
         IMatrixProduct product = MatrixProducts.Current;
+        Periodic(shape, packed, inputs, inputStride, rows, periodic);
         for (int slot = 0; slot < shape.Features.Count; slot++)
         {
-            Span<T> features = periodic.Slice(slot * rows * 2 * k, rows * 2 * k);
-            Periodic(parameters.Slice(shape.FrequenciesOffset(slot), k), inputs, inputStride, shape.Features[slot], rows, features);
+            // H_f = [S_f 1] [L_f b_f]^T, then the ReLU below.
+            product.Multiply(Transpose.No, Transpose.Yes, rows, e, columns, T.One, periodic.Slice(slot * rows * columns, rows * columns), columns, packed.Slice(shape.FrequenciesOffset(slot) + k, e * columns), columns, T.Zero, embedded[(slot * e)..], embeddedStride);
+        }
 
-            // H_f = S_f L_f^T + b_f into the output, then the ReLU in place.
-            ReadOnlySpan<T> bias = parameters.Slice(shape.BiasOffset(slot), e);
-            Span<T> output = embedded[(slot * e)..];
-            for (int row = 0; row < rows; row++)
-            {
-                bias.CopyTo(output.Slice(row * embeddedStride, e));
-            }
-
-            product.Multiply(Transpose.No, Transpose.Yes, rows, e, 2 * k, T.One, features, 2 * k, parameters.Slice(shape.WeightsOffset(slot), 2 * k * e), 2 * k, T.One, output, embeddedStride);
-            for (int row = 0; row < rows; row++)
-            {
-                Span<T> v = output.Slice(row * embeddedStride, e);
-                TensorPrimitives.Max(v, T.Zero, v);
-            }
+        for (int row = 0; row < rows; row++)
+        {
+            Span<T> v = embedded.Slice(row * embeddedStride, width);
+            TensorPrimitives.Max(v, T.Zero, v);
         }
     }
 
     /// <summary>
-    /// Adds the embedding's parameter gradient for the co-states of its vectors to <paramref name="gradient"/>, and when
-    /// <paramref name="inputGradient"/> is not empty writes dL/dx_f of every embedded feature f to it (row r, feature f at
-    /// r * <paramref name="inputGradientStride"/> + f; other features are left alone).
+    /// Adds the embedding's parameter gradient (packed layout) for the co-states of its vectors to
+    /// <paramref name="gradient"/>, and when <paramref name="inputGradient"/> is not empty writes dL/dx_f of every embedded
+    /// feature f to it (row r, feature f at r * <paramref name="inputGradientStride"/> + f; other features are left alone).
     /// </summary>
     /// <param name="shape">The embedding's sizes.</param>
-    /// <param name="parameters">Its parameters.</param>
+    /// <param name="packed">Its parameters, packed.</param>
     /// <param name="inputs">The rows <see cref="ForwardBlock"/> ran on.</param>
     /// <param name="inputStride">Distance between rows of <paramref name="inputs"/>.</param>
     /// <param name="rows">Rows in the block.</param>
-    /// <param name="periodic">What <see cref="ForwardBlock"/> kept.</param>
+    /// <param name="periodic">What <see cref="ForwardBlock"/> kept (or <see cref="Periodic"/> wrote).</param>
     /// <param name="embedded">The embedded vectors <see cref="ForwardBlock"/> wrote (their signs are the ReLU's mask).</param>
     /// <param name="embeddedStride">Distance between rows of <paramref name="embedded"/>.</param>
     /// <param name="costate">dL/dv, laid out as <paramref name="embedded"/>.</param>
     /// <param name="costateStride">Distance between rows of <paramref name="costate"/>.</param>
     /// <param name="scratch">At least <see cref="ScratchLength"/>.</param>
-    /// <param name="gradient">The embedding's gradient (<see cref="EmbeddingShape.ParameterCount"/>), added to.</param>
+    /// <param name="gradient">The embedding's gradient in the packed layout, added to.</param>
     /// <param name="inputGradient">Empty, or rows of dL/dx.</param>
     /// <param name="inputGradientStride">Distance between rows of <paramref name="inputGradient"/>.</param>
-    public static void BackwardBlock<T>(EmbeddingShape shape, ReadOnlySpan<T> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<T> periodic, ReadOnlySpan<T> embedded, int embeddedStride, ReadOnlySpan<T> costate, int costateStride, Span<T> scratch, Span<T> gradient, Span<T> inputGradient, int inputGradientStride)
+    public static void BackwardBlock<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<T> periodic, ReadOnlySpan<T> embedded, int embeddedStride, ReadOnlySpan<T> costate, int costateStride, Span<T> scratch, Span<T> gradient, Span<T> inputGradient, int inputGradientStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = shape.Frequencies;
         int e = shape.Width;
+        int columns = (2 * k) + 1;
         Debug.Assert(scratch.Length >= ScratchLength(shape, rows), "room for Q and R");
         IMatrixProduct product = MatrixProducts.Current;
         Span<T> masked = scratch[..(rows * e)];
         Span<T> back = scratch.Slice(rows * e, rows * 2 * k);
-        T twoPi = T.CreateTruncating(2 * Math.PI);
         for (int slot = 0; slot < shape.Features.Count; slot++)
         {
-            int feature = shape.Features[slot];
-            ReadOnlySpan<T> features = periodic.Slice(slot * rows * 2 * k, rows * 2 * k);
-            ReadOnlySpan<T> frequencies = parameters.Slice(shape.FrequenciesOffset(slot), k);
-            ReadOnlySpan<T> weights = parameters.Slice(shape.WeightsOffset(slot), 2 * k * e);
-            Span<T> biasGradient = gradient.Slice(shape.BiasOffset(slot), e);
-
-            // Q = P where the unit is active; db += its column sums.
+            int start = shape.FrequenciesOffset(slot);
+            ReadOnlySpan<T> features = periodic.Slice(slot * rows * columns, rows * columns);
             for (int row = 0; row < rows; row++)
             {
-                ReadOnlySpan<T> v = embedded.Slice((row * embeddedStride) + (slot * e), e);
-                ReadOnlySpan<T> p = costate.Slice((row * costateStride) + (slot * e), e);
-                Span<T> q = masked.Slice(row * e, e);
-                for (int j = 0; j < e; j++)
-                {
-                    q[j] = v[j] > T.Zero ? p[j] : T.Zero;
-                }
-
-                TensorPrimitives.Add(biasGradient, q, biasGradient);
+                Mask(embedded.Slice((row * embeddedStride) + (slot * e), e), costate.Slice((row * costateStride) + (slot * e), e), masked.Slice(row * e, e));
             }
 
-            product.Multiply(Transpose.Yes, Transpose.No, e, 2 * k, rows, T.One, masked, e, features, 2 * k, T.One, gradient.Slice(shape.WeightsOffset(slot), 2 * k * e), 2 * k);
-            product.Multiply(Transpose.No, Transpose.No, rows, 2 * k, e, T.One, masked, e, weights, 2 * k, T.Zero, back, 2 * k);
-
-            // d/da [sin a, cos a] = [cos a, -sin a]: g = R_sin cos - R_cos sin, in place of R's first half.
-            Span<T> frequencyGradient = gradient.Slice(shape.FrequenciesOffset(slot), k);
-            for (int row = 0; row < rows; row++)
-            {
-                Span<T> g = back.Slice(row * 2 * k, k);
-                Span<T> cosineBack = back.Slice((row * 2 * k) + k, k);
-                ReadOnlySpan<T> sines = features.Slice(row * 2 * k, k);
-                ReadOnlySpan<T> cosines = features.Slice((row * 2 * k) + k, k);
-                TensorPrimitives.Multiply(g, cosines, g);
-                TensorPrimitives.Multiply(cosineBack, sines, cosineBack);
-                TensorPrimitives.Subtract(g, cosineBack, g);
-                T x = T.CreateTruncating(inputs[(row * inputStride) + feature]);
-                TensorPrimitives.MultiplyAdd(g, twoPi * x, frequencyGradient, frequencyGradient);
-                if (!inputGradient.IsEmpty)
-                {
-                    inputGradient[(row * inputGradientStride) + feature] = twoPi * TensorPrimitives.Dot(frequencies, g);
-                }
-            }
+            // [dL db] += Q^T [S 1]; R = Q L.
+            product.Multiply(Transpose.Yes, Transpose.No, e, columns, rows, T.One, masked, e, features, columns, T.One, gradient.Slice(start + k, e * columns), columns);
+            product.Multiply(Transpose.No, Transpose.No, rows, 2 * k, e, T.One, masked, e, packed.Slice(start + k, e * columns), columns, T.Zero, back, 2 * k);
+            FrequencyGradients(packed.Slice(start, k), inputs, inputStride, shape.Features[slot], rows, features, back, gradient.Slice(start, k), inputGradient, inputGradientStride);
         }
     }
 
     /// <summary>The periodic features of <see cref="ForwardBlock"/> alone (for a backward pass whose forward kept none).</summary>
-    public static void Periodic<T>(EmbeddingShape shape, ReadOnlySpan<T> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> periodic)
+    public static void Periodic<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> periodic)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = shape.Frequencies;
+        int columns = (2 * k) + 1;
         for (int slot = 0; slot < shape.Features.Count; slot++)
         {
-            Periodic(parameters.Slice(shape.FrequenciesOffset(slot), k), inputs, inputStride, shape.Features[slot], rows, periodic.Slice(slot * rows * 2 * k, rows * 2 * k));
+            ReadOnlySpan<T> frequencies = packed.Slice(shape.FrequenciesOffset(slot), k);
+            Span<T> features = periodic.Slice(slot * rows * columns, rows * columns);
+            int feature = shape.Features[slot];
+            for (int row = 0; row < rows; row++)
+            {
+                // The turns c_k x go where the cosines do and are evaluated in place; the constant 1 carries the bias.
+                Span<T> sines = features.Slice(row * columns, k);
+                Span<T> cosines = features.Slice((row * columns) + k, k);
+                TensorPrimitives.Multiply(frequencies, T.CreateTruncating(inputs[(row * inputStride) + feature]), cosines);
+                TurnSineCosine.Evaluate<T>(cosines, sines, cosines);
+                features[(row * columns) + (2 * k)] = T.One;
+            }
         }
     }
 
-    // S = [sin 2 pi t, cos 2 pi t] per row, t_k = c_k x (the turns, written where the cosines go, then evaluated in place).
-    private static void Periodic<T>(ReadOnlySpan<T> frequencies, ReadOnlySpan<double> inputs, int inputStride, int feature, int rows, Span<T> features)
+    // q = p where v > 0, else 0.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Mask<T>(ReadOnlySpan<T> v, ReadOnlySpan<T> p, Span<T> q)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; j <= v.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                Vector<T> values = Vector.LoadUnsafe(ref MemoryMarshal.GetReference(v), (nuint)j);
+                Vector<T> costates = Vector.LoadUnsafe(ref MemoryMarshal.GetReference(p), (nuint)j);
+                Vector.ConditionalSelect(Vector.GreaterThan(values, Vector<T>.Zero), costates, Vector<T>.Zero).StoreUnsafe(ref MemoryMarshal.GetReference(q), (nuint)j);
+            }
+        }
+
+        for (; j < v.Length; j++)
+        {
+            q[j] = v[j] > T.Zero ? p[j] : T.Zero;
+        }
+    }
+
+    // d/da [sin a, cos a] = [cos a, -sin a]: per row g = R_sin cos - R_cos sin; dc += 2 pi x g, dx = 2 pi c . g.
+    private static void FrequencyGradients<T>(ReadOnlySpan<T> frequencies, ReadOnlySpan<double> inputs, int inputStride, int feature, int rows, ReadOnlySpan<T> features, ReadOnlySpan<T> back, Span<T> frequencyGradient, Span<T> inputGradient, int inputGradientStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = frequencies.Length;
+        int columns = (2 * k) + 1;
+        T twoPi = T.CreateTruncating(2 * Math.PI);
+        int lanes = Vector.IsHardwareAccelerated ? Vector<T>.Count : k + 1;
+        ref T c = ref MemoryMarshal.GetReference(frequencies);
+        ref T dc = ref MemoryMarshal.GetReference(frequencyGradient);
         for (int row = 0; row < rows; row++)
         {
-            Span<T> sines = features.Slice(row * 2 * k, k);
-            Span<T> cosines = features.Slice((row * 2 * k) + k, k);
-            TensorPrimitives.Multiply(frequencies, T.CreateTruncating(inputs[(row * inputStride) + feature]), cosines);
-            TurnSineCosine.Evaluate<T>(cosines, sines, cosines);
+            T scale = twoPi * T.CreateTruncating(inputs[(row * inputStride) + feature]);
+            ref T r = ref MemoryMarshal.GetReference(back.Slice(row * 2 * k, 2 * k));
+            ref T s = ref MemoryMarshal.GetReference(features.Slice(row * columns, 2 * k));
+            Vector<T> dot = Vector<T>.Zero;
+            T tail = T.Zero;
+            int i = 0;
+            for (; i <= k - lanes; i += lanes)
+            {
+                Vector<T> g = (Vector.LoadUnsafe(ref r, (nuint)i) * Vector.LoadUnsafe(ref s, (nuint)(k + i)))
+                    - (Vector.LoadUnsafe(ref r, (nuint)(k + i)) * Vector.LoadUnsafe(ref s, (nuint)i));
+                (Vector.LoadUnsafe(ref dc, (nuint)i) + (g * scale)).StoreUnsafe(ref dc, (nuint)i);
+                dot += Vector.LoadUnsafe(ref c, (nuint)i) * g;
+            }
+
+            for (; i < k; i++)
+            {
+                T g = (Unsafe.Add(ref r, i) * Unsafe.Add(ref s, k + i)) - (Unsafe.Add(ref r, k + i) * Unsafe.Add(ref s, i));
+                Unsafe.Add(ref dc, i) += g * scale;
+                tail += Unsafe.Add(ref c, i) * g;
+            }
+
+            if (!inputGradient.IsEmpty)
+            {
+                inputGradient[(row * inputGradientStride) + feature] = twoPi * (Vector.Sum(dot) + tail);
+            }
+        }
+    }
+
+    private static void Convert<T>(ReadOnlySpan<double> source, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            destination[i] = T.CreateTruncating(source[i]);
+        }
+    }
+
+    private static void Add<T>(ReadOnlySpan<T> source, Span<double> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            destination[i] += double.CreateTruncating(source[i]);
         }
     }
 }

@@ -26,21 +26,25 @@ internal static partial class PeriodicEmbedding
     public static void Forward(EmbeddingShape shape, ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<double> outputs, int outputStride)
     {
         PassThrough(shape, inputs, inputStride, rows, outputs, outputStride);
+        double[] packed = ArrayPool<double>.Shared.Rent(shape.ParameterCount);
         double[] periodic = ArrayPool<double>.Shared.Rent(PeriodicLength(shape, rows));
         try
         {
-            ForwardBlock<double>(shape, parameters, inputs, inputStride, rows, periodic, outputs[shape.PassedThrough.Count..], outputStride);
+            Pack<double>(shape, parameters, packed);
+            ForwardBlock<double>(shape, packed, inputs, inputStride, rows, periodic, outputs[shape.PassedThrough.Count..], outputStride);
         }
         finally
         {
+            ArrayPool<double>.Shared.Return(packed);
             ArrayPool<double>.Shared.Return(periodic);
         }
     }
 
     /// <summary>
     /// dL/dx of <paramref name="rows"/> rows (d each, row-major) from the co-states <paramref name="costate"/> of their
-    /// embedded states, and the embedding's parameter gradient added to <paramref name="gradient"/>; the periodic features
-    /// are computed again (<see cref="BackwardBlock"/>, with pooled buffers). <paramref name="inputGradient"/> may be empty.
+    /// embedded states <paramref name="embedded"/> (both <paramref name="stride"/> apart), and the embedding's parameter
+    /// gradient added to <paramref name="gradient"/>; the periodic features are computed again (<see cref="BackwardBlock"/>,
+    /// with pooled buffers). <paramref name="inputGradient"/> may be empty.
     /// </summary>
     public static void Backward(EmbeddingShape shape, ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<double> embedded, ReadOnlySpan<double> costate, int stride, Span<double> gradient, Span<double> inputGradient)
     {
@@ -57,15 +61,22 @@ internal static partial class PeriodicEmbedding
             }
         }
 
+        int count = shape.ParameterCount;
+        double[] packed = ArrayPool<double>.Shared.Rent(2 * count);
         double[] periodic = ArrayPool<double>.Shared.Rent(PeriodicLength(shape, rows));
         double[] scratch = ArrayPool<double>.Shared.Rent(ScratchLength(shape, rows));
         try
         {
-            Periodic(shape, parameters, inputs, inputStride, rows, periodic);
-            BackwardBlock<double>(shape, parameters, inputs, inputStride, rows, periodic, embedded[passed..], stride, costate[passed..], stride, scratch, gradient, inputGradient, d);
+            Span<double> packedGradient = packed.AsSpan(count, count);
+            packedGradient.Clear();
+            Pack<double>(shape, parameters, packed);
+            Periodic<double>(shape, packed.AsSpan(0, count), inputs, inputStride, rows, periodic);
+            BackwardBlock<double>(shape, packed.AsSpan(0, count), inputs, inputStride, rows, periodic, embedded[passed..], stride, costate[passed..], stride, scratch, packedGradient, inputGradient, d);
+            AddUnpacked<double>(shape, packedGradient, gradient);
         }
         finally
         {
+            ArrayPool<double>.Shared.Return(packed);
             ArrayPool<double>.Shared.Return(periodic);
             ArrayPool<double>.Shared.Return(scratch);
         }
