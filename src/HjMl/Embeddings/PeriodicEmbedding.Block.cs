@@ -77,6 +77,7 @@ internal static partial class PeriodicEmbedding
     /// <param name="periodic">At least <see cref="PeriodicLength"/>: receives S_f, feature by feature.</param>
     /// <param name="embedded">Receives the embedded vectors.</param>
     /// <param name="embeddedStride">Distance between rows of <paramref name="embedded"/> (at least n e).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardBlock<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> periodic, Span<T> embedded, int embeddedStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -119,6 +120,7 @@ internal static partial class PeriodicEmbedding
     /// <param name="gradient">The embedding's gradient in the packed layout, added to.</param>
     /// <param name="inputGradient">Empty, or rows of dL/dx.</param>
     /// <param name="inputGradientStride">Distance between rows of <paramref name="inputGradient"/>.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardBlock<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<T> periodic, ReadOnlySpan<T> embedded, int embeddedStride, ReadOnlySpan<T> costate, int costateStride, Span<T> scratch, Span<T> gradient, Span<T> inputGradient, int inputGradientStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -146,6 +148,7 @@ internal static partial class PeriodicEmbedding
     }
 
     /// <summary>The periodic features of <see cref="ForwardBlock"/> alone (for a backward pass whose forward kept none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Periodic<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> periodic)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -156,13 +159,10 @@ internal static partial class PeriodicEmbedding
             ReadOnlySpan<T> frequencies = packed.Slice(shape.FrequenciesOffset(slot), k);
             Span<T> features = periodic.Slice(slot * rows * columns, rows * columns);
             int feature = shape.Features[slot];
+            TurnSineCosine.EvaluateOuter(frequencies, inputs[feature..], inputStride, rows, features, columns);
             for (int row = 0; row < rows; row++)
             {
-                // The turns c_k x go where the cosines do and are evaluated in place; the constant 1 carries the bias.
-                Span<T> sines = features.Slice(row * columns, k);
-                Span<T> cosines = features.Slice((row * columns) + k, k);
-                TensorPrimitives.Multiply(frequencies, T.CreateTruncating(inputs[(row * inputStride) + feature]), cosines);
-                TurnSineCosine.Evaluate<T>(cosines, sines, cosines);
+                // The constant 1 that carries the bias.
                 features[(row * columns) + (2 * k)] = T.One;
             }
         }
@@ -191,6 +191,7 @@ internal static partial class PeriodicEmbedding
     }
 
     // d/da [sin a, cos a] = [cos a, -sin a]: per row g = R_sin cos - R_cos sin; dc += 2 pi x g, dx = 2 pi c . g.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FrequencyGradients<T>(ReadOnlySpan<T> frequencies, ReadOnlySpan<double> inputs, int inputStride, int feature, int rows, ReadOnlySpan<T> features, ReadOnlySpan<T> back, Span<T> frequencyGradient, Span<T> inputGradient, int inputGradientStride)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -50,6 +50,70 @@ internal static class TurnSineCosine
         }
     }
 
+    /// <summary>
+    /// The periodic features of one input column over a block of rows: for row r, with x_r =
+    /// <paramref name="inputs"/>[r * <paramref name="inputStride"/>], writes sin(2 pi c_k x_r) at
+    /// <paramref name="destination"/>[r * <paramref name="destinationStride"/> + k] and cos(2 pi c_k x_r) K places further,
+    /// for the K <paramref name="frequencies"/> c_k: the same values as <see cref="Evaluate{T}"/> of the turns c_k x_r
+    /// (each turn rounded to <typeparamref name="T"/> once), without a call per row.
+    /// </summary>
+    public static unsafe void EvaluateOuter<T>(ReadOnlySpan<T> frequencies, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> destination, int destinationStride)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = frequencies.Length;
+        Debug.Assert(rows == 0 || (inputs.Length > (rows - 1) * inputStride && destination.Length >= ((rows - 1) * destinationStride) + (2 * k)), "room for the block");
+        fixed (T* c = frequencies)
+        fixed (double* x = inputs)
+        fixed (T* d = destination)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                RunOuter<T, Vector512<T>, Simd512<T>>(c, k, x, inputStride, rows, d, destinationStride);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                RunOuter<T, Vector256<T>, Simd256<T>>(c, k, x, inputStride, rows, d, destinationStride);
+            }
+            else
+            {
+                RunOuter<T, Vector128<T>, Simd128<T>>(c, k, x, inputStride, rows, d, destinationStride);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RunOuter<T, TVector, TSimd>(T* frequencies, int k, double* inputs, int inputStride, int rows, T* destination, int destinationStride)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int lanes = TSimd.Count;
+        T* turns = stackalloc T[lanes];
+        for (int row = 0; row < rows; row++)
+        {
+            TVector x = TSimd.Broadcast(T.CreateTruncating(inputs[row * inputStride]));
+            T* sines = destination + (row * destinationStride);
+            T* cosines = sines + k;
+            int i = 0;
+            for (; i <= k - lanes; i += lanes)
+            {
+                Vector<T, TVector, TSimd>(TSimd.Multiply(TSimd.Load(frequencies + i), x), sines + i, cosines + i);
+            }
+
+            if (i < k)
+            {
+                // The last frequencies through one padded vector, as Evaluate's tail.
+                T scalar = T.CreateTruncating(inputs[row * inputStride]);
+                for (int lane = 0; lane < lanes; lane++)
+                {
+                    turns[lane] = i + lane < k ? frequencies[i + lane] * scalar : T.Zero;
+                }
+
+                Tail<T, TVector, TSimd>(TSimd.Load(turns), sines + i, cosines + i, k - i);
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Run<T, TVector, TSimd>(T* turns, T* sines, T* cosines, int length)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -60,31 +124,41 @@ internal static class TurnSineCosine
         int i = 0;
         for (; i <= length - lanes; i += lanes)
         {
-            Vector<T, TVector, TSimd>(turns + i, sines + i, cosines + i);
+            Vector<T, TVector, TSimd>(TSimd.Load(turns + i), sines + i, cosines + i);
         }
 
         if (i < length)
         {
             // The tail through one vector padded with zeros (at most 16 lanes: float32 in 512 bits).
             T* t = stackalloc T[lanes];
-            T* s = stackalloc T[lanes];
-            T* c = stackalloc T[lanes];
             for (int lane = 0; lane < lanes; lane++)
             {
                 t[lane] = i + lane < length ? turns[i + lane] : T.Zero;
             }
 
-            Vector<T, TVector, TSimd>(t, s, c);
-            for (int lane = 0; i + lane < length; lane++)
-            {
-                sines[i + lane] = s[lane];
-                cosines[i + lane] = c[lane];
-            }
+            Tail<T, TVector, TSimd>(TSimd.Load(t), sines + i, cosines + i, length - i);
+        }
+    }
+
+    // The first count lanes of one vector's values (count below a whole vector).
+    private static unsafe void Tail<T, TVector, TSimd>(TVector turns, T* sines, T* cosines, int count)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        int lanes = TSimd.Count;
+        T* s = stackalloc T[lanes];
+        T* c = stackalloc T[lanes];
+        Vector<T, TVector, TSimd>(turns, s, c);
+        for (int lane = 0; lane < count; lane++)
+        {
+            sines[lane] = s[lane];
+            cosines[lane] = c[lane];
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Vector<T, TVector, TSimd>(T* turns, T* sines, T* cosines)
+    private static unsafe void Vector<T, TVector, TSimd>(TVector t, T* sines, T* cosines)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
@@ -92,7 +166,6 @@ internal static class TurnSineCosine
         TVector four = TSimd.Broadcast(T.CreateTruncating(4.0));
         TVector quarter = TSimd.Broadcast(T.CreateTruncating(0.25));
         TVector one = TSimd.Broadcast(T.One);
-        TVector t = TSimd.Load(turns);
         TVector q = TSimd.Round(TSimd.Multiply(t, four));
         TVector u = TSimd.Multiply(TSimd.Subtract(t, TSimd.Multiply(q, quarter)), TSimd.Broadcast(T.CreateTruncating(2 * Math.PI)));
         TVector w = TSimd.Multiply(u, u);

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HjMl.Embeddings;
 using HjMl.Kernels;
 using HjMl.LinearAlgebra;
@@ -32,6 +33,9 @@ internal sealed class EmbeddedObjective<T>
     // Rows per tile: Adam's batches of 128 rows split into two chunks of one tile each; longer evaluations (validation,
     // full batches) keep a tile's periodic features, logits and co-states in the cache.
     private const int TileRows = 128;
+
+    // Rows whose passed-through values choose the bases.
+    private const int BaseRows = 32;
 
     private readonly ReadoutLoss loss;
     private readonly EmbeddingShape shape;
@@ -87,6 +91,7 @@ internal sealed class EmbeddedObjective<T>
     /// <param name="rows">The rows to use, from the first.</param>
     /// <param name="readoutGradient">Receives dL/dW then dL/db, or empty for the loss alone.</param>
     /// <param name="embeddingGradient">Receives the embedding's gradient when <paramref name="readoutGradient"/> is not empty.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Evaluate(ReadOnlySpan<double> readout, ReadOnlySpan<double> embedding, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> readoutGradient, Span<double> embeddingGradient)
     {
         int stride = shape.InputDimension + 1;
@@ -145,19 +150,24 @@ internal sealed class EmbeddedObjective<T>
     }
 
     // The shared, scaled copies of the parameters, and the bases of the passed-through features on these rows.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Prepare(ReadOnlySpan<double> readout, ReadOnlySpan<double> embedding, double viscosity, double[] inputs, int stride, int rows)
     {
+        // The bases from the first rows only: any base gives the same sums, and a feature's more frequent value is among
+        // the first BaseRows rows unless it is rare there, which costs only speed.
         for (int i = 0; i < passed; i++)
         {
-            int feature = passedFeatures[i];
-            double least = inputs[feature];
-            for (int row = 1; row < rows; row++)
-            {
-                double value = inputs[(row * stride) + feature];
-                least = Math.Abs(value) < Math.Abs(least) ? value : least;
-            }
+            bases[i] = inputs[passedFeatures[i]];
+        }
 
-            bases[i] = least;
+        for (int row = 1; row < Math.Min(rows, BaseRows); row++)
+        {
+            ReadOnlySpan<double> x = inputs.AsSpan(row * stride, stride);
+            for (int i = 0; i < passed; i++)
+            {
+                double value = x[passedFeatures[i]];
+                bases[i] = Math.Abs(value) < Math.Abs(bases[i]) ? value : bases[i];
+            }
         }
 
         double inverse = 1 / viscosity;
@@ -244,11 +254,7 @@ internal sealed class EmbeddedObjective<T>
             if (wantGradient)
             {
                 Backward(workspace, product, rows, stride, tile, costateScale);
-                Span<T> tileGradient = workspace.TileGradient;
-                for (int i = 0; i < gradientLength; i++)
-                {
-                    accumulator[i] += double.CreateTruncating(tileGradient[i]);
-                }
+                AddWidened(workspace.TileGradient, accumulator[..gradientLength]);
             }
         }
 
@@ -256,6 +262,7 @@ internal sealed class EmbeddedObjective<T>
     }
 
     // A tile's gradient from G (in the logits' place) into the tile's own sums.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Backward(Workspace workspace, IMatrixProduct product, ReadOnlySpan<double> rows, int stride, int tile, double costateScale)
     {
         Span<T> logits = workspace.Logits.AsSpan(0, tile * all);
@@ -285,6 +292,7 @@ internal sealed class EmbeddedObjective<T>
     }
 
     // The summed gradient in the parameters' layout: dL/dW = (sums) / total weight + lambda W, dL/db, the embedding's.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Unpack(ReadOnlySpan<double> total, double weightSum, ReadOnlySpan<double> w, Span<double> readoutGradient, Span<double> embeddingGradient)
     {
         ReadOnlySpan<double> passedGradient = total.Slice(all * (embeddedWidth + 1), passed * all);
@@ -336,6 +344,33 @@ internal sealed class EmbeddedObjective<T>
         public T[] TileGradient { get; } = new T[objective.GradientLength];
 
         public double[] Accumulator { get; } = new double[objective.GradientLength + 1];
+    }
+
+    // destination += source, widened to double.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddWidened(ReadOnlySpan<T> source, Span<double> destination)
+    {
+        int i = 0;
+        if (typeof(T) == typeof(float) && Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<float> single = MemoryMarshal.Cast<T, float>(source);
+            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(single[i..]), out Vector<double> low, out Vector<double> high);
+                (new Vector<double>(destination[i..]) + low).CopyTo(destination[i..]);
+                (new Vector<double>(destination[(i + Vector<double>.Count)..]) + high).CopyTo(destination[(i + Vector<double>.Count)..]);
+            }
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            TensorPrimitives.Add(destination, MemoryMarshal.Cast<T, double>(source), destination);
+            return;
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] += double.CreateTruncating(source[i]);
+        }
     }
 
     private static T[] Ones(int rows, int width)
