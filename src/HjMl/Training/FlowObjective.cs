@@ -47,8 +47,9 @@ internal sealed class FlowObjective
 
     /// <summary>
     /// The read-out's loss; when set (and eps is not learned), an embedding without steps takes the fused path of
-    /// <see cref="EmbeddedObjective{T}"/> (in float32 when <see cref="ReadoutLoss.SinglePrecision"/>), the same function
-    /// and gradient as the generic path (FlowPass, then the read-out's <see cref="Objective"/>), which null keeps.
+    /// <see cref="EmbeddedObjective{T}"/> (its gradients in float32 when <see cref="ReadoutLoss.SinglePrecision"/>, a loss
+    /// alone always in double), the same function and gradient as the generic path (FlowPass, then the read-out's
+    /// <see cref="Objective"/>), which null keeps.
     /// </summary>
     public ReadoutLoss? Fused { get; init; }
 
@@ -174,7 +175,8 @@ internal sealed class FlowObjective
         ReadOnlySpan<double> flowParameters = parameters.Slice(readoutLength, flowLength);
         Span<double> readoutGradient = wantGradient ? gradient[..readoutLength] : default;
         Span<double> flowGradient = wantGradient ? gradient.Slice(readoutLength, flowLength) : default;
-        double loss = fused.SinglePrecision
+        // The loss alone (validation, which early stopping compares between epochs) in double; Adam's gradients in float32.
+        double loss = fused.SinglePrecision && wantGradient
             ? (embeddedSingle ??= new EmbeddedObjective<float>(fused, embedding, threads)).Evaluate(readoutParameters, flowParameters, viscosity, inputs, targets, weights, rows, readoutGradient, flowGradient)
             : (embeddedDouble ??= new EmbeddedObjective<double>(fused, embedding, threads)).Evaluate(readoutParameters, flowParameters, viscosity, inputs, targets, weights, rows, readoutGradient, flowGradient);
         loss += 0.5 * regularisation * TensorPrimitives.Dot(flowParameters, flowParameters);

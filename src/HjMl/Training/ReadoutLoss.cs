@@ -15,9 +15,9 @@ namespace HjMl.Training;
 /// <param name="HuberDelta">The Huber threshold, in standardised label units.</param>
 /// <param name="LearnViscosity">Whether eps is learned (then d/d eps is needed, which only the generic path computes).</param>
 /// <param name="SinglePrecision">
-/// Whether the fused path may compute in float32 (sums of the loss and the gradient across chunks in double): set for
-/// Adam, which float32's rounding (about 1e-7 relative) does not disturb; L-BFGS's line search compares losses closer
-/// than that, so it keeps double, as the plain layer's training does.
+/// Whether the fused path may compute gradients in float32 (their sums across chunks in double): set for Adam, which
+/// float32's rounding (about 1e-7 relative) does not disturb; L-BFGS's line search compares losses closer than that, so
+/// it keeps double, as the plain layer's training does, and so does every loss evaluated alone (validation).
 /// </param>
 internal sealed record ReadoutLoss(ModelKind Kind, int Heads, int Pieces, double Regularisation, RegressionLoss RegressionLoss, double HuberDelta, bool LearnViscosity, bool SinglePrecision)
 {
