@@ -54,6 +54,7 @@ internal sealed class EmbeddedObjective<T>
     private readonly T[] passedWeights;
     private readonly double[] bases;
     private Workspace[] workspaces = [];
+    private readonly ChunkJob job;
 
     public EmbeddedObjective(ReadoutLoss loss, EmbeddingShape shape, int threads)
     {
@@ -69,6 +70,7 @@ internal sealed class EmbeddedObjective<T>
         embeddedWeights = new T[all * (embeddedWidth + 1)];
         passedWeights = new T[passed * all];
         bases = new double[passed];
+        job = new ChunkJob(this);
     }
 
     /// <summary>The read-out's parameters: W (K N x m) and b (K N).</summary>
@@ -110,25 +112,19 @@ internal sealed class EmbeddedObjective<T>
         }
 
         double weightSum = weights is null ? rows : TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
-        double costateScale = viscosity / weightSum;
-        void RunChunk(int chunk)
-        {
-            int first = chunk * chunkRows;
-            Chunk(workspaces[chunk], inputs, stride, targets, weights, first, Math.Max(0, Math.Min(chunkRows, rows - first)), viscosity, costateScale, wantGradient);
-        }
-
+        job.Set(inputs, targets, weights, rows, chunkRows, viscosity, viscosity / weightSum, wantGradient);
         if (chunks == 1)
         {
-            RunChunk(0);
+            job.RunTile(0, -1);
         }
         else if (threads >= Environment.ProcessorCount)
         {
             // Every core: the kernels' long-lived workers rather than thread-pool threads, as the plain layer's training.
-            new ChunkJob(RunChunk).Run(chunks);
+            job.Run(chunks);
         }
         else
         {
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, RunChunk);
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.RunChunk);
         }
 
         // Reduce in chunk order: deterministic for a given thread count.
@@ -384,10 +380,38 @@ internal sealed class EmbeddedObjective<T>
         return buffer;
     }
 
-    // The chunks of one evaluation as a TileJob (each chunk has its own workspace, so workers need no sizing).
-    private sealed class ChunkJob(Action<int> runChunk) : TileJob
+    // The chunks of an evaluation as a TileJob, kept between evaluations (each chunk has its own workspace, so workers
+    // need no sizing): what the chunks read is set before each run.
+    private sealed class ChunkJob(EmbeddedObjective<T> objective) : TileJob
     {
-        public override void RunTile(int tile, int worker) => runChunk(tile);
+        private double[] inputs = [];
+        private double[] targets = [];
+        private double[]? weights;
+        private int rows;
+        private int chunkRows;
+        private double viscosity;
+        private double costateScale;
+        private bool wantGradient;
+
+        public Action<int> RunChunk => field ??= chunk => RunTile(chunk, -1);
+
+        public void Set(double[] inputs, double[] targets, double[]? weights, int rows, int chunkRows, double viscosity, double costateScale, bool wantGradient)
+        {
+            this.inputs = inputs;
+            this.targets = targets;
+            this.weights = weights;
+            this.rows = rows;
+            this.chunkRows = chunkRows;
+            this.viscosity = viscosity;
+            this.costateScale = costateScale;
+            this.wantGradient = wantGradient;
+        }
+
+        public override void RunTile(int tile, int worker)
+        {
+            int first = tile * chunkRows;
+            objective.Chunk(objective.workspaces[tile], inputs, objective.shape.InputDimension + 1, targets, weights, first, Math.Max(0, Math.Min(chunkRows, rows - first)), viscosity, costateScale, wantGradient);
+        }
 
         public override void PrepareWorkers(int workers)
         {
