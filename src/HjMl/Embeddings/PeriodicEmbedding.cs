@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Numerics;
 using System.Numerics.Tensors;
+using HjMl.Kernels;
 
 namespace HjMl.Embeddings;
 
@@ -7,21 +10,91 @@ namespace HjMl.Embeddings;
 /// a_fk = 2 pi c_fk x_f, s_f = [sin a_f, cos a_f], v_f = max(0, L_f s_f + b_f). Backward [derived]: with the co-state p_f
 /// of v_f, q = p_f where L_f s_f + b_f &gt; 0 (else 0); db_f += q, dL_f += q s_f^T, r = L_f^T q, and per frequency
 /// g_k = r_k cos a_k - r_(K+k) sin a_k gives dc_fk += 2 pi x_f g_k and dx_f = 2 pi sum_k c_fk g_k.
-/// Row-wise and allocation-free (scratch on the stack for K, e up to 256; pooled otherwise).
+/// Here row by row and allocation-free (scratch on the stack for K, e up to 256; pooled otherwise), for scoring one row;
+/// blocks of rows and the adjoint go through matrix products (PeriodicEmbedding.Block.cs). Both take the sines and
+/// cosines from <see cref="TurnSineCosine"/> of the turns c_fk x_f.
 /// </summary>
-internal static class PeriodicEmbedding
+internal static partial class PeriodicEmbedding
 {
     private const int StackLimit = 256;
 
-    /// <summary>Embeds <paramref name="rows"/> rows read <paramref name="inputStride"/> apart into rows written <paramref name="outputStride"/> apart.</summary>
+    /// <summary>
+    /// Embeds <paramref name="rows"/> rows read <paramref name="inputStride"/> apart into rows written
+    /// <paramref name="outputStride"/> apart: the passed-through features copied, the embedded ones by
+    /// <see cref="ForwardBlock"/> (its periodic features in a pooled buffer).
+    /// </summary>
     public static void Forward(EmbeddingShape shape, ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<double> outputs, int outputStride)
     {
-        int k = shape.Frequencies;
-        int e = shape.Width;
-        Span<double> sines = 2 * k <= StackLimit ? stackalloc double[2 * k] : new double[2 * k];
+        PassThrough(shape, inputs, inputStride, rows, outputs, outputStride);
+        double[] packed = ArrayPool<double>.Shared.Rent(shape.ParameterCount);
+        double[] periodic = ArrayPool<double>.Shared.Rent(PeriodicLength(shape, rows));
+        try
+        {
+            Pack<double>(shape, parameters, packed);
+            ForwardBlock<double>(shape, packed, inputs, inputStride, rows, periodic, outputs[shape.PassedThrough.Count..], outputStride);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(packed);
+            ArrayPool<double>.Shared.Return(periodic);
+        }
+    }
+
+    /// <summary>
+    /// dL/dx of <paramref name="rows"/> rows (d each, row-major) from the co-states <paramref name="costate"/> of their
+    /// embedded states <paramref name="embedded"/> (both <paramref name="stride"/> apart), and the embedding's parameter
+    /// gradient added to <paramref name="gradient"/>; the periodic features are computed again (<see cref="BackwardBlock"/>,
+    /// with pooled buffers). <paramref name="inputGradient"/> may be empty.
+    /// </summary>
+    public static void Backward(EmbeddingShape shape, ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<double> embedded, ReadOnlySpan<double> costate, int stride, Span<double> gradient, Span<double> inputGradient)
+    {
+        int d = shape.InputDimension;
+        int passed = shape.PassedThrough.Count;
+        if (!inputGradient.IsEmpty)
+        {
+            for (int row = 0; row < rows; row++)
+            {
+                for (int i = 0; i < passed; i++)
+                {
+                    inputGradient[(row * d) + shape.PassedThrough[i]] = costate[(row * stride) + i];
+                }
+            }
+        }
+
+        int count = shape.ParameterCount;
+        double[] packed = ArrayPool<double>.Shared.Rent(2 * count);
+        double[] periodic = ArrayPool<double>.Shared.Rent(PeriodicLength(shape, rows));
+        double[] scratch = ArrayPool<double>.Shared.Rent(ScratchLength(shape, rows));
+        try
+        {
+            Span<double> packedGradient = packed.AsSpan(count, count);
+            packedGradient.Clear();
+            Pack<double>(shape, parameters, packed);
+            Periodic<double>(shape, packed.AsSpan(0, count), inputs, inputStride, rows, periodic);
+            BackwardBlock<double>(shape, packed.AsSpan(0, count), inputs, inputStride, rows, periodic, embedded[passed..], stride, costate[passed..], stride, scratch, packedGradient, inputGradient, d);
+            AddUnpacked<double>(shape, packedGradient, gradient);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(packed);
+            ArrayPool<double>.Shared.Return(periodic);
+            ArrayPool<double>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Copies the passed-through features of <paramref name="rows"/> rows to the start of their embedded states.</summary>
+    public static void PassThrough<T>(EmbeddingShape shape, ReadOnlySpan<double> inputs, int inputStride, int rows, Span<T> outputs, int outputStride)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        IReadOnlyList<int> passed = shape.PassedThrough;
         for (int row = 0; row < rows; row++)
         {
-            Row(shape, parameters, inputs.Slice(row * inputStride, shape.InputDimension), outputs.Slice(row * outputStride, shape.OutputWidth), sines, k, e);
+            ReadOnlySpan<double> x = inputs.Slice(row * inputStride, shape.InputDimension);
+            Span<T> z = outputs.Slice(row * outputStride, passed.Count);
+            for (int i = 0; i < passed.Count; i++)
+            {
+                z[i] = T.CreateTruncating(x[passed[i]]);
+            }
         }
     }
 
@@ -31,93 +104,6 @@ internal static class PeriodicEmbedding
         int k = shape.Frequencies;
         Span<double> sines = 2 * k <= StackLimit ? stackalloc double[2 * k] : new double[2 * k];
         Row(shape, parameters, input, output, sines, k, shape.Width);
-    }
-
-    /// <summary>
-    /// Adds the embedding's parameter gradient for the co-states <paramref name="costate"/> (rows x m, dL/dz_0) to
-    /// <paramref name="gradient"/>, and when <paramref name="inputGradient"/> is not empty writes dL/dx (rows x d) to it.
-    /// </summary>
-    public static void Backward(EmbeddingShape shape, ReadOnlySpan<double> parameters, ReadOnlySpan<double> inputs, int inputStride, int rows, ReadOnlySpan<double> costate, int costateStride, Span<double> gradient, Span<double> inputGradient)
-    {
-        int k = shape.Frequencies;
-        int e = shape.Width;
-        int d = shape.InputDimension;
-        Span<double> sines = 2 * k <= StackLimit ? stackalloc double[2 * k] : new double[2 * k];
-        Span<double> back = 2 * k <= StackLimit ? stackalloc double[2 * k] : new double[2 * k];
-        Span<double> active = e <= StackLimit ? stackalloc double[e] : new double[e];
-        bool wantInput = !inputGradient.IsEmpty;
-        IReadOnlyList<int> passed = shape.PassedThrough;
-        for (int row = 0; row < rows; row++)
-        {
-            ReadOnlySpan<double> x = inputs.Slice(row * inputStride, d);
-            ReadOnlySpan<double> p = costate.Slice(row * costateStride, shape.OutputWidth);
-            Span<double> dx = wantInput ? inputGradient.Slice(row * d, d) : default;
-            if (wantInput)
-            {
-                for (int i = 0; i < passed.Count; i++)
-                {
-                    dx[passed[i]] = p[i];
-                }
-            }
-
-            for (int slot = 0; slot < shape.Features.Count; slot++)
-            {
-                int feature = shape.Features[slot];
-                ReadOnlySpan<double> frequencies = parameters.Slice(shape.FrequenciesOffset(slot), k);
-                ReadOnlySpan<double> weights = parameters.Slice(shape.WeightsOffset(slot), 2 * k * e);
-                ReadOnlySpan<double> bias = parameters.Slice(shape.BiasOffset(slot), e);
-                Periodic(frequencies, x[feature], sines);
-
-                // q = p_f where the pre-activation is positive.
-                ReadOnlySpan<double> pf = p.Slice(shape.OutputOffset(slot), e);
-                bool any = false;
-                for (int j = 0; j < e; j++)
-                {
-                    double pre = bias[j] + TensorPrimitives.Dot(weights.Slice(j * 2 * k, 2 * k), sines);
-                    active[j] = pre > 0 ? pf[j] : 0;
-                    any |= active[j] != 0;
-                }
-
-                if (!any)
-                {
-                    if (wantInput)
-                    {
-                        dx[feature] = 0;
-                    }
-
-                    continue;
-                }
-
-                Span<double> weightGradient = gradient.Slice(shape.WeightsOffset(slot), 2 * k * e);
-                TensorPrimitives.Add(gradient.Slice(shape.BiasOffset(slot), e), active, gradient.Slice(shape.BiasOffset(slot), e));
-                back.Clear();
-                for (int j = 0; j < e; j++)
-                {
-                    if (active[j] != 0)
-                    {
-                        Span<double> rowGradient = weightGradient.Slice(j * 2 * k, 2 * k);
-                        TensorPrimitives.MultiplyAdd(sines, active[j], rowGradient, rowGradient);
-                        TensorPrimitives.MultiplyAdd(weights.Slice(j * 2 * k, 2 * k), active[j], back, back);
-                    }
-                }
-
-                Span<double> frequencyGradient = gradient.Slice(shape.FrequenciesOffset(slot), k);
-                double twoPi = 2 * Math.PI;
-                double input = 0;
-                for (int f = 0; f < k; f++)
-                {
-                    // d/da [sin a, cos a] = [cos a, -sin a].
-                    double g = (back[f] * sines[k + f]) - (back[k + f] * sines[f]);
-                    frequencyGradient[f] += twoPi * x[feature] * g;
-                    input += twoPi * frequencies[f] * g;
-                }
-
-                if (wantInput)
-                {
-                    dx[feature] = input;
-                }
-            }
-        }
     }
 
     /// <summary>
@@ -175,12 +161,11 @@ internal static class PeriodicEmbedding
         }
     }
 
-    // s = [sin(2 pi c_k x), cos(2 pi c_k x)], vectorised: the sines and cosines are most of the embedding's cost.
+    // s = [sin(2 pi c_k x), cos(2 pi c_k x)]: the turns c_k x go where the cosines do and are evaluated in place.
     private static void Periodic(ReadOnlySpan<double> frequencies, double x, Span<double> sines)
     {
         int k = frequencies.Length;
-        Span<double> angles = k <= StackLimit ? stackalloc double[k] : new double[k];
-        TensorPrimitives.Multiply(frequencies, 2 * Math.PI * x, angles);
-        TensorPrimitives.SinCos<double>(angles, sines[..k], sines.Slice(k, k));
+        TensorPrimitives.Multiply(frequencies, x, sines.Slice(k, k));
+        TurnSineCosine.Evaluate<double>(sines.Slice(k, k), sines[..k], sines.Slice(k, k));
     }
 }

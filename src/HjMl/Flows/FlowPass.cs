@@ -152,7 +152,7 @@ internal static class FlowPass
         }
         else if (shape.Embedding is { } embedding)
         {
-            PeriodicEmbedding.Backward(embedding, parameters[..shape.LiftLength], inputs, inputStride, rows, costate, m, gradient[..shape.LiftLength], embeddedInputGradient);
+            PeriodicEmbedding.Backward(embedding, parameters[..shape.LiftLength], inputs, inputStride, rows, states[..block], costate, m, gradient[..shape.LiftLength], embeddedInputGradient);
         }
     }
 }

@@ -29,6 +29,8 @@ internal sealed class FlowObjective
     private double[] scratch = [];
     private double[] accumulators = [];
     private double[] flow = [];
+    private EmbeddedObjective<double>? embeddedDouble;
+    private EmbeddedObjective<float>? embeddedSingle;
 
     public FlowObjective(Objective readout, FlowShape shape, double horizon, double flowViscosity, int threads, double regularisation)
     {
@@ -42,6 +44,14 @@ internal sealed class FlowObjective
     }
 
     public FlowShape Shape { get; }
+
+    /// <summary>
+    /// The read-out's loss; when set (and eps is not learned), an embedding without steps takes the fused path of
+    /// <see cref="EmbeddedObjective{T}"/> (its gradients in float32 when <see cref="ReadoutLoss.SinglePrecision"/>, a loss
+    /// alone always in double), the same function and gradient as the generic path (FlowPass, then the read-out's
+    /// <see cref="Objective"/>), which null keeps.
+    /// </summary>
+    public ReadoutLoss? Fused { get; init; }
 
     public double Horizon { get; }
 
@@ -65,6 +75,11 @@ internal sealed class FlowObjective
         int readoutLength = ReadoutLength;
         int flowLength = Shape.ParameterCount;
         bool wantGradient = !gradient.IsEmpty;
+        if (Fused is { LearnViscosity: false } fused && Shape.Steps == 0 && Shape.Embedding is { } embedding)
+        {
+            return EvaluateEmbedded(fused, embedding, parameters, viscosity, inputs, targets, weights, rows, gradient, out viscosityGradient);
+        }
+
         int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
         int chunkRows = (rows + chunks - 1) / chunks;
         Grow(ref states, (long)rows * (Shape.Steps + 1) * m);
@@ -147,6 +162,30 @@ internal sealed class FlowObjective
         }
 
         TensorPrimitives.MultiplyAdd(flowParameters, regularisation, flowGradient, flowGradient);
+        return loss;
+    }
+
+    // The embedding alone before the read-out, fused; the embedding's L2 penalty added here as on the generic path.
+    private double EvaluateEmbedded(ReadoutLoss fused, Embeddings.EmbeddingShape embedding, ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient)
+    {
+        int readoutLength = ReadoutLength;
+        int flowLength = Shape.ParameterCount;
+        bool wantGradient = !gradient.IsEmpty;
+        ReadOnlySpan<double> readoutParameters = parameters[..readoutLength];
+        ReadOnlySpan<double> flowParameters = parameters.Slice(readoutLength, flowLength);
+        Span<double> readoutGradient = wantGradient ? gradient[..readoutLength] : default;
+        Span<double> flowGradient = wantGradient ? gradient.Slice(readoutLength, flowLength) : default;
+        // The loss alone (validation, which early stopping compares between epochs) in double; Adam's gradients in float32.
+        double loss = fused.SinglePrecision && wantGradient
+            ? (embeddedSingle ??= new EmbeddedObjective<float>(fused, embedding, threads)).Evaluate(readoutParameters, flowParameters, viscosity, inputs, targets, weights, rows, readoutGradient, flowGradient)
+            : (embeddedDouble ??= new EmbeddedObjective<double>(fused, embedding, threads)).Evaluate(readoutParameters, flowParameters, viscosity, inputs, targets, weights, rows, readoutGradient, flowGradient);
+        loss += 0.5 * regularisation * TensorPrimitives.Dot(flowParameters, flowParameters);
+        if (wantGradient)
+        {
+            TensorPrimitives.MultiplyAdd(flowParameters, regularisation, flowGradient, flowGradient);
+        }
+
+        viscosityGradient = 0;
         return loss;
     }
 

@@ -134,34 +134,38 @@ internal sealed class FlowSetup
         return automatic && (numeric.Length > HopfColeTrainerOptions.AutomaticEmbeddingLimit || train.Rows < shape.ParameterCount) ? null : shape;
     }
 
-    // Features with more than two distinct values among the training rows (binary and one-hot columns have at most two).
+    // Features with more than two distinct values among the training rows (binary and one-hot columns have at most two),
+    // read row by row (the rows are contiguous; a column's values are not).
     private static int[] NumericFeatures(TrainingBlock train)
     {
         int d = train.Dimension;
-        var numeric = new List<int>();
-        for (int feature = 0; feature < d; feature++)
+        var first = new double[d];
+        var second = new double[d];
+        var numeric = new bool[d];
+        train.Inputs.AsSpan(0, d).CopyTo(first);
+        Array.Fill(second, double.NaN);
+        for (int row = 1; row < train.Rows; row++)
         {
-            double first = train.Inputs[feature], second = double.NaN;
-            for (int row = 1; row < train.Rows; row++)
+            ReadOnlySpan<double> x = train.Inputs.AsSpan(row * train.Stride, d);
+            for (int feature = 0; feature < d; feature++)
             {
-                double value = train.Inputs[(row * train.Stride) + feature];
-                if (value == first || value.Equals(second))
+                double value = x[feature];
+                if (numeric[feature] || value == first[feature] || value.Equals(second[feature]))
                 {
                     continue;
                 }
 
-                if (double.IsNaN(second))
+                if (double.IsNaN(second[feature]))
                 {
-                    second = value;
+                    second[feature] = value;
                     continue;
                 }
 
-                numeric.Add(feature);
-                break;
+                numeric[feature] = true;
             }
         }
 
-        return [.. numeric];
+        return [.. Enumerable.Range(0, d).Where(feature => numeric[feature])];
     }
 
     /// <summary>The rows of <paramref name="block"/> carried to z_L by <paramref name="flow"/>, each followed by a 1.</summary>

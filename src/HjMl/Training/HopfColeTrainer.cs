@@ -113,7 +113,12 @@ public sealed class HopfColeTrainer
             // Issue 20: Adam trains the single layer on the fused float32 path; L-BFGS's line search and flows keep double.
             SinglePrecision = !lbfgs && flow is null,
         };
-        FlowObjective? flowObjective = flow is null ? null : new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
+        // An embedding alone before the read-out (depth 0) trains on FlowObjective's fused path, in double: float32 under
+        // Adam moved one of adult's early stops (docs/accuracy-experiments.md).
+        FlowObjective? flowObjective = flow is null ? null : new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation)
+        {
+            Fused = new ReadoutLoss(options.Kind, heads, pieces, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity, SinglePrecision: false),
+        };
         var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity, flowObjective);
         // Automatic pools members for classifiers that Adam trains on the plain layer (HopfColeTrainerOptions.EnsembleMembers).
         int members = options.EnsembleMembers != 0 ? options.EnsembleMembers
