@@ -47,12 +47,21 @@ internal sealed class TrainingObjective : IObjectiveFunction
     public int Rows => train.Rows;
 
     /// <inheritdoc/>
+    public int Threads => objective.Threads;
+
+    /// <inheritdoc/>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, Span<double> gradient)
         => Evaluate(parameters, viscosity, train, gradient);
 
     /// <inheritdoc/>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, ReadOnlySpan<int> rows, Span<double> gradient)
     {
+        if (flow is null && objective.ReadsRowsInPlace)
+        {
+            // The wide float32 path converts each row as it reads it: a gathered copy in double would only be read once.
+            return objective.EvaluateRows(parameters, viscosity, train.Inputs, train.Targets, train.Weights, rows, gradient);
+        }
+
         if (batch is null || batch.Targets.Length < rows.Length)
         {
             batch = TrainingBlock.Buffer(rows.Length, train.Dimension, train.Weights is not null);
