@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using HjMl.Kernels;
@@ -37,40 +38,38 @@ internal sealed partial class Objective
     /// those rows first.
     /// </summary>
     public double EvaluateRows(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, ReadOnlySpan<int> rows, Span<double> gradient)
-        => EvaluateWide(parameters, viscosity, inputs, targets, weights, rows, rows.Length, gradient);
+        => EvaluateWide(parameters, viscosity, inputs, targets, weights, rows, rows.Length, gradient, default);
+
+    /// <summary>
+    /// The loss of the first <paramref name="rows"/> rows (no gradient; only where <see cref="ReadsRowsInPlace"/>), and
+    /// from the same pass every row's head scores f_k into <paramref name="headScores"/> (rows x K).
+    /// </summary>
+    public double LossAndScores(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> headScores)
+        => EvaluateWide(parameters, viscosity, inputs, targets, weights, default, rows, default, headScores[..(rows * heads)]);
 
     // The wide path: blocks of at most WideBlockRows rows, each in three rounds of tiles that run on any thread (pack the
     // parameters once, then per block the forward tiles by rows and the gradient tiles by pieces). Tiles depend on the
     // shapes alone and each tile's work is fixed, so the result does not depend on the thread count or the schedule.
     // With indices empty the rows are the first rows of inputs, else rows of inputs at those indices.
-    private unsafe double EvaluateWide(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, ReadOnlySpan<int> rowIndices, int rows, Span<double> gradient)
+    private unsafe double EvaluateWide(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, ReadOnlySpan<int> rowIndices, int rows, Span<double> gradient, Span<double> headScores)
     {
         WideJob job = wideJob ??= new WideJob(this);
         job.Reserve(Math.Min(rows, WideBlockRows));
         bool wantGradient = !gradient.IsEmpty;
-        double weightSum = 0;
-        if (weights is null)
+        // Summed row by row in the rows' order, so that reading rows in place gives the bits a gathered copy gives.
+        double weightSum = weights is null ? rows : 0;
+        for (int i = 0; weights is not null && i < rows; i++)
         {
-            weightSum = rows;
-        }
-        else if (rowIndices.IsEmpty)
-        {
-            weightSum = TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
-        }
-        else
-        {
-            for (int i = 0; i < rows; i++)
-            {
-                weightSum += weights[rowIndices[i]];
-            }
+            weightSum += weights[rowIndices.IsEmpty ? i : rowIndices[i]];
         }
 
         double lossSum = 0;
         fixed (int* indices = rowIndices)
         fixed (double* theta = parameters)
         fixed (double* gradientStart = gradient)
+        fixed (double* scores = headScores)
         {
-            job.Begin(theta, wantGradient ? gradientStart : null, viscosity, inputs, targets, weights, indices, weightSum);
+            job.Begin(theta, wantGradient ? gradientStart : null, viscosity, inputs, targets, weights, indices, weightSum, scores);
             RunTiles(job, job.PackTiles);
             for (int first = 0; first < rows; first += WideBlockRows)
             {
@@ -147,6 +146,7 @@ internal sealed partial class Objective
         private double[]? weights;
         private int* indices;
         private double weightSum;
+        private double* headScores;
         private int first;
         private int count;
         private bool lastBlock;
@@ -186,8 +186,9 @@ internal sealed partial class Objective
             }
         }
 
-        public void Begin(double* theta, double* gradientStart, double eps, double[] rowInputs, double[] rowTargets, double[]? rowWeights, int* rowIndices, double sum)
+        public void Begin(double* theta, double* gradientStart, double eps, double[] rowInputs, double[] rowTargets, double[]? rowWeights, int* rowIndices, double sum, double* scores)
         {
+            headScores = scores;
             parameters = theta;
             gradient = gradientStart;
             viscosity = eps;
@@ -232,6 +233,7 @@ internal sealed partial class Objective
         {
             parameters = null;
             gradient = null;
+            headScores = null;
             indices = null;
             inputs = [];
             targets = [];
@@ -269,12 +271,7 @@ internal sealed partial class Objective
             for (int piece = from; piece < to; piece++)
             {
                 float* row = packed + (piece * stride);
-                double* weightsOfPiece = w + (piece * d);
-                for (int k = 0; k < d; k++)
-                {
-                    row[k] = (float)(weightsOfPiece[k] * inverse);
-                }
-
+                Narrow(w + (piece * d), inverse, row, d);
                 row[d] = (float)(b[piece] * inverse);
             }
         }
@@ -320,6 +317,11 @@ internal sealed partial class Objective
                     scores[head] = viscosity * (maximum + Math.Log(sums[head]));
                 }
 
+                if (headScores != null)
+                {
+                    scores.CopyTo(new Span<double>(headScores + ((first + from + row) * heads), heads));
+                }
+
                 double weight = weights is null ? 1.0 : weights[source];
                 lossSum += weight * owner.Loss(scores, targets[source], deltas);
                 if (wantGradient)
@@ -345,43 +347,82 @@ internal sealed partial class Objective
             MatrixProducts.Current.Multiply(Transpose.Yes, Transpose.No, width, stride, count, 1f, new ReadOnlySpan<float>(logits + from, ((count - 1) * all) + width), all, new ReadOnlySpan<float>(blockInputs, count * stride), stride, 0f, new Span<float>(part, width * stride), stride);
 
             bool firstBlock = first == 0;
+            double inverse = 1 / weightSum;
+            double lambda = owner.regularisation;
             double* w = gradient;
             double* b = gradient + (all * d);
             for (int piece = from; piece < to; piece++)
             {
                 float* source = part + ((piece - from) * stride);
-                double* destination = w + (piece * d);
-                if (firstBlock)
+                AddWidened(source, w + (piece * d), d, firstBlock, lastBlock, inverse, lambda, parameters + (piece * d));
+                double bias = firstBlock ? source[d] : b[piece] + source[d];
+                b[piece] = lastBlock ? bias * inverse : bias;
+            }
+        }
+
+        // destination = (float) (source * scale), vector by vector.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Narrow(double* source, double scale, float* destination, int length)
+        {
+            int i = 0;
+            var factor = new Vector<double>(scale);
+            for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Narrow(Vector.Load(source + i) * factor, Vector.Load(source + i + Vector<double>.Count) * factor).Store(destination + i);
+            }
+
+            for (; i < length; i++)
+            {
+                destination[i] = (float)(source[i] * scale);
+            }
+        }
+
+        // destination = source in double (the first block) or destination + source (later ones); after the last block
+        // also times scale (1 / the weight sum) plus lambda theta, the L2 term, skipped without L2 (the paper's problem).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void AddWidened(float* source, double* destination, int length, bool first, bool last, double scale, double lambda, double* theta)
+        {
+            int i = 0;
+            int half = Vector<double>.Count;
+            var factor = new Vector<double>(scale);
+            var penalty = new Vector<double>(lambda);
+            for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(Vector.Load(source + i), out Vector<double> low, out Vector<double> high);
+                if (!first)
                 {
-                    for (int k = 0; k < d; k++)
-                    {
-                        destination[k] = source[k];
-                    }
-
-                    b[piece] = source[d];
+                    low += Vector.Load(destination + i);
+                    high += Vector.Load(destination + i + half);
                 }
-                else
+
+                if (last)
                 {
-                    for (int k = 0; k < d; k++)
+                    low *= factor;
+                    high *= factor;
+                    if (lambda != 0)
                     {
-                        destination[k] += source[k];
+                        low += penalty * Vector.Load(theta + i);
+                        high += penalty * Vector.Load(theta + i + half);
                     }
-
-                    b[piece] += source[d];
                 }
 
-                if (lastBlock)
+                low.Store(destination + i);
+                high.Store(destination + i + half);
+            }
+
+            for (; i < length; i++)
+            {
+                double value = first ? source[i] : destination[i] + source[i];
+                if (last)
                 {
-                    // Without L2 (the paper's problem) the penalty's terms are skipped, not added as zeros.
-                    double lambda = owner.regularisation;
-                    double* theta = parameters + (piece * d);
-                    for (int k = 0; k < d; k++)
+                    value *= scale;
+                    if (lambda != 0)
                     {
-                        destination[k] = lambda == 0 ? destination[k] / weightSum : (destination[k] / weightSum) + (lambda * theta[k]);
+                        value += lambda * theta[i];
                     }
-
-                    b[piece] /= weightSum;
                 }
+
+                destination[i] = value;
             }
         }
 

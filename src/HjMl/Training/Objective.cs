@@ -134,7 +134,7 @@ internal sealed partial class Objective
         if (TakesWidePath(inputGradient is not null))
         {
             viscosityGradient = 0;
-            return EvaluateWide(parameters, viscosity, inputs, targets, weights, default, rows, gradient);
+            return EvaluateWide(parameters, viscosity, inputs, targets, weights, default, rows, gradient, default);
         }
 
         int all = AllPieces;
