@@ -53,7 +53,8 @@ internal sealed partial class Objective
     // With indices empty the rows are the first rows of inputs, else rows of inputs at those indices.
     private unsafe double EvaluateWide(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, ReadOnlySpan<int> rowIndices, int rows, Span<double> gradient, Span<double> headScores)
     {
-        WideJob job = wideJob ??= new WideJob(this);
+        // The workspace is taken for the call and put back after it, so that concurrent calls each get their own.
+        WideJob job = Interlocked.Exchange(ref wideJob, null) ?? new WideJob(this);
         job.Reserve(Math.Min(rows, WideBlockRows));
         bool wantGradient = !gradient.IsEmpty;
         // Summed row by row in the rows' order, so that reading rows in place gives the bits a gathered copy gives.
@@ -86,6 +87,8 @@ internal sealed partial class Objective
 
             job.End();
         }
+
+        wideJob = job;
 
         ReadOnlySpan<double> w = parameters[..WeightCount];
         return (lossSum / weightSum) + (regularisation == 0 ? 0 : 0.5 * regularisation * TensorPrimitives.Dot(w, w));
@@ -285,14 +288,11 @@ internal sealed partial class Objective
             int heads = owner.heads, pieces = owner.pieces;
             float* x = blockInputs + (from * stride);
             float* z = logits + (from * all);
-            for (int row = 0; row < rows; row++)
+            fixed (double* rowsStart = inputs)
             {
-                int source = Source(from + row);
-                ReadOnlySpan<double> values = inputs.AsSpan(source * stride, stride);
-                float* destination = x + (row * stride);
-                for (int k = 0; k < stride; k++)
+                for (int row = 0; row < rows; row++)
                 {
-                    destination[k] = (float)values[k];
+                    Narrow(rowsStart + ((long)Source(from + row) * stride), 1.0, x + (row * stride), stride);
                 }
             }
 
