@@ -16,7 +16,7 @@ namespace HjMl.Training;
 /// five vectorised passes over the head's pieces. Tiles of rows keep Z' in cache. Rows are split into fixed chunks
 /// reduced in chunk order, so the result depends only on the data, the parameters and the thread count.
 /// </summary>
-internal sealed class Objective
+internal sealed partial class Objective
 {
     private const int MinimumChunkRows = 64;
 
@@ -66,10 +66,11 @@ internal sealed class Objective
     }
 
     /// <summary>
-    /// Whether <see cref="Evaluate"/> takes the fused float32 path (<see cref="GradientKernel"/>: logits, exponentials and
-    /// the gradient's products in float32, each head's score, the loss and the gradient's sums in double) where it
-    /// applies: eps fixed for the evaluation (not learned), no input gradient asked for, and d at most
-    /// <see cref="SinglePrecisionDimension"/>. Set for Adam, which the rounding of float32 (about 1e-7 relative) does not
+    /// Whether <see cref="Evaluate"/> takes a float32 path where it applies (eps fixed for the evaluation, not learned, and
+    /// no input gradient asked for): for d at most <see cref="SinglePrecisionDimension"/> the fused one
+    /// (<see cref="GradientKernel"/>: logits, exponentials and the gradient's products in float32, each head's score, the
+    /// loss and the gradient's sums in double), for wider inputs the same quantities through single-precision matrix
+    /// products (Objective.Wide.cs). Set for Adam, which the rounding of float32 (about 1e-7 relative) does not
     /// disturb; L-BFGS's line search compares losses closer than that, so it keeps double.
     /// </summary>
     public bool SinglePrecision { get; init; }
@@ -78,10 +79,13 @@ internal sealed class Objective
     public VectorWidth? SinglePrecisionWidth { get; init; }
 
     /// <summary>
-    /// The largest d the float32 path takes: it computes each row's logits as d vector multiply-adds over the packed
+    /// The largest d the fused float32 path takes: it computes each row's logits as d vector multiply-adds over the packed
     /// weights, which beats the double path's matrix products only while the weights stay in L1 (docs/performance/training.md).
     /// </summary>
     public const int SinglePrecisionDimension = 16;
+
+    /// <summary>The threads an evaluation may use.</summary>
+    public int Threads => threads;
 
     /// <summary>K * N, all pieces.</summary>
     public int AllPieces => heads * pieces;
@@ -125,6 +129,12 @@ internal sealed class Objective
         {
             viscosityGradient = 0;
             return EvaluateSingle(parameters, viscosity, inputs, targets, weights, rows, gradient);
+        }
+
+        if (TakesWidePath(inputGradient is not null))
+        {
+            viscosityGradient = 0;
+            return EvaluateWide(parameters, viscosity, inputs, targets, weights, default, rows, gradient, default);
         }
 
         int all = AllPieces;

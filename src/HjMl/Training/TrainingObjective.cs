@@ -1,3 +1,4 @@
+using HjMl.Evaluation;
 using HjMl.Flows;
 using HjMl.Layers;
 using HjMl.Models;
@@ -23,6 +24,8 @@ internal sealed class TrainingObjective : IObjectiveFunction
     private readonly ModelKind kind;
     private readonly bool learnViscosity;
     private TrainingBlock? batch;
+    private double[]? validationScores;
+    private double[]? validationOutputs;
 
     public TrainingObjective(Objective objective, TrainingBlock train, ModelKind kind, int heads, bool learnViscosity, FlowObjective? flow = null)
     {
@@ -47,12 +50,21 @@ internal sealed class TrainingObjective : IObjectiveFunction
     public int Rows => train.Rows;
 
     /// <inheritdoc/>
+    public int Threads => objective.Threads;
+
+    /// <inheritdoc/>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, Span<double> gradient)
         => Evaluate(parameters, viscosity, train, gradient);
 
     /// <inheritdoc/>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, ReadOnlySpan<int> rows, Span<double> gradient)
     {
+        if (flow is null && objective.ReadsRowsInPlace)
+        {
+            // The wide float32 path converts each row as it reads it: a gathered copy in double would only be read once.
+            return objective.EvaluateRows(parameters, viscosity, train.Inputs, train.Targets, train.Weights, rows, gradient);
+        }
+
         if (batch is null || batch.Targets.Length < rows.Length)
         {
             batch = TrainingBlock.Buffer(rows.Length, train.Dimension, train.Weights is not null);
@@ -80,6 +92,45 @@ internal sealed class TrainingObjective : IObjectiveFunction
         => flow is null
             ? objective.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, default, out _)
             : flow.Evaluate(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, rows.Rows, default, out _);
+
+    /// <summary>
+    /// The loss alone of theta on <paramref name="rows"/> at <paramref name="viscosity"/> and the accuracy (classifiers) or
+    /// R^2 (regression) of its scores: on the wide float32 path both from one pass, else <see cref="Loss"/> and
+    /// <see cref="TrainingRun.Metric"/>.
+    /// </summary>
+    public (double Loss, double Metric) Validate(double[] parameters, double viscosity, TrainingBlock rows)
+    {
+        if (flow is not null || !objective.ReadsRowsInPlace)
+        {
+            return (Loss(parameters, viscosity, rows), TrainingRun.Metric(this, kind, parameters, rows, viscosity));
+        }
+
+        int count = rows.Rows;
+        if (validationScores is null || validationScores.Length < count * Heads)
+        {
+            validationScores = new double[count * Heads];
+            validationOutputs = new double[count * Heads];
+        }
+
+        double loss = objective.LossAndScores(parameters, viscosity, rows.Inputs, rows.Targets, rows.Weights, count, validationScores);
+        int length = ScoreInterpretation.OutputLength(kind, Heads);
+        for (int i = 0; i < count; i++)
+        {
+            if (kind == ModelKind.MulticlassClassification)
+            {
+                validationScores.AsSpan(i * Heads, Heads).CopyTo(validationOutputs.AsSpan(i * Heads));
+            }
+            else
+            {
+                validationOutputs![i] = validationScores[2 * i] - validationScores[(2 * i) + 1];
+            }
+        }
+
+        return (loss, ModelMetrics.FromScores(kind, Classes(), validationOutputs.AsSpan(0, count * length), rows.Targets.AsSpan(0, count)).Primary);
+    }
+
+    /// <summary>The class indices 0..K-1 (binary: 0 negative, 1 positive) as the labels validation targets hold; none for regression.</summary>
+    public double[] Classes() => kind == ModelKind.Regression ? [] : Enumerable.Range(0, Heads).Select(c => (double)c).ToArray();
 
     /// <summary>
     /// The scores of <paramref name="rows"/> under theta with <see cref="HopfColeModel.Score(ReadOnlySpan{double}, Span{double})"/>'s

@@ -91,8 +91,7 @@ internal sealed class TrainingRun : IEpochSchedule
         }
         else if (epoch % options.ValidationFrequency == 0 || epoch == options.MaximumEpochs)
         {
-            validationLoss = objective.Loss(parameters, viscosity, validation);
-            metric = Metric(parameters, validation, viscosity);
+            (validationLoss, metric) = objective.Validate(parameters, viscosity, validation);
             if (BestParameters is null || validationLoss < BestValidationLoss)
             {
                 BestParameters = (double[])parameters.Clone();
@@ -137,14 +136,12 @@ internal sealed class TrainingRun : IEpochSchedule
         return true;
     }
 
-    // Accuracy (classifiers) or R^2 (regression, in standardised units, which R^2 does not depend on) on the validation rows.
-    private double Metric(double[] at, TrainingBlock rows, double viscosity) => Metric(objective, options.Kind, at, rows, viscosity);
-
     /// <summary>Accuracy (classifiers) or R^2 (regression) of theta <paramref name="at"/> on <paramref name="rows"/>.</summary>
     public static double Metric(TrainingObjective objective, ModelKind kind, double[] at, TrainingBlock rows, double viscosity)
     {
-        // Validation targets are class indices (binary: 0 negative, 1 positive), so the metric reads them as the labels.
-        double[] classes = kind == ModelKind.Regression ? [] : Enumerable.Range(0, objective.Heads).Select(c => (double)c).ToArray();
+        // Validation targets are class indices (binary: 0 negative, 1 positive), so the metric reads them as the labels; R^2
+        // is taken in standardised units, which it does not depend on.
+        double[] classes = objective.Classes();
         var scores = new double[rows.Rows * ScoreInterpretation.OutputLength(kind, classes.Length)];
         objective.Score(at, viscosity, rows, scores);
         return ModelMetrics.FromScores(kind, classes, scores, rows.Targets.AsSpan(0, rows.Rows)).Primary;

@@ -21,4 +21,7 @@ internal interface IObjectiveFunction
 
     /// <summary>Returns theta to the feasible set after a step (a learned log eps is clamped).</summary>
     void Project(Span<double> parameters);
+
+    /// <summary>The threads the optimiser's own work on theta may use besides the objective's: the objective's own, else 1.</summary>
+    int Threads => 1;
 }
