@@ -63,7 +63,10 @@ public abstract class HopfColeTrainingOptions
     /// <summary>The fraction of rows held out for early stopping (0 for none).</summary>
     public double ValidationFraction { get; set; } = EngineDefaults.ValidationFraction;
 
-    /// <summary>Validations without improvement before stopping.</summary>
+    /// <summary>
+    /// Validations without improvement before stopping; 0 (the default) is Automatic: 5 when Adam trains a feature
+    /// embedding, 10 otherwise (<see cref="HopfColeTrainerOptions.Patience"/>).
+    /// </summary>
     public int Patience { get; set; } = EngineDefaults.Patience;
 
     /// <summary>The L2 penalty on the weights (ML.NET's spelling; the engine's option is <c>L2Regularisation</c>).</summary>

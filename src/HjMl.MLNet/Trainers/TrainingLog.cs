@@ -39,7 +39,7 @@ internal sealed class TrainingLog : IProgress<TrainingProgress>
     public void Start(Dataset data, HopfColeTrainerOptions options, string seedSource)
     {
         string split = options.ValidationFraction > 0
-            ? Text($"{options.ValidationFraction * 100:G3}% of the rows held out for early stopping (patience {options.Patience})")
+            ? Text($"{options.ValidationFraction * 100:G3}% of the rows held out for early stopping (patience {(options.Patience == 0 ? "Automatic" : options.Patience.ToString(CultureInfo.InvariantCulture))})")
             : "no validation split";
         string depth = options.Depth > 0 ? Text($", a Gibbs flow of depth {options.Depth}") : string.Empty;
         channel.Info(MessageSensitivity.None, Text($"Training a {options.Kind} Hopf–Cole model on {data.Rows} rows x {data.Columns} features: {options.NumberOfSupportPoints} support points per head, eps {options.Viscosity:G4} ({options.ViscosityMode}){depth}, at most {options.MaximumEpochs} epochs, {split}; seed {options.Seed} ({seedSource})."));
@@ -78,8 +78,9 @@ internal sealed class TrainingLog : IProgress<TrainingProgress>
         }
 
         int validationsSinceBest = history.Count(report => report.Epoch > result.BestEpoch && !double.IsNaN(report.ValidationLoss));
-        return validationsSinceBest >= options.Patience
-            ? Text($"early stopping, the validation loss did not improve in {validationsSinceBest} validations (Patience {options.Patience})")
+        int patience = result.Patience != 0 ? result.Patience : options.Patience;
+        return validationsSinceBest >= patience
+            ? Text($"early stopping, the validation loss did not improve in {validationsSinceBest} validations (Patience {patience})")
             : "the optimiser converged (the training loss no longer moved at double precision)";
     }
 

@@ -28,6 +28,9 @@ public sealed record TrainingResult(HopfColeModel Model, IReadOnlyList<TrainingP
     /// resolved to); <see cref="Optimizer.Automatic"/> on a result that did not record it.
     /// </summary>
     public Optimizer Optimizer { get; init; }
+
+    /// <summary>The patience early stopping used (what <see cref="HopfColeTrainerOptions.Patience"/> = 0 resolved to); 0 on a result that did not record it.</summary>
+    public int Patience { get; init; }
 }
 
 /// <summary>
@@ -105,6 +108,13 @@ public sealed class HopfColeTrainer
         EmbeddingShape? embedding = FlowSetup.Embedding(options, train);
         bool lbfgs = options.Optimizer == Optimizer.Lbfgs
             || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads, embedding) * (options.Depth + 1) <= AutomaticLbfgsLimit);
+        // Automatic patience: shorter for an embedding under Adam (HopfColeTrainerOptions.Patience).
+        options = options with
+        {
+            Patience = options.Patience != 0 ? options.Patience
+                : embedding is not null && !lbfgs ? HopfColeTrainerOptions.AutomaticEmbeddedPatience
+                : HopfColeTrainerOptions.AutomaticPatience,
+        };
         int rowsAtOnce = Math.Max(lbfgs || options.BatchSize == 0 ? train.Rows : Math.Min(options.BatchSize, train.Rows), validation?.Rows ?? 0);
         FlowSetup? flow = options.Depth > 0 || embedding is not null ? FlowSetup.Create(options, d, train, rowsAtOnce, random, embedding) : null;
         int readoutDimension = flow?.Shape.Width ?? d;
@@ -154,7 +164,7 @@ public sealed class HopfColeTrainer
         GibbsFlow? trained = objective.Flow(best);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
         model = model.WithCoverageRadius(CoverageRadius(model, trained is null ? train : FlowSetup.Terminal(trained, train)));
-        return new TrainingResult(model, run.History, run.BestEpoch, validationLoss, validationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam };
+        return new TrainingResult(model, run.History, run.BestEpoch, validationLoss, validationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam, Patience = options.Patience };
     }
 
     /// <summary>

@@ -41,6 +41,27 @@ public class TrainerBehaviourTests
         Assert.Equal((int)(0.1 * BreastCancer.Rows), result.ValidationRows.Count);
     }
 
+    [Theory]
+    [InlineData(Optimizer.Adam, FeatureEmbedding.Periodic, 0, HopfColeTrainerOptions.AutomaticEmbeddedPatience)]
+    [InlineData(Optimizer.Lbfgs, FeatureEmbedding.Periodic, 0, HopfColeTrainerOptions.AutomaticPatience)]
+    [InlineData(Optimizer.Adam, FeatureEmbedding.None, 0, HopfColeTrainerOptions.AutomaticPatience)]
+    [InlineData(Optimizer.Adam, FeatureEmbedding.Periodic, 7, 7)]
+    public void AutomaticPatienceIsShortOnlyForAnEmbeddingTrainedByAdamAndStopsTheRunThere(Optimizer optimizer, FeatureEmbedding embedding, int asked, int expected)
+    {
+        HopfColeTrainerOptions options = Binary with { Optimizer = optimizer, FeatureEmbedding = embedding, EmbeddingFrequencies = 4, EmbeddingWidth = 4, EnsembleMembers = 1, MaximumEpochs = 60, Patience = asked };
+        TrainingResult result = new HopfColeTrainer(options).Train(BreastCancer);
+        Assert.Equal(expected, result.Patience);
+        int last = result.History[^1].Epoch;
+        Assert.True(last == options.MaximumEpochs || last - result.BestEpoch <= expected, $"stopped at epoch {last}, best {result.BestEpoch}, patience {expected}");
+    }
+
+    [Fact]
+    public void NegativePatienceIsRefusedByName()
+    {
+        var error = Assert.ThrowsAny<ArgumentException>(() => new HopfColeTrainer(Binary with { Patience = -1 }));
+        Assert.Contains("Patience", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CancellationStopsTraining()
     {
