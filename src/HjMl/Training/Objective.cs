@@ -481,10 +481,17 @@ internal sealed partial class Objective
         accumulator[^1] += lossSum;
     }
 
-    // The loss of one row from its head scores, and dL/df per head into deltas. Optimised from its first call: the
-    // float32 path calls it for every row of every iteration.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double Loss(ReadOnlySpan<double> scores, double target, Span<double> deltas)
+        => RowLoss(kind, regressionLoss, huberDelta, scores, target, deltas);
+
+    /// <summary>
+    /// The loss of one row from its head scores (f_k, in the read-out's units), and dL/df per head into
+    /// <paramref name="deltas"/>: squared or Huber on f_0 - f_1 (regression), logistic on the margin f_0 - f_1 (binary,
+    /// target 1 the positive head 0), softmax cross-entropy (multiclass, target the class index). Optimised from its
+    /// first call: the float32 paths call it for every row of every iteration.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static double RowLoss(ModelKind kind, RegressionLoss regressionLoss, double huberDelta, ReadOnlySpan<double> scores, double target, Span<double> deltas)
     {
         switch (kind)
         {

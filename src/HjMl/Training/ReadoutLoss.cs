@@ -1,5 +1,4 @@
 using HjMl.Models;
-using HjMl.Numerics;
 
 namespace HjMl.Training;
 
@@ -27,44 +26,5 @@ internal sealed record ReadoutLoss(ModelKind Kind, int Heads, int Pieces, double
     /// target 1 the positive head 0), softmax cross-entropy (multiclass, target the class index).
     /// </summary>
     public double Evaluate(ReadOnlySpan<double> scores, double target, Span<double> deltas)
-    {
-        switch (Kind)
-        {
-            case ModelKind.Regression:
-            {
-                double residual = scores[0] - scores[1] - target;
-                double slope = residual;
-                double loss = 0.5 * residual * residual;
-                if (RegressionLoss == RegressionLoss.Huber && Math.Abs(residual) > HuberDelta)
-                {
-                    slope = Math.Sign(residual) * HuberDelta;
-                    loss = HuberDelta * (Math.Abs(residual) - (0.5 * HuberDelta));
-                }
-
-                deltas[0] = slope;
-                deltas[1] = -slope;
-                return loss;
-            }
-
-            case ModelKind.BinaryClassification:
-            {
-                // L = log(1 + e^m) - y m, written to stay finite for any margin.
-                double margin = scores[0] - scores[1];
-                double softplus = margin > 0 ? margin + Math.Log(1 + Math.Exp(-margin)) : Math.Log(1 + Math.Exp(margin));
-                double slope = HopfColeModel.Sigmoid(margin) - target;
-                deltas[0] = slope;
-                deltas[1] = -slope;
-                return softplus - (target * margin);
-            }
-
-            default:
-            {
-                // L = LSE(f) - f_y, dL/df_k = softmax(f)_k - [k = y].
-                double normaliser = LogSumExp.GibbsWeights<double>(scores, 1.0, deltas);
-                int label = (int)target;
-                deltas[label] -= 1;
-                return normaliser - scores[label];
-            }
-        }
-    }
+        => Objective.RowLoss(Kind, RegressionLoss, HuberDelta, scores, target, deltas);
 }
