@@ -29,6 +29,7 @@ internal static class SupportInitialiser
         }
 
         bool kMeans = options.Initialisation == SupportInitialisation.KMeansPlusPlus;
+        int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
         double time = HopfColeTrainer.TimeFor(options, d);
         for (int head = 0; head < heads; head++)
         {
@@ -36,14 +37,14 @@ internal static class SupportInitialiser
             if (options.Kind == ModelKind.Regression)
             {
                 // Both heads share support points; their initial data g = -y/2 and +y/2 make f_0 - f_1 = u_1 - u_0 ~ y near each point.
-                chosen = head == 0 ? Choose(train.Inputs, d, d + 1, Enumerable.Range(0, train.Rows).ToArray(), pieces, kMeans, random) : supportRows[..pieces].Select(train.LocalIndexOf).ToArray();
+                chosen = head == 0 ? Choose(train.Inputs, d, d + 1, Enumerable.Range(0, train.Rows).ToArray(), pieces, kMeans, random, threads) : supportRows[..pieces].Select(train.LocalIndexOf).ToArray();
             }
             else
             {
                 // Binary: head 0 holds the positive class (target 1), head 1 the negative; multiclass: head c holds class c.
                 double target = options.Kind == ModelKind.BinaryClassification ? 1 - head : head;
                 int[] candidates = Enumerable.Range(0, train.Rows).Where(i => train.Targets[i] == target).ToArray();
-                chosen = Choose(train.Inputs, d, d + 1, candidates, pieces, kMeans, random);
+                chosen = Choose(train.Inputs, d, d + 1, candidates, pieces, kMeans, random, threads);
             }
 
             for (int j = 0; j < pieces; j++)
@@ -65,8 +66,9 @@ internal static class SupportInitialiser
     /// Picks <paramref name="count"/> rows (rows <paramref name="stride"/> apart, the first <paramref name="d"/> values compared) from <paramref name="candidates"/>: k-means++ seeding (the first uniformly,
     /// each next with probability proportional to its squared distance to the nearest chosen row; Arthur and
     /// Vassilvitskii 2007), or uniform sampling. When there are fewer candidates than <paramref name="count"/>, rows repeat.
+    /// The distances are split over at most <paramref name="threads"/> cores; the choice does not depend on how many.
     /// </summary>
-    public static int[] Choose(ReadOnlySpan<double> inputs, int d, int stride, IReadOnlyList<int> candidates, int count, bool kMeansPlusPlus, Random random)
+    public static int[] Choose(double[] inputs, int d, int stride, IReadOnlyList<int> candidates, int count, bool kMeansPlusPlus, Random random, int threads)
     {
         var chosen = new int[count];
         if (candidates.Count == 0)
@@ -88,17 +90,14 @@ internal static class SupportInitialiser
 
         var distances = new double[candidates.Count];
         Array.Fill(distances, double.PositiveInfinity);
-        var difference = new double[d];
         int current = candidates[random.Next(candidates.Count)];
         for (int j = 0; j < count; j++)
         {
             chosen[j] = current;
-            ReadOnlySpan<double> centre = inputs.Slice(current * stride, d);
+            Nearer(inputs, d, stride, candidates, current, distances, threads);
             double total = 0;
             for (int i = 0; i < candidates.Count; i++)
             {
-                TensorPrimitives.Subtract(inputs.Slice(candidates[i] * stride, d), centre, difference);
-                distances[i] = Math.Min(distances[i], TensorPrimitives.Dot<double>(difference, difference));
                 total += distances[i];
             }
 
@@ -124,6 +123,36 @@ internal static class SupportInitialiser
         }
 
         return chosen;
+    }
+
+    // Lowers each candidate's squared distance to the nearest chosen row by the new centre. Every distance is computed
+    // alone, so splitting the candidates over the cores gives the same values (and the caller sums them in order).
+    private static void Nearer(double[] inputs, int d, int stride, IReadOnlyList<int> candidates, int centreRow, double[] distances, int threads)
+    {
+        const int ChunkRows = 2048;
+        int chunks = (candidates.Count + ChunkRows - 1) / ChunkRows;
+        if (chunks == 1 || threads == 1 || (long)candidates.Count * d < 1 << 18)
+        {
+            Lower(inputs, d, stride, candidates, centreRow, distances, 0, candidates.Count);
+            return;
+        }
+
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
+        {
+            int first = chunk * ChunkRows;
+            Lower(inputs, d, stride, candidates, centreRow, distances, first, Math.Min(candidates.Count, first + ChunkRows));
+        });
+    }
+
+    private static void Lower(ReadOnlySpan<double> inputs, int d, int stride, IReadOnlyList<int> candidates, int centreRow, double[] distances, int first, int end)
+    {
+        Span<double> difference = d <= 256 ? stackalloc double[d] : new double[d];
+        ReadOnlySpan<double> centre = inputs.Slice(centreRow * stride, d);
+        for (int i = first; i < end; i++)
+        {
+            TensorPrimitives.Subtract(inputs.Slice(candidates[i] * stride, d), centre, difference);
+            distances[i] = Math.Min(distances[i], TensorPrimitives.Dot<double>(difference, difference));
+        }
     }
 
     // Box–Muller: one standard normal draw from two uniforms.
