@@ -219,7 +219,7 @@ public static class FlowReport
         foreach (FlowProfile.Part part in profile.Training)
         {
             string share = part.Name.Contains("float32", StringComparison.Ordinal) ? "–" : $"{100 * part.Milliseconds / total:F0}%";
-            text.AppendLine(Invariant, $"| {part.Name["training: ".Length..]} | {part.Milliseconds:F1} | {share} |");
+            text.AppendLine(Invariant, $"| {part.Name[(part.Name.IndexOf(": ", StringComparison.Ordinal) + 2)..]} | {part.Milliseconds:F1} | {share} |");
         }
 
         text.AppendLine();

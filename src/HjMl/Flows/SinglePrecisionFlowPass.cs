@@ -110,10 +110,11 @@ internal static class SinglePrecisionFlowPass
     }
 
     /// <summary>
-    /// Adds one control set's gradient over all <paramref name="rows"/> rows of a block, for columns
-    /// [<paramref name="firstColumn"/>, + <paramref name="columns"/>) of m, to <paramref name="gradient"/> (the flow's,
-    /// <see cref="FlowShape"/> layout): the keys' dA = sum over the set's steps of G_k^T Z_k and, with the first columns,
-    /// the offsets' dc = sum of G_k (<paramref name="values"/> false), or the values' dU = h sum of Pi_k^T P_{k+1} (true).
+    /// One control set's gradient over all <paramref name="rows"/> rows of a block, for columns
+    /// [<paramref name="firstColumn"/>, + <paramref name="columns"/>) of m, into <paramref name="gradient"/> (the flow's,
+    /// <see cref="FlowShape"/> layout; see <see cref="Store"/> for <paramref name="update"/>): the keys' dA = sum over the
+    /// set's steps of G_k^T Z_k and, with the first columns, the offsets' dc = sum of G_k (<paramref name="values"/>
+    /// false), or the values' dU = h sum of Pi_k^T P_{k+1} (true).
     /// </summary>
     /// <param name="shape">The flow's sizes.</param>
     /// <param name="set">The control set (a step, or 0 when shared).</param>
@@ -127,9 +128,10 @@ internal static class SinglePrecisionFlowPass
     /// <param name="costates">The block's co-states, laid out as the states.</param>
     /// <param name="logitCostates">The block's logit co-states, laid out as the Gibbs weights.</param>
     /// <param name="scratch">The flow's parameters' size in float: the tile's product lands where its gradient lies.</param>
-    /// <param name="gradient">The flow's gradient in double, added to.</param>
+    /// <param name="gradient">The flow's gradient in double.</param>
+    /// <param name="update">Whether this is the first and the last block, and the L2 penalty on the flow's parameters.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AddControlGradient(FlowShape shape, int set, bool values, int firstColumn, int columns, int rows, float stepSize, ReadOnlySpan<float> states, ReadOnlySpan<float> gibbs, ReadOnlySpan<float> costates, ReadOnlySpan<float> logitCostates, Span<float> scratch, Span<double> gradient)
+    public static void AddControlGradient(FlowShape shape, int set, bool values, int firstColumn, int columns, int rows, float stepSize, ReadOnlySpan<float> states, ReadOnlySpan<float> gibbs, ReadOnlySpan<float> costates, ReadOnlySpan<float> logitCostates, Span<float> scratch, Span<double> gradient, GradientUpdate update)
     {
         int m = shape.Width;
         int pieces = shape.Pieces;
@@ -145,7 +147,7 @@ internal static class SinglePrecisionFlowPass
             ReadOnlySpan<float> weights = gibbs.Slice(firstStep * rows * pieces, stacked * pieces);
             ReadOnlySpan<float> later = costates.Slice(((firstStep + 1) * block) + firstColumn, ((stacked - 1) * m) + columns);
             MatrixProducts.Current.Multiply(Transpose.Yes, Transpose.No, pieces, columns, stacked, stepSize, weights, pieces, later, m, 0f, scratch.Slice(at, length), m);
-            AddRows(scratch.Slice(at, length), m, gradient.Slice(at, length), columns, pieces);
+            StoreRows(scratch.Slice(at, length), m, columns, pieces, gradient.Slice(at, length), update, update.Parameters.Slice(at, length));
             return;
         }
 
@@ -153,16 +155,17 @@ internal static class SinglePrecisionFlowPass
         ReadOnlySpan<float> logitCostate = logitCostates.Slice(firstStep * rows * pieces, stacked * pieces);
         ReadOnlySpan<float> state = states.Slice((firstStep * block) + firstColumn, ((stacked - 1) * m) + columns);
         MatrixProducts.Current.Multiply(Transpose.Yes, Transpose.No, pieces, columns, stacked, 1f, logitCostate, pieces, state, m, 0f, scratch.Slice(keys, length), m);
-        AddRows(scratch.Slice(keys, length), m, gradient.Slice(keys, length), columns, pieces);
+        StoreRows(scratch.Slice(keys, length), m, columns, pieces, gradient.Slice(keys, length), update, update.Parameters.Slice(keys, length));
         if (firstColumn == 0)
         {
-            AddColumnSums(logitCostate, stacked, pieces, pieces, gradient.Slice(shape.OffsetsOffset(firstStep), pieces));
+            int offsets = shape.OffsetsOffset(firstStep);
+            StoreColumnSums(logitCostate, stacked, pieces, pieces, gradient.Slice(offsets, pieces), update, update.Parameters.Slice(offsets, pieces));
         }
     }
 
     /// <summary>
-    /// Adds the lift's gradient over all <paramref name="rows"/> rows of a block for its rows
-    /// [<paramref name="firstRow"/>, + <paramref name="count"/>) of m: dP = P_0^T X and dq = the sum of p_0 over rows.
+    /// The lift's gradient over all <paramref name="rows"/> rows of a block for its rows [<paramref name="firstRow"/>,
+    /// + <paramref name="count"/>) of m: dP = P_0^T X and dq = the sum of p_0 over rows (see <see cref="Store"/>).
     /// </summary>
     /// <param name="shape">The flow's sizes (lifted).</param>
     /// <param name="firstRow">The tile's first row of P (a column of z).</param>
@@ -171,61 +174,116 @@ internal static class SinglePrecisionFlowPass
     /// <param name="inputs">The block's inputs in float, rows x d.</param>
     /// <param name="initialCostates">The block's p_0, rows x m.</param>
     /// <param name="scratch">The flow's parameters' size in float: the tile's product lands where its gradient lies.</param>
-    /// <param name="gradient">The flow's gradient in double, added to.</param>
+    /// <param name="gradient">The flow's gradient in double.</param>
+    /// <param name="update">Whether this is the first and the last block, and the L2 penalty on the flow's parameters.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AddLiftGradient(FlowShape shape, int firstRow, int count, int rows, ReadOnlySpan<float> inputs, ReadOnlySpan<float> initialCostates, Span<float> scratch, Span<double> gradient)
+    public static void AddLiftGradient(FlowShape shape, int firstRow, int count, int rows, ReadOnlySpan<float> inputs, ReadOnlySpan<float> initialCostates, Span<float> scratch, Span<double> gradient, GradientUpdate update)
     {
         int m = shape.Width;
         int d = shape.InputDimension;
         int at = firstRow * d;
         ReadOnlySpan<float> costate = initialCostates.Slice(firstRow, ((rows - 1) * m) + count);
         MatrixProducts.Current.Multiply(Transpose.Yes, Transpose.No, count, d, rows, 1f, costate, m, inputs, d, 0f, scratch.Slice(at, count * d), d);
-        AddWidened(scratch.Slice(at, count * d), gradient.Slice(at, count * d));
-        AddColumnSums(costate, rows, count, m, gradient.Slice((m * d) + firstRow, count));
+        Store(scratch.Slice(at, count * d), gradient.Slice(at, count * d), update, update.Parameters.Slice(at, count * d));
+        int bias = (m * d) + firstRow;
+        StoreColumnSums(costate, rows, count, m, gradient.Slice(bias, count), update, update.Parameters.Slice(bias, count));
     }
 
     /// <summary>
-    /// Adds <paramref name="rows"/> rows of <paramref name="width"/> values, <paramref name="stride"/> apart in both, from
-    /// <paramref name="source"/> to <paramref name="destination"/>, widened.
+    /// <see cref="Store"/> on <paramref name="rows"/> rows of <paramref name="width"/> values, <paramref name="stride"/>
+    /// apart in the source, the destination and the parameters alike.
     /// </summary>
-    public static void AddRows(ReadOnlySpan<float> source, int stride, Span<double> destination, int width, int rows)
+    public static void StoreRows(ReadOnlySpan<float> source, int stride, int width, int rows, Span<double> destination, GradientUpdate update, ReadOnlySpan<double> parameters)
     {
         for (int row = 0; row < rows; row++)
         {
-            AddWidened(source.Slice(row * stride, width), destination.Slice(row * stride, width));
+            Store(source.Slice(row * stride, width), destination.Slice(row * stride, width), update, update.Penalty == 0 ? default : parameters.Slice(row * stride, width));
         }
     }
 
     /// <summary>
-    /// destination[j] += the sum over <paramref name="rows"/> rows (<paramref name="stride"/> apart) of source[j], for the
-    /// first <paramref name="width"/> values of each row, added in double in the rows' order.
+    /// <see cref="Store"/> of the sums over <paramref name="rows"/> rows (<paramref name="stride"/> apart) of the first
+    /// <paramref name="width"/> values of each row, added in double in the rows' order.
     /// </summary>
-    public static void AddColumnSums(ReadOnlySpan<float> source, int rows, int width, int stride, Span<double> destination)
+    public static void StoreColumnSums(ReadOnlySpan<float> source, int rows, int width, int stride, Span<double> destination, GradientUpdate update, ReadOnlySpan<double> parameters)
     {
+        if (update.First)
+        {
+            destination.Clear();
+        }
+
+        var adding = update with { First = false, Last = false };
         for (int row = 0; row < rows; row++)
         {
-            AddWidened(source.Slice(row * stride, width), destination);
+            Store(source.Slice(row * stride, width), destination, adding, default);
+        }
+
+        if (update.Last && update.Penalty != 0)
+        {
+            TensorPrimitives.MultiplyAdd(parameters, update.Penalty, destination, destination);
         }
     }
 
-    /// <summary>destination += source, widened to double.</summary>
-    public static void AddWidened(ReadOnlySpan<float> source, Span<double> destination)
+    /// <summary>
+    /// destination = source widened to double (the first block) or destination + source (later ones); after the last
+    /// block also + lambda theta, the L2 penalty's gradient (skipped without one), all in one pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Store(ReadOnlySpan<float> source, Span<double> destination, GradientUpdate update, ReadOnlySpan<double> parameters)
     {
+        bool first = update.First;
+        bool penalise = update.Last && update.Penalty != 0;
+        double lambda = update.Penalty;
         int i = 0;
         if (Vector.IsHardwareAccelerated)
         {
             int half = Vector<double>.Count;
+            var penalty = new Vector<double>(lambda);
             for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
                 Vector.Widen(new Vector<float>(source[i..]), out Vector<double> low, out Vector<double> high);
-                (new Vector<double>(destination[i..]) + low).CopyTo(destination[i..]);
-                (new Vector<double>(destination[(i + half)..]) + high).CopyTo(destination[(i + half)..]);
+                if (!first)
+                {
+                    low += new Vector<double>(destination[i..]);
+                    high += new Vector<double>(destination[(i + half)..]);
+                }
+
+                if (penalise)
+                {
+                    low += penalty * new Vector<double>(parameters[i..]);
+                    high += penalty * new Vector<double>(parameters[(i + half)..]);
+                }
+
+                low.CopyTo(destination[i..]);
+                high.CopyTo(destination[(i + half)..]);
             }
         }
 
         for (; i < source.Length; i++)
         {
-            destination[i] += source[i];
+            double value = first ? source[i] : destination[i] + source[i];
+            destination[i] = penalise ? value + (lambda * parameters[i]) : value;
         }
     }
+}
+
+/// <summary>
+/// How a gradient tile of the float32 path writes its part (<see cref="SinglePrecisionFlowPass.Store"/>).
+/// </summary>
+/// <param name="First">The block is the evaluation's first: the part is written, not added.</param>
+/// <param name="Last">The block is the last: the penalty's gradient is added.</param>
+/// <param name="Penalty">lambda of the L2 penalty lambda/2 |theta|^2 on these parameters, or 0.</param>
+internal readonly ref struct GradientUpdate(bool First, bool Last, double Penalty)
+{
+    /// <summary>The first block: write, do not add.</summary>
+    public bool First { get; init; } = First;
+
+    /// <summary>The last block: add lambda theta.</summary>
+    public bool Last { get; init; } = Last;
+
+    /// <summary>lambda, or 0.</summary>
+    public double Penalty { get; init; } = Penalty;
+
+    /// <summary>The parameters the penalty reads, laid out as the gradient.</summary>
+    public ReadOnlySpan<double> Parameters { get; init; }
 }

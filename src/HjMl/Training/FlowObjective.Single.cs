@@ -27,22 +27,19 @@ internal sealed partial class FlowObjective
     public const int SingleBlockRows = 1024;
 
     // At most this many rows per forward tile, so that a mini-batch of 128 gives both cores several tiles.
-    private const int SingleTileRows = 32;
+    private const int SingleTileRows = 64;
 
     private SingleJob? singleJob;
 
     /// <summary>Whether a gradient evaluation takes the float32 path: Adam's (Fused.SinglePrecision), eps fixed, and steps to run.</summary>
     private bool TakesSinglePath => Fused is { SinglePrecision: true, LearnViscosity: false } && Shape.Steps > 0;
 
-    // The loss (read-out penalty included, the flow's left to the caller) and the gradient on the float32 path.
+    // The loss plus lambda/2 (|W|^2 + |flow|^2) and its gradient on the float32 path.
     private unsafe double EvaluateSingle(ReadoutLoss loss, ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient)
     {
-        int readoutLength = ReadoutLength;
-        int length = readoutLength + Shape.ParameterCount;
         SingleJob job = Interlocked.Exchange(ref singleJob, null) ?? new SingleJob(this, loss);
         job.Reserve(Math.Min(rows, SingleBlockRows));
         double weightSum = weights is null ? rows : TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
-        gradient[..length].Clear();
         double lossSum = 0;
         fixed (double* theta = parameters)
         fixed (double* gradientStart = gradient)
@@ -51,7 +48,7 @@ internal sealed partial class FlowObjective
             RunSingle(job, SingleJob.PackTiles);
             for (int first = 0; first < rows; first += SingleBlockRows)
             {
-                job.StartBlock(first, Math.Min(SingleBlockRows, rows - first));
+                job.StartBlock(first, Math.Min(SingleBlockRows, rows - first), first + SingleBlockRows >= rows);
                 RunSingle(job, job.ForwardTiles);
                 lossSum += job.FinishForward();
                 job.StartGradient();
@@ -62,14 +59,8 @@ internal sealed partial class FlowObjective
         }
 
         singleJob = job;
-        int weightCount = readoutLength - readout.AllPieces;
-        ReadOnlySpan<double> w = parameters[..weightCount];
-        if (loss.Regularisation != 0)
-        {
-            TensorPrimitives.MultiplyAdd(w, loss.Regularisation, gradient[..weightCount], gradient[..weightCount]);
-        }
-
-        return (lossSum / weightSum) + (loss.Regularisation == 0 ? 0 : 0.5 * loss.Regularisation * TensorPrimitives.Dot(w, w));
+        (double readoutNorm, double flowNorm) = job.SquaredNorms();
+        return (lossSum / weightSum) + (0.5 * loss.Regularisation * readoutNorm) + (0.5 * regularisation * flowNorm);
     }
 
     // Every core through the kernels' own workers, fewer through Parallel.For, one on the calling thread.
@@ -112,6 +103,7 @@ internal sealed partial class FlowObjective
         private readonly int all;
         private readonly int readoutLength;
         private readonly int flowLength;
+        private readonly double flowPenalty;
         private readonly float stepSize;
         private readonly float flowViscosity;
 
@@ -134,7 +126,10 @@ internal sealed partial class FlowObjective
         private float[] embeddingScratch = [];
         private float[] embeddingGradients = [];
         private double[] tileLosses = [];
+        private readonly double[] shareNorms = new double[2 * PackShares];
         private int capacity;
+        private bool firstBlock;
+        private bool lastBlock;
 
         private int round;
         private double* parameters;
@@ -163,6 +158,7 @@ internal sealed partial class FlowObjective
             all = loss.Heads * loss.Pieces;
             readoutLength = owner.ReadoutLength;
             flowLength = shape.ParameterCount;
+            flowPenalty = owner.regularisation;
             stepSize = (float)owner.StepSize;
             flowViscosity = (float)owner.FlowViscosity;
             packed = new float[readoutLength + flowLength];
@@ -221,15 +217,20 @@ internal sealed partial class FlowObjective
             if (embedding is not null)
             {
                 PeriodicEmbedding.Pack<float>(embedding, new ReadOnlySpan<double>(theta + readoutLength, embedding.ParameterCount), packedEmbedding);
+
+                // The embedding's gradient comes from the forward tiles' sums (FinishForward), added.
+                new Span<double>(gradientStart + readoutLength, embedding.ParameterCount).Clear();
             }
 
             round = PackRound;
         }
 
-        public void StartBlock(int firstRow, int rows)
+        public void StartBlock(int firstRow, int rows, bool last)
         {
             first = firstRow;
             count = rows;
+            firstBlock = firstRow == 0;
+            lastBlock = last;
             long threaded = MklPolicy.ThreadedProductWork;
 
             // Forward tiles: their widest product, rows x max(J, K N) x m, on one thread.
@@ -261,9 +262,27 @@ internal sealed partial class FlowObjective
                 {
                     PeriodicEmbedding.AddUnpacked<float>(embedding, embeddingGradients.AsSpan(tile * embedding.ParameterCount, embedding.ParameterCount), target);
                 }
+
+                if (lastBlock)
+                {
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(parameters + readoutLength, embedding.ParameterCount), flowPenalty, target, target);
+                }
             }
 
             return sum;
+        }
+
+        /// <summary>|W|^2 of the read-out and |theta|^2 of the flow, from the packing tiles' shares in share order.</summary>
+        public (double Readout, double Flow) SquaredNorms()
+        {
+            double readout = 0, flow = 0;
+            for (int share = 0; share < PackShares; share++)
+            {
+                readout += shareNorms[2 * share];
+                flow += shareNorms[(2 * share) + 1];
+            }
+
+            return (readout, flow);
         }
 
         public void StartGradient() => round = GradientRound;
@@ -297,7 +316,8 @@ internal sealed partial class FlowObjective
             }
         }
 
-        // A share of the parameters in float: the read-out's divided by eps (its logits arrive divided), the flow's as they are.
+        // A share of the parameters in float: the read-out's divided by eps (its logits arrive divided), the flow's as they
+        // are; and the share's part of |W|^2 and |flow|^2 for the penalty.
         private void Pack(int tile)
         {
             int length = readoutLength + flowLength;
@@ -305,6 +325,10 @@ internal sealed partial class FlowObjective
             int split = Math.Clamp(readoutLength, from, to);
             Narrow(parameters + from, 1 / viscosity, packed.AsSpan(from, split - from));
             Narrow(parameters + split, 1.0, packed.AsSpan(split, to - split));
+            var weightsPart = new ReadOnlySpan<double>(parameters + from, Math.Max(0, Math.Min(to, all * m) - from));
+            var flowPart = new ReadOnlySpan<double>(parameters + split, to - split);
+            shareNorms[2 * tile] = TensorPrimitives.Dot(weightsPart, weightsPart);
+            shareNorms[(2 * tile) + 1] = TensorPrimitives.Dot(flowPart, flowPart);
         }
 
         // Rows [from, from + rows) of the block: z_0, the flow forward, the read-out's loss and G, p_L, the co-states back.
@@ -411,6 +435,7 @@ internal sealed partial class FlowObjective
         {
             var flowGradient = new Span<double>(gradient + readoutLength, flowLength);
             Span<float> flowScratch = gradientScratch.AsSpan(readoutLength, flowLength);
+            var update = new GradientUpdate(firstBlock, lastBlock, flowPenalty) { Parameters = new ReadOnlySpan<double>(parameters + readoutLength, flowLength) };
             if (tile < ReadoutTiles)
             {
                 ReadoutGradient(tile * piecesPerTile, Math.Min(piecesPerTile, all - (tile * piecesPerTile)));
@@ -424,23 +449,24 @@ internal sealed partial class FlowObjective
                 int set = tile / (2 * ColumnTiles);
                 bool values = tile / ColumnTiles % 2 == 1;
                 int firstColumn = tile % ColumnTiles * columnsPerTile;
-                SinglePrecisionFlowPass.AddControlGradient(shape, set, values, firstColumn, Math.Min(columnsPerTile, m - firstColumn), count, stepSize, states, gibbs, costates, logitCostates, flowScratch, flowGradient);
+                SinglePrecisionFlowPass.AddControlGradient(shape, set, values, firstColumn, Math.Min(columnsPerTile, m - firstColumn), count, stepSize, states, gibbs, costates, logitCostates, flowScratch, flowGradient, update);
                 return;
             }
 
             int firstRow = (tile - controlTiles) * liftRowsPerTile;
-            SinglePrecisionFlowPass.AddLiftGradient(shape, firstRow, Math.Min(liftRowsPerTile, m - firstRow), count, liftInputs, costates, flowScratch, flowGradient);
+            SinglePrecisionFlowPass.AddLiftGradient(shape, firstRow, Math.Min(liftRowsPerTile, m - firstRow), count, liftInputs, costates, flowScratch, flowGradient, update);
         }
 
-        // Pieces [from, from + width): dW = G^T Z_L and db = the sum of G over the block's rows.
+        // Pieces [from, from + width): dW = G^T Z_L (with lambda W) and db = the sum of G over the block's rows.
         private void ReadoutGradient(int from, int width)
         {
             ReadOnlySpan<float> g = readoutLogits.AsSpan(from, ((count - 1) * all) + width);
             ReadOnlySpan<float> terminal = states.AsSpan(steps * count * m, count * m);
             Span<float> part = gradientScratch.AsSpan(from * m, width * m);
             MatrixProducts.Current.Multiply(Transpose.Yes, Transpose.No, width, m, count, 1f, g, all, terminal, m, 0f, part, m);
-            SinglePrecisionFlowPass.AddWidened(part, new Span<double>(gradient + (from * m), width * m));
-            SinglePrecisionFlowPass.AddColumnSums(g, count, width, all, new Span<double>(gradient + (all * m) + from, width));
+            var update = new GradientUpdate(firstBlock, lastBlock, loss.Regularisation) { Parameters = new ReadOnlySpan<double>(parameters + (from * m), width * m) };
+            SinglePrecisionFlowPass.Store(part, new Span<double>(gradient + (from * m), width * m), update, update.Parameters);
+            SinglePrecisionFlowPass.StoreColumnSums(g, count, width, all, new Span<double>(gradient + (all * m) + from, width), update with { Penalty = 0 }, default);
         }
 
         // destination = (float) (source[i] * scale).

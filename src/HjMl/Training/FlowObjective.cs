@@ -85,11 +85,7 @@ internal sealed partial class FlowObjective
         if (wantGradient && TakesSinglePath)
         {
             viscosityGradient = 0;
-            double value = EvaluateSingle(Fused!, parameters, viscosity, inputs, targets, weights, rows, gradient);
-            ReadOnlySpan<double> flowPart = parameters.Slice(readoutLength, flowLength);
-            Span<double> flowPartGradient = gradient.Slice(readoutLength, flowLength);
-            TensorPrimitives.MultiplyAdd(flowPart, regularisation, flowPartGradient, flowPartGradient);
-            return value + (0.5 * regularisation * TensorPrimitives.Dot(flowPart, flowPart));
+            return EvaluateSingle(Fused!, parameters, viscosity, inputs, targets, weights, rows, gradient);
         }
 
         int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
