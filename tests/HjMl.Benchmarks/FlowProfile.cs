@@ -43,7 +43,6 @@ internal static class FlowProfile
     public static void Measure(string path)
     {
         (Epoch single, Epoch reference, List<Part> training) = Training();
-        Console.WriteLine("probe (ms): " + string.Join(" ", FlowObjective.Probe.Select(t => (t * 1000.0 / Stopwatch.Frequency).ToString("F1"))));
         var result = new Result(MatrixProducts.Current.ToString() ?? "?", CpuClock, single.Cpu, single.Wall, reference.Cpu, reference.Wall, training, Scoring());
         File.WriteAllText(path, JsonSerializer.Serialize(result, IndentedJson));
         Console.WriteLine($"epoch on one thread, float32: {single.Cpu:F1} ms CPU, {single.Wall:F1} ms wall; float64: {reference.Cpu:F1} ms CPU, {reference.Wall:F1} ms wall");
