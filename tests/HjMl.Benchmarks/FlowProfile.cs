@@ -319,19 +319,33 @@ internal static class FlowProfile
         return buffer;
     }
 
-    // Adam's update as Adam.Minimize writes it (beta 0.9 and 0.999, epsilon 1e-8).
+    // Adam's update as Adam.Step computes it (beta 0.9 and 0.999, epsilon 1e-8): one vectorised pass over the
+    // parameters, the gradient and both moments.
     private static void AdamStep(double[] parameters, double[] gradient, double[] first, double[] second, double[] scratch, double rate, long step)
     {
-        TensorPrimitives.Multiply(first, 0.9, first);
-        TensorPrimitives.MultiplyAdd(gradient, 0.1, first, first);
-        TensorPrimitives.Multiply(gradient, gradient, scratch);
-        TensorPrimitives.Multiply(second, 0.999, second);
-        TensorPrimitives.MultiplyAdd(scratch, 0.001, second, second);
-        TensorPrimitives.Divide(second, 1 - Math.Pow(0.999, step), scratch);
-        TensorPrimitives.Sqrt(scratch, scratch);
-        TensorPrimitives.Add(scratch, 1e-8, scratch);
-        TensorPrimitives.Divide(first, scratch, scratch);
-        TensorPrimitives.MultiplyAdd(scratch, -rate / (1 - Math.Pow(0.9, step)), parameters, parameters);
+        _ = scratch;
+        double scale = -rate / (1 - Math.Pow(0.9, step));
+        var correction = new System.Numerics.Vector<double>(1 - Math.Pow(0.999, step));
+        var factor = new System.Numerics.Vector<double>(scale);
+        int i = 0;
+        for (; i <= parameters.Length - System.Numerics.Vector<double>.Count; i += System.Numerics.Vector<double>.Count)
+        {
+            var g = new System.Numerics.Vector<double>(gradient, i);
+            System.Numerics.Vector<double> m = (g * 0.1) + (new System.Numerics.Vector<double>(first, i) * 0.9);
+            System.Numerics.Vector<double> v = (g * g * 0.001) + (new System.Numerics.Vector<double>(second, i) * 0.999);
+            m.CopyTo(first, i);
+            v.CopyTo(second, i);
+            ((m / (System.Numerics.Vector.SquareRoot(v / correction) + new System.Numerics.Vector<double>(1e-8)) * factor) + new System.Numerics.Vector<double>(parameters, i)).CopyTo(parameters, i);
+        }
+
+        for (; i < parameters.Length; i++)
+        {
+            double m = (gradient[i] * 0.1) + (first[i] * 0.9);
+            double v = (gradient[i] * gradient[i] * 0.001) + (second[i] * 0.999);
+            first[i] = m;
+            second[i] = v;
+            parameters[i] += m / (Math.Sqrt(v / (1 - Math.Pow(0.999, step))) + 1e-8) * scale;
+        }
     }
 
     private static void Time(Dictionary<string, double> times, string name, Action action)
