@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HjMl.LinearAlgebra;
 using HjMl.Numerics;
 
@@ -231,35 +233,40 @@ internal static class SinglePrecisionFlowPass
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Store(ReadOnlySpan<float> source, Span<double> destination, GradientUpdate update, ReadOnlySpan<double> parameters)
     {
+        Debug.Assert(destination.Length >= source.Length && (!update.Last || update.Penalty == 0 || parameters.Length >= source.Length), "room for the part");
         bool first = update.First;
         bool penalise = update.Last && update.Penalty != 0;
         double lambda = update.Penalty;
+        int length = source.Length;
         int i = 0;
+        ref float from = ref MemoryMarshal.GetReference(source);
+        ref double to = ref MemoryMarshal.GetReference(destination);
+        ref double theta = ref MemoryMarshal.GetReference(parameters);
         if (Vector.IsHardwareAccelerated)
         {
             int half = Vector<double>.Count;
             var penalty = new Vector<double>(lambda);
-            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
             {
-                Vector.Widen(new Vector<float>(source[i..]), out Vector<double> low, out Vector<double> high);
+                Vector.Widen(Vector.LoadUnsafe(ref from, (nuint)i), out Vector<double> low, out Vector<double> high);
                 if (!first)
                 {
-                    low += new Vector<double>(destination[i..]);
-                    high += new Vector<double>(destination[(i + half)..]);
+                    low += Vector.LoadUnsafe(ref to, (nuint)i);
+                    high += Vector.LoadUnsafe(ref to, (nuint)(i + half));
                 }
 
                 if (penalise)
                 {
-                    low += penalty * new Vector<double>(parameters[i..]);
-                    high += penalty * new Vector<double>(parameters[(i + half)..]);
+                    low += penalty * Vector.LoadUnsafe(ref theta, (nuint)i);
+                    high += penalty * Vector.LoadUnsafe(ref theta, (nuint)(i + half));
                 }
 
-                low.CopyTo(destination[i..]);
-                high.CopyTo(destination[(i + half)..]);
+                low.StoreUnsafe(ref to, (nuint)i);
+                high.StoreUnsafe(ref to, (nuint)(i + half));
             }
         }
 
-        for (; i < source.Length; i++)
+        for (; i < length; i++)
         {
             double value = first ? source[i] : destination[i] + source[i];
             destination[i] = penalise ? value + (lambda * parameters[i]) : value;

@@ -323,12 +323,10 @@ internal sealed partial class FlowObjective
             int length = readoutLength + flowLength;
             int from = (int)((long)length * tile / PackShares), to = (int)((long)length * (tile + 1) / PackShares);
             int split = Math.Clamp(readoutLength, from, to);
-            Narrow(parameters + from, 1 / viscosity, packed.AsSpan(from, split - from));
-            Narrow(parameters + split, 1.0, packed.AsSpan(split, to - split));
-            var weightsPart = new ReadOnlySpan<double>(parameters + from, Math.Max(0, Math.Min(to, all * m) - from));
-            var flowPart = new ReadOnlySpan<double>(parameters + split, to - split);
-            shareNorms[2 * tile] = TensorPrimitives.Dot(weightsPart, weightsPart);
-            shareNorms[(2 * tile) + 1] = TensorPrimitives.Dot(flowPart, flowPart);
+            int weightsEnd = Math.Clamp(all * m, from, split);
+            shareNorms[2 * tile] = Narrow(parameters + from, 1 / viscosity, packed.AsSpan(from, weightsEnd - from));
+            Narrow(parameters + weightsEnd, 1 / viscosity, packed.AsSpan(weightsEnd, split - weightsEnd));
+            shareNorms[(2 * tile) + 1] = Narrow(parameters + split, 1.0, packed.AsSpan(split, to - split));
         }
 
         // Rows [from, from + rows) of the block: z_0, the flow forward, the read-out's loss and G, p_L, the co-states back.
@@ -469,27 +467,45 @@ internal sealed partial class FlowObjective
             SinglePrecisionFlowPass.StoreColumnSums(g, count, width, all, new Span<double>(gradient + (all * m) + from, width), update with { Penalty = 0 }, default);
         }
 
-        // destination = (float) (source[i] * scale).
-        private static void Narrow(double* source, double scale, Span<float> destination)
-            => Narrow(new ReadOnlySpan<double>(source, destination.Length), destination, scale);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Narrow(ReadOnlySpan<double> source, Span<float> destination, double scale = 1.0)
+        // destination = (float) (source[i] * scale); returns the sum of source[i]^2, in one pass over the source.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static double Narrow(double* source, double scale, Span<float> destination)
         {
+            int length = destination.Length;
             int i = 0;
-            if (Vector.IsHardwareAccelerated)
+            double squares = 0;
+            fixed (float* target = destination)
             {
-                var factor = new Vector<double>(scale);
-                int half = Vector<double>.Count;
-                for (; i <= destination.Length - Vector<float>.Count; i += Vector<float>.Count)
+                if (Vector.IsHardwareAccelerated)
                 {
-                    Vector.Narrow(new Vector<double>(source[i..]) * factor, new Vector<double>(source[(i + half)..]) * factor).CopyTo(destination[i..]);
+                    var factor = new Vector<double>(scale);
+                    int half = Vector<double>.Count;
+                    Vector<double> sum = Vector<double>.Zero;
+                    for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
+                    {
+                        Vector<double> low = Vector.Load(source + i), high = Vector.Load(source + i + half);
+                        sum += (low * low) + (high * high);
+                        Vector.Narrow(low * factor, high * factor).Store(target + i);
+                    }
+
+                    squares = Vector.Sum(sum);
+                }
+
+                for (; i < length; i++)
+                {
+                    squares += source[i] * source[i];
+                    target[i] = (float)(source[i] * scale);
                 }
             }
 
-            for (; i < destination.Length; i++)
+            return squares;
+        }
+
+        private static void Narrow(ReadOnlySpan<double> source, Span<float> destination)
+        {
+            fixed (double* start = source)
             {
-                destination[i] = (float)(source[i] * scale);
+                Narrow(start, 1.0, destination);
             }
         }
     }
