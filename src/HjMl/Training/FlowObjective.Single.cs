@@ -26,7 +26,8 @@ internal sealed partial class FlowObjective
     /// <summary>The most rows of one block of the float32 path (its states, co-states and products are held for the block).</summary>
     public const int SingleBlockRows = 1024;
 
-    // At most this many rows per forward tile, so that a mini-batch of 128 gives both cores several tiles.
+    // At most this many rows per forward tile: a mini-batch of 128 gives each of two cores a tile, and each tile's
+    // products are large enough to run near the speed they reach alone.
     private const int SingleTileRows = 64;
 
     private SingleJob? singleJob;
@@ -141,7 +142,7 @@ internal sealed partial class FlowObjective
         private double weightSum;
         private int first;
         private int count;
-        private int rowsPerTile;
+        private readonly int rowsPerTile;
         private int piecesPerTile;
         private int columnsPerTile;
         private int liftRowsPerTile;
@@ -164,6 +165,9 @@ internal sealed partial class FlowObjective
             packed = new float[readoutLength + flowLength];
             gradientScratch = new float[readoutLength + flowLength];
             packedEmbedding = new float[embedding?.ParameterCount ?? 0];
+
+            // Forward tiles by the shape alone: their widest product, rows x max(J, K N) x m, on one thread.
+            rowsPerTile = (int)Math.Clamp(MklPolicy.ThreadedProductWork / ((long)Math.Max(pieces, all) * m), 1, SingleTileRows);
         }
 
         /// <summary>Packing tiles: shares of the parameter vector.</summary>
@@ -196,12 +200,13 @@ internal sealed partial class FlowObjective
             logitCostates = new float[steps * capacity * pieces];
             readoutLogits = new float[capacity * all];
             liftInputs = new float[shape.Lifted ? capacity * d : 0];
-            tileLosses = new double[capacity];
+            int tiles = (capacity + rowsPerTile - 1) / rowsPerTile;
+            tileLosses = new double[tiles];
             if (embedding is not null)
             {
                 periodic = new float[PeriodicEmbedding.PeriodicLength(embedding, capacity)];
                 embeddingScratch = new float[PeriodicEmbedding.ScratchLength(embedding, capacity)];
-                embeddingGradients = new float[capacity * embedding.ParameterCount];
+                embeddingGradients = new float[tiles * embedding.ParameterCount];
             }
         }
 
@@ -232,9 +237,6 @@ internal sealed partial class FlowObjective
             firstBlock = firstRow == 0;
             lastBlock = last;
             long threaded = MklPolicy.ThreadedProductWork;
-
-            // Forward tiles: their widest product, rows x max(J, K N) x m, on one thread.
-            rowsPerTile = (int)Math.Clamp(threaded / ((long)Math.Max(pieces, all) * m), 1, SingleTileRows);
 
             // Gradient tiles under the same bound: the read-out's by pieces (at least two tiles), the control sets' by
             // columns (whole vectors), the lift's by rows of P.
