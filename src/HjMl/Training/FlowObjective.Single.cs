@@ -80,7 +80,7 @@ internal sealed partial class FlowObjective
         }
         else
         {
-            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, tile => job.RunTile(tile, -1));
+            Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.RunOnCallingThread);
         }
     }
 
@@ -169,6 +169,9 @@ internal sealed partial class FlowObjective
             // Forward tiles by the shape alone: their widest product, rows x max(J, K N) x m, on one thread.
             rowsPerTile = (int)Math.Clamp(MklPolicy.ThreadedProductWork / ((long)Math.Max(pieces, all) * m), 1, SingleTileRows);
         }
+
+        /// <summary>A tile on the thread that runs it (kept, so that a call through Parallel.For allocates no closure of its own).</summary>
+        public Action<int> RunOnCallingThread => field ??= tile => RunTile(tile, -1);
 
         /// <summary>Packing tiles: shares of the parameter vector.</summary>
         public static int PackTiles => PackShares;

@@ -72,22 +72,29 @@ internal sealed partial class FlowObjective
     /// </summary>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient)
     {
-        int m = Shape.Width;
-        int stride = Shape.InputDimension + 1;
-        int readoutLength = ReadoutLength;
-        int flowLength = Shape.ParameterCount;
-        bool wantGradient = !gradient.IsEmpty;
         if (Fused is { LearnViscosity: false } fused && Shape.Steps == 0 && Shape.Embedding is { } embedding)
         {
             return EvaluateEmbedded(fused, embedding, parameters, viscosity, inputs, targets, weights, rows, gradient, out viscosityGradient);
         }
 
-        if (wantGradient && TakesSinglePath)
+        if (!gradient.IsEmpty && TakesSinglePath)
         {
             viscosityGradient = 0;
             return EvaluateSingle(Fused!, parameters, viscosity, inputs, targets, weights, rows, gradient);
         }
 
+        return EvaluateDouble(parameters, viscosity, inputs, targets, weights, rows, gradient, out viscosityGradient);
+    }
+
+    // FlowPass and the read-out's Objective in double, in chunks of rows (its lambdas' closure is allocated on entry,
+    // which the float32 path, called per mini-batch, must not pay).
+    private double EvaluateDouble(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient)
+    {
+        int m = Shape.Width;
+        int stride = Shape.InputDimension + 1;
+        int readoutLength = ReadoutLength;
+        int flowLength = Shape.ParameterCount;
+        bool wantGradient = !gradient.IsEmpty;
         int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
         int chunkRows = (rows + chunks - 1) / chunks;
         Grow(ref states, (long)rows * (Shape.Steps + 1) * m);

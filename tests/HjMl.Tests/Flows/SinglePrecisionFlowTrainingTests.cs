@@ -84,6 +84,26 @@ public class SinglePrecisionFlowTrainingTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Float32GradientAllocatesNothingPerMiniBatchOnceWarm()
+    {
+        // One thread, and every core (the kernels' own workers); Parallel.For, for counts between, allocates by design.
+        Dataset data = TestData.Load("digits.csv");
+        foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        {
+            FlowCase flowCase = FlowCase.Create(data, ModelKind.MulticlassClassification, 3, false, 80, FeatureEmbedding.None, threads);
+            var gradient = new double[flowCase.Parameters.Length];
+            long allocated = Allocations.Fewest(() =>
+            {
+                for (int batch = 0; batch < 8; batch++)
+                {
+                    flowCase.Single.Evaluate(flowCase.Parameters, flowCase.Viscosity, flowCase.Train.Inputs, flowCase.Train.Targets, null, 128, gradient, out _);
+                }
+            });
+            Assert.True(allocated == 0, $"eight mini-batches on {threads} thread(s) allocated {allocated} bytes once warm");
+        }
+    }
+
+    [Fact]
     public void Float32TrainingReachesTheDoubleRunsValidationLossOnDigits()
     {
         // Adam, depth 2, 8 epochs on 80% of digits, the rest validating: float32 and double from the same start and the
