@@ -77,7 +77,7 @@ internal sealed partial class FlowObjective
             return EvaluateEmbedded(fused, embedding, parameters, viscosity, inputs, targets, weights, rows, gradient, out viscosityGradient);
         }
 
-        if (!gradient.IsEmpty && TakesSinglePath)
+        if (!gradient.IsEmpty && rows > 0 && TakesSinglePath)
         {
             viscosityGradient = 0;
             return EvaluateSingle(Fused!, parameters, viscosity, inputs, targets, weights, rows, gradient);
