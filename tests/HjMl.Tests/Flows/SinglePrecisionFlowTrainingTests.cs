@@ -84,6 +84,26 @@ public class SinglePrecisionFlowTrainingTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void LbfgsAndLossAloneKeepTheExactDoublePath()
+    {
+        // L-BFGS (SinglePrecision false) and a loss without gradient (validation) give the double reference's bits.
+        FlowCase flowCase = FlowCase.Create(TestData.Load("digits.csv"), ModelKind.MulticlassClassification, 2, false, 80, FeatureEmbedding.None, threads: 2);
+        TrainingBlock train = flowCase.Train;
+        var exact = new FlowObjective(flowCase.Readout, flowCase.Shape, flowCase.Options.FlowHorizon, flowCase.Options.FlowViscosity, 2, flowCase.Options.L2Regularisation)
+        {
+            Fused = new ReadoutLoss(ModelKind.MulticlassClassification, flowCase.Heads, flowCase.Options.NumberOfSupportPoints, flowCase.Options.L2Regularisation, RegressionLoss.Squared, 1, false, SinglePrecision: false),
+        };
+        var expected = new double[flowCase.Parameters.Length];
+        var actual = new double[flowCase.Parameters.Length];
+        double expectedLoss = flowCase.Double.Evaluate(flowCase.Parameters, flowCase.Viscosity, train.Inputs, train.Targets, null, 300, expected, out _);
+        double actualLoss = exact.Evaluate(flowCase.Parameters, flowCase.Viscosity, train.Inputs, train.Targets, null, 300, actual, out _);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(expectedLoss), BitConverter.DoubleToInt64Bits(actualLoss));
+        Assert.True(expected.AsSpan().SequenceEqual(actual), "the L-BFGS setting's gradient differs from the double reference's");
+        double lossAlone = flowCase.Single.Evaluate(flowCase.Parameters, flowCase.Viscosity, train.Inputs, train.Targets, null, 300, default, out _);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(expectedLoss), BitConverter.DoubleToInt64Bits(lossAlone));
+    }
+
+    [Fact]
     public void Float32GradientAllocatesNothingPerMiniBatchOnceWarm()
     {
         // One thread, and every core (the kernels' own workers); Parallel.For, for counts between, allocates by design.
