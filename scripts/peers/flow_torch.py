@@ -15,7 +15,8 @@ keys a_j ~ N(0, 1/m), offsets and values 0 (the initial flow moves nothing); a l
 Reads the folder `HjMl.Benchmarks flow-prepare` writes (case.json, raw rows, HjMl's fitted means and scales, so both
 standardise alike) and writes flow-torch.json: per-epoch wall times, the main thread's CPU time per epoch (all the work
 when run with --threads 1 and OPENBLAS_NUM_THREADS=1), losses and the test accuracy.
-Runs in float64 (HjMl trains in double) on 2 threads. Debian's python3-torch: run with /usr/bin/python3.
+Runs in float64 unless --dtype float32 (HjMl trains flows in float32 under Adam; the report sets the two side by side),
+on 2 threads. Debian's python3-torch: run with /usr/bin/python3.
 """
 import argparse
 import json
@@ -119,18 +120,22 @@ def main():
     parser.add_argument("folder", help="the folder `HjMl.Benchmarks flow-prepare` wrote")
     parser.add_argument("--epochs", type=int, help="epochs (default: case.json's)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="the default dtype: parameters, inputs and every operation (default float64)")
     parser.add_argument("--out", help="the JSON to write (default: folder/flow-torch.json)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    torch.set_default_dtype(torch.float64)
+    dtype = torch.float32 if args.dtype == "float32" else torch.float64
+    torch.set_default_dtype(dtype)
     with open(os.path.join(args.folder, "case.json")) as file:
         case = json.load(file)
     epochs = args.epochs or case["epochs"]
     d = case["features"]
     means, scales = load(args.folder, "means.f64"), load(args.folder, "scales.f64")
-    train_x = torch.from_numpy((load(args.folder, "train-x.f64", d) - means) / scales)
-    test_x = torch.from_numpy((load(args.folder, "test-x.f64", d) - means) / scales)
+    # Standardised in double, then rounded once to the dtype, as HjMl rounds its standardised rows.
+    train_x = torch.from_numpy((load(args.folder, "train-x.f64", d) - means) / scales).to(dtype)
+    test_x = torch.from_numpy((load(args.folder, "test-x.f64", d) - means) / scales).to(dtype)
     train_y = torch.from_numpy(load(args.folder, "train-y.f64")).long()
     test_y = torch.from_numpy(load(args.folder, "test-y.f64")).long()
 

@@ -54,8 +54,12 @@ internal sealed class FlowEpoch
     /// <summary>The parameter count (read-out, flow).</summary>
     public int ParameterCount => initial.Length;
 
-    /// <summary>Builds the set-up of <see cref="HopfColeTrainer.Train"/> for <paramref name="data"/> (no validation split).</summary>
-    public static FlowEpoch Create(Dataset data, HopfColeTrainerOptions options)
+    /// <summary>
+    /// Builds the set-up of <see cref="HopfColeTrainer.Train"/> for <paramref name="data"/> (no validation split); the
+    /// gradients in float32 as Train computes them under Adam, or in double (<paramref name="singlePrecision"/> false:
+    /// the path flows trained on before, which L-BFGS keeps).
+    /// </summary>
+    public static FlowEpoch Create(Dataset data, HopfColeTrainerOptions options, bool singlePrecision = true)
     {
         if (options.Depth < 1 || options.ValidationFraction != 0 || options.Optimizer != Optimizer.Adam || options.BatchSize < 1)
         {
@@ -72,7 +76,10 @@ internal sealed class FlowEpoch
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
         FlowSetup flow = FlowSetup.Create(options, data.Columns, train, Math.Min(options.BatchSize, train.Rows), random, embedding: null);
         var readout = new Objective(options.Kind, flow.Shape.Width, heads, options.NumberOfSupportPoints, threads, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, learnViscosity: false);
-        var flowObjective = new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation);
+        var flowObjective = new FlowObjective(readout, flow.Shape, options.FlowHorizon, options.FlowViscosity, threads, options.L2Regularisation)
+        {
+            Fused = new ReadoutLoss(options.Kind, heads, options.NumberOfSupportPoints, options.L2Regularisation, options.RegressionLoss, options.HuberDelta, LearnViscosity: false, singlePrecision),
+        };
         var objective = new TrainingObjective(readout, train, options.Kind, heads, learnViscosity: false, flowObjective);
         var parameters = new double[objective.ParameterCount];
         SupportInitialiser.Place(options, flow.Start, heads, options.NumberOfSupportPoints, parameters, random);

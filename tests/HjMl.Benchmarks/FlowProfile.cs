@@ -10,8 +10,10 @@ using HjMl.Training;
 namespace HjMl.Benchmarks;
 
 /// <summary>
-/// Where the time of issue 15's two flow cases goes: the training epoch split into its parts on one thread (the same
-/// calls FlowObjective and Adam make, in one chunk per mini-batch), and batch scoring through the flow split into
+/// Where the time of issue 15's two flow cases goes: the training epoch on one thread, whole with the gradients in
+/// float32 (what the trainer runs under Adam) and in float64 (the path before), and split into its parts (float64: the
+/// calls FlowObjective and Adam make, in one chunk per mini-batch; float32: the gather, FlowObjective.Evaluate and
+/// Adam's update), and batch scoring through the flow split into
 /// standardisation, transport and read-out; beside each, the matrix products of the part timed alone with the same
 /// shapes on the same provider, in double and in float32. Each figure is the median of five rounds, in CPU time of
 /// the calling thread (CLOCK_THREAD_CPUTIME_ID on Linux, else wall time): scripts/flow-benchmarks runs this with
@@ -29,19 +31,21 @@ internal static class FlowProfile
     /// <summary>What <see cref="Measure"/> writes.</summary>
     /// <param name="Provider">The matrix-product provider.</param>
     /// <param name="CpuClock">Whether the parts are CPU time of the thread (else wall time).</param>
-    /// <param name="EpochOneThreadMilliseconds">A whole epoch on one thread, on the parts' clock.</param>
+    /// <param name="EpochOneThreadMilliseconds">A whole epoch on one thread, gradients in float32, on the parts' clock.</param>
     /// <param name="EpochOneThreadWallMilliseconds">The same epochs' wall time.</param>
+    /// <param name="EpochOneThreadDoubleMilliseconds">A whole epoch on one thread, gradients in float64, on the parts' clock.</param>
+    /// <param name="EpochOneThreadDoubleWallMilliseconds">The same epochs' wall time.</param>
     /// <param name="Training">The epoch's parts and products.</param>
     /// <param name="Scoring">Scoring's parts and products.</param>
-    public sealed record Result(string Provider, bool CpuClock, double EpochOneThreadMilliseconds, double EpochOneThreadWallMilliseconds, List<Part> Training, List<Part> Scoring);
+    public sealed record Result(string Provider, bool CpuClock, double EpochOneThreadMilliseconds, double EpochOneThreadWallMilliseconds, double EpochOneThreadDoubleMilliseconds, double EpochOneThreadDoubleWallMilliseconds, List<Part> Training, List<Part> Scoring);
 
     /// <summary>Measures both splits and writes them to <paramref name="path"/> as JSON.</summary>
     public static void Measure(string path)
     {
-        (double cpu, double wall, List<Part> training) = Training();
-        var result = new Result(MatrixProducts.Current.ToString() ?? "?", CpuClock, cpu, wall, training, Scoring());
+        (Epoch single, Epoch reference, List<Part> training) = Training();
+        var result = new Result(MatrixProducts.Current.ToString() ?? "?", CpuClock, single.Cpu, single.Wall, reference.Cpu, reference.Wall, training, Scoring());
         File.WriteAllText(path, JsonSerializer.Serialize(result, IndentedJson));
-        Console.WriteLine($"epoch on one thread: {cpu:F1} ms CPU, {wall:F1} ms wall");
+        Console.WriteLine($"epoch on one thread, float32: {single.Cpu:F1} ms CPU, {single.Wall:F1} ms wall; float64: {reference.Cpu:F1} ms CPU, {reference.Wall:F1} ms wall");
         foreach (Part part in result.Training.Concat(result.Scoring))
         {
             Console.WriteLine($"{part.Name,-60} {part.Milliseconds,10:F2} ms");
@@ -51,35 +55,76 @@ internal static class FlowProfile
     /// <summary>Reads what <see cref="Measure"/> wrote.</summary>
     public static Result Read(string path) => JsonSerializer.Deserialize<Result>(File.ReadAllText(path))!;
 
-    // Three warm-up epochs (so that every method runs its optimised code), then rounds that time a whole epoch (CPU
-    // and wall) and a split epoch back to back, so that both see the same conditions.
-    private static (double Cpu, double Wall, List<Part> Parts) Training()
+    private sealed record Epoch(double Cpu, double Wall);
+
+    // Three warm-up epochs of each precision (so that every method runs its optimised code), then rounds that time a
+    // whole epoch (CPU and wall) of each and their split epochs back to back, so that all see the same conditions.
+    private static (Epoch Single, Epoch Double, List<Part> Parts) Training()
     {
-        FlowEpoch serial = FlowEpoch.Create(FlowCase.Train, FlowCase.Options(1) with { MaximumDegreeOfParallelism = 1 });
+        HopfColeTrainerOptions options = FlowCase.Options(1) with { MaximumDegreeOfParallelism = 1 };
+        FlowEpoch single = FlowEpoch.Create(FlowCase.Train, options, singlePrecision: true);
+        FlowEpoch reference = FlowEpoch.Create(FlowCase.Train, options, singlePrecision: false);
         for (int warmUp = 0; warmUp < 3; warmUp++)
         {
-            serial.Run();
+            single.Run();
+            reference.Run();
         }
 
-        var cpu = new List<double>();
-        var wall = new List<double>();
-        var parts = new Dictionary<string, List<double>>();
+        var times = new Dictionary<string, List<double>>();
+        void Add(string name, double milliseconds) => (times.TryGetValue(name, out List<double>? list) ? list : times[name] = []).Add(milliseconds);
         for (int round = 0; round < Rounds; round++)
         {
-            long started = Stopwatch.GetTimestamp();
-            double start = ThreadMilliseconds();
-            serial.Run();
-            cpu.Add(ThreadMilliseconds() - start);
-            wall.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            foreach ((string name, double milliseconds) in SplitEpoch(serial))
+            foreach ((string name, FlowEpoch epoch) in new[] { ("float32", single), ("float64", reference) })
             {
-                (parts.TryGetValue(name, out List<double>? list) ? list : parts[name] = []).Add(milliseconds);
+                long started = Stopwatch.GetTimestamp();
+                double start = ThreadMilliseconds();
+                epoch.Run();
+                Add($"{name} cpu", ThreadMilliseconds() - start);
+                Add($"{name} wall", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            foreach ((string name, double milliseconds) in SplitEpoch(reference).Concat(SplitSingleEpoch(single)))
+            {
+                Add(name, milliseconds);
             }
         }
 
-        List<Part> split = parts.Select(entry => new Part(entry.Key, MedianOf(entry.Value))).ToList();
-        split.AddRange(TrainingProducts(serial));
-        return (MedianOf(cpu), MedianOf(wall), split);
+        List<Part> split = times.Where(entry => entry.Key.StartsWith("training", StringComparison.Ordinal)).Select(entry => new Part(entry.Key, MedianOf(entry.Value))).ToList();
+        split.AddRange(TrainingProducts(reference));
+        return (new Epoch(MedianOf(times["float32 cpu"]), MedianOf(times["float32 wall"])), new Epoch(MedianOf(times["float64 cpu"]), MedianOf(times["float64 wall"])), split);
+    }
+
+    // One epoch on one thread with the gradients in float32: the gather, FlowObjective.Evaluate (z_0, the flow forward,
+    // the read-out's loss, G and p_L, the co-states back, the gradient products; SinglePrecisionFlowPass) and Adam's update.
+    private static Dictionary<string, double> SplitSingleEpoch(FlowEpoch epoch)
+    {
+        TrainingBlock train = epoch.Train;
+        HopfColeTrainerOptions options = epoch.Options;
+        int batch = options.BatchSize;
+        int n = epoch.ParameterCount;
+        double[] parameters = (double[])epoch.Initial.Clone();
+        var gradient = new double[n];
+        var first = new double[n];
+        var second = new double[n];
+        var scratchMoments = new double[n];
+        var block = TrainingBlock.Buffer(batch, train.Dimension, weighted: false);
+        int[] rows = Enumerable.Range(0, train.Rows).ToArray();
+        new Random(options.Seed).Shuffle(rows);
+        const string Gather = "training (float32): gather the mini-batch";
+        const string Evaluate = "training (float32): flow forward, read-out, adjoint and gradient products (FlowObjective.Evaluate)";
+        const string Update = "training (float32): Adam update";
+        var times = new Dictionary<string, double> { [Gather] = 0, [Evaluate] = 0, [Update] = 0 };
+        long step = 0;
+        for (int start = 0; start < train.Rows; start += batch)
+        {
+            int count = Math.Min(batch, train.Rows - start);
+            Time(times, Gather, () => block.Gather(train, rows.AsSpan(start, count)));
+            Time(times, Evaluate, () => epoch.Flow.Evaluate(parameters, options.Viscosity, block.Inputs, block.Targets, null, count, gradient, out _));
+            step++;
+            Time(times, Update, () => AdamStep(parameters, gradient, first, second, scratchMoments, options.LearningRate, step));
+        }
+
+        return times;
     }
 
     // One epoch on one thread, the calls of FlowObjective.Evaluate (one chunk) and Adam.Minimize timed part by part.
@@ -108,20 +153,20 @@ internal static class FlowProfile
         new Random(options.Seed).Shuffle(rows);
         var times = new Dictionary<string, double>
         {
-            ["training: gather the mini-batch"] = 0,
-            ["training: flow forward (FlowPass.Forward)"] = 0,
-            ["training: terminal rows [z_L 1]"] = 0,
-            ["training: read-out loss, gradient and p_L (Objective.Evaluate)"] = 0,
-            ["training: flow adjoint (FlowPass.Backward) and penalty"] = 0,
-            ["training: Adam update"] = 0,
+            ["training (float64): gather the mini-batch"] = 0,
+            ["training (float64): flow forward (FlowPass.Forward)"] = 0,
+            ["training (float64): terminal rows [z_L 1]"] = 0,
+            ["training (float64): read-out loss, gradient and p_L (Objective.Evaluate)"] = 0,
+            ["training (float64): flow adjoint (FlowPass.Backward) and penalty"] = 0,
+            ["training (float64): Adam update"] = 0,
         };
         long step = 0;
         for (int start = 0; start < train.Rows; start += batch)
         {
             int count = Math.Min(batch, train.Rows - start);
-            Time(times, "training: gather the mini-batch", () => block.Gather(train, rows.AsSpan(start, count)));
-            Time(times, "training: flow forward (FlowPass.Forward)", () => FlowPass.Forward(shape, parameters.AsSpan(readoutLength, flowLength), epoch.Flow.StepSize, epoch.Flow.FlowViscosity, block.Inputs, block.Stride, count, states, gibbs));
-            Time(times, "training: terminal rows [z_L 1]", () =>
+            Time(times, "training (float64): gather the mini-batch", () => block.Gather(train, rows.AsSpan(start, count)));
+            Time(times, "training (float64): flow forward (FlowPass.Forward)", () => FlowPass.Forward(shape, parameters.AsSpan(readoutLength, flowLength), epoch.Flow.StepSize, epoch.Flow.FlowViscosity, block.Inputs, block.Stride, count, states, gibbs));
+            Time(times, "training (float64): terminal rows [z_L 1]", () =>
             {
                 for (int row = 0; row < count; row++)
                 {
@@ -129,8 +174,8 @@ internal static class FlowProfile
                     terminal[(row * (m + 1)) + m] = 1.0;
                 }
             });
-            Time(times, "training: read-out loss, gradient and p_L (Objective.Evaluate)", () => epoch.Readout.Evaluate(parameters.AsSpan(0, readoutLength), options.Viscosity, terminal, block.Targets, null, count, gradient.AsSpan(0, readoutLength), out _, costate));
-            Time(times, "training: flow adjoint (FlowPass.Backward) and penalty", () =>
+            Time(times, "training (float64): read-out loss, gradient and p_L (Objective.Evaluate)", () => epoch.Readout.Evaluate(parameters.AsSpan(0, readoutLength), options.Viscosity, terminal, block.Targets, null, count, gradient.AsSpan(0, readoutLength), out _, costate));
+            Time(times, "training (float64): flow adjoint (FlowPass.Backward) and penalty", () =>
             {
                 Span<double> flowGradient = gradient.AsSpan(readoutLength, flowLength);
                 flowGradient.Clear();
@@ -138,7 +183,7 @@ internal static class FlowProfile
                 TensorPrimitives.MultiplyAdd(parameters.AsSpan(readoutLength, flowLength), options.L2Regularisation, flowGradient, flowGradient);
             });
             step++;
-            Time(times, "training: Adam update", () => AdamStep(parameters, gradient, first, second, scratchMoments, options.LearningRate, step));
+            Time(times, "training (float64): Adam update", () => AdamStep(parameters, gradient, first, second, scratchMoments, options.LearningRate, step));
         }
 
         return times;
@@ -152,10 +197,10 @@ internal static class FlowProfile
         int m = shape.Width, pieces = shape.Pieces, steps = shape.Steps, all = epoch.Readout.AllPieces;
         int batch = epoch.Options.BatchSize;
         int[] batches = Enumerable.Range(0, (epoch.Train.Rows + batch - 1) / batch).Select(b => Math.Min(batch, epoch.Train.Rows - (b * batch))).ToArray();
-        yield return new Part("training: flow forward's products alone, double", Median(() => ForwardProducts<double>(batches, m, pieces, steps)));
-        yield return new Part("training: flow adjoint's products alone, double", Median(() => BackwardProducts<double>(batches, m, pieces, steps)));
-        yield return new Part("training: read-out's products alone, double", Median(() => ReadoutProducts<double>(batches, m, all)));
-        yield return new Part("training: all products alone, float32", Median(() =>
+        yield return new Part("training (float64): flow forward's products alone, double", Median(() => ForwardProducts<double>(batches, m, pieces, steps)));
+        yield return new Part("training (float64): flow adjoint's products alone, double", Median(() => BackwardProducts<double>(batches, m, pieces, steps)));
+        yield return new Part("training (float64): read-out's products alone, double", Median(() => ReadoutProducts<double>(batches, m, all)));
+        yield return new Part("training (float32): the float64 split's products alone, in float32", Median(() =>
         {
             ForwardProducts<float>(batches, m, pieces, steps);
             BackwardProducts<float>(batches, m, pieces, steps);
@@ -274,19 +319,33 @@ internal static class FlowProfile
         return buffer;
     }
 
-    // Adam's update as Adam.Minimize writes it (beta 0.9 and 0.999, epsilon 1e-8).
+    // Adam's update as Adam.Step computes it (beta 0.9 and 0.999, epsilon 1e-8): one vectorised pass over the
+    // parameters, the gradient and both moments.
     private static void AdamStep(double[] parameters, double[] gradient, double[] first, double[] second, double[] scratch, double rate, long step)
     {
-        TensorPrimitives.Multiply(first, 0.9, first);
-        TensorPrimitives.MultiplyAdd(gradient, 0.1, first, first);
-        TensorPrimitives.Multiply(gradient, gradient, scratch);
-        TensorPrimitives.Multiply(second, 0.999, second);
-        TensorPrimitives.MultiplyAdd(scratch, 0.001, second, second);
-        TensorPrimitives.Divide(second, 1 - Math.Pow(0.999, step), scratch);
-        TensorPrimitives.Sqrt(scratch, scratch);
-        TensorPrimitives.Add(scratch, 1e-8, scratch);
-        TensorPrimitives.Divide(first, scratch, scratch);
-        TensorPrimitives.MultiplyAdd(scratch, -rate / (1 - Math.Pow(0.9, step)), parameters, parameters);
+        _ = scratch;
+        double scale = -rate / (1 - Math.Pow(0.9, step));
+        var correction = new System.Numerics.Vector<double>(1 - Math.Pow(0.999, step));
+        var factor = new System.Numerics.Vector<double>(scale);
+        int i = 0;
+        for (; i <= parameters.Length - System.Numerics.Vector<double>.Count; i += System.Numerics.Vector<double>.Count)
+        {
+            var g = new System.Numerics.Vector<double>(gradient, i);
+            System.Numerics.Vector<double> m = (g * 0.1) + (new System.Numerics.Vector<double>(first, i) * 0.9);
+            System.Numerics.Vector<double> v = (g * g * 0.001) + (new System.Numerics.Vector<double>(second, i) * 0.999);
+            m.CopyTo(first, i);
+            v.CopyTo(second, i);
+            ((m / (System.Numerics.Vector.SquareRoot(v / correction) + new System.Numerics.Vector<double>(1e-8)) * factor) + new System.Numerics.Vector<double>(parameters, i)).CopyTo(parameters, i);
+        }
+
+        for (; i < parameters.Length; i++)
+        {
+            double m = (gradient[i] * 0.1) + (first[i] * 0.9);
+            double v = (gradient[i] * gradient[i] * 0.001) + (second[i] * 0.999);
+            first[i] = m;
+            second[i] = v;
+            parameters[i] += m / (Math.Sqrt(v / (1 - Math.Pow(0.999, step))) + 1e-8) * scale;
+        }
     }
 
     private static void Time(Dictionary<string, double> times, string name, Action action)

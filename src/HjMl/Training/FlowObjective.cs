@@ -11,9 +11,10 @@ namespace HjMl.Training;
 /// softmax - one-hot), and the co-state runs backward through the steps (<see cref="FlowPass.Backward"/>).
 /// Parameters: the read-out's W (K N x m) and b (K N), then the flow's (<see cref="FlowShape"/> layout), then log eps when
 /// it is learned. Rows are split into fixed chunks reduced in chunk order: deterministic for a data set, parameters and
-/// thread count.
+/// thread count. Adam's gradients take the float32 path (FlowObjective.Single.cs) when <see cref="Fused"/> allows it;
+/// L-BFGS, a loss alone and `hjml verify` keep this double path.
 /// </summary>
-internal sealed class FlowObjective
+internal sealed partial class FlowObjective
 {
     private const int MinimumChunkRows = 64;
 
@@ -48,8 +49,9 @@ internal sealed class FlowObjective
     /// <summary>
     /// The read-out's loss; when set (and eps is not learned), an embedding without steps takes the fused path of
     /// <see cref="EmbeddedObjective{T}"/> (its gradients in float32 when <see cref="ReadoutLoss.SinglePrecision"/>, a loss
-    /// alone always in double), the same function and gradient as the generic path (FlowPass, then the read-out's
-    /// <see cref="Objective"/>), which null keeps.
+    /// alone always in double), and with <see cref="ReadoutLoss.SinglePrecision"/> a flow with steps takes the float32
+    /// path for its gradients (FlowObjective.Single.cs): the same function and gradient as the generic path (FlowPass,
+    /// then the read-out's <see cref="Objective"/>), which null keeps.
     /// </summary>
     public ReadoutLoss? Fused { get; init; }
 
@@ -70,16 +72,29 @@ internal sealed class FlowObjective
     /// </summary>
     public double Evaluate(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient)
     {
-        int m = Shape.Width;
-        int stride = Shape.InputDimension + 1;
-        int readoutLength = ReadoutLength;
-        int flowLength = Shape.ParameterCount;
-        bool wantGradient = !gradient.IsEmpty;
         if (Fused is { LearnViscosity: false } fused && Shape.Steps == 0 && Shape.Embedding is { } embedding)
         {
             return EvaluateEmbedded(fused, embedding, parameters, viscosity, inputs, targets, weights, rows, gradient, out viscosityGradient);
         }
 
+        if (!gradient.IsEmpty && rows > 0 && TakesSinglePath)
+        {
+            viscosityGradient = 0;
+            return EvaluateSingle(Fused!, parameters, viscosity, inputs, targets, weights, rows, gradient);
+        }
+
+        return EvaluateDouble(parameters, viscosity, inputs, targets, weights, rows, gradient, out viscosityGradient);
+    }
+
+    // FlowPass and the read-out's Objective in double, in chunks of rows (its lambdas' closure is allocated on entry,
+    // which the float32 path, called per mini-batch, must not pay).
+    private double EvaluateDouble(ReadOnlySpan<double> parameters, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> gradient, out double viscosityGradient)
+    {
+        int m = Shape.Width;
+        int stride = Shape.InputDimension + 1;
+        int readoutLength = ReadoutLength;
+        int flowLength = Shape.ParameterCount;
+        bool wantGradient = !gradient.IsEmpty;
         int chunks = Math.Max(1, Math.Min(threads, rows / MinimumChunkRows));
         int chunkRows = (rows + chunks - 1) / chunks;
         Grow(ref states, (long)rows * (Shape.Steps + 1) * m);
