@@ -25,8 +25,6 @@ internal sealed record DataSetResult(DataSet DataSet, long Rows, int Features, i
 /// </summary>
 internal static class CrossValidation
 {
-    private const int WarmUpRows = 200;
-
     /// <summary>The metrics of a task, in table order.</summary>
     public static IReadOnlyList<string> MetricNames(LearningTask task) => task switch
     {
@@ -59,9 +57,11 @@ internal static class CrossValidation
         var results = new List<(Learner, IReadOnlyList<FoldResult>)>();
         foreach (Learner learner in learners)
         {
-            // One untimed fit on a few rows first, so no learner's time includes loading its native library and JIT.
+            // One untimed fit on the first training fold first, so no learner's time includes loading its native library
+            // or JIT. A few rows would not do: a learner may take another path on them (HjMl embeds numeric features
+            // only with enough rows), and the path the timed fits take would then be compiled during the first of them.
             var warmUpContext = new MLContext(seed);
-            dataSet.Featurisation(warmUpContext).Append(learner.Create(warmUpContext, dataSet.Task)).Fit(context.Data.TakeRows(splits[0].TrainSet, WarmUpRows));
+            dataSet.Featurisation(warmUpContext).Append(learner.Create(warmUpContext, dataSet.Task)).Fit(splits[0].TrainSet);
 
             var foldResults = new List<FoldResult>();
             for (int fold = 0; fold < splits.Count; fold++)

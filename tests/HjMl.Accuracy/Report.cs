@@ -63,7 +63,7 @@ internal static class Report
 
         text.AppendLine("- A cell is the mean over the folds ± their standard deviation, then the mean training time per fold (the");
         text.AppendLine("  pipeline's `Fit`: featurisation and training) as wall clock and as the process's CPU time (all threads).");
-        text.AppendLine("  Each learner first fits once, untimed, on 200 rows, so no time includes loading a native library or JIT.");
+        text.AppendLine("  Each learner first fits once, untimed, on the first training fold, so no time includes loading a native library or JIT.");
         text.AppendLine("  HjMl's cells add its best epoch (the parameters kept) of the epochs run, as means over the folds.");
         text.AppendLine("  Accuracy is ML.NET's micro accuracy; AUC its area under the ROC curve; R^2 its coefficient of determination.");
         text.AppendLine("- Gap: HjMl's mean minus LightGbm's, in points (1 point = 0.01), and HjMl's training time over LightGbm's");
