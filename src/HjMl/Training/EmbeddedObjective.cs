@@ -222,7 +222,7 @@ internal sealed class EmbeddedObjective<T>
                     if (value != bases[i])
                     {
                         T delta = T.CreateTruncating(value - bases[i]);
-                        TensorPrimitives.MultiplyAdd(passedWeights.AsSpan(i * all, all), delta, z, z);
+                        AddScaled(passedWeights.AsSpan(i * all, all), delta, z);
                         workspace.ActiveFeatures[(row * passed) + active] = i;
                         workspace.ActiveDeltas[(row * passed) + active] = delta;
                         active++;
@@ -278,7 +278,7 @@ internal sealed class EmbeddedObjective<T>
             for (int a = 0; a < workspace.ActiveCounts[row]; a++)
             {
                 Span<T> target = passedGradient.Slice(workspace.ActiveFeatures[(row * passed) + a] * all, all);
-                TensorPrimitives.MultiplyAdd(g, workspace.ActiveDeltas[(row * passed) + a], target, target);
+                AddScaled(g, workspace.ActiveDeltas[(row * passed) + a], target);
             }
         }
 
@@ -340,6 +340,30 @@ internal sealed class EmbeddedObjective<T>
         public T[] TileGradient { get; } = new T[objective.GradientLength];
 
         public double[] Accumulator { get; } = new double[objective.GradientLength + 1];
+    }
+
+    /// <summary>
+    /// destination = (x * scale) + destination, element by element with the product rounded before the sum, as
+    /// TensorPrimitives.MultiplyAdd gives it: inline for the few short rows a passed-through feature adds per row, where a
+    /// library call's overhead would outweigh the work (and run unoptimised early in a process).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddScaled(ReadOnlySpan<T> x, T scale, Span<T> destination)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        {
+            var factor = new Vector<T>(scale);
+            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                ((new Vector<T>(x[i..]) * factor) + new Vector<T>(destination[i..])).CopyTo(destination[i..]);
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            destination[i] = (x[i] * scale) + destination[i];
+        }
     }
 
     // destination += source, widened to double.

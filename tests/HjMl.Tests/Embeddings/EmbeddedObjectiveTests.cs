@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using HjMl.Embeddings;
 using HjMl.Flows;
 using HjMl.Models;
@@ -11,6 +12,30 @@ public class EmbeddedObjectiveTests
     private const int Pieces = 3;
 
     public static TheoryData<ModelKind> Kinds => new() { ModelKind.Regression, ModelKind.BinaryClassification, ModelKind.MulticlassClassification };
+
+    [Fact]
+    public void InlineScaledAddGivesTheBitsOfTensorPrimitivesMultiplyAddAtEveryLength()
+    {
+        var random = new Random(3);
+        for (int length = 0; length <= 256; length++)
+        {
+            float[] x = [.. Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5))];
+            float[] start = [.. Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5))];
+            float scale = (float)(random.NextDouble() * 3);
+            float[] expected = new float[length];
+            TensorPrimitives.MultiplyAdd(x, scale, start, expected);
+            float[] actual = [.. start];
+            EmbeddedObjective<float>.AddScaled(x, scale, actual);
+            Assert.Equal(expected, actual);
+
+            double[] wide = [.. x.Select(value => (double)value)];
+            double[] wideStart = [.. start.Select(value => (double)value)];
+            double[] wideExpected = new double[length];
+            TensorPrimitives.MultiplyAdd(wide, 0.1 * scale, wideStart, wideExpected);
+            EmbeddedObjective<double>.AddScaled(wide, 0.1 * scale, wideStart);
+            Assert.Equal(wideExpected, wideStart);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Kinds))]
