@@ -93,8 +93,12 @@ internal sealed class EmbeddedObjective<T>
     /// <param name="rows">The rows to use, from the first.</param>
     /// <param name="readoutGradient">Receives dL/dW then dL/db, or empty for the loss alone.</param>
     /// <param name="embeddingGradient">Receives the embedding's gradient when <paramref name="readoutGradient"/> is not empty.</param>
+    /// <param name="rowScores">
+    /// Null, or room for every row's scores from the same pass: f_0 - f_1 per row (regression, binary), or the K head
+    /// scores (multiclass), as <see cref="TrainingObjective.Score"/> gives them.
+    /// </param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public double Evaluate(ReadOnlySpan<double> readout, ReadOnlySpan<double> embedding, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> readoutGradient, Span<double> embeddingGradient)
+    public double Evaluate(ReadOnlySpan<double> readout, ReadOnlySpan<double> embedding, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> readoutGradient, Span<double> embeddingGradient, double[]? rowScores = null)
     {
         int stride = shape.InputDimension + 1;
         bool wantGradient = !readoutGradient.IsEmpty;
@@ -112,7 +116,7 @@ internal sealed class EmbeddedObjective<T>
         }
 
         double weightSum = weights is null ? rows : TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
-        job.Set(inputs, targets, weights, rows, chunkRows, viscosity, viscosity / weightSum, wantGradient);
+        job.Set(inputs, targets, weights, rows, chunkRows, viscosity, viscosity / weightSum, wantGradient, rowScores);
         if (chunks == 1)
         {
             job.RunTile(0, -1);
@@ -190,7 +194,7 @@ internal sealed class EmbeddedObjective<T>
 
     // One chunk of rows, tile by tile: its loss and (when wanted) its gradient summed in double into its accumulator.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Chunk(Workspace workspace, double[] inputs, int stride, double[] targets, double[]? weights, int first, int count, double viscosity, double costateScale, bool wantGradient)
+    private void Chunk(Workspace workspace, double[] inputs, int stride, double[] targets, double[]? weights, int first, int count, double viscosity, double costateScale, bool wantGradient, double[]? rowScores)
     {
         int heads = loss.Heads;
         int pieces = loss.Pieces;
@@ -238,6 +242,11 @@ internal sealed class EmbeddedObjective<T>
                     sums[head] = double.CreateTruncating(sum);
                 }
 
+                if (rowScores is not null)
+                {
+                    WriteScores(scores, rowScores, firstRow + row);
+                }
+
                 double weight = weights is null ? 1.0 : weights[firstRow + row];
                 lossSum += weight * loss.Evaluate(scores, targets[firstRow + row], deltas);
                 for (int head = 0; head < heads; head++)
@@ -255,6 +264,19 @@ internal sealed class EmbeddedObjective<T>
         }
 
         accumulator[wantGradient ? gradientLength : 0] = lossSum;
+    }
+
+    // A row's scores in TrainingObjective.Score's convention: f_0 - f_1, or the K head scores.
+    private void WriteScores(ReadOnlySpan<double> scores, double[] rowScores, int row)
+    {
+        if (loss.Kind == Models.ModelKind.MulticlassClassification)
+        {
+            scores.CopyTo(rowScores.AsSpan(row * scores.Length, scores.Length));
+        }
+        else
+        {
+            rowScores[row] = scores[0] - scores[1];
+        }
     }
 
     // A tile's gradient from G (in the logits' place) into the tile's own sums.
@@ -416,10 +438,11 @@ internal sealed class EmbeddedObjective<T>
         private double viscosity;
         private double costateScale;
         private bool wantGradient;
+        private double[]? rowScores;
 
         public Action<int> RunChunk => field ??= chunk => RunTile(chunk, -1);
 
-        public void Set(double[] inputs, double[] targets, double[]? weights, int rows, int chunkRows, double viscosity, double costateScale, bool wantGradient)
+        public void Set(double[] inputs, double[] targets, double[]? weights, int rows, int chunkRows, double viscosity, double costateScale, bool wantGradient, double[]? rowScores)
         {
             this.inputs = inputs;
             this.targets = targets;
@@ -429,12 +452,13 @@ internal sealed class EmbeddedObjective<T>
             this.viscosity = viscosity;
             this.costateScale = costateScale;
             this.wantGradient = wantGradient;
+            this.rowScores = rowScores;
         }
 
         public override void RunTile(int tile, int worker)
         {
             int first = tile * chunkRows;
-            objective.Chunk(objective.workspaces[tile], inputs, objective.shape.InputDimension + 1, targets, weights, first, Math.Max(0, Math.Min(chunkRows, rows - first)), viscosity, costateScale, wantGradient);
+            objective.Chunk(objective.workspaces[tile], inputs, objective.shape.InputDimension + 1, targets, weights, first, Math.Max(0, Math.Min(chunkRows, rows - first)), viscosity, costateScale, wantGradient, rowScores);
         }
 
         public override void PrepareWorkers(int workers)

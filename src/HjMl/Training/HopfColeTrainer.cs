@@ -194,7 +194,7 @@ public sealed class HopfColeTrainer
             parameters[^1] = Math.Log(options.Viscosity);
         }
 
-        var run = new TrainingRun(options, objective, validation, parameters, readoutDimension, stopwatch, progress);
+        var run = new TrainingRun(options, objective, validation, parameters, readoutDimension, stopwatch, progress) { FusedValidation = EmbeddedValidation.For(options, heads, flow?.Shape) };
         if (options.MaximumEpochs == 0)
         {
             run.KeepConstruction();

@@ -114,6 +114,28 @@ public class EmbeddedObjectiveTests
         Assert.Equal(Gradient(), Gradient());
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void OnePassValidationGivesTheObjectivesLossBitForBitAndTheMetricOfItsScores(ModelKind kind)
+    {
+        (_, FlowObjective fused, double[] parameters, Problem problem) = Objectives(kind, rows: 700, threads: 2, singlePrecision: true);
+        int heads = kind == ModelKind.MulticlassClassification ? 3 : 2;
+        double[] features = [.. Enumerable.Range(0, problem.Rows).SelectMany(row => problem.Inputs.Skip(row * (Dimension + 1)).Take(Dimension))];
+        var data = new HjMl.Data.Dataset(features, problem.Targets, [.. Enumerable.Range(0, Dimension).Select(i => $"x{i}")]);
+        TrainingBlock block = TrainingBlock.Create(data, LabelEncoding.Fit(data, kind), FeatureScaling.Fit(data), problem.Weights, [.. Enumerable.Range(0, problem.Rows)]);
+        var readout = new Objective(kind, fused.Shape.Width, heads, Pieces, 2, 1e-3, RegressionLoss.Huber, 0.8, false);
+        var objective = new TrainingObjective(readout, block, kind, heads, false, fused);
+        var options = new HopfColeTrainerOptions { Kind = kind, NumberOfSupportPoints = Pieces, L2Regularisation = 1e-3, RegressionLoss = RegressionLoss.Huber, HuberDelta = 0.8, MaximumDegreeOfParallelism = 2 };
+
+        (double expectedLoss, double expectedMetric) = objective.Validate(parameters, 0.4, block);
+        (double loss, double metric) = EmbeddedValidation.For(options, heads, fused.Shape)!.Validate(parameters, 0.4, block);
+
+        Assert.Equal(expectedLoss, loss);
+        Assert.Equal(expectedMetric, metric, 1e-12);
+        Assert.Null(EmbeddedValidation.For(options with { ViscosityMode = ViscosityMode.Learned }, heads, fused.Shape));
+        Assert.Null(EmbeddedValidation.For(options, heads, fused.Shape with { Steps = 1 }));
+    }
+
     // The generic and the fused objective on one problem: features 0 and 3 embedded (K = 3, e = 4); 1, 2 and 4 binary
     // (standardised 0/1 columns of different frequencies, as one-hot columns are), 5 continuous; all four passed through.
     private static (FlowObjective Generic, FlowObjective Fused, double[] Parameters, Problem Problem) Objectives(ModelKind kind, int rows, int threads, bool singlePrecision)
