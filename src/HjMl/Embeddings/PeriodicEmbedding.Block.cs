@@ -27,6 +27,7 @@ internal static partial class PeriodicEmbedding
     public static int ScratchLength(EmbeddingShape shape, int rows) => rows * (shape.Width + (2 * shape.Frequencies));
 
     /// <summary>Writes the parameters (<see cref="EmbeddingShape"/> layout) packed for the block functions, converted to <typeparamref name="T"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pack<T>(EmbeddingShape shape, ReadOnlySpan<double> parameters, Span<T> packed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -46,6 +47,7 @@ internal static partial class PeriodicEmbedding
     }
 
     /// <summary>Adds a gradient in the packed layout (<see cref="Pack"/>) to <paramref name="gradient"/> in <see cref="EmbeddingShape"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddUnpacked<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, Span<double> gradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -96,8 +98,7 @@ internal static partial class PeriodicEmbedding
 
         for (int row = 0; row < rows; row++)
         {
-            Span<T> v = embedded.Slice(row * embeddedStride, width);
-            TensorPrimitives.Max(v, T.Zero, v);
+            Rectify(embedded.Slice(row * embeddedStride, width));
         }
     }
 
@@ -165,6 +166,28 @@ internal static partial class PeriodicEmbedding
                 // The constant 1 that carries the bias.
                 features[(row * columns) + (2 * k)] = T.One;
             }
+        }
+    }
+
+    // v = max(0, v) in place, for finite v (as TensorPrimitives.Max with 0 gives it, +0 where v <= 0), inline: one short
+    // row per call, where a library call's overhead would outweigh the work.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Rectify<T>(Span<T> v)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; j <= v.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                Vector<T> values = Vector.LoadUnsafe(ref MemoryMarshal.GetReference(v), (nuint)j);
+                Vector.ConditionalSelect(Vector.GreaterThan(values, Vector<T>.Zero), values, Vector<T>.Zero).StoreUnsafe(ref MemoryMarshal.GetReference(v), (nuint)j);
+            }
+        }
+
+        for (; j < v.Length; j++)
+        {
+            v[j] = v[j] > T.Zero ? v[j] : T.Zero;
         }
     }
 

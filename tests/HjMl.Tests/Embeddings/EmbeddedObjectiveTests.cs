@@ -37,6 +37,28 @@ public class EmbeddedObjectiveTests
         }
     }
 
+    [Fact]
+    public void InlineRectifierGivesTheBitsOfTensorPrimitivesMaxWithZeroAtEveryLength()
+    {
+        var random = new Random(5);
+        for (int length = 0; length <= 256; length++)
+        {
+            // Finite values of both signs, with zeros of both signs among them.
+            float[] values = [.. Enumerable.Range(0, length).Select(i => i % 7 == 0 ? (i % 2 == 0 ? 0f : -0f) : (float)(random.NextDouble() - 0.5))];
+            float[] expected = new float[length];
+            TensorPrimitives.Max(values, 0f, expected);
+            float[] actual = [.. values];
+            PeriodicEmbedding.Rectify<float>(actual);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+
+            double[] wide = [.. values.Select(value => (double)value)];
+            double[] wideExpected = new double[length];
+            TensorPrimitives.Max(wide, 0.0, wideExpected);
+            PeriodicEmbedding.Rectify<double>(wide);
+            Assert.Equal(wideExpected.Select(BitConverter.DoubleToInt64Bits), wide.Select(BitConverter.DoubleToInt64Bits));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void FusedLossAndGradientEqualTheGenericPathsInDouble(ModelKind kind)
