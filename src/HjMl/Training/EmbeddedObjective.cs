@@ -201,7 +201,7 @@ internal sealed class EmbeddedObjective<T>
         int gradientLength = GradientLength;
         IMatrixProduct product = MatrixProducts.Current;
         Span<double> accumulator = workspace.Accumulator;
-        accumulator[..(wantGradient ? gradientLength + 1 : 1)].Clear();
+        bool summed = false;
         Span<double> scores = stackalloc double[heads];
         Span<double> sums = stackalloc double[heads];
         Span<double> deltas = stackalloc double[heads];
@@ -259,8 +259,22 @@ internal sealed class EmbeddedObjective<T>
             if (wantGradient)
             {
                 Backward(workspace, product, rows, stride, tile, costateScale);
-                AddWidened(workspace.TileGradient, accumulator[..gradientLength]);
+                // The first tile's sums are written, not added to cleared room (the same numbers: 0 + x).
+                if (summed)
+                {
+                    AddWidened(workspace.TileGradient, accumulator[..gradientLength]);
+                }
+                else
+                {
+                    Widen(workspace.TileGradient, accumulator[..gradientLength]);
+                    summed = true;
+                }
             }
+        }
+
+        if (wantGradient && !summed)
+        {
+            accumulator[..gradientLength].Clear();
         }
 
         accumulator[wantGradient ? gradientLength : 0] = lossSum;
@@ -385,6 +399,29 @@ internal sealed class EmbeddedObjective<T>
         for (; i < x.Length; i++)
         {
             destination[i] = (x[i] * scale) + destination[i];
+        }
+    }
+
+    // destination = 0 + source, widened to double: what AddWidened leaves in cleared room, bit for bit (adding +0 turns
+    // a -0 into +0 as it does there).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Widen(ReadOnlySpan<T> source, Span<double> destination)
+    {
+        int i = 0;
+        if (typeof(T) == typeof(float) && Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<float> single = MemoryMarshal.Cast<T, float>(source);
+            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(single[i..]), out Vector<double> low, out Vector<double> high);
+                (Vector<double>.Zero + low).CopyTo(destination[i..]);
+                (Vector<double>.Zero + high).CopyTo(destination[(i + Vector<double>.Count)..]);
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] = 0.0 + double.CreateTruncating(source[i]);
         }
     }
 
