@@ -256,17 +256,72 @@ internal static partial class PeriodicEmbedding
 
     private static void Convert<T>(ReadOnlySpan<double> source, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => ScaleConvert(source, 1.0, destination);
+
+    /// <summary>
+    /// destination = source * factor, each product rounded to <typeparamref name="T"/> (T.CreateTruncating of the double
+    /// product, bit for bit), in vectors: the per-step copies of the parameters a float32 evaluation reads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ScaleConvert<T>(ReadOnlySpan<double> source, double factor, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < source.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            destination[i] = T.CreateTruncating(source[i]);
+            var scale = new Vector<double>(factor);
+            if (typeof(T) == typeof(float))
+            {
+                Span<float> single = MemoryMarshal.Cast<T, float>(destination);
+                for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+                {
+                    Vector<double> low = new Vector<double>(source[i..]) * scale;
+                    Vector<double> high = new Vector<double>(source[(i + Vector<double>.Count)..]) * scale;
+                    Vector.Narrow(low, high).CopyTo(single[i..]);
+                }
+            }
+            else if (typeof(T) == typeof(double))
+            {
+                Span<double> wide = MemoryMarshal.Cast<T, double>(destination);
+                for (; i <= source.Length - Vector<double>.Count; i += Vector<double>.Count)
+                {
+                    (new Vector<double>(source[i..]) * scale).CopyTo(wide[i..]);
+                }
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] = T.CreateTruncating(source[i] * factor);
         }
     }
 
-    private static void Add<T>(ReadOnlySpan<T> source, Span<double> destination)
+    // destination += source, widened to double, in vectors.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Add<T>(ReadOnlySpan<T> source, Span<double> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < source.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            ReadOnlySpan<float> single = MemoryMarshal.Cast<T, float>(source);
+            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(single[i..]), out Vector<double> low, out Vector<double> high);
+                (new Vector<double>(destination[i..]) + low).CopyTo(destination[i..]);
+                (new Vector<double>(destination[(i + Vector<double>.Count)..]) + high).CopyTo(destination[(i + Vector<double>.Count)..]);
+            }
+        }
+        else if (Vector.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            ReadOnlySpan<double> wide = MemoryMarshal.Cast<T, double>(source);
+            for (; i <= source.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                (new Vector<double>(destination[i..]) + new Vector<double>(wide[i..])).CopyTo(destination[i..]);
+            }
+        }
+
+        for (; i < source.Length; i++)
         {
             destination[i] += double.CreateTruncating(source[i]);
         }

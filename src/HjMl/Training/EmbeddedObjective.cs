@@ -181,10 +181,7 @@ internal sealed class EmbeddedObjective<T>
             }
 
             Span<T> embedded = embeddedWeights.AsSpan(j * (embeddedWidth + 1), embeddedWidth + 1);
-            for (int q = 0; q < embeddedWidth; q++)
-            {
-                embedded[q] = T.CreateTruncating(piece[passed + q] * inverse);
-            }
+            PeriodicEmbedding.ScaleConvert(piece.Slice(passed, embeddedWidth), inverse, embedded[..embeddedWidth]);
 
             embedded[embeddedWidth] = T.CreateTruncating((bias[j] + TensorPrimitives.Dot(piece[..passed], bases)) * inverse);
         }

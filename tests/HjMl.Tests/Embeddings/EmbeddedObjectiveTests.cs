@@ -38,6 +38,31 @@ public class EmbeddedObjectiveTests
     }
 
     [Fact]
+    public void VectorConversionsGiveTheBitsOfTheScalarOnesAtEveryLength()
+    {
+        var random = new Random(8);
+        for (int length = 0; length <= 256; length++)
+        {
+            double[] source = [.. Enumerable.Range(0, length).Select(_ => (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-8, 8)))];
+            double factor = 1 / 0.37;
+            float[] single = new float[length];
+            double[] wide = new double[length];
+            PeriodicEmbedding.ScaleConvert<float>(source, factor, single);
+            PeriodicEmbedding.ScaleConvert<double>(source, factor, wide);
+            Assert.Equal(source.Select(value => (float)(value * factor)), single);
+            Assert.Equal(source.Select(value => value * factor), wide);
+
+            double[] sums = [.. source];
+            double[] expected = [.. source.Select((value, i) => value + single[i])];
+            PeriodicEmbedding.Add<float>(single, sums);
+            Assert.Equal(expected, sums);
+            double[] wideSums = [.. source];
+            PeriodicEmbedding.Add<double>(wide, wideSums);
+            Assert.Equal(source.Select((value, i) => value + wide[i]), wideSums);
+        }
+    }
+
+    [Fact]
     public void InlineRectifierGivesTheBitsOfTensorPrimitivesMaxWithZeroAtEveryLength()
     {
         var random = new Random(5);
