@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using HjMl.Data;
 using HjMl.Models;
@@ -77,6 +78,7 @@ internal sealed class TrainingBlock
     public TrainingBlock WithInputs(double[] inputs, int dimension) => new(inputs, Targets, Weights, SourceRows, dimension, Rows);
 
     /// <summary>Fills this buffer with rows <paramref name="rows"/> (0-based, local) of <paramref name="source"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Gather(TrainingBlock source, ReadOnlySpan<int> rows)
     {
         int stride = Stride;
