@@ -33,9 +33,13 @@ internal sealed record TrainingData(Dataset Dataset, double[]? Weights, LabelKey
             }
         }
 
-        var featureValues = new List<double>();
-        var labels = new List<double>();
-        var weights = weight is null ? null : new List<double>();
+        // Rows go straight into blocks of a fixed number of rows (or one block when the view knows its row count), which
+        // are copied once into the data set's array: no growing list and no per-row copy besides the densified row.
+        long? knownRows = data.GetRowCount();
+        int blockRows = knownRows is > 0 and <= int.MaxValue && knownRows.Value * dimension <= Array.MaxLength ? (int)knownRows.Value : Math.Max(1, 65536 / Math.Max(1, dimension));
+        var featureBlocks = new List<double[]>();
+        var labels = new List<double>(knownRows is > 0 and <= int.MaxValue ? (int)knownRows.Value : 0);
+        var weights = weight is null ? null : new List<double>(labels.Capacity);
         var columns = weight is { } w ? new[] { features, label, w } : [features, label];
         using (DataViewRowCursor cursor = data.GetRowCursor(columns))
         {
@@ -43,9 +47,18 @@ internal sealed record TrainingData(Dataset Dataset, double[]? Weights, LabelKey
             Func<long, double> getLabel = LabelGetter(cursor, label, kind);
             ValueGetter<float>? getWeight = weight is { } weightColumn ? cursor.GetGetter<float>(weightColumn) : null;
             VBuffer<float> buffer = default;
-            var row = new double[dimension];
+            double[] block = [];
+            int inBlock = blockRows;
             while (cursor.MoveNext())
             {
+                if (inBlock == blockRows)
+                {
+                    block = new double[(long)blockRows * dimension];
+                    featureBlocks.Add(block);
+                    inBlock = 0;
+                }
+
+                Span<double> row = block.AsSpan(inBlock * dimension, dimension);
                 getFeatures(ref buffer);
                 FeatureColumns.Densify(buffer, row, features, cursor.Position);
                 for (int k = 0; k < dimension; k++)
@@ -56,7 +69,7 @@ internal sealed record TrainingData(Dataset Dataset, double[]? Weights, LabelKey
                     }
                 }
 
-                featureValues.AddRange(row);
+                inBlock++;
                 labels.Add(getLabel(cursor.Position));
                 if (getWeight is not null)
                 {
@@ -72,7 +85,16 @@ internal sealed record TrainingData(Dataset Dataset, double[]? Weights, LabelKey
             throw new ArgumentException("The training data has no rows.", nameof(data));
         }
 
-        var dataset = new Dataset([.. featureValues], [.. labels], FeatureColumns.Names(features), label.Name);
+        long valueCount = (long)labels.Count * dimension;
+        double[] featureValues = featureBlocks.Count == 1 && featureBlocks[0].Length == valueCount ? featureBlocks[0] : new double[valueCount];
+        for (int b = 0; b < featureBlocks.Count && featureValues != featureBlocks[0]; b++)
+        {
+            long offset = (long)b * blockRows * dimension;
+            int length = (int)Math.Min(featureBlocks[b].Length, featureValues.Length - offset);
+            featureBlocks[b].AsSpan(0, length).CopyTo(featureValues.AsSpan((int)offset));
+        }
+
+        var dataset = new Dataset(featureValues, [.. labels], FeatureColumns.Names(features), label.Name);
         LabelKeys? keys = kind == ModelKind.MulticlassClassification ? LabelKeys.From(label) : null;
         return new TrainingData(dataset, weights?.ToArray(), keys);
     }

@@ -27,6 +27,7 @@ internal static partial class PeriodicEmbedding
     public static int ScratchLength(EmbeddingShape shape, int rows) => rows * (shape.Width + (2 * shape.Frequencies));
 
     /// <summary>Writes the parameters (<see cref="EmbeddingShape"/> layout) packed for the block functions, converted to <typeparamref name="T"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pack<T>(EmbeddingShape shape, ReadOnlySpan<double> parameters, Span<T> packed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -46,6 +47,7 @@ internal static partial class PeriodicEmbedding
     }
 
     /// <summary>Adds a gradient in the packed layout (<see cref="Pack"/>) to <paramref name="gradient"/> in <see cref="EmbeddingShape"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddUnpacked<T>(EmbeddingShape shape, ReadOnlySpan<T> packed, Span<double> gradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -96,8 +98,7 @@ internal static partial class PeriodicEmbedding
 
         for (int row = 0; row < rows; row++)
         {
-            Span<T> v = embedded.Slice(row * embeddedStride, width);
-            TensorPrimitives.Max(v, T.Zero, v);
+            Rectify(embedded.Slice(row * embeddedStride, width));
         }
     }
 
@@ -168,6 +169,28 @@ internal static partial class PeriodicEmbedding
         }
     }
 
+    // v = max(0, v) in place, for finite v (as TensorPrimitives.Max with 0 gives it, +0 where v <= 0), inline: one short
+    // row per call, where a library call's overhead would outweigh the work.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Rectify<T>(Span<T> v)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; j <= v.Length - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                Vector<T> values = Vector.LoadUnsafe(ref MemoryMarshal.GetReference(v), (nuint)j);
+                Vector.ConditionalSelect(Vector.GreaterThan(values, Vector<T>.Zero), values, Vector<T>.Zero).StoreUnsafe(ref MemoryMarshal.GetReference(v), (nuint)j);
+            }
+        }
+
+        for (; j < v.Length; j++)
+        {
+            v[j] = v[j] > T.Zero ? v[j] : T.Zero;
+        }
+    }
+
     // q = p where v > 0, else 0.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Mask<T>(ReadOnlySpan<T> v, ReadOnlySpan<T> p, Span<T> q)
@@ -233,17 +256,72 @@ internal static partial class PeriodicEmbedding
 
     private static void Convert<T>(ReadOnlySpan<double> source, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => ScaleConvert(source, 1.0, destination);
+
+    /// <summary>
+    /// destination = source * factor, each product rounded to <typeparamref name="T"/> (T.CreateTruncating of the double
+    /// product, bit for bit), in vectors: the per-step copies of the parameters a float32 evaluation reads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ScaleConvert<T>(ReadOnlySpan<double> source, double factor, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < source.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            destination[i] = T.CreateTruncating(source[i]);
+            var scale = new Vector<double>(factor);
+            if (typeof(T) == typeof(float))
+            {
+                Span<float> single = MemoryMarshal.Cast<T, float>(destination);
+                for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+                {
+                    Vector<double> low = new Vector<double>(source[i..]) * scale;
+                    Vector<double> high = new Vector<double>(source[(i + Vector<double>.Count)..]) * scale;
+                    Vector.Narrow(low, high).CopyTo(single[i..]);
+                }
+            }
+            else if (typeof(T) == typeof(double))
+            {
+                Span<double> wide = MemoryMarshal.Cast<T, double>(destination);
+                for (; i <= source.Length - Vector<double>.Count; i += Vector<double>.Count)
+                {
+                    (new Vector<double>(source[i..]) * scale).CopyTo(wide[i..]);
+                }
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] = T.CreateTruncating(source[i] * factor);
         }
     }
 
-    private static void Add<T>(ReadOnlySpan<T> source, Span<double> destination)
+    // destination += source, widened to double, in vectors.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Add<T>(ReadOnlySpan<T> source, Span<double> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < source.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            ReadOnlySpan<float> single = MemoryMarshal.Cast<T, float>(source);
+            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(single[i..]), out Vector<double> low, out Vector<double> high);
+                (new Vector<double>(destination[i..]) + low).CopyTo(destination[i..]);
+                (new Vector<double>(destination[(i + Vector<double>.Count)..]) + high).CopyTo(destination[(i + Vector<double>.Count)..]);
+            }
+        }
+        else if (Vector.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            ReadOnlySpan<double> wide = MemoryMarshal.Cast<T, double>(source);
+            for (; i <= source.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                (new Vector<double>(destination[i..]) + new Vector<double>(wide[i..])).CopyTo(destination[i..]);
+            }
+        }
+
+        for (; i < source.Length; i++)
         {
             destination[i] += double.CreateTruncating(source[i]);
         }

@@ -93,8 +93,12 @@ internal sealed class EmbeddedObjective<T>
     /// <param name="rows">The rows to use, from the first.</param>
     /// <param name="readoutGradient">Receives dL/dW then dL/db, or empty for the loss alone.</param>
     /// <param name="embeddingGradient">Receives the embedding's gradient when <paramref name="readoutGradient"/> is not empty.</param>
+    /// <param name="rowScores">
+    /// Null, or room for every row's scores from the same pass: f_0 - f_1 per row (regression, binary), or the K head
+    /// scores (multiclass), as <see cref="TrainingObjective.Score"/> gives them.
+    /// </param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public double Evaluate(ReadOnlySpan<double> readout, ReadOnlySpan<double> embedding, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> readoutGradient, Span<double> embeddingGradient)
+    public double Evaluate(ReadOnlySpan<double> readout, ReadOnlySpan<double> embedding, double viscosity, double[] inputs, double[] targets, double[]? weights, int rows, Span<double> readoutGradient, Span<double> embeddingGradient, double[]? rowScores = null)
     {
         int stride = shape.InputDimension + 1;
         bool wantGradient = !readoutGradient.IsEmpty;
@@ -112,7 +116,7 @@ internal sealed class EmbeddedObjective<T>
         }
 
         double weightSum = weights is null ? rows : TensorPrimitives.Sum<double>(weights.AsSpan(0, rows));
-        job.Set(inputs, targets, weights, rows, chunkRows, viscosity, viscosity / weightSum, wantGradient);
+        job.Set(inputs, targets, weights, rows, chunkRows, viscosity, viscosity / weightSum, wantGradient, rowScores);
         if (chunks == 1)
         {
             job.RunTile(0, -1);
@@ -177,10 +181,7 @@ internal sealed class EmbeddedObjective<T>
             }
 
             Span<T> embedded = embeddedWeights.AsSpan(j * (embeddedWidth + 1), embeddedWidth + 1);
-            for (int q = 0; q < embeddedWidth; q++)
-            {
-                embedded[q] = T.CreateTruncating(piece[passed + q] * inverse);
-            }
+            PeriodicEmbedding.ScaleConvert(piece.Slice(passed, embeddedWidth), inverse, embedded[..embeddedWidth]);
 
             embedded[embeddedWidth] = T.CreateTruncating((bias[j] + TensorPrimitives.Dot(piece[..passed], bases)) * inverse);
         }
@@ -190,14 +191,14 @@ internal sealed class EmbeddedObjective<T>
 
     // One chunk of rows, tile by tile: its loss and (when wanted) its gradient summed in double into its accumulator.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Chunk(Workspace workspace, double[] inputs, int stride, double[] targets, double[]? weights, int first, int count, double viscosity, double costateScale, bool wantGradient)
+    private void Chunk(Workspace workspace, double[] inputs, int stride, double[] targets, double[]? weights, int first, int count, double viscosity, double costateScale, bool wantGradient, double[]? rowScores)
     {
         int heads = loss.Heads;
         int pieces = loss.Pieces;
         int gradientLength = GradientLength;
         IMatrixProduct product = MatrixProducts.Current;
         Span<double> accumulator = workspace.Accumulator;
-        accumulator[..(wantGradient ? gradientLength + 1 : 1)].Clear();
+        bool summed = false;
         Span<double> scores = stackalloc double[heads];
         Span<double> sums = stackalloc double[heads];
         Span<double> deltas = stackalloc double[heads];
@@ -222,7 +223,7 @@ internal sealed class EmbeddedObjective<T>
                     if (value != bases[i])
                     {
                         T delta = T.CreateTruncating(value - bases[i]);
-                        TensorPrimitives.MultiplyAdd(passedWeights.AsSpan(i * all, all), delta, z, z);
+                        AddScaled(passedWeights.AsSpan(i * all, all), delta, z);
                         workspace.ActiveFeatures[(row * passed) + active] = i;
                         workspace.ActiveDeltas[(row * passed) + active] = delta;
                         active++;
@@ -238,6 +239,11 @@ internal sealed class EmbeddedObjective<T>
                     sums[head] = double.CreateTruncating(sum);
                 }
 
+                if (rowScores is not null)
+                {
+                    WriteScores(scores, rowScores, firstRow + row);
+                }
+
                 double weight = weights is null ? 1.0 : weights[firstRow + row];
                 lossSum += weight * loss.Evaluate(scores, targets[firstRow + row], deltas);
                 for (int head = 0; head < heads; head++)
@@ -250,11 +256,38 @@ internal sealed class EmbeddedObjective<T>
             if (wantGradient)
             {
                 Backward(workspace, product, rows, stride, tile, costateScale);
-                AddWidened(workspace.TileGradient, accumulator[..gradientLength]);
+                // The first tile's sums are written, not added to cleared room (the same numbers: 0 + x).
+                if (summed)
+                {
+                    AddWidened(workspace.TileGradient, accumulator[..gradientLength]);
+                }
+                else
+                {
+                    Widen(workspace.TileGradient, accumulator[..gradientLength]);
+                    summed = true;
+                }
             }
         }
 
+        if (wantGradient && !summed)
+        {
+            accumulator[..gradientLength].Clear();
+        }
+
         accumulator[wantGradient ? gradientLength : 0] = lossSum;
+    }
+
+    // A row's scores in TrainingObjective.Score's convention: f_0 - f_1, or the K head scores.
+    private void WriteScores(ReadOnlySpan<double> scores, double[] rowScores, int row)
+    {
+        if (loss.Kind == Models.ModelKind.MulticlassClassification)
+        {
+            scores.CopyTo(rowScores.AsSpan(row * scores.Length, scores.Length));
+        }
+        else
+        {
+            rowScores[row] = scores[0] - scores[1];
+        }
     }
 
     // A tile's gradient from G (in the logits' place) into the tile's own sums.
@@ -278,7 +311,7 @@ internal sealed class EmbeddedObjective<T>
             for (int a = 0; a < workspace.ActiveCounts[row]; a++)
             {
                 Span<T> target = passedGradient.Slice(workspace.ActiveFeatures[(row * passed) + a] * all, all);
-                TensorPrimitives.MultiplyAdd(g, workspace.ActiveDeltas[(row * passed) + a], target, target);
+                AddScaled(g, workspace.ActiveDeltas[(row * passed) + a], target);
             }
         }
 
@@ -342,6 +375,53 @@ internal sealed class EmbeddedObjective<T>
         public double[] Accumulator { get; } = new double[objective.GradientLength + 1];
     }
 
+    /// <summary>
+    /// destination = (x * scale) + destination, element by element with the product rounded before the sum, as
+    /// TensorPrimitives.MultiplyAdd gives it: inline for the few short rows a passed-through feature adds per row, where a
+    /// library call's overhead would outweigh the work (and run unoptimised early in a process).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddScaled(ReadOnlySpan<T> x, T scale, Span<T> destination)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        {
+            var factor = new Vector<T>(scale);
+            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                ((new Vector<T>(x[i..]) * factor) + new Vector<T>(destination[i..])).CopyTo(destination[i..]);
+            }
+        }
+
+        for (; i < x.Length; i++)
+        {
+            destination[i] = (x[i] * scale) + destination[i];
+        }
+    }
+
+    // destination = 0 + source, widened to double: what AddWidened leaves in cleared room, bit for bit (adding +0 turns
+    // a -0 into +0 as it does there).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Widen(ReadOnlySpan<T> source, Span<double> destination)
+    {
+        int i = 0;
+        if (typeof(T) == typeof(float) && Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<float> single = MemoryMarshal.Cast<T, float>(source);
+            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(single[i..]), out Vector<double> low, out Vector<double> high);
+                (Vector<double>.Zero + low).CopyTo(destination[i..]);
+                (Vector<double>.Zero + high).CopyTo(destination[(i + Vector<double>.Count)..]);
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] = 0.0 + double.CreateTruncating(source[i]);
+        }
+    }
+
     // destination += source, widened to double.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddWidened(ReadOnlySpan<T> source, Span<double> destination)
@@ -392,10 +472,11 @@ internal sealed class EmbeddedObjective<T>
         private double viscosity;
         private double costateScale;
         private bool wantGradient;
+        private double[]? rowScores;
 
         public Action<int> RunChunk => field ??= chunk => RunTile(chunk, -1);
 
-        public void Set(double[] inputs, double[] targets, double[]? weights, int rows, int chunkRows, double viscosity, double costateScale, bool wantGradient)
+        public void Set(double[] inputs, double[] targets, double[]? weights, int rows, int chunkRows, double viscosity, double costateScale, bool wantGradient, double[]? rowScores)
         {
             this.inputs = inputs;
             this.targets = targets;
@@ -405,12 +486,13 @@ internal sealed class EmbeddedObjective<T>
             this.viscosity = viscosity;
             this.costateScale = costateScale;
             this.wantGradient = wantGradient;
+            this.rowScores = rowScores;
         }
 
         public override void RunTile(int tile, int worker)
         {
             int first = tile * chunkRows;
-            objective.Chunk(objective.workspaces[tile], inputs, objective.shape.InputDimension + 1, targets, weights, first, Math.Max(0, Math.Min(chunkRows, rows - first)), viscosity, costateScale, wantGradient);
+            objective.Chunk(objective.workspaces[tile], inputs, objective.shape.InputDimension + 1, targets, weights, first, Math.Max(0, Math.Min(chunkRows, rows - first)), viscosity, costateScale, wantGradient, rowScores);
         }
 
         public override void PrepareWorkers(int workers)

@@ -164,7 +164,7 @@ public sealed class HopfColeTrainer
         LseLayer<double> layer = objective.Layer(best, run.BestViscosity);
         GibbsFlow? trained = objective.Flow(best);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
-        model = model.WithCoverageRadius(CoverageRadius(model, trained is null ? train : FlowSetup.Terminal(trained, train)));
+        model = model.WithCoverageRadius(CoverageCalibration.Radius(model, train, trained, threads));
         return new TrainingResult(model, run.History, run.BestEpoch, validationLoss, validationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam, Patience = options.Patience };
     }
 
@@ -194,7 +194,7 @@ public sealed class HopfColeTrainer
             parameters[^1] = Math.Log(options.Viscosity);
         }
 
-        var run = new TrainingRun(options, objective, validation, parameters, readoutDimension, stopwatch, progress);
+        var run = new TrainingRun(options, objective, validation, parameters, readoutDimension, stopwatch, progress) { FusedValidation = EmbeddedValidation.For(options, heads, flow?.Shape) };
         if (options.MaximumEpochs == 0)
         {
             run.KeepConstruction();
@@ -239,24 +239,6 @@ public sealed class HopfColeTrainer
 
     /// <summary>eps = N^(-1/d), the paper's width-scaled viscosity (THEORY.md section 7).</summary>
     public static double WidthScaledViscosity(int supportPoints, int dimension) => Math.Pow(supportPoints, -1.0 / dimension);
-
-    // The 99th percentile of the training rows' distances to their nearest support point (HopfColeModel.CoverageRadius).
-    private static double CoverageRadius(HopfColeModel model, TrainingBlock train)
-    {
-        double[] weightSquaredNorms = SupportGeometry.WeightSquaredNorms(model.Layer);
-        int d = train.Dimension;
-        var logits = new double[model.Layer.Biases.Length];
-        var distances = new double[train.Rows];
-        for (int row = 0; row < train.Rows; row++)
-        {
-            ReadOnlySpan<double> z = train.Inputs.AsSpan(row * (d + 1), d);
-            model.Layer.Logits(z, logits);
-            distances[row] = SupportGeometry.NearestSupport(model.Layer, model.Time, z, logits, weightSquaredNorms).Distance;
-        }
-
-        Array.Sort(distances);
-        return distances[Math.Min(distances.Length - 1, (int)Math.Ceiling(0.99 * distances.Length) - 1)];
-    }
 
     private static void ValidateWeights(Dataset data, double[]? weights)
     {

@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using HjMl.Models;
 
 namespace HjMl.Training;
@@ -68,15 +71,16 @@ internal static class SupportInitialiser
     /// Vassilvitskii 2007), or uniform sampling. When there are fewer candidates than <paramref name="count"/>, rows repeat.
     /// The distances are split over at most <paramref name="threads"/> cores; the choice does not depend on how many.
     /// </summary>
-    public static int[] Choose(double[] inputs, int d, int stride, IReadOnlyList<int> candidates, int count, bool kMeansPlusPlus, Random random, int threads)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int[] Choose(double[] inputs, int d, int stride, int[] candidates, int count, bool kMeansPlusPlus, Random random, int threads)
     {
         var chosen = new int[count];
-        if (candidates.Count == 0)
+        if (candidates.Length == 0)
         {
             throw new InvalidOperationException("No candidate rows to place support points on.");
         }
 
-        if (!kMeansPlusPlus || candidates.Count <= count)
+        if (!kMeansPlusPlus || candidates.Length <= count)
         {
             int[] order = [.. candidates];
             random.Shuffle(order);
@@ -88,28 +92,28 @@ internal static class SupportInitialiser
             return chosen;
         }
 
-        var distances = new double[candidates.Count];
+        var distances = new double[candidates.Length];
         Array.Fill(distances, double.PositiveInfinity);
-        int current = candidates[random.Next(candidates.Count)];
+        int current = candidates[random.Next(candidates.Length)];
         for (int j = 0; j < count; j++)
         {
             chosen[j] = current;
             Nearer(inputs, d, stride, candidates, current, distances, threads);
             double total = 0;
-            for (int i = 0; i < candidates.Count; i++)
+            for (int i = 0; i < candidates.Length; i++)
             {
                 total += distances[i];
             }
 
             if (total <= 0)
             {
-                current = candidates[random.Next(candidates.Count)];
+                current = candidates[random.Next(candidates.Length)];
                 continue;
             }
 
             double target = random.NextDouble() * total;
-            int pick = candidates.Count - 1;
-            for (int i = 0; i < candidates.Count; i++)
+            int pick = candidates.Length - 1;
+            for (int i = 0; i < candidates.Length; i++)
             {
                 target -= distances[i];
                 if (target <= 0)
@@ -127,32 +131,74 @@ internal static class SupportInitialiser
 
     // Lowers each candidate's squared distance to the nearest chosen row by the new centre. Every distance is computed
     // alone, so splitting the candidates over the cores gives the same values (and the caller sums them in order).
-    private static void Nearer(double[] inputs, int d, int stride, IReadOnlyList<int> candidates, int centreRow, double[] distances, int threads)
+    private static void Nearer(double[] inputs, int d, int stride, int[] candidates, int centreRow, double[] distances, int threads)
     {
         const int ChunkRows = 2048;
-        int chunks = (candidates.Count + ChunkRows - 1) / ChunkRows;
-        if (chunks == 1 || threads == 1 || (long)candidates.Count * d < 1 << 18)
+        int chunks = (candidates.Length + ChunkRows - 1) / ChunkRows;
+        if (chunks == 1 || threads == 1 || (long)candidates.Length * d < 1 << 18)
         {
-            Lower(inputs, d, stride, candidates, centreRow, distances, 0, candidates.Count);
+            Lower(inputs, d, stride, candidates, centreRow, distances, 0, candidates.Length);
             return;
         }
 
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
         {
             int first = chunk * ChunkRows;
-            Lower(inputs, d, stride, candidates, centreRow, distances, first, Math.Min(candidates.Count, first + ChunkRows));
+            Lower(inputs, d, stride, candidates, centreRow, distances, first, Math.Min(candidates.Length, first + ChunkRows));
         });
     }
 
-    private static void Lower(ReadOnlySpan<double> inputs, int d, int stride, IReadOnlyList<int> candidates, int centreRow, double[] distances, int first, int end)
+    // Compiled optimised at once, with its own distance kernel: placement runs once a fit, early in a process, when
+    // library methods it would call are often still at their unoptimised first tier.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Lower(ReadOnlySpan<double> inputs, int d, int stride, int[] candidates, int centreRow, double[] distances, int first, int end)
     {
-        Span<double> difference = d <= 256 ? stackalloc double[d] : new double[d];
         ReadOnlySpan<double> centre = inputs.Slice(centreRow * stride, d);
         for (int i = first; i < end; i++)
         {
-            TensorPrimitives.Subtract(inputs.Slice(candidates[i] * stride, d), centre, difference);
-            distances[i] = Math.Min(distances[i], TensorPrimitives.Dot<double>(difference, difference));
+            distances[i] = Math.Min(distances[i], SquaredDistance(inputs.Slice(candidates[i] * stride, d), centre));
         }
+    }
+
+    /// <summary>|x - y|^2, summed in vector lanes then across them, then the remainder.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static double SquaredDistance(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    {
+        ref double left = ref MemoryMarshal.GetReference(x);
+        ref double right = ref MemoryMarshal.GetReference(y);
+        int length = x.Length;
+        int i = 0;
+        double sum = 0;
+        if (Vector512.IsHardwareAccelerated && length >= Vector512<double>.Count)
+        {
+            Vector512<double> lanes = Vector512<double>.Zero;
+            for (; i <= length - Vector512<double>.Count; i += Vector512<double>.Count)
+            {
+                Vector512<double> difference = Vector512.LoadUnsafe(ref left, (nuint)i) - Vector512.LoadUnsafe(ref right, (nuint)i);
+                lanes += difference * difference;
+            }
+
+            sum = Vector512.Sum(lanes);
+        }
+        else if (Vector256.IsHardwareAccelerated && length >= Vector256<double>.Count)
+        {
+            Vector256<double> lanes = Vector256<double>.Zero;
+            for (; i <= length - Vector256<double>.Count; i += Vector256<double>.Count)
+            {
+                Vector256<double> difference = Vector256.LoadUnsafe(ref left, (nuint)i) - Vector256.LoadUnsafe(ref right, (nuint)i);
+                lanes += difference * difference;
+            }
+
+            sum = Vector256.Sum(lanes);
+        }
+
+        for (; i < length; i++)
+        {
+            double difference = Unsafe.Add(ref left, i) - Unsafe.Add(ref right, i);
+            sum += difference * difference;
+        }
+
+        return sum;
     }
 
     // Box–Muller: one standard normal draw from two uniforms.

@@ -49,6 +49,12 @@ internal sealed class TrainingRun : IEpochSchedule
 
     public double BestValidationMetric { get; private set; } = double.NaN;
 
+    /// <summary>
+    /// The one-pass validation of an embedding alone before the read-out (<see cref="EmbeddedValidation.For"/>), or null
+    /// for <see cref="TrainingObjective.Validate"/>: the same loss bit for bit, and the metric from that pass's scores.
+    /// </summary>
+    public EmbeddedValidation? FusedValidation { get; init; }
+
     /// <summary>Why training stopped before its last epoch for a reason other than early stopping, or null.</summary>
     public string? StopReason { get; private set; }
 
@@ -91,7 +97,7 @@ internal sealed class TrainingRun : IEpochSchedule
         }
         else if (epoch % options.ValidationFrequency == 0 || epoch == options.MaximumEpochs)
         {
-            (validationLoss, metric) = objective.Validate(parameters, viscosity, validation);
+            (validationLoss, metric) = FusedValidation?.Validate(parameters, viscosity, validation) ?? objective.Validate(parameters, viscosity, validation);
             if (BestParameters is null || validationLoss < BestValidationLoss)
             {
                 BestParameters = (double[])parameters.Clone();

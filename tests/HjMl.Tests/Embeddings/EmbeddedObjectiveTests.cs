@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using HjMl.Embeddings;
 using HjMl.Flows;
 using HjMl.Models;
@@ -11,6 +12,77 @@ public class EmbeddedObjectiveTests
     private const int Pieces = 3;
 
     public static TheoryData<ModelKind> Kinds => new() { ModelKind.Regression, ModelKind.BinaryClassification, ModelKind.MulticlassClassification };
+
+    [Fact]
+    public void InlineScaledAddGivesTheBitsOfTensorPrimitivesMultiplyAddAtEveryLength()
+    {
+        var random = new Random(3);
+        for (int length = 0; length <= 256; length++)
+        {
+            float[] x = [.. Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5))];
+            float[] start = [.. Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5))];
+            float scale = (float)(random.NextDouble() * 3);
+            float[] expected = new float[length];
+            TensorPrimitives.MultiplyAdd(x, scale, start, expected);
+            float[] actual = [.. start];
+            EmbeddedObjective<float>.AddScaled(x, scale, actual);
+            Assert.Equal(expected, actual);
+
+            double[] wide = [.. x.Select(value => (double)value)];
+            double[] wideStart = [.. start.Select(value => (double)value)];
+            double[] wideExpected = new double[length];
+            TensorPrimitives.MultiplyAdd(wide, 0.1 * scale, wideStart, wideExpected);
+            EmbeddedObjective<double>.AddScaled(wide, 0.1 * scale, wideStart);
+            Assert.Equal(wideExpected, wideStart);
+        }
+    }
+
+    [Fact]
+    public void VectorConversionsGiveTheBitsOfTheScalarOnesAtEveryLength()
+    {
+        var random = new Random(8);
+        for (int length = 0; length <= 256; length++)
+        {
+            double[] source = [.. Enumerable.Range(0, length).Select(_ => (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-8, 8)))];
+            double factor = 1 / 0.37;
+            float[] single = new float[length];
+            double[] wide = new double[length];
+            PeriodicEmbedding.ScaleConvert<float>(source, factor, single);
+            PeriodicEmbedding.ScaleConvert<double>(source, factor, wide);
+            Assert.Equal(source.Select(value => (float)(value * factor)), single);
+            Assert.Equal(source.Select(value => value * factor), wide);
+
+            double[] sums = [.. source];
+            double[] expected = [.. source.Select((value, i) => value + single[i])];
+            PeriodicEmbedding.Add<float>(single, sums);
+            Assert.Equal(expected, sums);
+            double[] wideSums = [.. source];
+            PeriodicEmbedding.Add<double>(wide, wideSums);
+            Assert.Equal(source.Select((value, i) => value + wide[i]), wideSums);
+        }
+    }
+
+    [Fact]
+    public void InlineRectifierGivesTheBitsOfTensorPrimitivesMaxWithZeroAtEveryLength()
+    {
+        var random = new Random(5);
+        for (int length = 0; length <= 256; length++)
+        {
+            // Finite values of both signs, with zeros of both signs among them.
+            float[] values = [.. Enumerable.Range(0, length).Select(i => i % 7 == 0 ? (i % 2 == 0 ? 0f : -0f) : (float)(random.NextDouble() - 0.5))];
+            float[] expected = new float[length];
+            TensorPrimitives.Max(values, 0f, expected);
+            float[] actual = [.. values];
+            PeriodicEmbedding.Rectify<float>(actual);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+
+            double[] wide = [.. values.Select(value => (double)value)];
+            double[] wideExpected = new double[length];
+            TensorPrimitives.Max(wide, 0.0, wideExpected);
+            PeriodicEmbedding.Rectify<double>(wide);
+            Assert.Equal(wideExpected.Select(BitConverter.DoubleToInt64Bits), wide.Select(BitConverter.DoubleToInt64Bits));
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Kinds))]
@@ -87,6 +159,28 @@ public class EmbeddedObjectiveTests
         }
 
         Assert.Equal(Gradient(), Gradient());
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void OnePassValidationGivesTheObjectivesLossBitForBitAndTheMetricOfItsScores(ModelKind kind)
+    {
+        (_, FlowObjective fused, double[] parameters, Problem problem) = Objectives(kind, rows: 700, threads: 2, singlePrecision: true);
+        int heads = kind == ModelKind.MulticlassClassification ? 3 : 2;
+        double[] features = [.. Enumerable.Range(0, problem.Rows).SelectMany(row => problem.Inputs.Skip(row * (Dimension + 1)).Take(Dimension))];
+        var data = new HjMl.Data.Dataset(features, problem.Targets, [.. Enumerable.Range(0, Dimension).Select(i => $"x{i}")]);
+        TrainingBlock block = TrainingBlock.Create(data, LabelEncoding.Fit(data, kind), FeatureScaling.Fit(data), problem.Weights, [.. Enumerable.Range(0, problem.Rows)]);
+        var readout = new Objective(kind, fused.Shape.Width, heads, Pieces, 2, 1e-3, RegressionLoss.Huber, 0.8, false);
+        var objective = new TrainingObjective(readout, block, kind, heads, false, fused);
+        var options = new HopfColeTrainerOptions { Kind = kind, NumberOfSupportPoints = Pieces, L2Regularisation = 1e-3, RegressionLoss = RegressionLoss.Huber, HuberDelta = 0.8, MaximumDegreeOfParallelism = 2 };
+
+        (double expectedLoss, double expectedMetric) = objective.Validate(parameters, 0.4, block);
+        (double loss, double metric) = EmbeddedValidation.For(options, heads, fused.Shape)!.Validate(parameters, 0.4, block);
+
+        Assert.Equal(expectedLoss, loss);
+        Assert.Equal(expectedMetric, metric, 1e-12);
+        Assert.Null(EmbeddedValidation.For(options with { ViscosityMode = ViscosityMode.Learned }, heads, fused.Shape));
+        Assert.Null(EmbeddedValidation.For(options, heads, fused.Shape with { Steps = 1 }));
     }
 
     // The generic and the fused objective on one problem: features 0 and 3 embedded (K = 3, e = 4); 1, 2 and 4 binary
