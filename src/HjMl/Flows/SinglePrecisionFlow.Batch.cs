@@ -74,27 +74,57 @@ internal sealed partial class SinglePrecisionFlow
         var means = new ReadOnlySpan<float>(batch.Means, d);
         var scales = new ReadOnlySpan<float>(batch.InverseScales, d);
         Span<float> standardised = AlignedBuffer<float>.Rent(ref standardisedScratch, count * d);
-        for (int row = 0; row < count; row++)
+        Span<float> logits = AlignedBuffer<float>.Rent(ref tileLogitScratch, linear.BatchLogitsLength(count));
+        if (flow.Shape.Embedding is null)
         {
-            ReadOnlySpan<float> values = raw.Slice(row * d, d);
-            if (!float.IsFinite(TensorPrimitives.Sum(values) * 0) && !AllFinite(values))
+            // Standardised inside the product. A NaN or infinite feature makes every logit of its row NaN or infinite
+            // (0 times infinity is NaN), so one sum over the tile's logits finds a tile to search; a finite sum clears it.
+            linear.BatchLogits(raw, means, scales, count, standardised, logits);
+            if (!float.IsFinite(TensorPrimitives.Sum(logits[..(count * linear.Columns)]) * 0) && FirstNonFinite(raw, count) is int row and >= 0)
+            {
+                return first + row;
+            }
+        }
+        else
+        {
+            int row = FirstNonFinite(raw, count);
+            if (row >= 0)
             {
                 return first + row;
             }
 
             // The operations Score's float32 row path applies, so the same bits.
-            Span<float> z = standardised.Slice(row * d, d);
-            TensorPrimitives.Subtract(values, means, z);
-            TensorPrimitives.Multiply(z, scales, z);
+            for (int r = 0; r < count; r++)
+            {
+                Span<float> z = standardised.Slice(r * d, d);
+                TensorPrimitives.Subtract(raw.Slice(r * d, d), means, z);
+                TensorPrimitives.Multiply(z, scales, z);
+            }
+
+            Logits(standardised, count, logits);
         }
 
-        Span<float> logits = AlignedBuffer<float>.Rent(ref tileLogitScratch, linear.BatchLogitsLength(count));
-        Logits(standardised, count, logits);
         Span<double> headScores = AlignedBuffer<double>.Rent(ref headScratch, count * heads);
         Finish(logits, count, batch.Viscosity, headScores);
 
         int outputsPerRow = batch.Reading.OutputsPerRow(heads);
         batch.Reading.Write(headScores, heads, new Span<float>(batch.Outputs + ((long)first * outputsPerRow), count * outputsPerRow));
+        return -1;
+    }
+
+    // The first of rows (d each) holding a NaN or infinite value, or -1.
+    private int FirstNonFinite(ReadOnlySpan<float> rows, int count)
+    {
+        int d = InputDimension;
+        for (int row = 0; row < count; row++)
+        {
+            ReadOnlySpan<float> values = rows.Slice(row * d, d);
+            if (!float.IsFinite(TensorPrimitives.Sum(values) * 0) && !AllFinite(values))
+            {
+                return row;
+            }
+        }
+
         return -1;
     }
 

@@ -8,7 +8,7 @@ namespace HjMl.Kernels;
 internal sealed unsafe partial class LseKernel<T>
 {
     /// <summary>
-    /// The length of a logit buffer for <paramref name="rows"/> rows of <see cref="BatchLogits"/>: rows of
+    /// The length of a logit buffer for <paramref name="rows"/> rows of <see cref="BatchLogits(ReadOnlySpan{T}, int, Span{T})"/>: rows of
     /// <see cref="Columns"/> and one vector of slack for whole-vector tail loads.
     /// </summary>
     public int BatchLogitsLength(int rows) => (rows * Columns) + Lanes;
@@ -47,6 +47,94 @@ internal sealed unsafe partial class LseKernel<T>
                     Logits<Vector128<T>, Simd128<T>>(x, rows, z);
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BatchLogits(ReadOnlySpan{T}, int, Span{T})"/> of raw rows, each standardised on the way as
+    /// (x - mean) * inverse scale (the operations, in float, of TensorPrimitives.Subtract then Multiply, so the same bits)
+    /// into <paramref name="standardised"/> (rows of d) block by block while the product reads them, instead of in a pass
+    /// of its own. Every row goes through the blocked product, also one alone, which sums in the same order as the
+    /// one-row product. On the calling thread; allocates nothing.
+    /// </summary>
+    public void BatchLogits(ReadOnlySpan<T> raw, ReadOnlySpan<T> means, ReadOnlySpan<T> inverseScales, int rows, Span<T> standardised, Span<T> logits)
+    {
+        int length = rows * Dimension;
+        if (raw.Length < length || standardised.Length < length || means.Length < Dimension || inverseScales.Length < Dimension || logits.Length < BatchLogitsLength(rows))
+        {
+            throw new ArgumentException($"BatchLogits needs {length} raw and standardised values, {Dimension} means and scales and {BatchLogitsLength(rows)} logits; it has {raw.Length}, {standardised.Length}, {means.Length}, {inverseScales.Length} and {logits.Length}.", nameof(logits));
+        }
+
+        fixed (T* source = raw)
+        fixed (T* mean = means)
+        fixed (T* scale = inverseScales)
+        fixed (T* x = standardised)
+        fixed (T* z = logits)
+        {
+            var standardisation = new Standardisation(source, mean, scale, Dimension);
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    Logits<Vector512<T>, Simd512<T>>(x, rows, z, standardisation);
+                    break;
+                case VectorWidth.Bits256:
+                    Logits<Vector256<T>, Simd256<T>>(x, rows, z, standardisation);
+                    break;
+                default:
+                    Logits<Vector128<T>, Simd128<T>>(x, rows, z, standardisation);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="GibbsWeightsOfRow"/> for <paramref name="rows"/> rows: row r's <paramref name="count"/> logits from
+    /// <paramref name="logits"/> + r <paramref name="logitStride"/> (read in whole vectors), its weights to
+    /// <paramref name="weights"/> + r <paramref name="weightStride"/> (written in whole vectors: <paramref name="count"/>
+    /// rounded up to <see cref="Lanes"/>, zero past <paramref name="count"/>). The same operations row by row, so the same
+    /// bits as one row at a time. Allocates nothing.
+    /// </summary>
+    public void GibbsWeightsOfRows(T* logits, int logitStride, int rows, int count, double viscosity, T* weights, int weightStride)
+    {
+        for (int row = 0; row < rows; row++)
+        {
+            T* z = logits + ((long)row * logitStride);
+            T* pi = weights + ((long)row * weightStride);
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    GibbsWeightsOfRow<Vector512<T>, Simd512<T>>(z, count, viscosity, pi);
+                    break;
+                case VectorWidth.Bits256:
+                    GibbsWeightsOfRow<Vector256<T>, Simd256<T>>(z, count, viscosity, pi);
+                    break;
+                default:
+                    GibbsWeightsOfRow<Vector128<T>, Simd128<T>>(z, count, viscosity, pi);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="HeadScoresOfRow"/> for <paramref name="rows"/> rows: row r's heads from <paramref name="logits"/> + r
+    /// <paramref name="logitStride"/> (one vector of slack after the last row), its K scores to
+    /// <paramref name="headScores"/> + r K. Every maximum and sum first, then the logarithms of all rows vectorised at
+    /// once; each value is the same function of its row wherever the row sits, so the same bits as one row at a time.
+    /// <paramref name="sums"/> is scratch of at least <paramref name="rows"/> K. Allocates nothing.
+    /// </summary>
+    public void HeadScoresOfRows(T* logits, int logitStride, int rows, int heads, int pieces, double viscosity, double* headScores, double* sums)
+    {
+        switch (VectorWidth)
+        {
+            case VectorWidth.Bits512:
+                HeadScoresOfRows<Vector512<T>, Simd512<T>>(logits, logitStride, rows, heads, pieces, viscosity, headScores, sums);
+                break;
+            case VectorWidth.Bits256:
+                HeadScoresOfRows<Vector256<T>, Simd256<T>>(logits, logitStride, rows, heads, pieces, viscosity, headScores, sums);
+                break;
+            default:
+                HeadScoresOfRows<Vector128<T>, Simd128<T>>(logits, logitStride, rows, heads, pieces, viscosity, headScores, sums);
+                break;
         }
     }
 
@@ -156,6 +244,32 @@ internal sealed unsafe partial class LseKernel<T>
         if (smooth)
         {
             AddScaledLogarithms(headScores, sums, heads, viscosity);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void HeadScoresOfRows<TVector, TSimd>(T* logits, int logitStride, int rows, int heads, int pieces, double viscosity, double* headScores, double* sums)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
+        bool smooth = viscosity > 0 && T.IsFinite(scaling);
+        for (int row = 0; row < rows; row++)
+        {
+            T* rowLogits = logits + ((long)row * logitStride);
+            for (int head = 0; head < heads; head++)
+            {
+                T* z = rowLogits + (head * pieces);
+                T maximum = Maximum<TVector, TSimd>(z, pieces);
+                int index = (row * heads) + head;
+                headScores[index] = double.CreateTruncating(maximum);
+                sums[index] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, pieces, maximum, scaling) : 1.0;
+            }
+        }
+
+        if (smooth)
+        {
+            AddScaledLogarithms(headScores, sums, rows * heads, viscosity);
         }
     }
 
