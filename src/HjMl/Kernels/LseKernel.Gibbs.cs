@@ -88,11 +88,13 @@ internal sealed unsafe partial class LseKernel<T>
     }
 
     /// <summary>
-    /// <see cref="GibbsWeightsOfRow"/> for <paramref name="rows"/> rows: row r's <paramref name="count"/> logits from
+    /// The Gibbs weights pi_j = exp((z_j - m) / eps) / S, m the maximum, of each of <paramref name="rows"/> rows, with the
+    /// scoring kernel's exponentials and its sum S (the operations of ExplainRow): row r's <paramref name="count"/> logits from
     /// <paramref name="logits"/> + r <paramref name="logitStride"/> (read in whole vectors), its weights to
     /// <paramref name="weights"/> + r <paramref name="weightStride"/> (written in whole vectors: <paramref name="count"/>
     /// rounded up to <see cref="Lanes"/>, zero past <paramref name="count"/>). The same operations row by row, so the same
-    /// bits as one row at a time. Allocates nothing.
+    /// bits as one row at a time. At an eps so small that 1 / eps overflows, the weights share equally among the tied
+    /// maxima. Allocates nothing.
     /// </summary>
     public void GibbsWeightsOfRows(T* logits, int logitStride, int rows, int count, double viscosity, T* weights, int weightStride)
     {
@@ -116,15 +118,20 @@ internal sealed unsafe partial class LseKernel<T>
     }
 
     /// <summary>
-    /// <see cref="HeadScoresOfRow"/> for <paramref name="rows"/> rows: row r's heads from <paramref name="logits"/> + r
-    /// <paramref name="logitStride"/> (one vector of slack after the last row), its K scores to
+    /// Every head's f_k = m_k + eps log sum_j exp((z_kj - m_k) / eps) of each of <paramref name="rows"/> rows whose
+    /// <paramref name="heads"/> heads of <paramref name="pieces"/> logits lie back to back, with the scoring kernel's
+    /// operations (ScoreRows: the maximum and the shifted exponentials' sum in T, the logarithm and f in double): row r's
+    /// heads from <paramref name="logits"/> + r <paramref name="logitStride"/> (read in whole vectors: one vector of slack
+    /// after the last row), its K scores to
     /// <paramref name="headScores"/> + r K. Every maximum and sum first, then the logarithms of all rows vectorised at
     /// once; each value is the same function of its row wherever the row sits, so the same bits as one row at a time.
     /// <paramref name="sums"/> is scratch of at least <paramref name="rows"/> K. Allocates nothing.
     /// </summary>
     public void HeadScoresOfRows(T* logits, int logitStride, int rows, int heads, int pieces, double viscosity, double* headScores, double* sums)
     {
-        switch (VectorWidth)
+        // A head in the narrowest vector that holds it: a wider one only adds empty lanes to every reduction.
+        VectorWidth width = pieces <= Vector128<T>.Count ? VectorWidth.Bits128 : pieces <= Vector256<T>.Count && VectorWidth == VectorWidth.Bits512 ? VectorWidth.Bits256 : VectorWidth;
+        switch (width)
         {
             case VectorWidth.Bits512:
                 HeadScoresOfRows<Vector512<T>, Simd512<T>>(logits, logitStride, rows, heads, pieces, viscosity, headScores, sums);
@@ -138,71 +145,6 @@ internal sealed unsafe partial class LseKernel<T>
         }
     }
 
-    /// <summary>
-    /// The Gibbs weights pi_j = exp((z_j - m) / eps) / S of one row of <paramref name="count"/> logits, m their maximum,
-    /// with the scoring kernel's exponentials (the operations of <see cref="ExplainRow(ReadOnlySpan{T}, Span{double}, double, Span{T}, Span{double})"/>).
-    /// <paramref name="logits"/> is read in whole vectors (at least <paramref name="count"/> rounded up to <see cref="Lanes"/>);
-    /// <paramref name="weights"/> is written in whole vectors (at least <paramref name="count"/> + <see cref="Lanes"/>).
-    /// At an eps so small that 1 / eps overflows, the weights share equally among the tied maxima. Allocates nothing.
-    /// </summary>
-    public void GibbsWeightsOfRow(ReadOnlySpan<T> logits, int count, double viscosity, Span<T> weights)
-    {
-        int whole = (count + Lanes - 1) / Lanes * Lanes;
-        if (logits.Length < whole || weights.Length < count + Lanes)
-        {
-            throw new ArgumentException($"GibbsWeightsOfRow reads {whole} logits and writes {count + Lanes} weights; it has {logits.Length} and {weights.Length}.", nameof(weights));
-        }
-
-        fixed (T* z = logits)
-        fixed (T* pi = weights)
-        {
-            switch (VectorWidth)
-            {
-                case VectorWidth.Bits512:
-                    GibbsWeightsOfRow<Vector512<T>, Simd512<T>>(z, count, viscosity, pi);
-                    break;
-                case VectorWidth.Bits256:
-                    GibbsWeightsOfRow<Vector256<T>, Simd256<T>>(z, count, viscosity, pi);
-                    break;
-                default:
-                    GibbsWeightsOfRow<Vector128<T>, Simd128<T>>(z, count, viscosity, pi);
-                    break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Every head's f_k = m_k + eps log sum_j exp((z_kj - m_k) / eps) of one row whose <paramref name="heads"/> heads of
-    /// <paramref name="pieces"/> logits lie back to back in <paramref name="logits"/> (read in whole vectors: one vector of
-    /// slack after the last), with the scoring kernel's operations (ScoreRows): the maximum and the shifted exponentials'
-    /// sum in T, the logarithm and the sum f in double. <paramref name="sums"/> is scratch of at least K. Allocates nothing.
-    /// </summary>
-    public void HeadScoresOfRow(ReadOnlySpan<T> logits, int heads, int pieces, double viscosity, Span<double> headScores, Span<double> sums)
-    {
-        if (logits.Length < (heads * pieces) + Lanes || headScores.Length < heads || sums.Length < heads)
-        {
-            throw new ArgumentException($"HeadScoresOfRow reads {(heads * pieces) + Lanes} logits and writes {heads} scores; it has {logits.Length} logits, {headScores.Length} scores and {sums.Length} sums.", nameof(logits));
-        }
-
-        fixed (T* z = logits)
-        fixed (double* scores = headScores)
-        fixed (double* s = sums)
-        {
-            switch (VectorWidth)
-            {
-                case VectorWidth.Bits512:
-                    HeadScoresOfRow<Vector512<T>, Simd512<T>>(z, heads, pieces, viscosity, scores, s);
-                    break;
-                case VectorWidth.Bits256:
-                    HeadScoresOfRow<Vector256<T>, Simd256<T>>(z, heads, pieces, viscosity, scores, s);
-                    break;
-                default:
-                    HeadScoresOfRow<Vector128<T>, Simd128<T>>(z, heads, pieces, viscosity, scores, s);
-                    break;
-            }
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GibbsWeightsOfRow<TVector, TSimd>(T* z, int count, double viscosity, T* pi)
         where TVector : unmanaged
@@ -213,10 +155,17 @@ internal sealed unsafe partial class LseKernel<T>
         if (!(viscosity > 0 && T.IsFinite(scaling)))
         {
             _ = TiedWeights(z, count, maximum, pi);
+
+            // The rest of the last vector too, as the smooth path writes it: the next products read whole vectors.
+            for (int j = count; j % TSimd.Count != 0; j++)
+            {
+                pi[j] = T.Zero;
+            }
+
             return;
         }
 
-        double sum = ShiftedExponentials<TVector, TSimd>(z, count, maximum, scaling, pi, out _);
+        double sum = StoredExponentialSum<TVector, TSimd>(z, count, maximum, scaling, pi);
 
         // pi_j = e_j (1 / S): one division per row, within an ulp of dividing each weight.
         TVector scale = TSimd.Broadcast(T.CreateTruncating(1 / sum));
@@ -226,25 +175,34 @@ internal sealed unsafe partial class LseKernel<T>
         }
     }
 
+    // ShiftedExponentialSum's S (the same operations in the same order, so the same bits) that also stores each
+    // e_j = exp((z_j - m) scale) to destination in whole vectors, 0 past count: ShiftedExponentials without the
+    // entropy's weighted sum, which the flow's weights do not read.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void HeadScoresOfRow<TVector, TSimd>(T* logits, int heads, int pieces, double viscosity, double* headScores, double* sums)
+    private static double StoredExponentialSum<TVector, TSimd>(T* z, int count, T maximum, T scaling, T* destination)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
-        T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
-        bool smooth = viscosity > 0 && T.IsFinite(scaling);
-        for (int head = 0; head < heads; head++)
+        TVector shift = TSimd.Broadcast(maximum);
+        TVector scale = TSimd.Broadcast(scaling);
+        TVector sum = TSimd.Broadcast(T.Zero);
+        int j = 0;
+        for (; j <= count - TSimd.Count; j += TSimd.Count)
         {
-            T* z = logits + (head * pieces);
-            T maximum = Maximum<TVector, TSimd>(z, pieces);
-            headScores[head] = double.CreateTruncating(maximum);
-            sums[head] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, pieces, maximum, scaling) : 1.0;
+            TVector exponential = TSimd.ScaledExponential(TSimd.Multiply(TSimd.Subtract(TSimd.Load(z + j), shift), scale));
+            sum = TSimd.Add(sum, exponential);
+            TSimd.Store(exponential, destination + j);
         }
 
-        if (smooth)
+        if (j < count)
         {
-            AddScaledLogarithms(headScores, sums, heads, viscosity);
+            TVector tail = TSimd.FirstLanes(TSimd.Load(z + j), count - j, T.NegativeInfinity);
+            TVector exponential = TSimd.ScaledExponential(TSimd.Multiply(TSimd.Subtract(tail, shift), scale));
+            sum = TSimd.Add(sum, exponential);
+            TSimd.Store(exponential, destination + j);
         }
+
+        return TSimd.SumAcross(sum);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
