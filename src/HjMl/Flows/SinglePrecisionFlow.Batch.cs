@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using HjMl.Kernels;
 
 namespace HjMl.Flows;
@@ -64,7 +65,9 @@ internal sealed partial class SinglePrecisionFlow
     /// <summary>Rows per tile: the tile's standardised rows and logits fit half of a 1 MiB L2 beside the weights.</summary>
     public int TileRows => Math.Clamp(TileBytes / (sizeof(float) * (InputDimension + linear.Columns)) / 8 * 8, 8, 256);
 
-    // One tile: returns -1, or the first row (of the whole batch) with a NaN or infinite feature.
+    // One tile: returns -1, or the first row (of the whole batch) with a NaN or infinite feature. Compiled optimised on
+    // first call, as the kernels are, so that a first batch does not run its tiles through unoptimised code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe int ScoreTile(in BatchSettings batch, int tile)
     {
         int d = InputDimension;
@@ -78,9 +81,9 @@ internal sealed partial class SinglePrecisionFlow
         if (flow.Shape.Embedding is null)
         {
             // Standardised inside the product. A NaN or infinite feature makes every logit of its row NaN or infinite
-            // (0 times infinity is NaN), so one sum over the tile's logits finds a tile to search; a finite sum clears it.
+            // (0 times infinity is NaN), so one check of the tile's logits finds a tile to search.
             linear.BatchLogits(raw, means, scales, count, standardised, logits);
-            if (!float.IsFinite(TensorPrimitives.Sum(logits[..(count * linear.Columns)]) * 0) && FirstNonFinite(raw, count) is int row and >= 0)
+            if (!linear.AllFinite(logits, count) && FirstNonFinite(raw, count) is int row and >= 0)
             {
                 return first + row;
             }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using HjMl.Embeddings;
 using HjMl.Kernels;
 
@@ -195,6 +196,7 @@ internal sealed partial class SinglePrecisionFlow
     // A block of rows from their combined logits (rows of linear.Columns, overwritten): step by step, each step's
     // corrections added onto its logits for all rows in one product of the Gibbs weights so far, then every row's Gibbs
     // weights; then the read-out's corrections added onto its logits in one product, and every row's heads.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Finish(Span<float> logits, int rows, double viscosity, Span<double> headScores)
     {
         FlowShape shape = flow.Shape;

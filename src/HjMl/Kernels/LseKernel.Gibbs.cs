@@ -51,6 +51,30 @@ internal sealed unsafe partial class LseKernel<T>
     }
 
     /// <summary>
+    /// Whether the logits of <paramref name="rows"/> rows of <see cref="BatchLogits(ReadOnlySpan{T}, int, Span{T})"/> are all
+    /// finite: one pass of x * 0 sums (NaN if any x is NaN or infinite), compiled optimised on first call, as the product is.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool AllFinite(ReadOnlySpan<T> logits, int rows)
+    {
+        int count = rows * Columns;
+        if (logits.Length < count)
+        {
+            throw new ArgumentException($"AllFinite reads {count} logits; it has {logits.Length}.", nameof(logits));
+        }
+
+        fixed (T* z = logits)
+        {
+            return VectorWidth switch
+            {
+                VectorWidth.Bits512 => AllFinite<Vector512<T>, Simd512<T>>(z, count),
+                VectorWidth.Bits256 => AllFinite<Vector256<T>, Simd256<T>>(z, count),
+                _ => AllFinite<Vector128<T>, Simd128<T>>(z, count),
+            };
+        }
+    }
+
+    /// <summary>
     /// <see cref="BatchLogits(ReadOnlySpan{T}, int, Span{T})"/> of raw rows, each standardised on the way as
     /// (x - mean) * inverse scale (the operations, in float, of TensorPrimitives.Subtract then Multiply, so the same bits)
     /// into <paramref name="standardised"/> (rows of d) block by block while the product reads them, instead of in a pass
@@ -173,6 +197,22 @@ internal sealed unsafe partial class LseKernel<T>
         {
             TSimd.Store(TSimd.Multiply(TSimd.Load(pi + j), scale), pi + j);
         }
+    }
+
+    // count is a whole number of vectors (rows of Columns).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool AllFinite<TVector, TSimd>(T* z, int count)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector zero = TSimd.Broadcast(T.Zero);
+        TVector sum = zero;
+        for (int j = 0; j < count; j += TSimd.Count)
+        {
+            sum = TSimd.MultiplyAdd(TSimd.Load(z + j), zero, sum);
+        }
+
+        return T.IsFinite(T.CreateTruncating(TSimd.SumAcross(sum)));
     }
 
     // ShiftedExponentialSum's S (the same operations in the same order, so the same bits) that also stores each

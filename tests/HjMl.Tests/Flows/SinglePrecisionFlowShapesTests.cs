@@ -61,4 +61,29 @@ public class SinglePrecisionFlowShapesTests
             Assert.Equal(batch.AsSpan(row * outputs, outputs).ToArray(), single);
         }
     }
+
+    [Fact]
+    public void Float32FlowBatchNamesTheFirstRowAndFeatureThatIsNotFinite()
+    {
+        Dataset data = TestData.Load("iris.csv");
+        HopfColeModel model = new HopfColeTrainer(new HopfColeTrainerOptions
+        {
+            Kind = ModelKind.MulticlassClassification,
+            NumberOfSupportPoints = 3,
+            Depth = 2,
+            FlowSupportPoints = 8,
+            FeatureEmbedding = FeatureEmbedding.None,
+            MaximumEpochs = 3,
+            Optimizer = Optimizer.Adam,
+            Seed = 7,
+            MaximumDegreeOfParallelism = 2,
+        }).Fit(data);
+        float[] features = Array.ConvertAll(data.Features.ToArray(), value => (float)value);
+        int d = data.Columns;
+        int row = data.Rows - 20;
+        features[(row * d) + 1] = float.PositiveInfinity;
+        features[((row + 7) * d) + 0] = float.NaN;
+        var problem = Assert.Throws<ArgumentException>(() => model.ScoreBatch(features, new float[data.Rows * model.OutputLength]));
+        Assert.Contains($"Row {row + 1}, feature '{model.FeatureNames[1]}'", problem.Message, StringComparison.Ordinal);
+    }
 }
