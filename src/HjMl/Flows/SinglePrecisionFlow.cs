@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using HjMl.Embeddings;
 using HjMl.Kernels;
 
@@ -80,9 +81,9 @@ internal sealed partial class SinglePrecisionFlow
         VectorWidth width = LseKernel<float>.PreferredWidth;
         int lanes = width switch
         {
-            VectorWidth.Bits512 => System.Runtime.Intrinsics.Vector512<float>.Count,
-            VectorWidth.Bits256 => System.Runtime.Intrinsics.Vector256<float>.Count,
-            _ => System.Runtime.Intrinsics.Vector128<float>.Count,
+            VectorWidth.Bits512 => Vector512<float>.Count,
+            VectorWidth.Bits256 => Vector256<float>.Count,
+            _ => Vector128<float>.Count,
         };
         slotWidth = (pieces + lanes - 1) / lanes * lanes;
         int readoutStart = sets * slotWidth;
