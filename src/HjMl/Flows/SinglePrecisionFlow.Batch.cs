@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using HjMl.Kernels;
 
 namespace HjMl.Flows;
@@ -64,7 +65,9 @@ internal sealed partial class SinglePrecisionFlow
     /// <summary>Rows per tile: the tile's standardised rows and logits fit half of a 1 MiB L2 beside the weights.</summary>
     public int TileRows => Math.Clamp(TileBytes / (sizeof(float) * (InputDimension + linear.Columns)) / 8 * 8, 8, 256);
 
-    // One tile: returns -1, or the first row (of the whole batch) with a NaN or infinite feature.
+    // One tile: returns -1, or the first row (of the whole batch) with a NaN or infinite feature. Compiled optimised on
+    // first call, as the kernels are, so that a first batch does not run its tiles through unoptimised code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe int ScoreTile(in BatchSettings batch, int tile)
     {
         int d = InputDimension;
@@ -74,27 +77,57 @@ internal sealed partial class SinglePrecisionFlow
         var means = new ReadOnlySpan<float>(batch.Means, d);
         var scales = new ReadOnlySpan<float>(batch.InverseScales, d);
         Span<float> standardised = AlignedBuffer<float>.Rent(ref standardisedScratch, count * d);
-        for (int row = 0; row < count; row++)
+        Span<float> logits = AlignedBuffer<float>.Rent(ref tileLogitScratch, linear.BatchLogitsLength(count));
+        if (flow.Shape.Embedding is null)
         {
-            ReadOnlySpan<float> values = raw.Slice(row * d, d);
-            if (!float.IsFinite(TensorPrimitives.Sum(values) * 0) && !AllFinite(values))
+            // Standardised inside the product. A NaN or infinite feature makes every logit of its row NaN or infinite
+            // (0 times infinity is NaN), so one check of the tile's logits finds a tile to search.
+            linear.BatchLogits(raw, means, scales, count, standardised, logits);
+            if (!linear.AllFinite(logits, count) && FirstNonFinite(raw, count) is int row and >= 0)
+            {
+                return first + row;
+            }
+        }
+        else
+        {
+            int row = FirstNonFinite(raw, count);
+            if (row >= 0)
             {
                 return first + row;
             }
 
             // The operations Score's float32 row path applies, so the same bits.
-            Span<float> z = standardised.Slice(row * d, d);
-            TensorPrimitives.Subtract(values, means, z);
-            TensorPrimitives.Multiply(z, scales, z);
+            for (int r = 0; r < count; r++)
+            {
+                Span<float> z = standardised.Slice(r * d, d);
+                TensorPrimitives.Subtract(raw.Slice(r * d, d), means, z);
+                TensorPrimitives.Multiply(z, scales, z);
+            }
+
+            Logits(standardised, count, logits);
         }
 
-        Span<float> logits = AlignedBuffer<float>.Rent(ref tileLogitScratch, linear.BatchLogitsLength(count));
-        Logits(standardised, count, logits);
         Span<double> headScores = AlignedBuffer<double>.Rent(ref headScratch, count * heads);
         Finish(logits, count, batch.Viscosity, headScores);
 
         int outputsPerRow = batch.Reading.OutputsPerRow(heads);
         batch.Reading.Write(headScores, heads, new Span<float>(batch.Outputs + ((long)first * outputsPerRow), count * outputsPerRow));
+        return -1;
+    }
+
+    // The first of rows (d each) holding a NaN or infinite value, or -1.
+    private int FirstNonFinite(ReadOnlySpan<float> rows, int count)
+    {
+        int d = InputDimension;
+        for (int row = 0; row < count; row++)
+        {
+            ReadOnlySpan<float> values = rows.Slice(row * d, d);
+            if (!float.IsFinite(TensorPrimitives.Sum(values) * 0) && !AllFinite(values))
+            {
+                return row;
+            }
+        }
+
         return -1;
     }
 

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using HjMl.Embeddings;
 using HjMl.Kernels;
 
@@ -10,9 +12,10 @@ namespace HjMl.Flows;
 /// [derived]: with z_k = z_0 + h sum_{i&lt;k} U_i^T pi_i (Euler, section 9), step k's logits are
 /// A_k z_k + c_k = (A_k z_0 + c_k) + sum_{i&lt;k} (h A_k U_i^T) pi_i and the read-out's are
 /// W z_L + b = (W z_0 + b) + sum_i (h W U_i^T) pi_i. One register-blocked product of the LSE kernel gives every
-/// A_k z_0 + c_k and W z_0 + b of a block of rows (the lift folded in: M P x + M q); per row, J x kJ and KN x LJ
-/// products of the Gibbs weights add the corrections, pi_k = softmax(. / eps) comes from the kernel's vector exponential,
-/// and each head's log-sum-exp from its scoring operations.
+/// A_k z_0 + c_k and W z_0 + b of a block of rows (the lift folded in: M P x + M q); for the whole block, J x kJ and
+/// KN x LJ products of the Gibbs weights (<see cref="AccumulatingProduct{T}"/>) add the corrections onto those logits in
+/// place, pi_k = softmax(. / eps) comes from the kernel's vector exponential, and each head's log-sum-exp from its
+/// scoring operations.
 /// </summary>
 /// <remarks>
 /// Per row this is the m-wide product once, (S J + K N) x m multiply-adds with S control sets, instead of two J x m
@@ -23,9 +26,8 @@ namespace HjMl.Flows;
 /// </remarks>
 internal sealed partial class SinglePrecisionFlow
 {
-    // The calling thread's buffers (see AlignedBuffer.Rent): a block's logits, its Gibbs weights (all steps, and the
-    // steps before the current one), a row's corrected logits and weights, a block's corrections, a row's head sums,
-    // and an embedded start in double and in float.
+    // The calling thread's buffers (see AlignedBuffer.Rent): a row's logits, a block's Gibbs weights (all steps), a
+    // block's step logits under shared controls, a block's head sums, and an embedded start in double and in float.
     [ThreadStatic]
     private static float[]? logitScratch;
 
@@ -33,13 +35,7 @@ internal sealed partial class SinglePrecisionFlow
     private static float[]? weightScratch;
 
     [ThreadStatic]
-    private static float[]? historyScratch;
-
-    [ThreadStatic]
-    private static float[]? rowScratch;
-
-    [ThreadStatic]
-    private static float[]? correctionScratch;
+    private static float[]? sharedScratch;
 
     [ThreadStatic]
     private static double[]? sumScratch;
@@ -54,12 +50,17 @@ internal sealed partial class SinglePrecisionFlow
     private readonly int heads;
     private readonly int readoutPieces;
 
-    // z_0 (or x, lift folded in) -> [A_s z_0 + c_s for every control set s, W z_0 + b].
+    // J rounded up to whole vectors: the width of a control set's slot in the combined logits and of a step's slot in
+    // the Gibbs weights, so that whole-vector stores stay within a slot (the padding holds zero weights).
+    private readonly int slotWidth;
+
+    // z_0 (or x, lift folded in) -> [A_s z_0 + c_s for every control set s, W z_0 + b], each set in a slot of slotWidth.
     private readonly LseKernel<float> linear;
 
-    // Step k's correction (k >= 1): J pieces of kJ, h a_{k,j} . u_{i,l}; the read-out's: K N pieces of L J, h w_p . u_{i,l}.
-    private readonly LseKernel<float>?[] corrections;
-    private readonly LseKernel<float>? readoutCorrection;
+    // Step k's correction (k >= 1), added onto its logits: J pieces of k slots, h a_{k,j} . u_{i,l}; the read-out's:
+    // K N pieces (in whole vectors) of L slots, h w_p . u_{i,l}.
+    private readonly AccumulatingProduct<float>?[] corrections;
+    private readonly AccumulatingProduct<float>? readoutCorrection;
 
     /// <summary>
     /// Rounds <paramref name="flow"/> and the read-out (<paramref name="readoutWeights"/>, K N rows of m, head-major;
@@ -77,21 +78,29 @@ internal sealed partial class SinglePrecisionFlow
         int pieces = shape.Pieces;
         int sets = shape.ControlSets;
         int all = readoutBiases.Length;
-        int outputs = (sets * pieces) + all;
+        VectorWidth width = LseKernel<float>.PreferredWidth;
+        int lanes = width switch
+        {
+            VectorWidth.Bits512 => Vector512<float>.Count,
+            VectorWidth.Bits256 => Vector256<float>.Count,
+            _ => Vector128<float>.Count,
+        };
+        slotWidth = (pieces + lanes - 1) / lanes * lanes;
+        int readoutStart = sets * slotWidth;
+        int outputs = readoutStart + all;
         ReadOnlySpan<double> parameters = flow.Parameters;
 
-        // M (outputs x m) and its biases, in double.
+        // M (outputs x m) and its biases, in double; a slot's padding rows stay zero.
         var product = new double[outputs * m];
         var biases = new double[outputs];
         for (int set = 0; set < sets; set++)
         {
-            parameters.Slice(shape.KeysOffset(set), pieces * m).CopyTo(product.AsSpan(set * pieces * m));
-            parameters.Slice(shape.OffsetsOffset(set), pieces).CopyTo(biases.AsSpan(set * pieces));
+            parameters.Slice(shape.KeysOffset(set), pieces * m).CopyTo(product.AsSpan(set * slotWidth * m));
+            parameters.Slice(shape.OffsetsOffset(set), pieces).CopyTo(biases.AsSpan(set * slotWidth));
         }
 
-        readoutWeights[..(all * m)].CopyTo(product.AsSpan(sets * pieces * m));
-        readoutBiases.CopyTo(biases.AsSpan(sets * pieces));
-        VectorWidth width = LseKernel<float>.PreferredWidth;
+        readoutWeights[..(all * m)].CopyTo(product.AsSpan(readoutStart * m));
+        readoutBiases.CopyTo(biases.AsSpan(readoutStart));
         int inputs = m;
         if (shape.Lifted)
         {
@@ -119,29 +128,31 @@ internal sealed partial class SinglePrecisionFlow
         linear = new LseKernel<float>(Rounded(product, "combined weight"), Rounded(biases, "combined bias"), inputs, 1, width);
 
         double h = flow.StepSize;
-        corrections = new LseKernel<float>?[shape.Steps];
+        corrections = new AccumulatingProduct<float>?[shape.Steps];
         for (int step = 1; step < shape.Steps; step++)
         {
             ReadOnlySpan<double> keys = flow.Keys(step);
-            var weights = new double[pieces * step * pieces];
+            int earlier = step * slotWidth;
+            var weights = new double[slotWidth * earlier];
             for (int j = 0; j < pieces; j++)
             {
-                Products(keys.Slice(j * m, m), step, h, weights.AsSpan(j * step * pieces, step * pieces));
+                Products(keys.Slice(j * m, m), step, h, weights.AsSpan(j * earlier, earlier));
             }
 
-            corrections[step] = new LseKernel<float>(Rounded(weights, "flow correction"), new float[pieces], step * pieces, 1, width);
+            corrections[step] = new AccumulatingProduct<float>(Rounded(weights, "flow correction"), earlier, slotWidth, width);
         }
 
         if (shape.Steps > 0)
         {
-            int history = shape.Steps * pieces;
-            var weights = new double[all * history];
+            int history = shape.Steps * slotWidth;
+            int readoutWidth = (all + lanes - 1) / lanes * lanes;
+            var weights = new double[readoutWidth * history];
             for (int p = 0; p < all; p++)
             {
                 Products(readoutWeights.Slice(p * m, m), shape.Steps, h, weights.AsSpan(p * history, history));
             }
 
-            readoutCorrection = new LseKernel<float>(Rounded(weights, "read-out correction"), new float[all], history, 1, width);
+            readoutCorrection = new AccumulatingProduct<float>(Rounded(weights, "read-out correction"), history, readoutWidth, width);
         }
     }
 
@@ -183,80 +194,53 @@ internal sealed partial class SinglePrecisionFlow
         linear.BatchLogits(start, rows, logits);
     }
 
-    // A block of rows from their combined logits (rows of linear.Columns): step by step, each step's corrections for
-    // all rows in one product of the Gibbs weights so far, then each row's Gibbs weights; then the read-out's
-    // corrections in one product and each row's heads.
-    private void Finish(ReadOnlySpan<float> logits, int rows, double viscosity, Span<double> headScores)
+    // A block of rows from their combined logits (rows of linear.Columns, overwritten): step by step, each step's
+    // corrections added onto its logits for all rows in one product of the Gibbs weights so far, then every row's Gibbs
+    // weights; then the read-out's corrections added onto its logits in one product, and every row's heads.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void Finish(Span<float> logits, int rows, double viscosity, Span<double> headScores)
     {
         FlowShape shape = flow.Shape;
-        int pieces = shape.Pieces;
         int steps = shape.Steps;
-        int history = steps * pieces;
+        int history = steps * slotWidth;
         int lanes = linear.Lanes;
-        int all = heads * readoutPieces;
         int columns = linear.Columns;
-        int readoutStart = shape.ControlSets * pieces;
         Span<float> weights = AlignedBuffer<float>.Rent(ref weightScratch, (rows * history) + lanes);
-        Span<float> earlier = AlignedBuffer<float>.Rent(ref historyScratch, (rows * Math.Max(0, history - pieces)) + lanes);
-        Span<float> row = AlignedBuffer<float>.Rent(ref rowScratch, (2 * Math.Max(pieces, all)) + (2 * lanes));
-        Span<float> stepWeights = row[(Math.Max(pieces, all) + lanes)..];
-        int correctionColumns = readoutCorrection?.Columns ?? 0;
-        for (int step = 1; step < steps; step++)
+        Span<float> shared = shape.SharedControls ? AlignedBuffer<float>.Rent(ref sharedScratch, (rows * slotWidth) + lanes) : default;
+        Span<double> sums = AlignedBuffer<double>.Rent(ref sumScratch, rows * heads);
+        fixed (float* z = logits)
+        fixed (float* pi = weights)
+        fixed (float* work = shared)
+        fixed (double* scores = headScores)
+        fixed (double* s = sums)
         {
-            correctionColumns = Math.Max(correctionColumns, corrections[step]!.Columns);
-        }
-
-        Span<float> correction = AlignedBuffer<float>.Rent(ref correctionScratch, (rows * correctionColumns) + lanes);
-        for (int step = 0; step < steps; step++)
-        {
-            int set = shape.SharedControls ? 0 : step;
-            LseKernel<float>? kernel = corrections[step];
-            if (kernel is not null)
+            for (int step = 0; step < steps; step++)
             {
-                // The Gibbs weights of the steps before, rows back to back, are this step's correction's inputs.
-                int width = step * pieces;
-                for (int r = 0; r < rows; r++)
+                // A step's logits in place, or a copy of the shared controls' logits.
+                float* stepLogits = z + (step * slotWidth);
+                int stride = columns;
+                if (work != null)
                 {
-                    weights.Slice(r * history, width).CopyTo(earlier.Slice(r * width, width));
+                    stride = slotWidth;
+                    stepLogits = work;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        logits.Slice(r * columns, slotWidth).CopyTo(shared.Slice(r * slotWidth, slotWidth));
+                    }
                 }
 
-                kernel.BatchLogits(earlier[..(rows * width)], rows, correction);
+                corrections[step]?.Accumulate(pi, history, rows, stepLogits, stride);
+                linear.GibbsWeightsOfRows(stepLogits, stride, rows, shape.Pieces, flow.Viscosity, pi + (step * slotWidth), history);
             }
 
-            for (int r = 0; r < rows; r++)
-            {
-                ReadOnlySpan<float> stepLogits = logits[((r * columns) + (set * pieces))..];
-                if (kernel is not null)
-                {
-                    TensorPrimitives.Add(stepLogits[..pieces], correction.Slice(r * kernel.Columns, pieces), row);
-                    stepLogits = row;
-                }
-
-                linear.GibbsWeightsOfRow(stepLogits, pieces, flow.Viscosity, stepWeights);
-                stepWeights[..pieces].CopyTo(weights.Slice((r * history) + (step * pieces), pieces));
-            }
-        }
-
-        if (readoutCorrection is not null)
-        {
-            readoutCorrection.BatchLogits(weights[..(rows * history)], rows, correction);
-        }
-
-        Span<double> sums = AlignedBuffer<double>.Rent(ref sumScratch, heads);
-        for (int r = 0; r < rows; r++)
-        {
-            ReadOnlySpan<float> readout = logits[((r * columns) + readoutStart)..];
-            if (readoutCorrection is not null)
-            {
-                TensorPrimitives.Add(readout[..all], correction.Slice(r * readoutCorrection.Columns, all), row);
-                readout = row;
-            }
-
-            linear.HeadScoresOfRow(readout, heads, readoutPieces, viscosity, headScores.Slice(r * heads, heads), sums);
+            float* readout = z + (shape.ControlSets * slotWidth);
+            readoutCorrection?.Accumulate(pi, history, rows, readout, columns);
+            linear.HeadScoresOfRows(readout, columns, rows, heads, readoutPieces, viscosity, scores, s);
         }
     }
 
-    // destination[i L_J + l] = h a . u_{i,l} for steps i < count: a row against the values of the steps before.
+    // destination[i slot + l] = h a . u_{i,l} for steps i < count: a row against the values of the steps before (a
+    // slot's padding stays zero).
     private void Products(ReadOnlySpan<double> row, int count, double h, Span<double> destination)
     {
         int m = flow.Width;
@@ -266,7 +250,7 @@ internal sealed partial class SinglePrecisionFlow
             ReadOnlySpan<double> values = flow.Values(step);
             for (int l = 0; l < pieces; l++)
             {
-                destination[(step * pieces) + l] = h * TensorPrimitives.Dot(row, values.Slice(l * m, m));
+                destination[(step * slotWidth) + l] = h * TensorPrimitives.Dot(row, values.Slice(l * m, m));
             }
         }
     }

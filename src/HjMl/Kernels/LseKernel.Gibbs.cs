@@ -8,7 +8,7 @@ namespace HjMl.Kernels;
 internal sealed unsafe partial class LseKernel<T>
 {
     /// <summary>
-    /// The length of a logit buffer for <paramref name="rows"/> rows of <see cref="BatchLogits"/>: rows of
+    /// The length of a logit buffer for <paramref name="rows"/> rows of <see cref="BatchLogits(ReadOnlySpan{T}, int, Span{T})"/>: rows of
     /// <see cref="Columns"/> and one vector of slack for whole-vector tail loads.
     /// </summary>
     public int BatchLogitsLength(int rows) => (rows * Columns) + Lanes;
@@ -51,23 +51,81 @@ internal sealed unsafe partial class LseKernel<T>
     }
 
     /// <summary>
-    /// The Gibbs weights pi_j = exp((z_j - m) / eps) / S of one row of <paramref name="count"/> logits, m their maximum,
-    /// with the scoring kernel's exponentials (the operations of <see cref="ExplainRow(ReadOnlySpan{T}, Span{double}, double, Span{T}, Span{double})"/>).
-    /// <paramref name="logits"/> is read in whole vectors (at least <paramref name="count"/> rounded up to <see cref="Lanes"/>);
-    /// <paramref name="weights"/> is written in whole vectors (at least <paramref name="count"/> + <see cref="Lanes"/>).
-    /// At an eps so small that 1 / eps overflows, the weights share equally among the tied maxima. Allocates nothing.
+    /// Whether the logits of <paramref name="rows"/> rows of <see cref="BatchLogits(ReadOnlySpan{T}, int, Span{T})"/> are all
+    /// finite: one pass of x * 0 sums (NaN if any x is NaN or infinite), compiled optimised on first call, as the product is.
     /// </summary>
-    public void GibbsWeightsOfRow(ReadOnlySpan<T> logits, int count, double viscosity, Span<T> weights)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool AllFinite(ReadOnlySpan<T> logits, int rows)
     {
-        int whole = (count + Lanes - 1) / Lanes * Lanes;
-        if (logits.Length < whole || weights.Length < count + Lanes)
+        int count = rows * Columns;
+        if (logits.Length < count)
         {
-            throw new ArgumentException($"GibbsWeightsOfRow reads {whole} logits and writes {count + Lanes} weights; it has {logits.Length} and {weights.Length}.", nameof(weights));
+            throw new ArgumentException($"AllFinite reads {count} logits; it has {logits.Length}.", nameof(logits));
         }
 
         fixed (T* z = logits)
-        fixed (T* pi = weights)
         {
+            return VectorWidth switch
+            {
+                VectorWidth.Bits512 => AllFinite<Vector512<T>, Simd512<T>>(z, count),
+                VectorWidth.Bits256 => AllFinite<Vector256<T>, Simd256<T>>(z, count),
+                _ => AllFinite<Vector128<T>, Simd128<T>>(z, count),
+            };
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BatchLogits(ReadOnlySpan{T}, int, Span{T})"/> of raw rows, each standardised on the way as
+    /// (x - mean) * inverse scale (the operations, in float, of TensorPrimitives.Subtract then Multiply, so the same bits)
+    /// into <paramref name="standardised"/> (rows of d) block by block while the product reads them, instead of in a pass
+    /// of its own. Every row goes through the blocked product, also one alone, which sums in the same order as the
+    /// one-row product. On the calling thread; allocates nothing.
+    /// </summary>
+    public void BatchLogits(ReadOnlySpan<T> raw, ReadOnlySpan<T> means, ReadOnlySpan<T> inverseScales, int rows, Span<T> standardised, Span<T> logits)
+    {
+        int length = rows * Dimension;
+        if (raw.Length < length || standardised.Length < length || means.Length < Dimension || inverseScales.Length < Dimension || logits.Length < BatchLogitsLength(rows))
+        {
+            throw new ArgumentException($"BatchLogits needs {length} raw and standardised values, {Dimension} means and scales and {BatchLogitsLength(rows)} logits; it has {raw.Length}, {standardised.Length}, {means.Length}, {inverseScales.Length} and {logits.Length}.", nameof(logits));
+        }
+
+        fixed (T* source = raw)
+        fixed (T* mean = means)
+        fixed (T* scale = inverseScales)
+        fixed (T* x = standardised)
+        fixed (T* z = logits)
+        {
+            var standardisation = new Standardisation(source, mean, scale, Dimension);
+            switch (VectorWidth)
+            {
+                case VectorWidth.Bits512:
+                    Logits<Vector512<T>, Simd512<T>>(x, rows, z, standardisation);
+                    break;
+                case VectorWidth.Bits256:
+                    Logits<Vector256<T>, Simd256<T>>(x, rows, z, standardisation);
+                    break;
+                default:
+                    Logits<Vector128<T>, Simd128<T>>(x, rows, z, standardisation);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The Gibbs weights pi_j = exp((z_j - m) / eps) / S, m the maximum, of each of <paramref name="rows"/> rows, with the
+    /// scoring kernel's exponentials and its sum S (the operations of ExplainRow): row r's <paramref name="count"/> logits from
+    /// <paramref name="logits"/> + r <paramref name="logitStride"/> (read in whole vectors), its weights to
+    /// <paramref name="weights"/> + r <paramref name="weightStride"/> (written in whole vectors: <paramref name="count"/>
+    /// rounded up to <see cref="Lanes"/>, zero past <paramref name="count"/>). The same operations row by row, so the same
+    /// bits as one row at a time. At an eps so small that 1 / eps overflows, the weights share equally among the tied
+    /// maxima. Allocates nothing.
+    /// </summary>
+    public void GibbsWeightsOfRows(T* logits, int logitStride, int rows, int count, double viscosity, T* weights, int weightStride)
+    {
+        for (int row = 0; row < rows; row++)
+        {
+            T* z = logits + ((long)row * logitStride);
+            T* pi = weights + ((long)row * weightStride);
             switch (VectorWidth)
             {
                 case VectorWidth.Bits512:
@@ -84,34 +142,30 @@ internal sealed unsafe partial class LseKernel<T>
     }
 
     /// <summary>
-    /// Every head's f_k = m_k + eps log sum_j exp((z_kj - m_k) / eps) of one row whose <paramref name="heads"/> heads of
-    /// <paramref name="pieces"/> logits lie back to back in <paramref name="logits"/> (read in whole vectors: one vector of
-    /// slack after the last), with the scoring kernel's operations (ScoreRows): the maximum and the shifted exponentials'
-    /// sum in T, the logarithm and the sum f in double. <paramref name="sums"/> is scratch of at least K. Allocates nothing.
+    /// Every head's f_k = m_k + eps log sum_j exp((z_kj - m_k) / eps) of each of <paramref name="rows"/> rows whose
+    /// <paramref name="heads"/> heads of <paramref name="pieces"/> logits lie back to back, with the scoring kernel's
+    /// operations (ScoreRows: the maximum and the shifted exponentials' sum in T, the logarithm and f in double): row r's
+    /// heads from <paramref name="logits"/> + r <paramref name="logitStride"/> (read in whole vectors: one vector of slack
+    /// after the last row), its K scores to
+    /// <paramref name="headScores"/> + r K. Every maximum and sum first, then the logarithms of all rows vectorised at
+    /// once; each value is the same function of its row wherever the row sits, so the same bits as one row at a time.
+    /// <paramref name="sums"/> is scratch of at least <paramref name="rows"/> K. Allocates nothing.
     /// </summary>
-    public void HeadScoresOfRow(ReadOnlySpan<T> logits, int heads, int pieces, double viscosity, Span<double> headScores, Span<double> sums)
+    public void HeadScoresOfRows(T* logits, int logitStride, int rows, int heads, int pieces, double viscosity, double* headScores, double* sums)
     {
-        if (logits.Length < (heads * pieces) + Lanes || headScores.Length < heads || sums.Length < heads)
+        // A head in the narrowest vector that holds it: a wider one only adds empty lanes to every reduction.
+        VectorWidth width = pieces <= Vector128<T>.Count ? VectorWidth.Bits128 : pieces <= Vector256<T>.Count && VectorWidth == VectorWidth.Bits512 ? VectorWidth.Bits256 : VectorWidth;
+        switch (width)
         {
-            throw new ArgumentException($"HeadScoresOfRow reads {(heads * pieces) + Lanes} logits and writes {heads} scores; it has {logits.Length} logits, {headScores.Length} scores and {sums.Length} sums.", nameof(logits));
-        }
-
-        fixed (T* z = logits)
-        fixed (double* scores = headScores)
-        fixed (double* s = sums)
-        {
-            switch (VectorWidth)
-            {
-                case VectorWidth.Bits512:
-                    HeadScoresOfRow<Vector512<T>, Simd512<T>>(z, heads, pieces, viscosity, scores, s);
-                    break;
-                case VectorWidth.Bits256:
-                    HeadScoresOfRow<Vector256<T>, Simd256<T>>(z, heads, pieces, viscosity, scores, s);
-                    break;
-                default:
-                    HeadScoresOfRow<Vector128<T>, Simd128<T>>(z, heads, pieces, viscosity, scores, s);
-                    break;
-            }
+            case VectorWidth.Bits512:
+                HeadScoresOfRows<Vector512<T>, Simd512<T>>(logits, logitStride, rows, heads, pieces, viscosity, headScores, sums);
+                break;
+            case VectorWidth.Bits256:
+                HeadScoresOfRows<Vector256<T>, Simd256<T>>(logits, logitStride, rows, heads, pieces, viscosity, headScores, sums);
+                break;
+            default:
+                HeadScoresOfRows<Vector128<T>, Simd128<T>>(logits, logitStride, rows, heads, pieces, viscosity, headScores, sums);
+                break;
         }
     }
 
@@ -125,10 +179,17 @@ internal sealed unsafe partial class LseKernel<T>
         if (!(viscosity > 0 && T.IsFinite(scaling)))
         {
             _ = TiedWeights(z, count, maximum, pi);
+
+            // The rest of the last vector too, as the smooth path writes it: the next products read whole vectors.
+            for (int j = count; j % TSimd.Count != 0; j++)
+            {
+                pi[j] = T.Zero;
+            }
+
             return;
         }
 
-        double sum = ShiftedExponentials<TVector, TSimd>(z, count, maximum, scaling, pi, out _);
+        double sum = StoredExponentialSum<TVector, TSimd>(z, count, maximum, scaling, pi);
 
         // pi_j = e_j (1 / S): one division per row, within an ulp of dividing each weight.
         TVector scale = TSimd.Broadcast(T.CreateTruncating(1 / sum));
@@ -138,24 +199,75 @@ internal sealed unsafe partial class LseKernel<T>
         }
     }
 
+    // count is a whole number of vectors (rows of Columns).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void HeadScoresOfRow<TVector, TSimd>(T* logits, int heads, int pieces, double viscosity, double* headScores, double* sums)
+    private static bool AllFinite<TVector, TSimd>(T* z, int count)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector zero = TSimd.Broadcast(T.Zero);
+        TVector sum = zero;
+        for (int j = 0; j < count; j += TSimd.Count)
+        {
+            sum = TSimd.MultiplyAdd(TSimd.Load(z + j), zero, sum);
+        }
+
+        return T.IsFinite(T.CreateTruncating(TSimd.SumAcross(sum)));
+    }
+
+    // ShiftedExponentialSum's S (the same operations in the same order, so the same bits) that also stores each
+    // e_j = exp((z_j - m) scale) to destination in whole vectors, 0 past count: ShiftedExponentials without the
+    // entropy's weighted sum, which the flow's weights do not read.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double StoredExponentialSum<TVector, TSimd>(T* z, int count, T maximum, T scaling, T* destination)
+        where TVector : unmanaged
+        where TSimd : struct, ISimd<T, TVector>
+    {
+        TVector shift = TSimd.Broadcast(maximum);
+        TVector scale = TSimd.Broadcast(scaling);
+        TVector sum = TSimd.Broadcast(T.Zero);
+        int j = 0;
+        for (; j <= count - TSimd.Count; j += TSimd.Count)
+        {
+            TVector exponential = TSimd.ScaledExponential(TSimd.Multiply(TSimd.Subtract(TSimd.Load(z + j), shift), scale));
+            sum = TSimd.Add(sum, exponential);
+            TSimd.Store(exponential, destination + j);
+        }
+
+        if (j < count)
+        {
+            TVector tail = TSimd.FirstLanes(TSimd.Load(z + j), count - j, T.NegativeInfinity);
+            TVector exponential = TSimd.ScaledExponential(TSimd.Multiply(TSimd.Subtract(tail, shift), scale));
+            sum = TSimd.Add(sum, exponential);
+            TSimd.Store(exponential, destination + j);
+        }
+
+        return TSimd.SumAcross(sum);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void HeadScoresOfRows<TVector, TSimd>(T* logits, int logitStride, int rows, int heads, int pieces, double viscosity, double* headScores, double* sums)
         where TVector : unmanaged
         where TSimd : struct, ISimd<T, TVector>
     {
         T scaling = T.CreateTruncating(TSimd.ExponentialScale / viscosity);
         bool smooth = viscosity > 0 && T.IsFinite(scaling);
-        for (int head = 0; head < heads; head++)
+        for (int row = 0; row < rows; row++)
         {
-            T* z = logits + (head * pieces);
-            T maximum = Maximum<TVector, TSimd>(z, pieces);
-            headScores[head] = double.CreateTruncating(maximum);
-            sums[head] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, pieces, maximum, scaling) : 1.0;
+            T* rowLogits = logits + ((long)row * logitStride);
+            for (int head = 0; head < heads; head++)
+            {
+                T* z = rowLogits + (head * pieces);
+                T maximum = Maximum<TVector, TSimd>(z, pieces);
+                int index = (row * heads) + head;
+                headScores[index] = double.CreateTruncating(maximum);
+                sums[index] = smooth ? ShiftedExponentialSum<TVector, TSimd>(z, pieces, maximum, scaling) : 1.0;
+            }
         }
 
         if (smooth)
         {
-            AddScaledLogarithms(headScores, sums, heads, viscosity);
+            AddScaledLogarithms(headScores, sums, rows * heads, viscosity);
         }
     }
 
