@@ -31,6 +31,12 @@ public sealed record TrainingResult(HopfColeModel Model, IReadOnlyList<TrainingP
 
     /// <summary>The patience early stopping used (what <see cref="HopfColeTrainerOptions.Patience"/> = 0 resolved to); 0 on a result that did not record it.</summary>
     public int Patience { get; init; }
+
+    /// <summary>
+    /// Adam's learning rate (what <see cref="HopfColeTrainerOptions.LearningRate"/> = 0 resolved to); 0 when L-BFGS trained
+    /// or on a result that did not record it.
+    /// </summary>
+    public double LearningRate { get; init; }
 }
 
 /// <summary>
@@ -107,13 +113,16 @@ public sealed class HopfColeTrainer
         // read-out passes, and every line-search trial pays one), mini-batch Adam beyond.
         EmbeddingShape? embedding = FlowSetup.Embedding(options, train);
         bool lbfgs = options.Optimizer == Optimizer.Lbfgs
-            || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads, embedding) * (options.Depth + 1) <= AutomaticLbfgsLimit);
-        // Automatic patience: shorter for an embedding under Adam (HopfColeTrainerOptions.Patience).
+            || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads, embedding) * (options.Depth + 1) <= AutomaticLbfgsLimit
+                && (options.BatchSize == 0 || train.Rows <= AutomaticLbfgsBatches * options.BatchSize));
+        // Automatic patience: shorter for an embedding under Adam (HopfColeTrainerOptions.Patience); Automatic learning
+        // rate from the batches an epoch (HopfColeTrainerOptions.LearningRate).
         options = options with
         {
             Patience = options.Patience != 0 ? options.Patience
                 : embedding is not null && !lbfgs ? HopfColeTrainerOptions.AutomaticEmbeddedPatience
                 : HopfColeTrainerOptions.AutomaticPatience,
+            LearningRate = options.LearningRate != 0 ? options.LearningRate : AutomaticLearningRate(train.Rows, options.BatchSize),
         };
         int rowsAtOnce = Math.Max(lbfgs || options.BatchSize == 0 ? train.Rows : Math.Min(options.BatchSize, train.Rows), validation?.Rows ?? 0);
         FlowSetup? flow = options.Depth > 0 || embedding is not null ? FlowSetup.Create(options, d, train, rowsAtOnce, random, embedding) : null;
@@ -165,7 +174,7 @@ public sealed class HopfColeTrainer
         GibbsFlow? trained = objective.Flow(best);
         var model = new HopfColeModel(options.Kind, layer, scaling, data.FeatureNames, labels.Classes, labels.Mean, labels.Scale, supportRows, TimeFor(options, readoutDimension), flow: trained);
         model = model.WithCoverageRadius(CoverageCalibration.Radius(model, train, trained, threads));
-        return new TrainingResult(model, run.History, run.BestEpoch, validationLoss, validationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam, Patience = options.Patience };
+        return new TrainingResult(model, run.History, run.BestEpoch, validationLoss, validationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam, Patience = options.Patience, LearningRate = lbfgs ? 0 : options.LearningRate };
     }
 
     /// <summary>
@@ -219,6 +228,29 @@ public sealed class HopfColeTrainer
     /// second per iteration on two cores), and mini-batch Adam beyond, where one pass of many small steps learns faster.
     /// </summary>
     public const long AutomaticLbfgsLimit = 50_000_000;
+
+    /// <summary>
+    /// <see cref="Optimizer.Automatic"/> picks L-BFGS only while the training rows fill at most this many mini-batches of
+    /// <see cref="HopfColeTrainerOptions.BatchSize"/>: with more, an epoch of Adam takes enough noisy steps to generalise
+    /// better than L-BFGS's full-batch optimum (docs/accuracy-experiments.md).
+    /// </summary>
+    public const int AutomaticLbfgsBatches = 2;
+
+    /// <summary>
+    /// The learning rate <see cref="HopfColeTrainerOptions.LearningRate"/> = 0 gives Adam on <paramref name="trainingRows"/>
+    /// rows in mini-batches of <paramref name="batchSize"/> (0: one full batch): reach / B for B batches an epoch, within
+    /// [<see cref="HopfColeTrainerOptions.AutomaticLearningRateFloor"/>, <see cref="HopfColeTrainerOptions.AutomaticLearningRateCeiling"/>],
+    /// with reach <see cref="HopfColeTrainerOptions.AutomaticLearningRateReach"/>: Adam moves a parameter by about the
+    /// learning rate a step, so an epoch's B steps reach at least that far however few rows there are.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A count is negative, or there are no rows.</exception>
+    public static double AutomaticLearningRate(int trainingRows, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trainingRows);
+        ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
+        int batches = batchSize == 0 ? 1 : (int)(((long)trainingRows + batchSize - 1) / batchSize);
+        return Math.Clamp(HopfColeTrainerOptions.AutomaticLearningRateReach / batches, HopfColeTrainerOptions.AutomaticLearningRateFloor, HopfColeTrainerOptions.AutomaticLearningRateCeiling);
+    }
 
     // The parameter count (read-out W and b on the flow's width, the flow's controls, log eps), which Automatic weighs
     // against the rows; a flow's pass also costs about L + 1 read-out passes, which the caller multiplies in.
