@@ -39,12 +39,12 @@ public enum SupportInitialisation
 public enum Optimizer
 {
     /// <summary>
-    /// L-BFGS while the training rows fill at most <see cref="HopfColeTrainer.AutomaticLbfgsBatches"/> mini-batches (or
-    /// <see cref="HopfColeTrainerOptions.BatchSize"/> is 0) and rows x parameters (times L + 1 with a flow) stays within
-    /// <see cref="HopfColeTrainer.AutomaticLbfgsLimit"/>; mini-batch Adam otherwise. On more rows Adam's noisy steps and
-    /// early stopping generalise better than L-BFGS's full-batch optimum (docs/accuracy-experiments.md: digits 0.9801 ->
-    /// 0.9840 and breast_cancer 0.9732 -> 0.9771, means over three split seeds); on one or two batches an epoch Adam takes
-    /// too few steps (iris 0.9518 -> 0.93).
+    /// L-BFGS while an Adam run would take fewer than <see cref="HopfColeTrainer.AutomaticAdamSteps"/> steps
+    /// (<see cref="HopfColeTrainerOptions.MaximumEpochs"/> x mini-batches an epoch; or <see cref="HopfColeTrainerOptions.BatchSize"/>
+    /// is 0) and rows x parameters (times L + 1 with a flow) stays within <see cref="HopfColeTrainer.AutomaticLbfgsLimit"/>;
+    /// mini-batch Adam otherwise. With enough steps Adam's noise and early stopping generalise better than L-BFGS's
+    /// full-batch optimum (docs/accuracy-experiments.md: digits 0.9801 -> 0.9832 and breast_cancer 0.9732 -> 0.9765,
+    /// means over three split seeds); with few, Adam does not get far (iris, 100 steps: 0.9518 -> 0.93).
     /// </summary>
     Automatic,
 

@@ -44,17 +44,19 @@ public class AutomaticTrainingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => HopfColeTrainer.AutomaticLearningRate(10, -1));
     }
 
-    // breast_cancer: 569 rows, 513 after the 10% validation split; iris: 135.
+    // breast_cancer: 569 rows, 513 after the 10% validation split (5 mini-batches of 128); iris: 135 (2).
     [Theory]
-    [InlineData("breast_cancer", 128, Optimizer.Adam)]
-    [InlineData("breast_cancer", 256, Optimizer.Adam)]
-    [InlineData("breast_cancer", 257, Optimizer.Lbfgs)]
-    [InlineData("breast_cancer", 0, Optimizer.Lbfgs)]
-    [InlineData("iris", 128, Optimizer.Lbfgs)]
-    public void AutomaticOptimizerTrainsByLbfgsOnAtMostTwoMiniBatchesOfRowsAndByAdamBeyond(string data, int batchSize, Optimizer expected)
+    [InlineData("breast_cancer", 128, 100, Optimizer.Adam)]
+    [InlineData("breast_cancer", 128, 60, Optimizer.Adam)]
+    [InlineData("breast_cancer", 128, 59, Optimizer.Lbfgs)]
+    [InlineData("breast_cancer", 512, 100, Optimizer.Lbfgs)]
+    [InlineData("breast_cancer", 0, 100, Optimizer.Lbfgs)]
+    [InlineData("iris", 128, 100, Optimizer.Lbfgs)]
+    [InlineData("iris", 64, 100, Optimizer.Adam)]
+    public void AutomaticOptimizerTrainsByLbfgsBelowThreeHundredAdamStepsAndByAdamFromThere(string data, int batchSize, int epochs, Optimizer expected)
     {
         Dataset rows = data == "iris" ? Iris : BreastCancer;
-        HopfColeTrainerOptions options = Binary with { Kind = data == "iris" ? ModelKind.MulticlassClassification : ModelKind.BinaryClassification, BatchSize = batchSize };
+        HopfColeTrainerOptions options = Binary with { Kind = data == "iris" ? ModelKind.MulticlassClassification : ModelKind.BinaryClassification, BatchSize = batchSize, MaximumEpochs = epochs };
         TrainingResult result = new HopfColeTrainer(options).Train(rows);
         Assert.Equal(expected, result.Optimizer);
         int trainingRows = rows.Rows - result.ValidationRows.Count;
