@@ -49,7 +49,7 @@ public abstract class HopfColeTrainingOptions
     public SupportInitialisation Initialization { get; set; } = EngineDefaults.Initialisation;
 
     /// <summary>
-    /// The optimiser. Automatic (the default) is L-BFGS while Adam would take fewer than 300 steps (epochs x mini-batches)
+    /// The optimiser. Automatic (the default) is L-BFGS while Adam would take fewer than 400 steps (epochs x mini-batches)
     /// and rows x parameters stays small, mini-batch Adam otherwise (<see cref="Optimizer.Automatic"/>).
     /// </summary>
     public Optimizer Optimizer { get; set; } = EngineDefaults.Optimizer;

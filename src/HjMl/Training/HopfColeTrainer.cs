@@ -234,9 +234,10 @@ public sealed class HopfColeTrainer
     /// <see cref="HopfColeTrainerOptions.MaximumEpochs"/> epochs of <see cref="HopfColeTrainerOptions.BatchSize"/> rows takes
     /// at least this many steps: then Adam's noisy steps and early stopping generalise better than L-BFGS's full-batch
     /// optimum, and with fewer they do not get far (docs/accuracy-experiments.md: 1,100 steps on digits and 400 on
-    /// breast_cancer gained, 100 on iris lost). At the default 100 epochs: from 3 mini-batches of rows.
+    /// breast_cancer gained; 100 on iris and 300 on the plug-in sample's circle lost). At the default 100 epochs: from 4
+    /// mini-batches of rows.
     /// </summary>
-    public const int AutomaticAdamSteps = 300;
+    public const int AutomaticAdamSteps = 400;
 
     /// <summary>
     /// The learning rate <see cref="HopfColeTrainerOptions.LearningRate"/> = 0 gives Adam on <paramref name="trainingRows"/>
