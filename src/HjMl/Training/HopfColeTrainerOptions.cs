@@ -43,8 +43,8 @@ public enum Optimizer
     /// (<see cref="HopfColeTrainerOptions.MaximumEpochs"/> x mini-batches an epoch; or <see cref="HopfColeTrainerOptions.BatchSize"/>
     /// is 0) and rows x parameters (times L + 1 with a flow) stays within <see cref="HopfColeTrainer.AutomaticLbfgsLimit"/>;
     /// mini-batch Adam otherwise. With enough steps Adam's noise and early stopping generalise better than L-BFGS's
-    /// full-batch optimum (docs/accuracy-experiments.md: digits 0.9801 -> 0.9832 and breast_cancer 0.9732 -> 0.9765,
-    /// means over three split seeds); with few, Adam does not get far (iris, 100 steps: 0.9518 -> 0.93; a 2-D circle of
+    /// full-batch optimum (docs/accuracy-experiments.md: digits 0.9801 -> 0.9836 and breast_cancer 0.9730 -> 0.9753,
+    /// means over five split seeds); with few, Adam does not get far (iris, 100 steps: 0.9518 -> 0.93; a 2-D circle of
     /// 270 rows, 300 steps: 0.96 -> 0.93).
     /// </summary>
     Automatic,
