@@ -110,7 +110,7 @@ public sealed class HopfColeTrainer
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
         bool learnViscosity = options.ViscosityMode == ViscosityMode.Learned;
         // Automatic: full-batch L-BFGS while rows x parameters x (L + 1) stays small (a flow's pass costs about L + 1
-        // read-out passes, and every line-search trial pays one), mini-batch Adam beyond.
+        // read-out passes, and every line-search trial pays one) and Adam would take few steps, mini-batch Adam otherwise.
         EmbeddingShape? embedding = FlowSetup.Embedding(options, train);
         bool lbfgs = options.Optimizer == Optimizer.Lbfgs
             || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads, embedding) * (options.Depth + 1) <= AutomaticLbfgsLimit
