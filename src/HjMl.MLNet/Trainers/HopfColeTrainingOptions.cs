@@ -48,13 +48,19 @@ public abstract class HopfColeTrainingOptions
     /// <summary>Where the support points start (ML.NET's spelling; the engine's option is <c>Initialisation</c>).</summary>
     public SupportInitialisation Initialization { get; set; } = EngineDefaults.Initialisation;
 
-    /// <summary>The optimiser.</summary>
+    /// <summary>
+    /// The optimiser. Automatic (the default) is L-BFGS while Adam would take fewer than 400 steps (epochs x mini-batches)
+    /// and rows x parameters stays small, mini-batch Adam otherwise (<see cref="Optimizer.Automatic"/>).
+    /// </summary>
     public Optimizer Optimizer { get; set; } = EngineDefaults.Optimizer;
 
     /// <summary>Adam's mini-batch size; 0 for full batch.</summary>
     public int BatchSize { get; set; } = EngineDefaults.BatchSize;
 
-    /// <summary>Adam's learning rate.</summary>
+    /// <summary>
+    /// Adam's learning rate; 0 (the default) is Automatic: 0.001 when an epoch has at least 50 mini-batches, on fewer
+    /// 0.05 / batches, up to 0.01 (<see cref="HopfColeTrainerOptions.LearningRate"/>). Runs that L-BFGS trains do not read it.
+    /// </summary>
     public double LearningRate { get; set; } = EngineDefaults.LearningRate;
 
     /// <summary>Epochs; 0 keeps the Hopf–Cole construction on training rows untrained.</summary>

@@ -49,7 +49,7 @@ internal sealed class TrainingLog : IProgress<TrainingProgress>
     public void End(TrainingResult result, HopfColeTrainerOptions options)
     {
         string chosen = options.Optimizer == Optimizer.Automatic
-            ? Text($"chosen by Optimizer.Automatic: L-BFGS while rows x parameters x (depth + 1) <= {HopfColeTrainer.AutomaticLbfgsLimit:G3}, mini-batch Adam beyond")
+            ? Text($"chosen by Optimizer.Automatic: L-BFGS while Adam would take fewer than {HopfColeTrainer.AutomaticAdamSteps} steps and rows x parameters x (depth + 1) <= {HopfColeTrainer.AutomaticLbfgsLimit:G3}, mini-batch Adam otherwise")
             : "as Options.Optimizer asked";
         channel.Info(MessageSensitivity.None, Text($"Optimizer: {(result.Optimizer == Optimizer.Lbfgs ? "L-BFGS" : "Adam")} ({chosen})."));
         string kept = double.IsNaN(result.ValidationMetric)

@@ -48,6 +48,7 @@ internal static class FlowModels
             Seed = 2,
             MaximumEpochs = 60,
             Optimizer = Optimizer.Adam, // the mini-batch models these explanation tests were written on
+            LearningRate = 0.001, // and their learning rate, from before LearningRate Automatic
             MaximumDegreeOfParallelism = 2,
         };
         return (new HopfColeTrainer(options).Fit(data.Subset(order[test..])), data.Subset(order[..test]));

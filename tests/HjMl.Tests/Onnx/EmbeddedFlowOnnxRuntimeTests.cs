@@ -157,6 +157,7 @@ public sealed class EmbeddedFlowOnnxRuntimeTests(OnnxRuntimeFixture runtime, ITe
             EmbeddingWidth = 8,
             MaximumEpochs = 8,
             Optimizer = Optimizer.Adam,
+            LearningRate = 0.001,
             Seed = 7,
             MaximumDegreeOfParallelism = 1,
         };
