@@ -223,7 +223,8 @@ public sealed record HopfColeTrainerOptions
     /// (<see cref="HopfColeTrainer.CanPoolMembers"/>). A classifier's pooled head scores act as a soft vote of the members;
     /// a regressor's output f_0 - f_1 is then not the members' mean (docs/accuracy-experiments.md: it lowered R^2 on diabetes).
     /// The training result's history, best epoch and stop reason are the first member's; its validation loss and metric
-    /// are the pooled model's.
+    /// are the pooled model's. Under Adam the members train at the same time, each on a share of
+    /// <see cref="MaximumDegreeOfParallelism"/>, and each is the model its seed alone would give.
     /// </summary>
     public int EnsembleMembers { get; init; }
 

@@ -127,7 +127,8 @@ internal sealed class TrainingBlock
     /// <summary>The local row that came from row <paramref name="sourceRow"/> of the caller's data.</summary>
     public int LocalIndexOf(int sourceRow)
     {
-        localIndex ??= SourceRows.Take(Rows).Select((source, local) => (source, local)).ToDictionary(pair => pair.source, pair => pair.local);
-        return localIndex[sourceRow];
+        // Built once on first use; concurrent members (HopfColeTrainer) may ask at once, and both get the same map.
+        Dictionary<int, int> index = LazyInitializer.EnsureInitialized(ref localIndex, () => SourceRows.Take(Rows).Select((source, local) => (source, local)).ToDictionary(pair => pair.source, pair => pair.local));
+        return index[sourceRow];
     }
 }

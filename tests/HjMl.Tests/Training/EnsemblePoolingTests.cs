@@ -64,6 +64,24 @@ public class EnsemblePoolingTests
     }
 
     [Fact]
+    public void MembersTrainedAtOnceUnderAdamPoolTheSingleRunsOfTheirSeedsOnAnyThreadCount()
+    {
+        // Adam's members train concurrently on a share of the threads each; the first must still be the single run.
+        HopfColeTrainerOptions adam = Multiclass with { Optimizer = Optimizer.Adam, BatchSize = 32 };
+        HopfColeModel single = new HopfColeTrainer(adam with { EnsembleMembers = 1 }).Fit(Iris);
+        HopfColeModel pooled = new HopfColeTrainer(adam with { EnsembleMembers = 3 }).Fit(Iris);
+        HopfColeModel onOneThread = new HopfColeTrainer(adam with { EnsembleMembers = 3, MaximumDegreeOfParallelism = 1 }).Fit(Iris);
+        for (int head = 0; head < 3; head++)
+        {
+            Assert.Equal(single.Layer.HeadWeights(head).ToArray(), pooled.Layer.HeadWeights(head)[..single.Layer.HeadWeights(head).Length].ToArray());
+        }
+
+        Assert.Equal(onOneThread.Layer.Weights.ToArray(), pooled.Layer.Weights.ToArray());
+        Assert.Equal(onOneThread.Layer.Biases.ToArray(), pooled.Layer.Biases.ToArray());
+        Assert.Equal(onOneThread.SupportRows, pooled.SupportRows);
+    }
+
+    [Fact]
     public void MembersPoolOnlyWhereThePoolingIsExact()
     {
         Assert.True(HopfColeTrainer.CanPoolMembers(Multiclass));
