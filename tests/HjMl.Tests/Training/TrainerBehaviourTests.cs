@@ -77,6 +77,24 @@ public class TrainerBehaviourTests
     }
 
     [Fact]
+    public void CancellationOfPooledMembersTrainingAtOnceThrowsOperationCanceledNotAnAggregate()
+    {
+        // Adam's three members train concurrently: a cancellation during the first one's run ends all of them, and the
+        // caller sees the cancellation itself, as from a single run.
+        using var cancellation = new CancellationTokenSource();
+        var progress = new Collect([], report =>
+        {
+            if (report.Epoch == 2)
+            {
+                cancellation.Cancel();
+            }
+        });
+        HopfColeTrainerOptions options = Binary with { Optimizer = Optimizer.Adam, BatchSize = 32, EnsembleMembers = 3, MaximumEpochs = 200, Patience = 200 };
+        Exception thrown = Assert.ThrowsAny<OperationCanceledException>(() => new HopfColeTrainer(options).Fit(BreastCancer, progress: progress, cancellation: cancellation.Token));
+        Assert.IsNotType<AggregateException>(thrown.InnerException);
+    }
+
+    [Fact]
     public void LearnedViscosityMovesAndAnnealedViscosityEndsAtItsTarget()
     {
         HopfColeModel learned = new HopfColeTrainer(Binary with { ViscosityMode = ViscosityMode.Learned, Viscosity = 3, ValidationFraction = 0 }).Fit(BreastCancer);
