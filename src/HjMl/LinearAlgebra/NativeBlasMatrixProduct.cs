@@ -20,10 +20,12 @@ namespace HjMl.LinearAlgebra;
 /// than float and double, and k = 0. Everything else pins the spans and makes one native call, without allocating.
 /// </para>
 /// <para>
-/// Threads: HjMl leaves the library's own threading alone. MKL uses as many threads as MKL_NUM_THREADS /
-/// OMP_NUM_THREADS allow (by default one per physical core) and its threading layer follows MKL_THREADING_LAYER;
-/// OpenBLAS follows OPENBLAS_NUM_THREADS. Training already runs chunks of rows on the .NET thread pool, so on a busy
-/// machine MKL_NUM_THREADS=1 or OPENBLAS_NUM_THREADS=1 avoids two thread pools competing for the same cores.
+/// Threads: MKL uses as many threads as MKL_NUM_THREADS / OMP_NUM_THREADS allow (by default one per physical core) for
+/// products of at least <see cref="MklPolicy.ThreadedProductWork"/> multiply-adds and one below, and its threading layer
+/// follows MKL_THREADING_LAYER. OpenBLAS runs one thread per product unless OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or
+/// OMP_NUM_THREADS says otherwise (<see cref="OpenBlasPolicy"/>): HjMl calls it from several threads at once, which its
+/// own shared thread pool serialises. Training already runs chunks of rows on several threads, so on a busy machine
+/// MKL_NUM_THREADS=1 avoids two thread pools competing for the same cores.
 /// </para>
 /// <para>
 /// MKL's single dynamic library can be switched to 64-bit integers (MKL_INTERFACE_LAYER=ILP64); HjMl passes 32-bit
@@ -247,6 +249,10 @@ public sealed unsafe class NativeBlasMatrixProduct : IMatrixProduct
             if (library == BlasLibrary.Mkl)
             {
                 MklPolicy.RequestReproducibility(handle);
+            }
+            else
+            {
+                OpenBlasPolicy.RequestSingleThread(handle);
             }
 
             string path = LoadedFile(singleProduct) ?? fileName;

@@ -146,6 +146,23 @@ public class MatrixProductSelectionTests
     }
 
     [Fact]
+    public void OpenBlasRunsOneThreadAProductUnlessTheEnvironmentSaysOtherwise()
+    {
+        // HjMl calls OpenBLAS from several threads at once; OpenBLAS's own pool made adult's training 8x slower.
+        if (!NativeBlasMatrixProduct.TryLoad(BlasLibrary.OpenBlas, out NativeBlasMatrixProduct? provider))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("HJML_REQUIRE_BLAS") == "1", "OpenBLAS did not load but HJML_REQUIRE_BLAS=1");
+            return;
+        }
+
+        bool chosen = new[] { "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS" }.Any(name => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)));
+        if (!chosen)
+        {
+            Assert.Equal(1, provider.MaximumThreads);
+        }
+    }
+
+    [Fact]
     public void LoadedProvidersReportTheirLibrary()
     {
         foreach (NativeBlasMatrixProduct provider in MatrixProducts.Loadable().OfType<NativeBlasMatrixProduct>())
