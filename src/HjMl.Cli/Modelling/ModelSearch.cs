@@ -81,7 +81,9 @@ internal static class ModelSearch
                         break;
                     }
 
-                    HopfColeTrainerOptions options = candidate with { MaximumEpochs = epochs };
+                    // The optimiser the full run of this candidate would take: Automatic resolves by the epochs too, and a
+                    // short rung would otherwise judge a candidate by L-BFGS that the full run trains by Adam.
+                    HopfColeTrainerOptions options = candidate with { MaximumEpochs = epochs, Optimizer = HopfColeTrainer.ResolvedOptimizer(candidate, trained) };
                     SearchTrialResult? result = Trial(trained, scored, options, trials.Count + 1, rung, left, cancellation);
                     if (result is null)
                     {

@@ -108,12 +108,8 @@ public sealed class HopfColeTrainer
         int heads = options.Kind == ModelKind.MulticlassClassification ? labels.Classes.Length : 2;
         int pieces = options.NumberOfSupportPoints;
         int threads = options.MaximumDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaximumDegreeOfParallelism;
-        // Automatic: full-batch L-BFGS while rows x parameters x (L + 1) stays small (a flow's pass costs about L + 1
-        // read-out passes, and every line-search trial pays one) and Adam would take few steps, mini-batch Adam otherwise.
         EmbeddingShape? embedding = FlowSetup.Embedding(options, train);
-        bool lbfgs = options.Optimizer == Optimizer.Lbfgs
-            || (options.Optimizer == Optimizer.Automatic && (long)train.Rows * ParameterEstimate(options, d, heads, embedding) * (options.Depth + 1) <= AutomaticLbfgsLimit
-                && (options.BatchSize == 0 || (long)options.MaximumEpochs * BatchesPerEpoch(train.Rows, options.BatchSize) < AutomaticAdamSteps));
+        bool lbfgs = ChoosesLbfgs(options, train.Rows, d, heads, embedding);
         // Automatic patience: shorter for an embedding under Adam (HopfColeTrainerOptions.Patience); Automatic learning
         // rate from the batches an epoch (HopfColeTrainerOptions.LearningRate).
         options = options with
@@ -203,6 +199,41 @@ public sealed class HopfColeTrainer
         model = model.WithCoverageRadius(CoverageCalibration.Radius(model, train, trained, threads));
         return new TrainingResult(model, run.History, run.BestEpoch, validationLoss, validationMetric, validationOrder) { StopReason = run.StopReason, Optimizer = lbfgs ? Optimizer.Lbfgs : Optimizer.Adam, Patience = options.Patience, LearningRate = lbfgs ? 0 : options.LearningRate };
     }
+
+    /// <summary>
+    /// The optimiser <see cref="Train"/> runs for <paramref name="options"/> on <paramref name="data"/>:
+    /// <see cref="Optimizer.Automatic"/> resolved as Train resolves it (from the training rows after the validation
+    /// split, the parameters and the steps <see cref="HopfColeTrainerOptions.MaximumEpochs"/> epochs take), else the
+    /// option. A search that trains candidates for fewer epochs pins this, so that its short runs take the optimiser the
+    /// full run will.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data cannot train this kind of model (as <see cref="Train"/> says).</exception>
+    public static Optimizer ResolvedOptimizer(HopfColeTrainerOptions options, Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(data);
+        if (options.Optimizer != Optimizer.Automatic)
+        {
+            return options.Optimizer;
+        }
+
+        // The split, scaling and block Train makes, for the training rows' count and the embedding's decision.
+        LabelEncoding labels = LabelEncoding.Fit(data, options.Kind);
+        int[] order = data.ShuffledRows(options.Seed);
+        int validationRows = (int)Math.Floor(options.ValidationFraction * data.Rows);
+        int[] trainingOrder = data.Rows - validationRows < 2 ? order : order[validationRows..];
+        Dataset training = data.Subset(trainingOrder);
+        TrainingBlock train = TrainingBlock.Create(training, labels, FeatureScaling.Fit(training), null, trainingOrder);
+        int heads = options.Kind == ModelKind.MulticlassClassification ? labels.Classes.Length : 2;
+        return ChoosesLbfgs(options, train.Rows, data.Columns, heads, FlowSetup.Embedding(options, train)) ? Optimizer.Lbfgs : Optimizer.Adam;
+    }
+
+    // Automatic: full-batch L-BFGS while rows x parameters x (L + 1) stays small (a flow's pass costs about L + 1
+    // read-out passes, and every line-search trial pays one) and Adam would take few steps, mini-batch Adam otherwise.
+    private static bool ChoosesLbfgs(HopfColeTrainerOptions options, int trainingRows, int dimension, int heads, EmbeddingShape? embedding)
+        => options.Optimizer == Optimizer.Lbfgs
+            || (options.Optimizer == Optimizer.Automatic && (long)trainingRows * ParameterEstimate(options, dimension, heads, embedding) * (options.Depth + 1) <= AutomaticLbfgsLimit
+                && (options.BatchSize == 0 || (long)options.MaximumEpochs * BatchesPerEpoch(trainingRows, options.BatchSize) < AutomaticAdamSteps));
 
     /// <summary>
     /// Whether read-outs trained with <paramref name="options"/> pool exactly into one layer (<see cref="HopfColeTrainerOptions.EnsembleMembers"/>
