@@ -89,20 +89,11 @@ public sealed class HopfColeTrainer
         var random = new Random(options.Seed);
         LabelEncoding labels = LabelEncoding.Fit(data, options.Kind);
 
-        // Split: a seeded shuffle, the first rows held out.
-        int[] order = data.ShuffledRows(options.Seed);
-        int validationRows = (int)Math.Floor(options.ValidationFraction * data.Rows);
-        if (data.Rows - validationRows < 2)
-        {
-            validationRows = 0;
-        }
-
-        int[] trainingOrder = order[validationRows..];
-        int[] validationOrder = order[..validationRows];
+        (int[] trainingOrder, int[] validationOrder) = Split(data, options);
         Dataset training = data.Subset(trainingOrder);
         FeatureScaling scaling = FeatureScaling.Fit(training);
         TrainingBlock train = TrainingBlock.Create(training, labels, scaling, exampleWeights, trainingOrder);
-        TrainingBlock? validation = validationRows > 0 ? TrainingBlock.Create(data.Subset(validationOrder), labels, scaling, exampleWeights, validationOrder) : null;
+        TrainingBlock? validation = validationOrder.Length > 0 ? TrainingBlock.Create(data.Subset(validationOrder), labels, scaling, exampleWeights, validationOrder) : null;
 
         int d = data.Columns;
         int heads = options.Kind == ModelKind.MulticlassClassification ? labels.Classes.Length : 2;
@@ -219,13 +210,24 @@ public sealed class HopfColeTrainer
 
         // The split, scaling and block Train makes, for the training rows' count and the embedding's decision.
         LabelEncoding labels = LabelEncoding.Fit(data, options.Kind);
-        int[] order = data.ShuffledRows(options.Seed);
-        int validationRows = (int)Math.Floor(options.ValidationFraction * data.Rows);
-        int[] trainingOrder = data.Rows - validationRows < 2 ? order : order[validationRows..];
+        int[] trainingOrder = Split(data, options).Training;
         Dataset training = data.Subset(trainingOrder);
         TrainingBlock train = TrainingBlock.Create(training, labels, FeatureScaling.Fit(training), null, trainingOrder);
         int heads = options.Kind == ModelKind.MulticlassClassification ? labels.Classes.Length : 2;
         return ChoosesLbfgs(options, train.Rows, data.Columns, heads, FlowSetup.Embedding(options, train)) ? Optimizer.Lbfgs : Optimizer.Adam;
+    }
+
+    // The split: a seeded shuffle, its first ValidationFraction of the rows held out (none if fewer than 2 would train).
+    private static (int[] Training, int[] Validation) Split(Dataset data, HopfColeTrainerOptions options)
+    {
+        int[] order = data.ShuffledRows(options.Seed);
+        int validationRows = (int)Math.Floor(options.ValidationFraction * data.Rows);
+        if (data.Rows - validationRows < 2)
+        {
+            validationRows = 0;
+        }
+
+        return (order[validationRows..], order[..validationRows]);
     }
 
     // Automatic: full-batch L-BFGS while rows x parameters x (L + 1) stays small (a flow's pass costs about L + 1
