@@ -11,8 +11,8 @@ namespace HjMl.LinearAlgebra;
 /// </summary>
 internal static unsafe class OpenBlasPolicy
 {
-    // The variables OpenBLAS reads its thread count from, in the order it reads them.
-    private static readonly string[] ThreadVariables = ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"];
+    /// <summary>The variables OpenBLAS reads its thread count from, in the order it reads them.</summary>
+    public static IReadOnlyList<string> ThreadVariables { get; } = ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"];
 
     /// <summary>
     /// Sets the OpenBLAS behind <paramref name="handle"/> to one thread, unless OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or

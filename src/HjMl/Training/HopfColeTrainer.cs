@@ -125,46 +125,40 @@ public sealed class HopfColeTrainer
         bool concurrent = members > 1 && flow is null && !lbfgs && threads > 1;
         int memberThreads = concurrent ? Math.Max(1, threads / members) : threads;
         TrainingObjective objective = CreateObjective(options, flow, train, readoutDimension, heads, pieces, memberThreads, lbfgs);
-        Member first;
-        var pooled = new List<Member>();
-        if (concurrent)
-        {
-            Task<Member>[] others = Enumerable.Range(1, members - 1)
+        // Further members start first when they train at once, so that member 0 (which reports progress) runs beside them.
+        Task<Member>[] others = concurrent
+            ? Enumerable.Range(1, members - 1)
                 .Select(member => Task.Factory.StartNew(
                     () => TrainMember(options, CreateObjective(options, null, train, readoutDimension, heads, pieces, memberThreads, lbfgs), null, train, validation, heads, pieces, readoutDimension, MemberRandom(options, member), lbfgs, stopwatch, null, cancellation),
                     CancellationToken.None,
                     TaskCreationOptions.LongRunning,
                     TaskScheduler.Default))
-                .ToArray();
-            try
-            {
-                first = TrainMember(options, objective, flow, train, validation, heads, pieces, readoutDimension, random, lbfgs, stopwatch, progress, cancellation);
-            }
-            catch
-            {
-                // The others see the same cancellation; wait for them so that none outlives the call.
-                try
-                {
-                    Task.WaitAll(others);
-                }
-                catch (AggregateException)
-                {
-                }
-
-                throw;
-            }
-
-            pooled.Add(first);
-            pooled.AddRange(Task.WhenAll(others).GetAwaiter().GetResult());
-        }
-        else
+                .ToArray()
+            : [];
+        Member first;
+        try
         {
             first = TrainMember(options, objective, flow, train, validation, heads, pieces, readoutDimension, random, lbfgs, stopwatch, progress, cancellation);
-            pooled.Add(first);
-            for (int member = 1; member < members; member++)
+        }
+        catch
+        {
+            // The others see the same cancellation; wait for them so that none outlives the call.
+            try
             {
-                pooled.Add(TrainMember(options, objective, null, train, validation, heads, pieces, readoutDimension, MemberRandom(options, member), lbfgs, stopwatch, null, cancellation));
+                Task.WaitAll(others);
             }
+            catch (AggregateException)
+            {
+            }
+
+            throw;
+        }
+
+        var pooled = new List<Member> { first };
+        pooled.AddRange(Task.WhenAll(others).GetAwaiter().GetResult());
+        for (int member = pooled.Count; member < members; member++)
+        {
+            pooled.Add(TrainMember(options, objective, null, train, validation, heads, pieces, readoutDimension, MemberRandom(options, member), lbfgs, stopwatch, null, cancellation));
         }
 
         double[] best = first.Parameters;

@@ -155,7 +155,7 @@ public class MatrixProductSelectionTests
             return;
         }
 
-        bool chosen = new[] { "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS" }.Any(name => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)));
+        bool chosen = OpenBlasPolicy.ThreadVariables.Any(name => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)));
         if (!chosen)
         {
             Assert.Equal(1, provider.MaximumThreads);
